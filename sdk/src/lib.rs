@@ -1,0 +1,79 @@
+//! Write Switchboard channel adapters in Rust.
+//!
+//! A channel adapter is a Wasm component that translates between one messaging platform's wire
+//! format and Switchboard's normalized events (the `switchboard:channel` WIT contract). It never
+//! opens a socket: the host hands it every webhook request and performs every HTTP request it
+//! asks for. This crate hides the generated bindings and gives adapter authors a trait, one
+//! macro, the contract's types and the helpers every platform needs (signatures, JSON, HTTP
+//! details, timestamps, logging and settings).
+//!
+//! ```no_run
+//! use switchboard_sdk::{
+//!     Adapter, AdapterError, AdapterInfo, Capabilities, HttpRequest, HttpResponse,
+//!     OutboundMessage, SendFailure, SendResult, TextUnit, WebhookOutcome, WebhookRequest, http,
+//! };
+//!
+//! struct Echo;
+//!
+//! impl Adapter for Echo {
+//!     fn describe() -> AdapterInfo {
+//!         AdapterInfo {
+//!             platform: "echo".into(),
+//!             text_limit: 1000,
+//!             text_unit: TextUnit::Chars,
+//!             reply_window_hours: None,
+//!             capabilities: Capabilities::empty(),
+//!         }
+//!     }
+//!
+//!     fn handle_webhook(_req: WebhookRequest) -> Result<WebhookOutcome, AdapterError> {
+//!         Ok(WebhookOutcome { response: http::empty_response(200), events: Vec::new() })
+//!     }
+//!
+//!     fn encode_send(_msg: OutboundMessage) -> Result<HttpRequest, AdapterError> {
+//!         Err(AdapterError::Malformed("echo cannot send".into()))
+//!     }
+//!
+//!     fn decode_send_response(_message_id: String, resp: HttpResponse) -> SendResult {
+//!         SendResult::Failed(SendFailure::Permanent(format!("HTTP {}", resp.status)))
+//!     }
+//! }
+//!
+//! switchboard_sdk::export_adapter!(Echo);
+//! ```
+//!
+//! Build with `cargo build --profile plugin --target wasm32-wasip2`: a `cdylib` built that way is
+//! already a component. The helpers also compile natively so adapter logic can be unit-tested
+//! with `cargo test`; only [`settings`] needs the host (natively it panics).
+
+mod adapter;
+pub mod http;
+pub mod json;
+pub mod log;
+pub mod settings;
+pub mod signature;
+pub mod time;
+
+pub use adapter::Adapter;
+pub use wit::switchboard::channel::types::{
+    AdapterError, AdapterInfo, Attachment, AttachmentKind, Author, Capabilities, DeliveryStatus,
+    HttpRequest, HttpResponse, InboundEvent, InboundMessage, OutboundMessage, Profile, QuickReply,
+    RateLimit, ReadMarker, Receipt, SendFailure, SendResult, TextUnit, Typing, WebhookOutcome,
+    WebhookRequest,
+};
+
+/// The generated bindings. Plugin code uses the re-exports above and [`export_adapter!`]; this
+/// module is public only so that the macro's expansion in the plugin crate can reach it.
+#[doc(hidden)]
+pub mod wit {
+    wit_bindgen::generate!({
+        path: "../wit/channel",
+        world: "adapter",
+        pub_export_macro: true,
+        default_bindings_module: "switchboard_sdk::wit",
+        export_macro_name: "__export_adapter_world",
+        // Adapters and their tests compare events and errors.
+        additional_derives: [PartialEq],
+        generate_all,
+    });
+}

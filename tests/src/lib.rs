@@ -1,0 +1,22 @@
+//! Test-side stand-ins for the platforms Switchboard talks to.
+//!
+//! The real platforms (X, Genesys-style open messaging) cannot be reached from a test machine, and a
+//! mock that skips HTTP or signatures would let wire-format bugs through. So everything here speaks
+//! the platforms' documented wire formats (`shared/reference/channel-wire-formats.md`) over real HTTP
+//! on loopback, with real HMAC signatures:
+//!
+//! - [`signing`]: the signatures each platform puts on its webhooks, checked against the reference's
+//!   test vectors;
+//! - [`fixtures`]: webhook bodies as exact bytes, ready to sign and send;
+//! - [`sim`]: [`sim::PlatformSim`], an HTTP server playing the platforms' send APIs (with scripted
+//!   faults) and a customer-side client that posts signed webhooks to the host;
+//! - [`host_config`]: derives a simulator setup from the host's own `switchboard.toml`, so the demo
+//!   and the tests configure both sides from one file.
+//!
+//! The `platform-sim` binary runs the simulator for `cargo xtask serve`; the `bench` binary is the
+//! load driver behind `cargo xtask bench`.
+
+pub mod fixtures;
+pub mod host_config;
+pub mod signing;
+pub mod sim;

@@ -1,1 +1,908 @@
-fn main() {}
+//! Developer tasks for the Switchboard workspace: `cargo xtask <command>`.
+//!
+//! - `build-plugins`: builds every crate under `plugins/` as a `wasm32-wasip2` component and
+//!   copies it to `target/plugins/` (`plugins/x` → `x.wasm`, `plugins/fixtures/trap` →
+//!   `fixtures/trap.wasm`), where the host looks for adapters by default.
+//! - `test [ARGS...]`: `build-plugins`, then `cargo test --workspace ARGS...` with
+//!   `SWITCHBOARD_PLUGINS_DIR` pointing at the components.
+//! - `serve [--config FILE]`: the demo: the platform simulator and the host, both reading one
+//!   config (`switchboard.toml` by default).
+//! - `bench [--seconds N] [--connections N]`: a release host and simulator on free ports and a
+//!   load run of `bench` against the host's X webhook.
+//!
+//! Every step is printed before it runs; a failing step stops the task with a non-zero exit code.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  build-plugins                        build the Wasm adapters and fixtures into target/plugins/
+  test [ARGS...]                       build-plugins, then `cargo test --workspace ARGS...`
+  serve [--config FILE]                the demo: platform simulator + host (default switchboard.toml)
+  bench [--seconds N] [--connections N]
+                                       load-test a release host (defaults: 10 s, 32 connections)
+  help                                 this text";
+
+/// The component target plugins are built for.
+const WASM_TARGET: &str = "wasm32-wasip2";
+/// The Cargo profile plugins are built with (`[profile.plugin]` in the workspace Cargo.toml).
+const PLUGIN_PROFILE: &str = "plugin";
+/// How long the bench host may take to answer `/healthz` (it may compile plugins first).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a simulator may take to accept connections.
+const SIM_TIMEOUT: Duration = Duration::from_secs(30);
+/// Where `serve`'s simulator listens (platform-sim's default).
+const DEMO_SIM_ADDR: &str = "127.0.0.1:9090";
+
+/// Fake credentials of the bench integration; they only have to match between host and bench.
+const BENCH_INTEGRATION: &str = "x-bench";
+const BENCH_CONSUMER_SECRET: &str = "bench-consumer-secret-not-real";
+const BENCH_ACCESS_TOKEN: &str = "bench-access-token-not-real";
+const BENCH_ACCOUNT_ID: &str = "1500000000000000001";
+
+/// Queues and agents of the bench config, the same as the demo's `switchboard.toml`.
+const BENCH_QUEUES_AND_AGENTS: &str = r#"
+[[queue]]
+id = "support"
+name = "Support"
+
+[[queue]]
+id = "billing"
+name = "Billing"
+
+[[agent]]
+id = "alice"
+name = "Alice"
+token = "demo-agent-alice"
+queues = ["support", "billing"]
+"#;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match command.as_deref() {
+        None | Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some("build-plugins") => no_args("build-plugins", &rest)
+            .and_then(|()| Workspace::locate())
+            .and_then(|ws| build_plugins(&ws).map(|_| ExitCode::SUCCESS)),
+        Some("test") => Workspace::locate().and_then(|ws| test(&ws, &rest)),
+        Some("serve") => ServeArgs::parse(&rest)
+            .and_then(|args| Workspace::locate().and_then(|ws| serve(&ws, args))),
+        Some("bench") => BenchArgs::parse(&rest)
+            .and_then(|args| Workspace::locate().and_then(|ws| bench(&ws, args))),
+        Some(other) => {
+            eprintln!("xtask: unknown command {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn no_args(command: &str, rest: &[String]) -> anyhow::Result<()> {
+    match rest.first() {
+        None => Ok(()),
+        Some(arg) => bail!("`{command}` takes no arguments, got {arg:?}"),
+    }
+}
+
+/// Where things are: the workspace root, the Cargo target folder and the `cargo` to run.
+struct Workspace {
+    root: PathBuf,
+    target: PathBuf,
+    cargo: PathBuf,
+}
+
+impl Workspace {
+    fn locate() -> anyhow::Result<Workspace> {
+        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest_dir
+            .parent()
+            .context("xtask's CARGO_MANIFEST_DIR has no parent folder")?
+            .to_path_buf();
+        let target = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => absolute(Path::new(&dir))?,
+            _ => root.join("target"),
+        };
+        let cargo = std::env::var_os("CARGO")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("cargo"));
+        Ok(Workspace {
+            root,
+            target,
+            cargo,
+        })
+    }
+
+    fn cargo(&self) -> Command {
+        let mut command = Command::new(&self.cargo);
+        command.current_dir(&self.root);
+        command
+    }
+
+    /// The folder `build-plugins` fills.
+    fn plugins_dir(&self) -> PathBuf {
+        self.target.join("plugins")
+    }
+
+    /// A binary built by `cargo build` in `profile` (`debug` or `release`).
+    fn bin(&self, profile: &str, name: &str) -> PathBuf {
+        self.target
+            .join(profile)
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    }
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("cannot make {} absolute", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// build-plugins
+
+/// A plugin crate: its folder relative to `plugins/` and its package name.
+struct PluginCrate {
+    rel: Vec<String>,
+    package: String,
+}
+
+fn build_plugins(ws: &Workspace) -> anyhow::Result<PathBuf> {
+    ensure_wasm_target(ws)?;
+
+    let plugins_src = ws.root.join("plugins");
+    let mut crates = Vec::new();
+    find_plugin_crates(&plugins_src, &mut Vec::new(), &mut crates)?;
+    if crates.is_empty() {
+        bail!(
+            "no plugin crates (folders with a Cargo.toml) under {}",
+            plugins_src.display()
+        );
+    }
+    crates.sort_by(|a, b| a.rel.cmp(&b.rel));
+
+    let mut build = ws.cargo();
+    build.args([
+        "build",
+        "--profile",
+        PLUGIN_PROFILE,
+        "--target",
+        WASM_TARGET,
+    ]);
+    for plugin in &crates {
+        build.args(["-p", &plugin.package]);
+    }
+    run(&mut build)?;
+
+    let built = ws.target.join(WASM_TARGET).join(PLUGIN_PROFILE);
+    let out_dir = ws.plugins_dir();
+    for plugin in &crates {
+        let from = built.join(format!("{}.wasm", plugin.package.replace('-', "_")));
+        let mut to = out_dir.clone();
+        for segment in &plugin.rel {
+            to.push(segment);
+        }
+        to.set_extension("wasm");
+        if !from.is_file() {
+            bail!(
+                "{} was built but {} is missing (is its crate-type \"cdylib\"?)",
+                plugin.package,
+                from.display()
+            );
+        }
+        let parent = to.parent().context("plugin output has no parent folder")?;
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        step(&format!("copy {} -> {}", from.display(), to.display()));
+        fs::copy(&from, &to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    }
+    step(&format!(
+        "{} plugin(s) in {}",
+        crates.len(),
+        out_dir.display()
+    ));
+    Ok(out_dir)
+}
+
+/// Adds the `wasm32-wasip2` target with rustup when it is missing. Without rustup (a toolchain
+/// installed some other way) the build itself says whether the target is there.
+fn ensure_wasm_target(ws: &Workspace) -> anyhow::Result<()> {
+    let mut list = Command::new("rustup");
+    list.args(["target", "list", "--installed"])
+        .current_dir(&ws.root);
+    step(&describe(&list));
+    let installed = match list.stderr(Stdio::inherit()).output() {
+        Ok(output) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        }
+        Ok(output) => {
+            step(&format!(
+                "warning: `rustup target list --installed` failed ({}); assuming {WASM_TARGET} is installed",
+                output.status
+            ));
+            return Ok(());
+        }
+        Err(e) => {
+            step(&format!(
+                "warning: cannot run rustup ({e}); assuming {WASM_TARGET} is installed"
+            ));
+            return Ok(());
+        }
+    };
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", WASM_TARGET])
+        .current_dir(&ws.root);
+    run(&mut add)
+}
+
+/// Every folder under `dir` with a Cargo.toml is a plugin crate; its sub-folders are not searched.
+fn find_plugin_crates(
+    dir: &Path,
+    rel: &mut Vec<String>,
+    out: &mut Vec<PluginCrate>,
+) -> anyhow::Result<()> {
+    let entries = fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !path.is_dir() || name.starts_with('.') || name == "target" {
+            continue;
+        }
+        rel.push(name);
+        let manifest = path.join("Cargo.toml");
+        if manifest.is_file() {
+            let text = fs::read_to_string(&manifest)
+                .with_context(|| format!("cannot read {}", manifest.display()))?;
+            let package = package_name(&text)
+                .with_context(|| format!("no `name` under [package] in {}", manifest.display()))?;
+            out.push(PluginCrate {
+                rel: rel.clone(),
+                package,
+            });
+        } else {
+            find_plugin_crates(&path, rel, out)?;
+        }
+        rel.pop();
+    }
+    Ok(())
+}
+
+/// The `name = "..."` line of a Cargo.toml's `[package]` table.
+fn package_name(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+            continue;
+        }
+        if !in_package {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() != "name" {
+            continue;
+        }
+        let value = value.trim();
+        let value = value.split('#').next().unwrap_or(value).trim();
+        let name = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))?;
+        return Some(name.to_owned());
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// test
+
+fn test(ws: &Workspace, extra: &[String]) -> anyhow::Result<ExitCode> {
+    let plugins = build_plugins(ws)?;
+    let mut command = ws.cargo();
+    command
+        .args(["test", "--workspace"])
+        .args(extra)
+        .env("SWITCHBOARD_PLUGINS_DIR", &plugins);
+    run(&mut command)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+// serve
+
+struct ServeArgs {
+    config: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn parse(args: &[String]) -> anyhow::Result<ServeArgs> {
+        let mut config = None;
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            if let Some(value) = arg.strip_prefix("--config=") {
+                config = Some(PathBuf::from(value));
+                continue;
+            }
+            match arg.as_str() {
+                "--config" => {
+                    let value = args.next().context("--config needs a file")?;
+                    config = Some(PathBuf::from(value));
+                }
+                other => {
+                    bail!("serve: unexpected argument {other:?} (usage: serve [--config FILE])")
+                }
+            }
+        }
+        Ok(ServeArgs { config })
+    }
+}
+
+fn serve(ws: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // A relative --config is relative to where the command was typed; the host runs in the root.
+    let config = match args.config {
+        Some(path) => absolute(&path)?,
+        None => ws.root.join("switchboard.toml"),
+    };
+    if !config.is_file() {
+        bail!("config file {} does not exist", config.display());
+    }
+    if ws.target != ws.root.join("target") {
+        step(&format!(
+            "note: CARGO_TARGET_DIR is set, so the plugins are in {}; the host looks in its \
+             [plugins] dir (default ./target/plugins)",
+            ws.plugins_dir().display()
+        ));
+    }
+
+    build_plugins(ws)?;
+    let mut build = ws.cargo();
+    build.args([
+        "build",
+        "-p",
+        "switchboard",
+        "-p",
+        "switchboard-tests",
+        "--bins",
+    ]);
+    run(&mut build)?;
+
+    // Ctrl-C reaches the simulator and the host through the process group; xtask outlives it to
+    // clean up and report the host's exit code.
+    survive_ctrl_c();
+
+    let mut sim = Command::new(ws.bin("debug", "platform-sim"));
+    sim.arg("--config").arg(&config).current_dir(&ws.root);
+    let mut sim = Running::spawn("platform-sim", &mut sim)?;
+    let sim_addr: SocketAddr = DEMO_SIM_ADDR.parse().context("simulator address")?;
+    wait_for_listener(&mut sim, sim_addr, SIM_TIMEOUT)?;
+
+    let mut host = Command::new(ws.bin("debug", "switchboard"));
+    host.arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .current_dir(&ws.root);
+    step(&describe(&host));
+    let status = host
+        .status()
+        .with_context(|| format!("cannot start {}", ws.bin("debug", "switchboard").display()))?;
+    step(&format!("switchboard exited: {status}"));
+    sim.stop();
+    Ok(exit_code(status))
+}
+
+// ---------------------------------------------------------------------------------------------
+// bench
+
+struct BenchArgs {
+    seconds: u64,
+    connections: u64,
+}
+
+impl BenchArgs {
+    fn parse(args: &[String]) -> anyhow::Result<BenchArgs> {
+        let mut parsed = BenchArgs {
+            seconds: 10,
+            connections: 32,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+                _ => (arg.as_str(), None),
+            };
+            let slot = match flag {
+                "--seconds" => &mut parsed.seconds,
+                "--connections" => &mut parsed.connections,
+                other => bail!(
+                    "bench: unexpected argument {other:?} (usage: bench [--seconds N] [--connections N])"
+                ),
+            };
+            let value = match inline {
+                Some(value) => value,
+                None => args
+                    .next()
+                    .with_context(|| format!("{flag} needs a number"))?
+                    .clone(),
+            };
+            *slot = match value.parse::<u64>() {
+                Ok(n) if n > 0 => n,
+                _ => bail!("{flag} must be a positive whole number, not {value:?}"),
+            };
+        }
+        Ok(parsed)
+    }
+}
+
+fn bench(ws: &Workspace, args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let plugins = build_plugins(ws)?;
+    let mut build = ws.cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "switchboard",
+        "-p",
+        "switchboard-tests",
+        "--bins",
+    ]);
+    run(&mut build)?;
+
+    let run_dir = ws.target.join("bench-run");
+    step(&format!("fresh {}", run_dir.display()));
+    if run_dir.exists() {
+        fs::remove_dir_all(&run_dir)
+            .with_context(|| format!("cannot remove {}", run_dir.display()))?;
+    }
+    fs::create_dir_all(&run_dir).with_context(|| format!("cannot create {}", run_dir.display()))?;
+
+    let host_addr = free_port()?;
+    let sim_addr = free_port()?;
+    let config = bench_config(ws, &plugins, &run_dir, host_addr, sim_addr);
+    let config_path = run_dir.join("switchboard.toml");
+    step(&format!("write {}", config_path.display()));
+    fs::write(&config_path, config)
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+
+    survive_ctrl_c();
+
+    let sim_log = run_dir.join("platform-sim.log");
+    let mut sim = Command::new(ws.bin("release", "platform-sim"));
+    sim.arg("--config")
+        .arg(&config_path)
+        .arg("--listen")
+        .arg(sim_addr.to_string())
+        .current_dir(&run_dir);
+    redirect_output(&mut sim, &sim_log)?;
+    let mut sim = Running::spawn("platform-sim", &mut sim)?;
+    wait_for_listener(&mut sim, sim_addr, SIM_TIMEOUT)
+        .map_err(|e| e.context(format!("see {}", sim_log.display())))?;
+
+    let host_log = run_dir.join("switchboard.log");
+    let mut host = Command::new(ws.bin("release", "switchboard"));
+    host.arg("serve")
+        .arg("--config")
+        .arg(&config_path)
+        .current_dir(&run_dir)
+        .env_remove("RUST_BACKTRACE")
+        .env("RUST_LOG", "warn");
+    redirect_output(&mut host, &host_log)?;
+    let mut host = Running::spawn("switchboard", &mut host)?;
+    if let Err(e) = wait_for_health(&mut host, host_addr, HEALTH_TIMEOUT) {
+        host.stop();
+        eprintln!(
+            "--- last lines of {} ---\n{}",
+            host_log.display(),
+            tail(&host_log, 40)
+        );
+        return Err(e);
+    }
+
+    let mut load = Command::new(ws.bin("release", "bench"));
+    load.arg("--target")
+        .arg(format!("http://{host_addr}/webhooks/{BENCH_INTEGRATION}"))
+        .args(["--consumer-secret", BENCH_CONSUMER_SECRET])
+        .args(["--account-id", BENCH_ACCOUNT_ID])
+        .arg("--seconds")
+        .arg(args.seconds.to_string())
+        .arg("--connections")
+        .arg(args.connections.to_string());
+    let result = run(&mut load);
+
+    let host_exited = host.try_exited();
+    host.stop();
+    sim.stop();
+    step(&format!(
+        "logs: {} and {}",
+        host_log.display(),
+        sim_log.display()
+    ));
+    if let Some(status) = host_exited {
+        eprintln!(
+            "--- last lines of {} ---\n{}",
+            host_log.display(),
+            tail(&host_log, 40)
+        );
+        bail!("the host exited during the run: {status}");
+    }
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The bench host's config: everything absolute, so it runs from any folder.
+fn bench_config(
+    ws: &Workspace,
+    plugins: &Path,
+    run_dir: &Path,
+    host: SocketAddr,
+    sim: SocketAddr,
+) -> String {
+    let store = run_dir.join("switchboard.db");
+    let cache = ws.target.join("plugin-cache");
+    let flows = ws.root.join("flows");
+    format!(
+        r#"# Written by `cargo xtask bench`; fake credentials, for the load run only.
+[server]
+listen = "{host}"
+
+[store]
+path = {store}
+sync = "normal"
+
+[plugins]
+dir = {plugins}
+cache_dir = {cache}
+
+[flows]
+dir = {flows}
+
+[[integration]]
+id = "{BENCH_INTEGRATION}"
+adapter = "x"
+flow = "support"
+[integration.settings]
+consumer_secret = "{BENCH_CONSUMER_SECRET}"
+access_token = "{BENCH_ACCESS_TOKEN}"
+account_id = "{BENCH_ACCOUNT_ID}"
+api_base = "http://{sim}"
+{BENCH_QUEUES_AND_AGENTS}"#,
+        store = toml_string(&store),
+        plugins = toml_string(plugins),
+        cache = toml_string(&cache),
+        flows = toml_string(&flows),
+    )
+}
+
+/// A path as a TOML basic string.
+fn toml_string(path: &Path) -> String {
+    let mut out = String::from('"');
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A loopback address with a port nobody was using a moment ago.
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").context("cannot bind a free port on 127.0.0.1")?;
+    listener.local_addr().context("reading the free port")
+}
+
+fn redirect_output(command: &mut Command, log: &Path) -> anyhow::Result<()> {
+    let file = fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let copy = file
+        .try_clone()
+        .with_context(|| format!("cannot reopen {}", log.display()))?;
+    command.stdout(copy).stderr(file);
+    Ok(())
+}
+
+/// Polls `GET /healthz` until it answers 200.
+fn wait_for_health(host: &mut Running, addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+    step(&format!("wait for GET http://{addr}/healthz -> 200"));
+    let start = Instant::now();
+    loop {
+        if let Some(status) = host.try_exited() {
+            bail!("{} exited before it was healthy: {status}", host.name);
+        }
+        let last = match health_status(addr) {
+            Ok(200) => {
+                step(&format!(
+                    "healthy after {:.1} s",
+                    start.elapsed().as_secs_f64()
+                ));
+                return Ok(());
+            }
+            Ok(code) => format!("HTTP {code}"),
+            Err(e) => format!("{e:#}"),
+        };
+        if start.elapsed() > timeout {
+            bail!(
+                "{} did not answer GET /healthz with 200 within {} s (last: {last})",
+                host.name,
+                timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The status code of one `GET /healthz`.
+fn health_status(addr: SocketAddr) -> anyhow::Result<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 256];
+    while !head.windows(2).any(|w| w == b"\r\n") {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let status_line = head.lines().next().unwrap_or_default();
+    let mut parts = status_line.split_whitespace();
+    match (
+        parts.next(),
+        parts.next().and_then(|code| code.parse().ok()),
+    ) {
+        (Some(version), Some(code)) if version.starts_with("HTTP/") => Ok(code),
+        _ => bail!("not an HTTP response: {status_line:?}"),
+    }
+}
+
+/// Waits until something accepts connections on `addr`, failing if `child` exits first.
+fn wait_for_listener(
+    child: &mut Running,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_exited() {
+            bail!("{} exited at start-up: {status}", child.name);
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+            // Someone else may hold the port: give our child a moment to fail binding it.
+            std::thread::sleep(Duration::from_millis(100));
+            if let Some(status) = child.try_exited() {
+                bail!(
+                    "{} exited at start-up: {status} (is {addr} already in use?)",
+                    child.name
+                );
+            }
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            bail!(
+                "{} did not listen on {addr} within {} s",
+                child.name,
+                timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The last `lines` lines of a log file.
+fn tail(path: &Path, lines: usize) -> String {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let all: Vec<&str> = text.lines().collect();
+            let from = all.len().saturating_sub(lines);
+            if all.is_empty() {
+                "(empty)".to_owned()
+            } else {
+                all[from..].join("\n")
+            }
+        }
+        Err(e) => format!("(cannot read it: {e})"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// processes
+
+/// A background child that is killed when it goes out of scope, so no error path leaves it behind.
+struct Running {
+    name: &'static str,
+    child: Option<Child>,
+}
+
+impl Running {
+    fn spawn(name: &'static str, command: &mut Command) -> anyhow::Result<Running> {
+        step(&format!("{} &", describe(command)));
+        let child = command.spawn().with_context(|| {
+            format!(
+                "cannot start {} (was it built?)",
+                Path::new(command.get_program()).display()
+            )
+        })?;
+        Ok(Running {
+            name,
+            child: Some(child),
+        })
+    }
+
+    fn try_exited(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        step(&format!("stop {} (pid {})", self.name, child.id()));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs a step in the foreground; a failure names the command.
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let shown = describe(command);
+    step(&shown);
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run `{shown}`"))?;
+    if !status.success() {
+        bail!("`{shown}` failed: {status}");
+    }
+    Ok(())
+}
+
+fn step(text: &str) {
+    eprintln!("xtask: {text}");
+}
+
+/// A command as a shell line: `KEY=VALUE program args` plus the folder it runs in.
+fn describe(command: &Command) -> String {
+    let mut parts = Vec::new();
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => parts.push(format!("{}={}", key.to_string_lossy(), quote(value))),
+            None => parts.push(format!("-u {}", key.to_string_lossy())),
+        }
+    }
+    if parts.iter().any(|part| part.starts_with("-u ")) {
+        parts.insert(0, "env".to_owned());
+    }
+    parts.push(quote(command.get_program()));
+    parts.extend(command.get_args().map(quote));
+    let mut line = parts.join(" ");
+    if let Some(dir) = command.get_current_dir() {
+        line.push_str(&format!("   (in {})", dir.display()));
+    }
+    line
+}
+
+fn quote(arg: &OsStr) -> String {
+    let arg = arg.to_string_lossy();
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
+    {
+        arg.into_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// The status as an exit code: the child's own code, or 128 + the signal that ended it.
+fn exit_code(status: ExitStatus) -> ExitCode {
+    if let Some(code) = status.code() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return ExitCode::from(u8::try_from(128 + signal).unwrap_or(1));
+        }
+    }
+    ExitCode::FAILURE
+}
+
+/// Lets Ctrl-C pass xtask by: the terminal sends SIGINT to the whole foreground process group,
+/// so the children get it and shut down, and xtask waits for them instead of dying first and
+/// leaving them behind. A caught signal (unlike an ignored one) is reset to its default action
+/// in a child at exec, so the children still see Ctrl-C normally.
+#[cfg(unix)]
+fn survive_ctrl_c() {
+    use std::os::raw::c_int;
+
+    const SIGINT: c_int = 2;
+    unsafe extern "C" {
+        fn signal(signum: c_int, handler: usize) -> usize;
+    }
+    extern "C" fn ignore(_: c_int) {}
+
+    // SAFETY: `signal` is the C library's; the handler does nothing, so it is async-signal-safe.
+    unsafe {
+        signal(SIGINT, ignore as extern "C" fn(c_int) as usize);
+    }
+}
+
+#[cfg(not(unix))]
+fn survive_ctrl_c() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_name_is_read_from_the_package_table() {
+        let manifest = "[workspace]\nname = \"no\"\n\n[package]\nversion = \"1\"\nname = \"switchboard-adapter-x\" # x\n\n[lib]\nname = \"other\"\n";
+        assert_eq!(
+            package_name(manifest).as_deref(),
+            Some("switchboard-adapter-x")
+        );
+        assert_eq!(package_name("[lib]\nname = \"x\"\n"), None);
+    }
+
+    #[test]
+    fn bench_args_have_defaults_and_check_numbers() {
+        let args = BenchArgs::parse(&[]).unwrap();
+        assert_eq!((args.seconds, args.connections), (10, 32));
+        let args =
+            BenchArgs::parse(&["--seconds".into(), "3".into(), "--connections=8".into()]).unwrap();
+        assert_eq!((args.seconds, args.connections), (3, 8));
+        assert!(BenchArgs::parse(&["--seconds".into(), "0".into()]).is_err());
+        assert!(BenchArgs::parse(&["--seconds".into()]).is_err());
+        assert!(BenchArgs::parse(&["--rate".into(), "1".into()]).is_err());
+    }
+
+    #[test]
+    fn paths_are_valid_toml_strings() {
+        assert_eq!(toml_string(Path::new(r#"C:\a "b""#)), r#""C:\\a \"b\"""#);
+    }
+}

@@ -1,0 +1,318 @@
+//! The ACD, minimal for now: agents set their presence, list a queue, accept a waiting
+//! conversation (atomically: two agents accepting at once cannot both get it), reply and wrap up.
+//! Routing by skills, priority, last agent and alerting builds on this.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::config::AgentConfig;
+use crate::events::Author;
+use crate::store::{self, ConversationState, Direction, NewMessage, Presence};
+
+/// Why an agent action was refused.
+#[derive(Debug)]
+pub enum AcdError {
+    NotFound(String),
+    Forbidden(String),
+    Conflict(String),
+    Invalid(String),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AcdError {
+    fn from(e: anyhow::Error) -> Self {
+        AcdError::Internal(e)
+    }
+}
+
+type Result<T> = std::result::Result<T, AcdError>;
+
+pub async fn set_presence(app: &App, agent: &AgentConfig, presence: Presence) -> Result<Value> {
+    let id = agent.id.clone();
+    app.store
+        .call(move |c| store::agents::set_presence(c, &id, presence, store::now_ms()))
+        .await?;
+    Ok(json!({ "agent": agent.id, "presence": presence }))
+}
+
+#[derive(Serialize)]
+struct Waiting {
+    id: String,
+    integration: String,
+    customer_id: String,
+    customer: crate::events::Profile,
+    priority: i64,
+    skills: Vec<String>,
+    queued_at: Option<i64>,
+    data: serde_json::Map<String, Value>,
+}
+
+/// The queue's waiting conversations, highest priority first, then longest waiting.
+pub async fn queue(app: &App, agent: &AgentConfig, queue: &str) -> Result<Value> {
+    if !app.queues.contains(queue) {
+        return Err(AcdError::NotFound(format!(
+            "queue `{queue}` does not exist"
+        )));
+    }
+    if !agent.queues.iter().any(|q| q == queue) {
+        return Err(AcdError::Forbidden(format!(
+            "agent `{}` is not a member of queue `{queue}`",
+            agent.id
+        )));
+    }
+    let q = queue.to_string();
+    let mut waiting = app
+        .store
+        .call(move |c| store::conversations::queued(c, &q))
+        .await?;
+    waiting.sort_by_key(|c| (-c.priority, c.queued_at));
+    let waiting: Vec<Waiting> = waiting
+        .into_iter()
+        .map(|c| Waiting {
+            id: c.id,
+            integration: c.integration,
+            customer_id: c.customer_id,
+            customer: c.customer,
+            priority: c.priority,
+            skills: c.skills,
+            queued_at: c.queued_at,
+            data: c.participant_data,
+        })
+        .collect();
+    Ok(json!({ "queue": queue, "waiting": waiting }))
+}
+
+pub async fn accept(app: &App, agent: &AgentConfig, id: &str) -> Result<Value> {
+    let (agent_id, queues, capacity, conversation) = (
+        agent.id.clone(),
+        agent.queues.clone(),
+        agent.capacity,
+        id.to_string(),
+    );
+    let outcome = app
+        .store
+        .call(move |c| {
+            let Some(conv) = store::conversations::get(c, &conversation)? else {
+                return Ok(Err(AcdError::NotFound(format!(
+                    "interaction `{conversation}` does not exist"
+                ))));
+            };
+            if conv.state == ConversationState::Assigned
+                && conv.agent.as_deref() == Some(agent_id.as_str())
+            {
+                return Ok(Ok(conv)); // Accepting twice is harmless.
+            }
+            if conv.state != ConversationState::Queued {
+                let why = match conv.state {
+                    ConversationState::Assigned => "another agent has accepted it",
+                    ConversationState::Ended => "it has ended",
+                    _ => "it is still in its flow",
+                };
+                return Ok(Err(AcdError::Conflict(format!(
+                    "interaction `{conversation}` cannot be accepted: {why}"
+                ))));
+            }
+            let queue = conv.queue.clone().unwrap_or_default();
+            if !queues.contains(&queue) {
+                return Ok(Err(AcdError::Forbidden(format!(
+                    "agent `{agent_id}` is not a member of queue `{queue}`"
+                ))));
+            }
+            let (presence, _) = store::agents::presence(c, &agent_id)?;
+            if presence != Presence::Available {
+                return Ok(Err(AcdError::Conflict(format!(
+                    "agent `{agent_id}` is {}; set presence to available to accept interactions",
+                    presence.as_str()
+                ))));
+            }
+            let holding = store::conversations::assigned_to(c, &agent_id)?.len();
+            if holding >= capacity as usize {
+                return Ok(Err(AcdError::Conflict(format!(
+                    "agent `{agent_id}` already holds {holding} interactions, the capacity"
+                ))));
+            }
+            if !store::conversations::claim(c, &conversation, &agent_id, store::now_ms())? {
+                return Ok(Err(AcdError::Conflict(format!(
+                    "interaction `{conversation}` was accepted by another agent"
+                ))));
+            }
+            Ok(Ok(
+                store::conversations::get(c, &conversation)?.expect("claimed conversation exists")
+            ))
+        })
+        .await??;
+    Ok(
+        json!({ "id": outcome.id, "state": outcome.state.as_str(), "agent": outcome.agent, "queue": outcome.queue }),
+    )
+}
+
+/// Stores an agent's reply for sending. Answers with the message id; the transcript shows its
+/// delivery status as it changes.
+pub async fn send(app: &App, agent: &AgentConfig, id: &str, text: String) -> Result<Value> {
+    if text.trim().is_empty() {
+        return Err(AcdError::Invalid("`text` must not be empty".into()));
+    }
+    let (agent_id, conversation) = (agent.id.clone(), id.to_string());
+    let conv = app
+        .store
+        .call(move |c| store::conversations::get(c, &conversation))
+        .await?;
+    let Some(conv) = conv else {
+        return Err(AcdError::NotFound(format!(
+            "interaction `{id}` does not exist"
+        )));
+    };
+    if conv.state != ConversationState::Assigned || conv.agent.as_deref() != Some(agent_id.as_str())
+    {
+        return Err(AcdError::Conflict(format!(
+            "agent `{agent_id}` does not hold interaction `{id}`; accept it first"
+        )));
+    }
+    if let Some(integration) = app.integration(&conv.integration) {
+        let info = integration.adapter.info();
+        let len = info.text_len(&text);
+        if len > info.text_limit as usize {
+            return Err(AcdError::Invalid(format!(
+                "the text is {len} long; {} allows at most {}",
+                info.platform, info.text_limit
+            )));
+        }
+    }
+    let conversation = id.to_string();
+    let message_id = app
+        .store
+        .call(move |c| {
+            store::messages::insert(
+                c,
+                NewMessage {
+                    conversation,
+                    direction: Direction::Outbound,
+                    author: Author::Agent,
+                    agent: Some(agent_id),
+                    text: Some(text),
+                    attachments: Vec::new(),
+                    quick_replies: Vec::new(),
+                    quick_reply: None,
+                    platform_id: None,
+                    in_reply_to: None,
+                },
+                store::now_ms(),
+            )
+        })
+        .await?;
+    app.outbound_wake.notify_one();
+    Ok(json!({ "id": message_id, "status": "pending" }))
+}
+
+pub async fn wrap_up(
+    app: &App,
+    agent: &AgentConfig,
+    id: &str,
+    code: String,
+    notes: Option<String>,
+) -> Result<Value> {
+    if code.trim().is_empty() {
+        return Err(AcdError::Invalid(
+            "`code` (the wrap-up code) must not be empty".into(),
+        ));
+    }
+    let (agent_id, conversation) = (agent.id.clone(), id.to_string());
+    let code2 = code.clone();
+    let done = app
+        .store
+        .call(move |c| {
+            store::conversations::wrap_up(
+                c,
+                &conversation,
+                &agent_id,
+                &code2,
+                notes.as_deref(),
+                store::now_ms(),
+            )
+        })
+        .await?;
+    if !done {
+        return Err(AcdError::Conflict(format!(
+            "agent `{}` does not hold interaction `{id}`",
+            agent.id
+        )));
+    }
+    Ok(json!({ "id": id, "state": "ended", "wrapup": code }))
+}
+
+/// The interaction with its transcript; each message carries its delivery status.
+/// Visible to the agent who holds it and to members of its queue.
+pub async fn interaction(app: &App, agent: Option<&AgentConfig>, id: &str) -> Result<Value> {
+    let conversation = id.to_string();
+    let found = app
+        .store
+        .call(move |c| {
+            let Some(conv) = store::conversations::get(c, &conversation)? else {
+                return Ok(None);
+            };
+            let transcript = store::messages::transcript(c, &conversation)?;
+            let wrapups = store::conversations::wrapups(c, &conversation)?;
+            Ok(Some((conv, transcript, wrapups)))
+        })
+        .await?;
+    let Some((conv, transcript, wrapups)) = found else {
+        return Err(AcdError::NotFound(format!(
+            "interaction `{id}` does not exist"
+        )));
+    };
+    if let Some(agent) = agent {
+        let holds = conv.agent.as_deref() == Some(agent.id.as_str())
+            || conv.last_agent.as_deref() == Some(agent.id.as_str());
+        let member = conv
+            .queue
+            .as_ref()
+            .is_some_and(|q| agent.queues.contains(q));
+        if !holds && !member {
+            return Err(AcdError::Forbidden(format!(
+                "agent `{}` may not see interaction `{id}`",
+                agent.id
+            )));
+        }
+    }
+    let messages: Vec<Value> = transcript
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "direction": m.direction,
+                "author": m.author.as_str(),
+                "agent": m.agent,
+                "text": m.text,
+                "attachments": m.attachments,
+                "quick_replies": m.quick_replies,
+                "quick_reply": m.quick_reply,
+                "platform_id": m.platform_id,
+                "status": m.status,
+                "error": m.error,
+                "attempts": m.attempts,
+                "created_at": m.created_at,
+                "updated_at": m.updated_at,
+            })
+        })
+        .collect();
+    let wrapups: Vec<Value> =
+        wrapups.into_iter().map(|(agent, code, notes, at)| json!({"agent": agent, "code": code, "notes": notes, "at": at})).collect();
+    Ok(json!({
+        "id": conv.id,
+        "integration": conv.integration,
+        "customer_id": conv.customer_id,
+        "customer": conv.customer,
+        "state": conv.state.as_str(),
+        "flow": conv.flow,
+        "flow_version": conv.flow_version,
+        "queue": conv.queue,
+        "priority": conv.priority,
+        "skills": conv.skills,
+        "agent": conv.agent,
+        "data": conv.participant_data,
+        "created_at": conv.created_at,
+        "messages": messages,
+        "wrapups": wrapups,
+    }))
+}

@@ -1,0 +1,411 @@
+//! The running host: configuration, store, plugins, flows and metrics in one place, and the
+//! background workers (inbox processing, outbound sending) that act on them.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use tokio::sync::Notify;
+
+use crate::config::{AgentConfig, Config, IntegrationConfig};
+use crate::engine::{Flow, FlowError, Known};
+use crate::events::OutboundMessage;
+use crate::metrics::Metrics;
+use crate::runtime::{
+    AdapterError, AdapterPlugin, CallContext, HttpRequest, PluginError, PluginRuntime,
+    WebhookOutcome, WebhookRequest,
+};
+use crate::store::{self, Store};
+
+/// One configured integration with its loaded adapter.
+pub struct Integration {
+    pub config: IntegrationConfig,
+    pub adapter: Arc<AdapterPlugin>,
+    pub ctx: CallContext,
+}
+
+/// Parsed flow versions, shared by every conversation that runs them.
+#[derive(Default)]
+pub struct FlowRegistry {
+    latest: RwLock<HashMap<String, i64>>,
+    parsed: Mutex<HashMap<(String, i64), Arc<Flow>>>,
+}
+
+impl FlowRegistry {
+    /// The version new conversations of flow `name` start on.
+    pub fn latest(&self, name: &str) -> Option<i64> {
+        self.latest
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .copied()
+    }
+
+    pub fn set_latest(&self, name: &str, version: i64, flow: Flow) {
+        self.parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((name.to_string(), version), Arc::new(flow));
+        self.latest
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), version);
+    }
+
+    /// Version `version` of flow `name`, parsed once and then shared. Runs on the store thread.
+    pub fn load(
+        &self,
+        conn: &rusqlite::Connection,
+        name: &str,
+        version: i64,
+    ) -> anyhow::Result<Arc<Flow>> {
+        let key = (name.to_string(), version);
+        if let Some(flow) = self
+            .parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(flow.clone());
+        }
+        let stored = store::flows::get(conn, name, version)?
+            .with_context(|| format!("flow `{name}` version {version} is not in the store"))?;
+        let flow = Flow::parse(&stored.source, &Known::default()).map_err(|errors| {
+            anyhow::anyhow!(
+                "stored flow `{name}` v{version} no longer parses: {}",
+                join(&errors)
+            )
+        })?;
+        let flow = Arc::new(flow);
+        self.parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, flow.clone());
+        Ok(flow)
+    }
+}
+
+pub fn join(errors: &[FlowError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Everything the server and the workers share.
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub runtime: PluginRuntime,
+    pub metrics: Metrics,
+    pub flows: FlowRegistry,
+    integrations: RwLock<HashMap<String, Arc<Integration>>>,
+    pub queues: Arc<HashSet<String>>,
+    agents: HashMap<String, AgentConfig>,
+    /// Woken when new inbox events are stored.
+    pub inbox_wake: Notify,
+    /// Woken when new outbound messages are stored.
+    pub outbound_wake: Notify,
+}
+
+impl App {
+    /// Opens the store, loads every integration's adapter and publishes the flows folder.
+    pub async fn open(config: Config) -> anyhow::Result<Arc<App>> {
+        let store = Store::open(&config.store)?;
+        let runtime = PluginRuntime::new(&config.plugins)?;
+        let queues: Arc<HashSet<String>> =
+            Arc::new(config.queues.iter().map(|q| q.id.clone()).collect());
+        let agents = config
+            .agents
+            .iter()
+            .map(|a| (a.id.clone(), a.clone()))
+            .collect();
+        let app = App {
+            store,
+            runtime,
+            metrics: Metrics::default(),
+            flows: FlowRegistry::default(),
+            integrations: RwLock::new(HashMap::new()),
+            queues,
+            agents,
+            inbox_wake: Notify::new(),
+            outbound_wake: Notify::new(),
+            config,
+        };
+        app.load_flows().await?;
+        app.load_integrations().await?;
+        Ok(Arc::new(app))
+    }
+
+    async fn load_integrations(&self) -> anyhow::Result<()> {
+        let mut adapters: HashMap<String, Arc<AdapterPlugin>> = HashMap::new();
+        for integration in &self.config.integrations {
+            let adapter = match adapters.get(&integration.adapter) {
+                Some(adapter) => adapter.clone(),
+                None => {
+                    let path = self
+                        .config
+                        .plugins
+                        .dir
+                        .join(format!("{}.wasm", integration.adapter));
+                    if !path.exists() {
+                        bail!(
+                            "integration `{}`: adapter plugin `{}` not found at {} (run `cargo xtask build-plugins`, or set [plugins] dir)",
+                            integration.id,
+                            integration.adapter,
+                            path.display()
+                        );
+                    }
+                    let adapter = Arc::new(
+                        self.runtime
+                            .load_adapter_file(&path)
+                            .await
+                            .with_context(|| format!("integration `{}`", integration.id))?,
+                    );
+                    tracing::info!(plugin = %integration.adapter, wit = adapter.wit_version(), hash = &adapter.hash()[..12], "adapter loaded");
+                    adapters.insert(integration.adapter.clone(), adapter.clone());
+                    adapter
+                }
+            };
+            if self.flows.latest(&integration.flow).is_none() {
+                bail!(
+                    "integration `{}`: flow `{}` not found (looked for {})",
+                    integration.id,
+                    integration.flow,
+                    self.config
+                        .flows
+                        .dir
+                        .join(format!("{}.yaml", integration.flow))
+                        .display()
+                );
+            }
+            let ctx = CallContext {
+                integration_id: integration.id.clone(),
+                settings: Arc::new(integration.settings_as_strings()),
+            };
+            self.integrations
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(
+                    integration.id.clone(),
+                    Arc::new(Integration {
+                        config: integration.clone(),
+                        adapter,
+                        ctx,
+                    }),
+                );
+        }
+        Ok(())
+    }
+
+    /// Publishes every `*.yaml` in the flows folder that differs from its stored latest version.
+    /// A file that does not validate never replaces a stored version: it is logged, and the
+    /// stored one keeps serving; with no stored version, startup fails with every error.
+    async fn load_flows(&self) -> anyhow::Result<()> {
+        let dir = self.config.flows.dir.clone();
+        let mut files = Vec::new();
+        if dir.exists() {
+            for entry in std::fs::read_dir(&dir)
+                .with_context(|| format!("cannot read the flows folder {}", dir.display()))?
+            {
+                let path = entry?.path();
+                if matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml")
+                ) {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        for path in files {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let source = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if let Err(errors) = self.publish_flow(&name, source).await? {
+                let stored = self
+                    .store
+                    .call({
+                        let name = name.clone();
+                        move |c| store::flows::latest(c, &name)
+                    })
+                    .await?;
+                match stored {
+                    Some(v) => {
+                        tracing::error!(flow = %name, "{} does not validate, keeping stored version {}: {}", path.display(), v.version, join(&errors));
+                        let flow = Flow::parse(&v.source, &Known::default()).map_err(|e| {
+                            anyhow::anyhow!("stored flow `{name}` no longer parses: {}", join(&e))
+                        })?;
+                        self.flows.set_latest(&name, v.version, flow);
+                    }
+                    None => {
+                        let list: Vec<String> = errors
+                            .iter()
+                            .map(|e| format!("  {}:{}", path.display(), e))
+                            .collect();
+                        bail!("flow `{name}` does not validate:\n{}", list.join("\n"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates and publishes a flow. `Ok(Err(errors))` when it does not validate;
+    /// `Ok(Ok((version, created)))` otherwise (`created` is false when it equals the latest).
+    pub async fn publish_flow(
+        &self,
+        name: &str,
+        source: String,
+    ) -> anyhow::Result<Result<(i64, bool), Vec<FlowError>>> {
+        let flow = match Flow::parse(
+            &source,
+            &Known {
+                queues: Some(&self.queues),
+            },
+        ) {
+            Ok(flow) => flow,
+            Err(errors) => return Ok(Err(errors)),
+        };
+        let hash = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(source.as_bytes()))
+        };
+        let owned = name.to_string();
+        let (version, created) = self
+            .store
+            .call(move |c| store::flows::publish(c, &owned, &source, &hash, store::now_ms()))
+            .await?;
+        self.flows.set_latest(name, version, flow);
+        if created {
+            tracing::info!(flow = %name, version, "flow published");
+        }
+        Ok(Ok((version, created)))
+    }
+
+    pub fn integration(&self, id: &str) -> Option<Arc<Integration>> {
+        self.integrations
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn integrations(&self) -> Vec<Arc<Integration>> {
+        let mut all: Vec<_> = self
+            .integrations
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.config.id.cmp(&b.config.id));
+        all
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&AgentConfig> {
+        self.agents.get(id)
+    }
+
+    pub fn agent_by_token(&self, token: &str) -> Option<&AgentConfig> {
+        use subtle::ConstantTimeEq;
+        self.agents
+            .values()
+            .find(|a| bool::from(a.token.as_bytes().ct_eq(token.as_bytes())))
+    }
+
+    /// Calls `handle-webhook`, recording its time and failures.
+    pub async fn handle_webhook(
+        &self,
+        integration: &Integration,
+        request: WebhookRequest,
+    ) -> Result<Result<WebhookOutcome, AdapterError>, PluginError> {
+        let started = Instant::now();
+        let result = integration
+            .adapter
+            .handle_webhook(&integration.ctx, request)
+            .await;
+        self.record(
+            integration,
+            "handle-webhook",
+            started,
+            result.as_ref().err(),
+        );
+        result
+    }
+
+    pub async fn encode_send(
+        &self,
+        integration: &Integration,
+        message: &OutboundMessage,
+    ) -> Result<Result<HttpRequest, AdapterError>, PluginError> {
+        let started = Instant::now();
+        let result = integration
+            .adapter
+            .encode_send(&integration.ctx, message)
+            .await;
+        self.record(integration, "encode-send", started, result.as_ref().err());
+        result
+    }
+
+    pub async fn decode_send_response(
+        &self,
+        integration: &Integration,
+        message_id: &str,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<crate::events::SendResult, PluginError> {
+        let started = Instant::now();
+        let result = integration
+            .adapter
+            .decode_send_response(&integration.ctx, message_id, status, headers, body)
+            .await;
+        self.record(
+            integration,
+            "decode-send-response",
+            started,
+            result.as_ref().err(),
+        );
+        result
+    }
+
+    fn record(
+        &self,
+        integration: &Integration,
+        function: &str,
+        started: Instant,
+        error: Option<&PluginError>,
+    ) {
+        let micros = started.elapsed().as_micros() as u64;
+        let kind = error.map(|e| e.kind().map_or("load", |k| k.as_str()));
+        self.metrics
+            .plugin_call(integration.adapter.name(), function, micros, kind);
+        if let Some(e) = error {
+            tracing::error!(integration = %integration.config.id, "{e}");
+        }
+    }
+
+    /// Starts the inbox processor and the outbound sender.
+    pub fn spawn_workers(self: &Arc<Self>) {
+        tokio::spawn(crate::conversations::run(self.clone()));
+        tokio::spawn(crate::outbound::run(self.clone()));
+    }
+}
+
+/// Reads a flow file and validates it against a configuration's queues (for `flow validate`).
+pub fn validate_flow_file(
+    path: &Path,
+    queues: Option<&HashSet<String>>,
+) -> anyhow::Result<Result<Flow, Vec<FlowError>>> {
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Flow::parse(&source, &Known { queues }))
+}

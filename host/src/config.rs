@@ -1,0 +1,380 @@
+//! The host's configuration file (`switchboard.toml`).
+//!
+//! Every section has a default, so `switchboard serve` with no file runs on built-in defaults:
+//! 127.0.0.1:8080, SQLite under `./data`, flows from `./flows`, plugins from the folder
+//! `cargo xtask build-plugins` fills (`./target/plugins`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The whole configuration. Unknown keys are refused so a typo never goes unnoticed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+    #[serde(default)]
+    pub flows: FlowsConfig,
+    #[serde(default)]
+    pub outbound: OutboundConfig,
+    #[serde(default, rename = "integration")]
+    pub integrations: Vec<IntegrationConfig>,
+    #[serde(default, rename = "queue")]
+    pub queues: Vec<QueueConfig>,
+    #[serde(default, rename = "agent")]
+    pub agents: Vec<AgentConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where the HTTP server listens.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Bearer token for `/admin/v1/*`. Without it the admin API is disabled.
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// The largest webhook body accepted; larger ones get 413.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            admin_token: None,
+            max_body_bytes: default_max_body(),
+        }
+    }
+}
+
+/// How durable a commit is. Both survive a crash of the host process; only `full` also
+/// survives a power loss of the machine.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    #[default]
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite database file; its folder is created if missing.
+    #[serde(default = "default_db_path")]
+    pub path: PathBuf,
+    #[serde(default)]
+    pub sync: SyncMode,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: default_db_path(),
+            sync: SyncMode::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// The folder holding `NAME.wasm` components; the plugin name is the file stem.
+    #[serde(default = "default_plugins_dir")]
+    pub dir: PathBuf,
+    /// Where compiled components are cached, keyed by content hash and engine settings.
+    #[serde(default = "default_cache_dir")]
+    pub cache_dir: PathBuf,
+    /// The longest one plugin call may run before it is interrupted.
+    #[serde(default = "default_deadline_ms")]
+    pub deadline_ms: u64,
+    /// The most linear memory one plugin instance may grow to, in MiB.
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: u64,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            dir: default_plugins_dir(),
+            cache_dir: default_cache_dir(),
+            deadline_ms: default_deadline_ms(),
+            memory_mib: default_memory_mib(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowsConfig {
+    /// The folder holding `NAME.yaml` flows; the flow name is the file stem.
+    #[serde(default = "default_flows_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for FlowsConfig {
+    fn default() -> Self {
+        Self {
+            dir: default_flows_dir(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundConfig {
+    /// Timeout of one platform send request.
+    #[serde(default = "default_send_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Attempts before a message is marked failed (transient failures and rate limits retry).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay; each further retry doubles it (with jitter), capped at 5 minutes.
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+    /// Sends in flight at once across all integrations.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: default_send_timeout_ms(),
+            max_attempts: default_max_attempts(),
+            backoff_ms: default_backoff_ms(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// One platform account connected to the host, e.g. one X account or one open-messaging partner.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationConfig {
+    /// Appears in the webhook URL: `/webhooks/{id}`.
+    pub id: String,
+    /// The adapter plugin's name (a component `NAME.wasm` in the plugins folder).
+    pub adapter: String,
+    /// The flow new conversations start in.
+    pub flow: String,
+    /// Messages from one customer closer together than this are one conversation (0-72 h).
+    #[serde(default = "default_threading_hours")]
+    pub threading_window_hours: f64,
+    /// Passed to the adapter through its `config` import; secrets live here.
+    #[serde(default)]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+impl IntegrationConfig {
+    /// Settings as the adapter sees them: every value a string.
+    pub fn settings_as_strings(&self) -> BTreeMap<String, String> {
+        self.settings
+            .iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), s)
+            })
+            .collect()
+    }
+
+    pub fn threading_window_ms(&self) -> i64 {
+        (self.threading_window_hours * 3_600_000.0) as i64
+    }
+}
+
+/// An ACD queue flows can transfer to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// An agent who may work queues through the agent API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Bearer token the agent signs in with.
+    pub token: String,
+    /// Queues the agent is a member of.
+    #[serde(default)]
+    pub queues: Vec<String>,
+    /// Conversations the agent may hold at once.
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+}
+
+impl Config {
+    /// Read and check a configuration file. Relative paths in it are resolved against the
+    /// current directory, like the defaults.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("invalid configuration in {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks the rules serde cannot express, naming the offending entry.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for integration in &self.integrations {
+            if !is_slug(&integration.id) {
+                bail!(
+                    "integration id `{}` must be lower-case letters, digits, `-` or `_` (it is part of the webhook URL)",
+                    integration.id
+                );
+            }
+            if !seen.insert(integration.id.as_str()) {
+                bail!("integration id `{}` is defined twice", integration.id);
+            }
+            if !(0.0..=72.0).contains(&integration.threading_window_hours) {
+                bail!(
+                    "integration `{}`: threading_window_hours must be between 0 and 72, not {}",
+                    integration.id,
+                    integration.threading_window_hours
+                );
+            }
+        }
+        let mut queues = std::collections::HashSet::new();
+        for queue in &self.queues {
+            if !queues.insert(queue.id.as_str()) {
+                bail!("queue `{}` is defined twice", queue.id);
+            }
+        }
+        let mut agents = std::collections::HashSet::new();
+        for agent in &self.agents {
+            if !agents.insert(agent.id.as_str()) {
+                bail!("agent `{}` is defined twice", agent.id);
+            }
+            for queue in &agent.queues {
+                if !queues.contains(queue.as_str()) {
+                    bail!(
+                        "agent `{}` is a member of unknown queue `{queue}`",
+                        agent.id
+                    );
+                }
+            }
+            if agent.token.len() < 8 {
+                bail!("agent `{}`: token must be at least 8 characters", agent.id);
+            }
+        }
+        if self.plugins.deadline_ms == 0 || self.plugins.memory_mib == 0 {
+            bail!("plugins.deadline_ms and plugins.memory_mib must be greater than 0");
+        }
+        Ok(())
+    }
+
+    pub fn integration(&self, id: &str) -> Option<&IntegrationConfig> {
+        self.integrations.iter().find(|i| i.id == id)
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_max_body() -> usize {
+    1024 * 1024
+}
+fn default_db_path() -> PathBuf {
+    PathBuf::from("data/switchboard.db")
+}
+fn default_plugins_dir() -> PathBuf {
+    PathBuf::from("target/plugins")
+}
+fn default_cache_dir() -> PathBuf {
+    PathBuf::from("data/plugin-cache")
+}
+fn default_deadline_ms() -> u64 {
+    1000
+}
+fn default_memory_mib() -> u64 {
+    64
+}
+fn default_flows_dir() -> PathBuf {
+    PathBuf::from("flows")
+}
+fn default_send_timeout_ms() -> u64 {
+    10_000
+}
+fn default_max_attempts() -> u32 {
+    6
+}
+fn default_backoff_ms() -> u64 {
+    500
+}
+fn default_concurrency() -> usize {
+    32
+}
+fn default_threading_hours() -> f64 {
+    72.0
+}
+fn default_capacity() -> u32 {
+    4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.store.path, PathBuf::from("data/switchboard.db"));
+        assert_eq!(c.flows.dir, PathBuf::from("flows"));
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let err = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unknown field `lisen`"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn threading_window_is_bounded() {
+        let text = "[[integration]]\nid = \"a\"\nadapter = \"x\"\nflow = \"f\"\nthreading_window_hours = 80\n";
+        let err = Config::parse(text).unwrap_err();
+        assert!(err.to_string().contains("between 0 and 72"), "{err}");
+    }
+
+    #[test]
+    fn settings_become_strings() {
+        let text = "[[integration]]\nid = \"a\"\nadapter = \"x\"\nflow = \"f\"\n[integration.settings]\nk = \"v\"\nn = 5\n";
+        let c = Config::parse(text).unwrap();
+        let s = c.integrations[0].settings_as_strings();
+        assert_eq!(s["k"], "v");
+        assert_eq!(s["n"], "5");
+    }
+}

@@ -1,0 +1,249 @@
+//! Normalized events and messages, as the host stores and passes them around.
+//!
+//! These mirror the `switchboard:channel` WIT types but belong to the host: the runtime converts
+//! whatever WIT version a plugin speaks into these, so nothing past `runtime/` sees wasmtime.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posts: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachmentKind {
+    Image,
+    Video,
+    Audio,
+    File,
+    Location,
+    Link,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub kind: AttachmentKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    pub id: String,
+    pub customer_id: String,
+    pub timestamp_ms: u64,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    #[serde(default)]
+    pub quick_reply: Option<String>,
+    #[serde(default)]
+    pub profile: Option<Profile>,
+}
+
+/// Delivery states, in the order a message moves through them (`failed` is terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub message_id: String,
+    pub customer_id: String,
+    pub status: DeliveryStatus,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub timestamp_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Typing {
+    pub customer_id: String,
+    pub timestamp_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadMarker {
+    pub customer_id: String,
+    #[serde(default)]
+    pub up_to_message_id: Option<String>,
+    pub timestamp_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum InboundEvent {
+    Message(InboundMessage),
+    Receipt(Receipt),
+    Typing(Typing),
+    Read(ReadMarker),
+}
+
+impl InboundEvent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InboundEvent::Message(_) => "message",
+            InboundEvent::Receipt(_) => "receipt",
+            InboundEvent::Typing(_) => "typing",
+            InboundEvent::Read(_) => "read",
+        }
+    }
+
+    pub fn customer_id(&self) -> &str {
+        match self {
+            InboundEvent::Message(m) => &m.customer_id,
+            InboundEvent::Receipt(r) => &r.customer_id,
+            InboundEvent::Typing(t) => &t.customer_id,
+            InboundEvent::Read(r) => &r.customer_id,
+        }
+    }
+
+    /// The key the host deduplicates on: a platform delivers at least once, so the same
+    /// message (or the same status of the same message) may arrive several times.
+    pub fn dedupe_key(&self) -> String {
+        match self {
+            InboundEvent::Message(m) => m.id.clone(),
+            InboundEvent::Receipt(r) => format!("{}:{}", r.message_id, r.status.as_str()),
+            InboundEvent::Typing(t) => format!("{}:{}", t.customer_id, t.timestamp_ms),
+            InboundEvent::Read(r) => format!(
+                "{}:{}:{}",
+                r.customer_id,
+                r.up_to_message_id.as_deref().unwrap_or(""),
+                r.timestamp_ms
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuickReply {
+    pub label: String,
+    pub payload: String,
+}
+
+/// Who wrote an outbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Author {
+    Customer,
+    Bot,
+    Agent,
+}
+
+impl Author {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::Customer => "customer",
+            Author::Bot => "bot",
+            Author::Agent => "agent",
+        }
+    }
+}
+
+/// A message for the adapter to encode (`encode-send`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundMessage {
+    pub id: String,
+    pub conversation_id: String,
+    pub customer_id: String,
+    pub text: Option<String>,
+    pub quick_replies: Vec<QuickReply>,
+    pub attachments: Vec<Attachment>,
+    pub author: Author,
+    pub author_name: Option<String>,
+    pub in_reply_to: Option<String>,
+}
+
+/// A typed send failure, as the adapter reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendFailure {
+    RateLimited {
+        retry_at_ms: Option<u64>,
+        detail: String,
+    },
+    WindowClosed(String),
+    RecipientUnreachable(String),
+    Auth(String),
+    Transient(String),
+    Permanent(String),
+}
+
+impl SendFailure {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            SendFailure::RateLimited { .. } | SendFailure::Transient(_)
+        )
+    }
+
+    /// A short code for metrics and the transcript.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SendFailure::RateLimited { .. } => "rate_limited",
+            SendFailure::WindowClosed(_) => "window_closed",
+            SendFailure::RecipientUnreachable(_) => "recipient_unreachable",
+            SendFailure::Auth(_) => "auth",
+            SendFailure::Transient(_) => "transient",
+            SendFailure::Permanent(_) => "permanent",
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            SendFailure::RateLimited { detail, .. } => detail,
+            SendFailure::WindowClosed(d)
+            | SendFailure::RecipientUnreachable(d)
+            | SendFailure::Auth(d)
+            | SendFailure::Transient(d)
+            | SendFailure::Permanent(d) => d,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendResult {
+    Sent(String),
+    Failed(SendFailure),
+}

@@ -1,0 +1,488 @@
+//! Channel adapters (`switchboard:channel@0.1.0`, world `adapter`): loading, the version check,
+//! and the four calls, each in a fresh sandboxed instance.
+//!
+//! The generated bindings stay in this file; callers see the host's own types from
+//! [`crate::events`], so the rest of the host never depends on a WIT version.
+
+use std::sync::Arc;
+
+use wasmtime::Store;
+use wasmtime::component::{Component, Linker};
+
+use super::error::{AdapterError, PluginError};
+use super::host::{CallContext, PluginState};
+use super::{PluginRuntime, SUPPORTED_CHANNEL_VERSIONS};
+use crate::events::{self, InboundEvent, OutboundMessage, SendFailure, SendResult};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/channel",
+        world: "adapter",
+        exports: { default: async },
+    });
+}
+
+use bindings::switchboard::channel::{config, logging, types as wt};
+
+/// The export that identifies a channel adapter; the version follows the `@`.
+const HANDLER_EXPORT: &str = "switchboard:channel/handler@";
+
+pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
+    bindings::Adapter::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)?;
+    Ok(())
+}
+
+impl wt::Host for PluginState {}
+
+impl logging::Host for PluginState {
+    fn log(&mut self, level: logging::Level, message: String) {
+        let plugin = &*self.plugin;
+        let integration = &self.ctx.integration_id;
+        match level {
+            logging::Level::Trace => tracing::trace!(plugin, integration, "{message}"),
+            logging::Level::Debug => tracing::debug!(plugin, integration, "{message}"),
+            logging::Level::Info => tracing::info!(plugin, integration, "{message}"),
+            logging::Level::Warn => tracing::warn!(plugin, integration, "{message}"),
+            logging::Level::Error => tracing::error!(plugin, integration, "{message}"),
+        }
+    }
+}
+
+impl config::Host for PluginState {
+    fn get(&mut self, key: String) -> Option<String> {
+        self.ctx.settings.get(&key).cloned()
+    }
+
+    fn integration_id(&mut self) -> String {
+        self.ctx.integration_id.clone()
+    }
+}
+
+/// The unit a platform counts its text limit in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextUnit {
+    Chars,
+    Bytes,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    pub attachments: bool,
+    pub quick_replies: bool,
+    pub typing: bool,
+    pub receipts: bool,
+    pub templates: bool,
+}
+
+/// What an adapter says about its platform (`describe()`), checked once at load.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AdapterInfo {
+    pub platform: String,
+    pub text_limit: u32,
+    pub text_unit: TextUnit,
+    pub reply_window_hours: Option<u32>,
+    pub capabilities: Capabilities,
+}
+
+impl AdapterInfo {
+    /// The length of `text` in this platform's unit.
+    pub fn text_len(&self, text: &str) -> usize {
+        match self.text_unit {
+            TextUnit::Chars => text.chars().count(),
+            TextUnit::Bytes => text.len(),
+        }
+    }
+}
+
+/// A webhook request, as handed to the adapter.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The adapter's answer to a webhook request.
+#[derive(Debug, Clone)]
+pub struct WebhookOutcome {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub events: Vec<InboundEvent>,
+}
+
+/// A loaded, checked channel adapter.
+pub struct AdapterPlugin {
+    runtime: PluginRuntime,
+    name: Arc<str>,
+    wit_version: String,
+    hash: String,
+    info: AdapterInfo,
+    pre: bindings::AdapterPre<PluginState>,
+}
+
+impl AdapterPlugin {
+    pub(super) async fn new(
+        runtime: PluginRuntime,
+        name: &str,
+        (component, hash): (Component, String),
+    ) -> Result<AdapterPlugin, PluginError> {
+        let wit_version =
+            channel_version(&runtime, &component).map_err(|m| PluginError::load(name, m))?;
+        let instance_pre = runtime.linker().instantiate_pre(&component).map_err(|e| {
+            PluginError::load(name, format!("its imports cannot be satisfied: {e:#}"))
+        })?;
+        let pre = bindings::AdapterPre::new(instance_pre).map_err(|e| {
+            PluginError::load(name, format!("it does not match world `adapter`: {e:#}"))
+        })?;
+        let mut plugin = AdapterPlugin {
+            runtime,
+            name: name.into(),
+            wit_version,
+            hash,
+            info: AdapterInfo {
+                platform: String::new(),
+                text_limit: 0,
+                text_unit: TextUnit::Chars,
+                reply_window_hours: None,
+                capabilities: Capabilities::default(),
+            },
+            pre,
+        };
+        // The health check: an adapter that cannot describe itself is not loaded.
+        let ctx = CallContext {
+            integration_id: String::new(),
+            settings: Default::default(),
+        };
+        plugin.info = plugin
+            .describe(&ctx)
+            .await
+            .map_err(|e| PluginError::load(name, e.to_string()))?;
+        if plugin.info.text_limit == 0 {
+            return Err(PluginError::load(
+                name,
+                "describe() reports a text limit of 0",
+            ));
+        }
+        Ok(plugin)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn wit_version(&self) -> &str {
+        &self.wit_version
+    }
+
+    /// SHA-256 of the component's bytes.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    pub fn info(&self) -> &AdapterInfo {
+        &self.info
+    }
+
+    async fn instance(
+        &self,
+        ctx: &CallContext,
+        function: &'static str,
+    ) -> Result<(Store<PluginState>, bindings::Adapter), PluginError> {
+        let limits = self.runtime.limits();
+        let state = PluginState::new(self.name.clone(), ctx.clone(), limits.memory_bytes);
+        let mut store = Store::new(self.runtime.engine(), state);
+        store.limiter(|s| s.limiter());
+        // Set before instantiation: the default deadline is 0, which would trap at once.
+        store.set_epoch_deadline(limits.deadline_ticks());
+        match self.pre.instantiate_async(&mut store).await {
+            Ok(instance) => Ok((store, instance)),
+            Err(e) => Err(self.error(function, e, &store)),
+        }
+    }
+
+    fn error(
+        &self,
+        function: &'static str,
+        e: wasmtime::Error,
+        store: &Store<PluginState>,
+    ) -> PluginError {
+        PluginError::call(
+            &self.name,
+            &self.wit_version,
+            function,
+            e,
+            store.data().memory_exceeded(),
+        )
+    }
+
+    pub async fn describe(&self, ctx: &CallContext) -> Result<AdapterInfo, PluginError> {
+        let (mut store, instance) = self.instance(ctx, "describe").await?;
+        let info = instance
+            .switchboard_channel_handler()
+            .call_describe(&mut store)
+            .await
+            .map_err(|e| self.error("describe", e, &store))?;
+        Ok(AdapterInfo {
+            platform: info.platform,
+            text_limit: info.text_limit,
+            text_unit: match info.text_unit {
+                wt::TextUnit::Chars => TextUnit::Chars,
+                wt::TextUnit::Bytes => TextUnit::Bytes,
+            },
+            reply_window_hours: info.reply_window_hours,
+            capabilities: Capabilities {
+                attachments: info.capabilities.contains(wt::Capabilities::ATTACHMENTS),
+                quick_replies: info.capabilities.contains(wt::Capabilities::QUICK_REPLIES),
+                typing: info.capabilities.contains(wt::Capabilities::TYPING),
+                receipts: info.capabilities.contains(wt::Capabilities::RECEIPTS),
+                templates: info.capabilities.contains(wt::Capabilities::TEMPLATES),
+            },
+        })
+    }
+
+    pub async fn handle_webhook(
+        &self,
+        ctx: &CallContext,
+        request: WebhookRequest,
+    ) -> Result<Result<WebhookOutcome, AdapterError>, PluginError> {
+        let (mut store, instance) = self.instance(ctx, "handle-webhook").await?;
+        let request = wt::WebhookRequest {
+            method: request.method,
+            path: request.path,
+            query: request.query,
+            headers: request.headers,
+            body: request.body,
+        };
+        let result = instance
+            .switchboard_channel_handler()
+            .call_handle_webhook(&mut store, &request)
+            .await
+            .map_err(|e| self.error("handle-webhook", e, &store))?;
+        Ok(match result {
+            Ok(outcome) => Ok(WebhookOutcome {
+                status: outcome.response.status,
+                headers: outcome.response.headers,
+                body: outcome.response.body,
+                events: outcome.events.into_iter().map(event_from_wit).collect(),
+            }),
+            Err(e) => Err(adapter_error(e)),
+        })
+    }
+
+    /// Asks the adapter for the HTTP request that sends `message`.
+    pub async fn encode_send(
+        &self,
+        ctx: &CallContext,
+        message: &OutboundMessage,
+    ) -> Result<Result<HttpRequest, AdapterError>, PluginError> {
+        let (mut store, instance) = self.instance(ctx, "encode-send").await?;
+        let message = wt::OutboundMessage {
+            id: message.id.clone(),
+            conversation_id: message.conversation_id.clone(),
+            customer_id: message.customer_id.clone(),
+            text: message.text.clone(),
+            quick_replies: message
+                .quick_replies
+                .iter()
+                .map(|q| wt::QuickReply {
+                    label: q.label.clone(),
+                    payload: q.payload.clone(),
+                })
+                .collect(),
+            attachments: message.attachments.iter().map(attachment_to_wit).collect(),
+            author: match message.author {
+                events::Author::Agent => wt::Author::Agent,
+                events::Author::Bot | events::Author::Customer => wt::Author::Bot,
+            },
+            author_name: message.author_name.clone(),
+            in_reply_to: message.in_reply_to.clone(),
+        };
+        let result = instance
+            .switchboard_channel_handler()
+            .call_encode_send(&mut store, &message)
+            .await
+            .map_err(|e| self.error("encode-send", e, &store))?;
+        Ok(result
+            .map(|r| HttpRequest {
+                method: r.method,
+                url: r.url,
+                headers: r.headers,
+                body: r.body,
+            })
+            .map_err(adapter_error))
+    }
+
+    /// Reads the platform's answer to a send.
+    pub async fn decode_send_response(
+        &self,
+        ctx: &CallContext,
+        message_id: &str,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<SendResult, PluginError> {
+        let (mut store, instance) = self.instance(ctx, "decode-send-response").await?;
+        let response = wt::HttpResponse {
+            status,
+            headers,
+            body,
+        };
+        let result = instance
+            .switchboard_channel_handler()
+            .call_decode_send_response(&mut store, message_id, &response)
+            .await
+            .map_err(|e| self.error("decode-send-response", e, &store))?;
+        Ok(match result {
+            wt::SendResult::Sent(id) => SendResult::Sent(id),
+            wt::SendResult::Failed(f) => SendResult::Failed(match f {
+                wt::SendFailure::RateLimited(r) => SendFailure::RateLimited {
+                    retry_at_ms: r.retry_at_ms,
+                    detail: r.detail,
+                },
+                wt::SendFailure::WindowClosed(d) => SendFailure::WindowClosed(d),
+                wt::SendFailure::RecipientUnreachable(d) => SendFailure::RecipientUnreachable(d),
+                wt::SendFailure::Auth(d) => SendFailure::Auth(d),
+                wt::SendFailure::Transient(d) => SendFailure::Transient(d),
+                wt::SendFailure::Permanent(d) => SendFailure::Permanent(d),
+            }),
+        })
+    }
+}
+
+/// The HTTP request an adapter asked the host to perform.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Finds the `switchboard:channel` version a component exports, or explains why it has none
+/// this host supports.
+fn channel_version(runtime: &PluginRuntime, component: &Component) -> Result<String, String> {
+    let ty = component.component_type();
+    let mut found = Vec::new();
+    for (name, _) in ty.exports(runtime.engine()) {
+        if let Some(version) = name.strip_prefix(HANDLER_EXPORT) {
+            found.push(version.to_string());
+        }
+    }
+    if let Some(v) = found
+        .iter()
+        .find(|v| SUPPORTED_CHANNEL_VERSIONS.contains(&v.as_str()))
+    {
+        return Ok(v.clone());
+    }
+    let supported = SUPPORTED_CHANNEL_VERSIONS.join(", ");
+    if found.is_empty() {
+        let exports: Vec<String> = ty
+            .exports(runtime.engine())
+            .map(|(n, _)| n.to_string())
+            .collect();
+        Err(format!(
+            "it does not implement a known world: expected an export `{HANDLER_EXPORT}VERSION` \
+             (world switchboard:channel/adapter, versions {supported}); it exports [{}]",
+            exports.join(", ")
+        ))
+    } else {
+        Err(format!(
+            "it implements switchboard:channel version {}, but this host supports {supported}",
+            found.join(", ")
+        ))
+    }
+}
+
+fn adapter_error(e: wt::AdapterError) -> AdapterError {
+    match e {
+        wt::AdapterError::Unauthorized(m) => AdapterError::Unauthorized(m),
+        wt::AdapterError::Malformed(m) => AdapterError::Malformed(m),
+        wt::AdapterError::Misconfigured(m) => AdapterError::Misconfigured(m),
+    }
+}
+
+fn event_from_wit(e: wt::InboundEvent) -> InboundEvent {
+    match e {
+        wt::InboundEvent::Message(m) => InboundEvent::Message(events::InboundMessage {
+            id: m.id,
+            customer_id: m.customer_id,
+            timestamp_ms: m.timestamp_ms,
+            text: m.text,
+            attachments: m.attachments.into_iter().map(attachment_from_wit).collect(),
+            quick_reply: m.quick_reply,
+            profile: m.profile.map(|p| events::Profile {
+                display_name: p.display_name,
+                handle: p.handle,
+                verified: p.verified,
+                followers: p.followers,
+                posts: p.posts,
+                avatar_url: p.avatar_url,
+                email: p.email,
+            }),
+        }),
+        wt::InboundEvent::Receipt(r) => InboundEvent::Receipt(events::Receipt {
+            message_id: r.message_id,
+            customer_id: r.customer_id,
+            status: match r.status {
+                wt::DeliveryStatus::Pending => events::DeliveryStatus::Pending,
+                wt::DeliveryStatus::Sent => events::DeliveryStatus::Sent,
+                wt::DeliveryStatus::Delivered => events::DeliveryStatus::Delivered,
+                wt::DeliveryStatus::Read => events::DeliveryStatus::Read,
+                wt::DeliveryStatus::Failed => events::DeliveryStatus::Failed,
+            },
+            reason: r.reason,
+            timestamp_ms: r.timestamp_ms,
+        }),
+        wt::InboundEvent::Typing(t) => InboundEvent::Typing(events::Typing {
+            customer_id: t.customer_id,
+            timestamp_ms: t.timestamp_ms,
+        }),
+        wt::InboundEvent::Read(r) => InboundEvent::Read(events::ReadMarker {
+            customer_id: r.customer_id,
+            up_to_message_id: r.up_to_message_id,
+            timestamp_ms: r.timestamp_ms,
+        }),
+    }
+}
+
+fn attachment_from_wit(a: wt::Attachment) -> events::Attachment {
+    events::Attachment {
+        kind: match a.kind {
+            wt::AttachmentKind::Image => events::AttachmentKind::Image,
+            wt::AttachmentKind::Video => events::AttachmentKind::Video,
+            wt::AttachmentKind::Audio => events::AttachmentKind::Audio,
+            wt::AttachmentKind::File => events::AttachmentKind::File,
+            wt::AttachmentKind::Location => events::AttachmentKind::Location,
+            wt::AttachmentKind::Link => events::AttachmentKind::Link,
+            wt::AttachmentKind::Other => events::AttachmentKind::Other,
+        },
+        url: a.url,
+        media_id: a.media_id,
+        mime_type: a.mime_type,
+        filename: a.filename,
+        caption: a.caption,
+    }
+}
+
+fn attachment_to_wit(a: &events::Attachment) -> wt::Attachment {
+    wt::Attachment {
+        kind: match a.kind {
+            events::AttachmentKind::Image => wt::AttachmentKind::Image,
+            events::AttachmentKind::Video => wt::AttachmentKind::Video,
+            events::AttachmentKind::Audio => wt::AttachmentKind::Audio,
+            events::AttachmentKind::File => wt::AttachmentKind::File,
+            events::AttachmentKind::Location => wt::AttachmentKind::Location,
+            events::AttachmentKind::Link => wt::AttachmentKind::Link,
+            events::AttachmentKind::Other => wt::AttachmentKind::Other,
+        },
+        url: a.url.clone(),
+        media_id: a.media_id.clone(),
+        mime_type: a.mime_type.clone(),
+        filename: a.filename.clone(),
+        caption: a.caption.clone(),
+    }
+}

@@ -1,0 +1,526 @@
+//! HTTP routes (DESIGN.md, "Public interfaces"). Handlers translate between HTTP and the
+//! modules that own the work; every error is JSON `{"error": {"code", "message"}}`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::acd::{self, AcdError};
+use crate::app::App;
+use crate::config::AgentConfig;
+use crate::metrics::Gauges;
+use crate::runtime::{AdapterError, WebhookRequest};
+use crate::store::{self, ConversationState, Presence};
+
+/// An error answer.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(json!({ "error": { "code": self.code, "message": self.message } })),
+        )
+            .into_response()
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        tracing::error!("internal error: {e:#}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{e:#}"),
+        )
+    }
+}
+
+impl From<AcdError> for ApiError {
+    fn from(e: AcdError) -> Self {
+        match e {
+            AcdError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            AcdError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            AcdError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            AcdError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            AcdError::Internal(e) => e.into(),
+        }
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+pub fn router(app: Arc<App>) -> Router {
+    let max_body = app.config.server.max_body_bytes;
+    Router::new()
+        .route("/webhooks/{integration}", get(webhook).post(webhook))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/agents/{agent}/presence", put(put_presence))
+        .route("/api/v1/queues/{queue}", get(get_queue))
+        .route("/api/v1/interactions/{id}", get(get_interaction))
+        .route("/api/v1/interactions/{id}/accept", post(accept))
+        .route("/api/v1/interactions/{id}/messages", post(send_message))
+        .route("/api/v1/interactions/{id}/wrapup", post(wrap_up))
+        .route("/admin/v1/flows", get(list_flows))
+        .route("/admin/v1/flows/{name}", get(get_flow).put(put_flow))
+        .route("/admin/v1/plugins", get(list_plugins))
+        .route("/admin/v1/integrations", get(list_integrations))
+        .route("/admin/v1/integrations/{id}", get(get_integration))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(app)
+}
+
+/// `GET|POST /webhooks/{integration}`: the adapter answers; events are stored before the 2xx.
+async fn webhook(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let Some(integration) = app.integration(&id) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_integration",
+            format!("no integration `{id}` is configured"),
+        ));
+    };
+    app.metrics.webhook_received(&id);
+    let request = WebhookRequest {
+        method: method.as_str().to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body: body.to_vec(),
+    };
+    let refuse = |status, code: &'static str, message: String| {
+        app.metrics.webhook_refused(&id, code);
+        Err(ApiError::new(status, code, message))
+    };
+    let outcome = match app.handle_webhook(&integration, request).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(AdapterError::Unauthorized(m))) => {
+            return refuse(StatusCode::UNAUTHORIZED, "unauthorized", m);
+        }
+        Ok(Err(AdapterError::Malformed(m))) => {
+            return refuse(StatusCode::BAD_REQUEST, "malformed", m);
+        }
+        Ok(Err(AdapterError::Misconfigured(m))) => {
+            tracing::error!(integration = %id, "adapter reports a configuration problem: {m}");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured", m);
+        }
+        // The platform will redeliver; nothing was stored.
+        Err(e) => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "plugin_failed",
+                e.to_string(),
+            );
+        }
+    };
+    if !outcome.events.is_empty() {
+        let events = outcome.events;
+        let integration_id = id.clone();
+        let stored = app
+            .store
+            .call(move |c| {
+                let outcomes = store::inbox::insert(c, &integration_id, &events, store::now_ms())?;
+                Ok(events
+                    .into_iter()
+                    .zip(outcomes)
+                    .map(|(e, o)| (e.kind(), o))
+                    .collect::<Vec<_>>())
+            })
+            .await;
+        match stored {
+            Ok(outcomes) => {
+                for (kind, outcome) in outcomes {
+                    match outcome {
+                        store::InsertOutcome::Stored(_) => {
+                            app.metrics.messages_stored(&id, kind, 1)
+                        }
+                        store::InsertOutcome::Duplicate => app.metrics.duplicate(&id),
+                    }
+                }
+                app.inbox_wake.notify_one();
+            }
+            Err(e) => {
+                tracing::error!(integration = %id, "cannot store webhook events: {e:#}");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the events could not be stored; retry".into(),
+                );
+            }
+        }
+    }
+    let mut response = Response::new(axum::body::Body::from(outcome.body));
+    *response.status_mut() = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
+    for (name, value) in outcome.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    Ok(response)
+}
+
+async fn healthz() -> Response {
+    axum::Json(json!({ "status": "ok" })).into_response()
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> ApiResult {
+    let (counts, pending) = app
+        .store
+        .call(|c| {
+            Ok((
+                store::conversations::count_by_state(c)?,
+                store::messages::pending_count(c)?,
+            ))
+        })
+        .await?;
+    let mut gauges = Gauges {
+        outbound_pending: pending,
+        ..Default::default()
+    };
+    let mut by_state = std::collections::BTreeMap::<String, i64>::new();
+    for queue in app.queues.iter() {
+        gauges.queue_depth.push((queue.clone(), 0));
+    }
+    for (state, queue, n) in counts {
+        *by_state.entry(state.clone()).or_default() += n;
+        if state == ConversationState::Queued.as_str()
+            && let Some(q) = queue
+        {
+            match gauges.queue_depth.iter_mut().find(|(name, _)| *name == q) {
+                Some(entry) => entry.1 += n,
+                None => gauges.queue_depth.push((q, n)),
+            }
+        }
+    }
+    gauges.queue_depth.sort();
+    gauges.conversations = by_state.into_iter().collect();
+    let mut response = app.metrics.render(&gauges).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// The agent the request's bearer token belongs to.
+fn agent<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AgentConfig, ApiError> {
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the agent's token as `Authorization: Bearer TOKEN`",
+        )
+    })?;
+    app.agent_by_token(token).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the token belongs to no agent",
+        )
+    })
+}
+
+fn admin(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    use subtle::ConstantTimeEq;
+    let Some(expected) = app.config.server.admin_token.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is off: set [server] admin_token",
+        ));
+    };
+    match bearer(headers) {
+        Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the admin token as `Authorization: Bearer TOKEN`",
+        )),
+    }
+}
+
+/// Parses a JSON body with a clear error.
+fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("invalid JSON body: {e}"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct PresenceBody {
+    presence: Presence,
+}
+
+async fn put_presence(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let agent = agent(&app, &headers)?;
+    if agent.id != id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this token belongs to agent `{}`, not `{id}`", agent.id),
+        ));
+    }
+    let body: PresenceBody = json_body(&body)?;
+    Ok(axum::Json(acd::set_presence(&app, agent, body.presence).await?).into_response())
+}
+
+async fn get_queue(
+    State(app): State<Arc<App>>,
+    Path(queue): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let agent = agent(&app, &headers)?;
+    Ok(axum::Json(acd::queue(&app, agent, &queue).await?).into_response())
+}
+
+async fn get_interaction(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    // Admins see every interaction; agents those of their queues.
+    let agent = if admin(&app, &headers).is_ok() {
+        None
+    } else {
+        Some(agent(&app, &headers)?)
+    };
+    Ok(axum::Json(acd::interaction(&app, agent, &id).await?).into_response())
+}
+
+async fn accept(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let agent = agent(&app, &headers)?;
+    Ok(axum::Json(acd::accept(&app, agent, &id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct MessageBody {
+    text: String,
+}
+
+async fn send_message(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let agent = agent(&app, &headers)?;
+    let body: MessageBody = json_body(&body)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(acd::send(&app, agent, &id, body.text).await?),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct WrapupBody {
+    code: String,
+    #[serde(default)]
+    notes: Option<String>,
+}
+
+async fn wrap_up(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let agent = agent(&app, &headers)?;
+    let body: WrapupBody = json_body(&body)?;
+    Ok(axum::Json(acd::wrap_up(&app, agent, &id, body.code, body.notes).await?).into_response())
+}
+
+async fn list_flows(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    admin(&app, &headers)?;
+    let flows = app.store.call(store::flows::list_latest).await?;
+    let flows: Vec<Value> = flows
+        .into_iter()
+        .map(|f| json!({ "name": f.name, "version": f.version, "hash": f.hash, "created_at": f.created_at }))
+        .collect();
+    Ok(axum::Json(json!({ "flows": flows })).into_response())
+}
+
+async fn get_flow(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let n = name.clone();
+    let Some(f) = app.store.call(move |c| store::flows::latest(c, &n)).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no flow `{name}`"),
+        ));
+    };
+    Ok(axum::Json(json!({ "name": f.name, "version": f.version, "hash": f.hash, "created_at": f.created_at, "source": f.source }))
+        .into_response())
+}
+
+/// `PUT /admin/v1/flows/{name}`: a YAML body. 201 with the new version; 200 when it equals the
+/// latest; 422 with every validation error and its line.
+async fn put_flow(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || name.is_empty()
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "a flow name is letters, digits, `-` and `_`",
+        ));
+    }
+    let source = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the flow must be UTF-8 YAML",
+        )
+    })?;
+    match app.publish_flow(&name, source).await? {
+        Ok((version, created)) => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok((status, axum::Json(json!({ "name": name, "version": version, "created": created }))).into_response())
+        }
+        Err(errors) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({
+                "error": { "code": "invalid_flow", "message": format!("flow `{name}` has {} error(s)", errors.len()) },
+                "errors": errors,
+            })),
+        )
+            .into_response()),
+    }
+}
+
+async fn list_plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    admin(&app, &headers)?;
+    let mut seen = std::collections::BTreeMap::new();
+    for integration in app.integrations() {
+        let a = &integration.adapter;
+        seen.entry(a.name().to_string()).or_insert_with(|| {
+            json!({
+                "name": a.name(),
+                "world": "adapter",
+                "wit": format!("switchboard:channel@{}", a.wit_version()),
+                "hash": a.hash(),
+                "platform": a.info().platform,
+                "text_limit": a.info().text_limit,
+            })
+        });
+    }
+    Ok(axum::Json(json!({ "plugins": seen.into_values().collect::<Vec<_>>() })).into_response())
+}
+
+fn integration_json(integration: &crate::app::Integration) -> Value {
+    let c = &integration.config;
+    // Settings hold secrets: show which are set, never their values.
+    let settings: Vec<&String> = c.settings.keys().collect();
+    json!({
+        "id": c.id,
+        "adapter": c.adapter,
+        "flow": c.flow,
+        "threading_window_hours": c.threading_window_hours,
+        "settings": settings,
+        "webhook_path": format!("/webhooks/{}", c.id),
+    })
+}
+
+async fn list_integrations(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    admin(&app, &headers)?;
+    let all: Vec<Value> = app
+        .integrations()
+        .iter()
+        .map(|i| integration_json(i))
+        .collect();
+    Ok(axum::Json(json!({ "integrations": all })).into_response())
+}
+
+async fn get_integration(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let integration = app.integration(&id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no integration `{id}`"),
+        )
+    })?;
+    Ok(axum::Json(integration_json(&integration)).into_response())
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

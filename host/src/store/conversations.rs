@@ -1,0 +1,260 @@
+//! Conversations: one customer on one integration, from the first message until the threading
+//! window after the last one runs out.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::events::Profile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationState {
+    /// The flow is running (or waiting for the customer's answer).
+    Flow,
+    /// Waiting in an ACD queue for an agent.
+    Queued,
+    /// An agent has accepted it.
+    Assigned,
+    /// Finished: disconnected by the flow or wrapped up by the agent.
+    Ended,
+}
+
+impl ConversationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationState::Flow => "flow",
+            ConversationState::Queued => "queued",
+            ConversationState::Assigned => "assigned",
+            ConversationState::Ended => "ended",
+        }
+    }
+
+    fn parse(s: &str) -> ConversationState {
+        match s {
+            "flow" => ConversationState::Flow,
+            "queued" => ConversationState::Queued,
+            "assigned" => ConversationState::Assigned,
+            _ => ConversationState::Ended,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub id: String,
+    pub integration: String,
+    pub customer_id: String,
+    pub customer: Profile,
+    pub state: ConversationState,
+    pub flow: Option<String>,
+    pub flow_version: Option<i64>,
+    #[serde(skip)]
+    pub flow_state: Option<String>,
+    pub queue: Option<String>,
+    pub priority: i64,
+    pub skills: Vec<String>,
+    pub agent: Option<String>,
+    pub last_agent: Option<String>,
+    pub participant_data: serde_json::Map<String, serde_json::Value>,
+    pub queued_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_customer_at: i64,
+}
+
+const COLUMNS: &str = "id, integration, customer_id, customer, state, flow, flow_version, flow_state, queue, \
+     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
+    let customer: String = r.get(3)?;
+    let state: String = r.get(4)?;
+    let skills: String = r.get(10)?;
+    let data: String = r.get(13)?;
+    Ok(Conversation {
+        id: r.get(0)?,
+        integration: r.get(1)?,
+        customer_id: r.get(2)?,
+        customer: serde_json::from_str(&customer).unwrap_or_default(),
+        state: ConversationState::parse(&state),
+        flow: r.get(5)?,
+        flow_version: r.get(6)?,
+        flow_state: r.get(7)?,
+        queue: r.get(8)?,
+        priority: r.get(9)?,
+        skills: serde_json::from_str(&skills).unwrap_or_default(),
+        agent: r.get(11)?,
+        last_agent: r.get(12)?,
+        participant_data: serde_json::from_str(&data).unwrap_or_default(),
+        queued_at: r.get(14)?,
+        created_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        last_customer_at: r.get(17)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> anyhow::Result<Option<Conversation>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM conversations WHERE id = ?1"
+        ))?
+        .query_row(params![id], row)
+        .optional()?)
+}
+
+/// The customer's latest conversation on this integration whose last customer message is
+/// within the threading window, whatever its state.
+pub fn find_threaded(
+    conn: &Connection,
+    integration: &str,
+    customer_id: &str,
+    window_start: i64,
+) -> anyhow::Result<Option<Conversation>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM conversations
+             WHERE integration = ?1 AND customer_id = ?2 AND last_customer_at >= ?3
+             ORDER BY last_customer_at DESC LIMIT 1"
+        ))?
+        .query_row(params![integration, customer_id, window_start], row)
+        .optional()?)
+}
+
+/// The customer's latest conversation on this integration, however old (receipts and read
+/// markers refer to it).
+pub fn latest_for_customer(
+    conn: &Connection,
+    integration: &str,
+    customer_id: &str,
+) -> anyhow::Result<Option<Conversation>> {
+    find_threaded(conn, integration, customer_id, i64::MIN)
+}
+
+pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+    ))?
+    .execute(params![
+        c.id,
+        c.integration,
+        c.customer_id,
+        serde_json::to_string(&c.customer)?,
+        c.state.as_str(),
+        c.flow,
+        c.flow_version,
+        c.flow_state,
+        c.queue,
+        c.priority,
+        serde_json::to_string(&c.skills)?,
+        c.agent,
+        c.last_agent,
+        serde_json::to_string(&c.participant_data)?,
+        c.queued_at,
+        c.created_at,
+        c.updated_at,
+        c.last_customer_at,
+    ])?;
+    Ok(())
+}
+
+/// Writes every mutable field of `c` back.
+pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET customer = ?2, state = ?3, flow = ?4, flow_version = ?5, flow_state = ?6,
+            queue = ?7, priority = ?8, skills = ?9, agent = ?10, last_agent = ?11, participant_data = ?12,
+            queued_at = ?13, updated_at = ?14, last_customer_at = ?15
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        c.id,
+        serde_json::to_string(&c.customer)?,
+        c.state.as_str(),
+        c.flow,
+        c.flow_version,
+        c.flow_state,
+        c.queue,
+        c.priority,
+        serde_json::to_string(&c.skills)?,
+        c.agent,
+        c.last_agent,
+        serde_json::to_string(&c.participant_data)?,
+        c.queued_at,
+        c.updated_at,
+        c.last_customer_at,
+    ])?;
+    Ok(())
+}
+
+/// Conversations waiting in a queue, highest priority first, then longest waiting.
+pub fn queued(conn: &Connection, queue: &str) -> anyhow::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE queue = ?1 AND state = 'queued'
+         ORDER BY priority DESC, queued_at ASC"
+    ))?;
+    let rows = stmt.query_map(params![queue], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Conversations an agent holds right now.
+pub fn assigned_to(conn: &Connection, agent: &str) -> anyhow::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE agent = ?1 AND state = 'assigned' ORDER BY updated_at"
+    ))?;
+    let rows = stmt.query_map(params![agent], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Moves a queued conversation to `agent`, only if it is still queued: two agents accepting at
+/// once cannot both get it. Returns whether this call won.
+pub fn claim(conn: &Connection, id: &str, agent: &str, now: i64) -> anyhow::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE conversations SET state = 'assigned', agent = ?2, last_agent = ?2, updated_at = ?3
+             WHERE id = ?1 AND state = 'queued'",
+        )?
+        .execute(params![id, agent, now])?;
+    Ok(n == 1)
+}
+
+pub fn count_by_state(conn: &Connection) -> anyhow::Result<Vec<(String, Option<String>, i64)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT state, queue, COUNT(*) FROM conversations GROUP BY state, queue")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records the agent's wrap-up code and ends the conversation, only if `agent` holds it.
+/// Returns whether it did.
+pub fn wrap_up(
+    conn: &Connection,
+    id: &str,
+    agent: &str,
+    code: &str,
+    notes: Option<&str>,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE conversations SET state = 'ended', agent = NULL, updated_at = ?3
+             WHERE id = ?1 AND state = 'assigned' AND agent = ?2",
+        )?
+        .execute(params![id, agent, now])?;
+    if n == 1 {
+        conn.prepare_cached("INSERT INTO wrapups (conversation, agent, code, notes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![id, agent, code, notes, now])?;
+    }
+    Ok(n == 1)
+}
+
+/// The wrap-ups recorded for a conversation: (agent, code, notes, at).
+pub fn wrapups(
+    conn: &Connection,
+    id: &str,
+) -> anyhow::Result<Vec<(String, String, Option<String>, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT agent, code, notes, created_at FROM wrapups WHERE conversation = ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map(params![id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,310 @@
+//! The transcript: every message of a conversation, both directions, with its delivery status.
+//! Outbound messages double as the outbox: a `pending` one is waiting to be sent.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::events::{Attachment, Author, QuickReply};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// `received` is the status of every inbound message; the others follow an outbound one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Received,
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Received => "received",
+            MessageStatus::Pending => "pending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+            MessageStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> MessageStatus {
+        match s {
+            "received" => MessageStatus::Received,
+            "pending" => MessageStatus::Pending,
+            "sent" => MessageStatus::Sent,
+            "delivered" => MessageStatus::Delivered,
+            "read" => MessageStatus::Read,
+            _ => MessageStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub conversation: String,
+    pub direction: Direction,
+    pub author: Author,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quick_replies: Vec<QuickReply>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quick_reply: Option<String>,
+    pub platform_id: Option<String>,
+    #[serde(skip)]
+    pub in_reply_to: Option<String>,
+    pub status: MessageStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub attempts: i64,
+    #[serde(skip)]
+    pub next_attempt_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a caller supplies to add a message; the rest is filled in.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub conversation: String,
+    pub direction: Direction,
+    pub author: Author,
+    pub agent: Option<String>,
+    pub text: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub quick_replies: Vec<QuickReply>,
+    pub quick_reply: Option<String>,
+    pub platform_id: Option<String>,
+    pub in_reply_to: Option<String>,
+}
+
+const COLUMNS: &str = "id, conversation, direction, author, agent, text, attachments, quick_replies, quick_reply, \
+     platform_id, in_reply_to, status, error, attempts, next_attempt_at, created_at, updated_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    let direction: String = r.get(2)?;
+    let author: String = r.get(3)?;
+    let attachments: String = r.get(6)?;
+    let quick_replies: String = r.get(7)?;
+    let status: String = r.get(11)?;
+    Ok(Message {
+        id: r.get(0)?,
+        conversation: r.get(1)?,
+        direction: if direction == "inbound" {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        },
+        author: match author.as_str() {
+            "customer" => Author::Customer,
+            "agent" => Author::Agent,
+            _ => Author::Bot,
+        },
+        agent: r.get(4)?,
+        text: r.get(5)?,
+        attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+        quick_replies: serde_json::from_str(&quick_replies).unwrap_or_default(),
+        quick_reply: r.get(8)?,
+        platform_id: r.get(9)?,
+        in_reply_to: r.get(10)?,
+        status: MessageStatus::parse(&status),
+        error: r.get(12)?,
+        attempts: r.get(13)?,
+        next_attempt_at: r.get(14)?,
+        created_at: r.get(15)?,
+        updated_at: r.get(16)?,
+    })
+}
+
+/// Adds a message; outbound ones start `pending` and are due at once. Returns its id.
+pub fn insert(conn: &Connection, m: NewMessage, now: i64) -> anyhow::Result<String> {
+    let id = super::new_id("m");
+    let (status, due) = match m.direction {
+        Direction::Inbound => (MessageStatus::Received, None),
+        Direction::Outbound => (MessageStatus::Pending, Some(now)),
+    };
+    conn.prepare_cached(&format!(
+        "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, 0, ?13, ?14, ?14)"
+    ))?
+    .execute(params![
+        id,
+        m.conversation,
+        if m.direction == Direction::Inbound { "inbound" } else { "outbound" },
+        m.author.as_str(),
+        m.agent,
+        m.text,
+        serde_json::to_string(&m.attachments)?,
+        serde_json::to_string(&m.quick_replies)?,
+        m.quick_reply,
+        m.platform_id,
+        m.in_reply_to,
+        status.as_str(),
+        due,
+        now,
+    ])?;
+    Ok(id)
+}
+
+pub fn get(conn: &Connection, id: &str) -> anyhow::Result<Option<Message>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"))?
+        .query_row(params![id], row)
+        .optional()?)
+}
+
+pub fn transcript(conn: &Connection, conversation: &str) -> anyhow::Result<Vec<Message>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE conversation = ?1 ORDER BY created_at, rowid"
+    ))?;
+    let rows = stmt.query_map(params![conversation], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Outbound messages due for a send attempt, oldest first.
+pub fn due(conn: &Connection, now: i64, limit: usize) -> anyhow::Result<Vec<Message>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE status = 'pending' AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at, rowid LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![now, limit as i64], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// When the next pending message falls due, if any.
+pub fn next_due_at(conn: &Connection) -> anyhow::Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT MIN(next_attempt_at) FROM messages WHERE status = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn mark_sent(
+    conn: &Connection,
+    id: &str,
+    platform_id: &str,
+    attempts: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET status = 'sent', platform_id = ?2, attempts = ?3, next_attempt_at = NULL,
+            error = NULL, updated_at = ?4
+         WHERE id = ?1 AND status = 'pending'",
+    )?
+    .execute(params![id, platform_id, attempts, now])?;
+    Ok(())
+}
+
+pub fn mark_failed(
+    conn: &Connection,
+    id: &str,
+    error: &str,
+    attempts: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET status = 'failed', error = ?2, attempts = ?3, next_attempt_at = NULL, updated_at = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![id, error, attempts, now])?;
+    Ok(())
+}
+
+pub fn schedule_retry(
+    conn: &Connection,
+    id: &str,
+    error: &str,
+    attempts: i64,
+    at: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET error = ?2, attempts = ?3, next_attempt_at = ?4, updated_at = ?5
+         WHERE id = ?1 AND status = 'pending'",
+    )?
+    .execute(params![id, error, attempts, at, now])?;
+    Ok(())
+}
+
+/// Applies a platform receipt to our message with that platform id in a conversation of this
+/// integration. Statuses only move forward (a late `delivered` never undoes `read`), except
+/// that `failed` always wins. Returns the message id and new status if anything changed.
+pub fn apply_receipt(
+    conn: &Connection,
+    integration: &str,
+    platform_id: &str,
+    status: MessageStatus,
+    reason: Option<&str>,
+    now: i64,
+) -> anyhow::Result<Option<(String, String)>> {
+    let found: Option<(String, String, String)> = conn
+        .prepare_cached(
+            "SELECT m.id, m.status, m.conversation FROM messages m JOIN conversations c ON c.id = m.conversation
+             WHERE m.platform_id = ?1 AND c.integration = ?2 AND m.direction = 'outbound'",
+        )?
+        .query_row(params![platform_id, integration], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((id, current, conversation)) = found else {
+        return Ok(None);
+    };
+    let current = MessageStatus::parse(&current);
+    let advance =
+        status == MessageStatus::Failed || (current != MessageStatus::Failed && status > current);
+    if !advance {
+        return Ok(None);
+    }
+    conn.prepare_cached("UPDATE messages SET status = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1")?
+        .execute(params![id, status.as_str(), reason, now])?;
+    Ok(Some((id, conversation)))
+}
+
+/// Marks our sent/delivered messages of a conversation read, up to the one with
+/// `up_to_platform_id` (or all of them when it is unknown). Returns the ids changed.
+pub fn mark_read_up_to(
+    conn: &Connection,
+    conversation: &str,
+    up_to_platform_id: Option<&str>,
+    now: i64,
+) -> anyhow::Result<Vec<String>> {
+    let limit: Option<i64> = match up_to_platform_id {
+        Some(pid) => conn
+            .prepare_cached(
+                "SELECT created_at FROM messages WHERE conversation = ?1 AND platform_id = ?2",
+            )?
+            .query_row(params![conversation, pid], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let mut stmt = conn.prepare_cached(
+        "UPDATE messages SET status = 'read', updated_at = ?3
+         WHERE conversation = ?1 AND direction = 'outbound' AND status IN ('sent', 'delivered') AND created_at <= ?2
+         RETURNING id",
+    )?;
+    let rows = stmt.query_map(params![conversation, limit.unwrap_or(i64::MAX), now], |r| {
+        r.get(0)
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Outbound messages waiting to be sent (a gauge for `/metrics`).
+pub fn pending_count(conn: &Connection) -> anyhow::Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM messages WHERE status = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,105 @@
+//! The database schema, created on first start and upgraded in place by version number.
+
+use rusqlite::Connection;
+
+/// Each entry upgrades the schema from its index to the next version; never edit a shipped one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE inbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    integration  TEXT NOT NULL,
+    kind         TEXT NOT NULL,            -- message | receipt | typing | read
+    dedupe_key   TEXT NOT NULL,            -- the platform's id for the event
+    customer_id  TEXT NOT NULL,
+    event        TEXT NOT NULL,            -- the normalized event as JSON
+    received_at  INTEGER NOT NULL,
+    processed_at INTEGER,
+    UNIQUE (integration, kind, dedupe_key)
+);
+CREATE INDEX inbox_pending ON inbox (seq) WHERE processed_at IS NULL;
+
+CREATE TABLE conversations (
+    id               TEXT PRIMARY KEY,
+    integration      TEXT NOT NULL,
+    customer_id      TEXT NOT NULL,
+    customer         TEXT NOT NULL,        -- the latest profile, JSON
+    state            TEXT NOT NULL,        -- flow | queued | assigned | ended
+    flow             TEXT,
+    flow_version     INTEGER,
+    flow_state       TEXT,                 -- the engine's state, JSON
+    queue            TEXT,
+    priority         INTEGER NOT NULL DEFAULT 0,
+    skills           TEXT NOT NULL DEFAULT '[]',
+    agent            TEXT,
+    last_agent       TEXT,
+    participant_data TEXT NOT NULL DEFAULT '{}',
+    queued_at        INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    last_customer_at INTEGER NOT NULL
+);
+CREATE INDEX conversations_customer ON conversations (integration, customer_id, last_customer_at);
+CREATE INDEX conversations_queue ON conversations (queue, state, queued_at);
+
+CREATE TABLE messages (
+    id              TEXT PRIMARY KEY,
+    conversation    TEXT NOT NULL REFERENCES conversations (id),
+    direction       TEXT NOT NULL,         -- inbound | outbound
+    author          TEXT NOT NULL,         -- customer | bot | agent
+    agent           TEXT,
+    text            TEXT,
+    attachments     TEXT NOT NULL DEFAULT '[]',
+    quick_replies   TEXT NOT NULL DEFAULT '[]',
+    quick_reply     TEXT,                  -- the payload the customer tapped (inbound)
+    platform_id     TEXT,
+    in_reply_to     TEXT,
+    status          TEXT NOT NULL,         -- received | pending | sent | delivered | read | failed
+    error           TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX messages_conversation ON messages (conversation, created_at);
+CREATE INDEX messages_outbox ON messages (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX messages_platform ON messages (platform_id) WHERE platform_id IS NOT NULL;
+
+CREATE TABLE wrapups (
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    agent        TEXT NOT NULL,
+    code         TEXT NOT NULL,
+    notes        TEXT,
+    created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE flow_versions (
+    name       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    source     TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (name, version)
+);
+
+CREATE TABLE agents (
+    id             TEXT PRIMARY KEY,
+    presence       TEXT NOT NULL,
+    presence_since INTEGER NOT NULL
+);
+"#];
+
+pub fn migrate(conn: &Connection) -> anyhow::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        anyhow::bail!(
+            "the database has schema version {version}, newer than this host knows ({known}); use a newer switchboard"
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        conn.execute_batch(&format!(
+            "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        ))?;
+    }
+    Ok(())
+}
