@@ -78,8 +78,22 @@ impl PluginError {
             version: version.to_string(),
             function,
             kind,
-            message: first_lines(&format!("{err:#}")),
+            message: summary(kind, &err),
         }
+    }
+}
+
+/// What went wrong, in a line: the trap's reason rather than the Wasm backtrace (which is
+/// logged at debug level).
+fn summary(kind: CallErrorKind, err: &wasmtime::Error) -> String {
+    tracing::debug!("plugin call failed: {}", first_lines(&format!("{err:?}")));
+    match kind {
+        CallErrorKind::Timeout => "it ran past its call deadline and was interrupted".to_string(),
+        CallErrorKind::MemoryLimit => "it tried to grow its memory past the limit".to_string(),
+        _ => match err.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => format!("it trapped: {trap}"),
+            None => first_lines(&format!("{}", err.root_cause())),
+        },
     }
 }
 

@@ -174,10 +174,13 @@ pub fn transcript(conn: &Connection, conversation: &str) -> anyhow::Result<Vec<M
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Outbound messages due for a send attempt, oldest first.
+/// Outbound messages due for a send attempt, oldest first. A message waits while an earlier
+/// one of its conversation is still pending, so a conversation's messages go out in order.
 pub fn due(conn: &Connection, now: i64, limit: usize) -> anyhow::Result<Vec<Message>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE status = 'pending' AND next_attempt_at <= ?1
+        "SELECT {COLUMNS} FROM messages m WHERE status = 'pending' AND next_attempt_at <= ?1
+           AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.conversation = m.conversation
+                           AND p.status = 'pending' AND p.rowid < m.rowid)
          ORDER BY next_attempt_at, rowid LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![now, limit as i64], row)?;

@@ -210,3 +210,93 @@ pub(crate) mod tempdir {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Author, InboundEvent, InboundMessage, Profile};
+
+    fn conversation(id: &str) -> Conversation {
+        Conversation {
+            id: id.into(),
+            integration: "x-demo".into(),
+            customer_id: "42".into(),
+            customer: Profile::default(),
+            state: ConversationState::Queued,
+            flow: None,
+            flow_version: None,
+            flow_state: None,
+            queue: Some("support".into()),
+            priority: 0,
+            skills: vec![],
+            agent: None,
+            last_agent: None,
+            participant_data: Default::default(),
+            queued_at: Some(1),
+            created_at: 1,
+            updated_at: 1,
+            last_customer_at: 1,
+        }
+    }
+
+    fn outbound(conversation: &str, text: &str) -> NewMessage {
+        NewMessage {
+            conversation: conversation.into(),
+            direction: Direction::Outbound,
+            author: Author::Bot,
+            agent: None,
+            text: Some(text.into()),
+            attachments: vec![],
+            quick_replies: vec![],
+            quick_reply: None,
+            platform_id: None,
+            in_reply_to: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_event_is_stored_once() {
+        let (_dir, store) = open_temp();
+        let event = InboundEvent::Message(InboundMessage {
+            id: "dm-1".into(),
+            customer_id: "42".into(),
+            timestamp_ms: 1,
+            text: Some("hi".into()),
+            attachments: vec![],
+            quick_reply: None,
+            profile: None,
+        });
+        let events = vec![event.clone(), event];
+        let outcomes = store.call(move |c| inbox::insert(c, "x-demo", &events, 1)).await.unwrap();
+        assert!(matches!(outcomes[0], InsertOutcome::Stored(_)));
+        assert_eq!(outcomes[1], InsertOutcome::Duplicate);
+        assert_eq!(store.call(|c| inbox::pending(c, 0, 10)).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_conversation_sends_in_order_and_only_one_agent_claims_it() {
+        let (_dir, store) = open_temp();
+        let (first, second, other) = store
+            .call(|c| {
+                conversations::insert(c, &conversation("c1"))?;
+                conversations::insert(c, &conversation("c2"))?;
+                let first = messages::insert(c, outbound("c1", "one"), 1)?;
+                let second = messages::insert(c, outbound("c1", "two"), 1)?;
+                let other = messages::insert(c, outbound("c2", "three"), 1)?;
+                Ok((first, second, other))
+            })
+            .await
+            .unwrap();
+        let due: Vec<String> = store.call(|c| messages::due(c, 10, 10)).await.unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(due, vec![first.clone(), other.clone()], "the second message of c1 waits for the first");
+        store.call(move |c| messages::mark_sent(c, &first, "p1", 1, 2)).await.unwrap();
+        let due: Vec<String> = store.call(|c| messages::due(c, 10, 10)).await.unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(due, vec![second, other]);
+
+        let won = store.call(|c| conversations::claim(c, "c1", "alice", 3)).await.unwrap();
+        let lost = store.call(|c| conversations::claim(c, "c1", "bob", 3)).await.unwrap();
+        assert!(won && !lost);
+        let c1 = store.call(|c| conversations::get(c, "c1")).await.unwrap().unwrap();
+        assert_eq!(c1.agent.as_deref(), Some("alice"));
+    }
+}
