@@ -99,7 +99,10 @@ pub fn host_binary() -> PathBuf {
 pub fn free_port() -> u16 {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a free loopback port");
-    listener.local_addr().expect("the listener's address").port()
+    listener
+        .local_addr()
+        .expect("the listener's address")
+        .port()
 }
 
 /// A folder removed when dropped, unless the thread is panicking: a failed test keeps its config,
@@ -384,6 +387,7 @@ impl HostProcess {
                 std::env::var("RUST_LOG")
                     .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
             )
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log_for_stdout)
             .stderr(log)
@@ -626,8 +630,8 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-/// Calls `probe` until it returns `Some`, at most until `timeout`; then panics with `what` and the
-/// last thing `describe` said about the state.
+/// Calls `probe` until it returns `Ok`, at most until `timeout`; then panics with `what` and the
+/// last `Err` (a description of the state seen).
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
 where
     F: FnMut() -> Fut,

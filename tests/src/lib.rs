@@ -11,12 +11,15 @@
 //! - [`sim`]: [`sim::PlatformSim`], an HTTP server playing the platforms' send APIs (with scripted
 //!   faults) and a customer-side client that posts signed webhooks to the host;
 //! - [`host_config`]: derives a simulator setup from the host's own `switchboard.toml`, so the demo
-//!   and the tests configure both sides from one file.
+//!   and the tests configure both sides from one file;
+//! - [`harness`]: runs the real `switchboard` binary on a temporary config and database for the
+//!   end-to-end tests (`tests/e2e.rs`).
 //!
 //! The `platform-sim` binary runs the simulator for `cargo xtask serve`; the `bench` binary is the
 //! load driver behind `cargo xtask bench`.
 
 pub mod fixtures;
+pub mod harness;
 pub mod host_config;
 pub mod signing;
 pub mod sim;

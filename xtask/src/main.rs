@@ -326,13 +326,18 @@ fn test(ws: &Workspace, extra: &[String]) -> anyhow::Result<ExitCode> {
     let plugins = build_plugins(ws)?;
     // The end-to-end tests spawn the real `switchboard` binary, which `cargo test` alone does
     // not build (the host has no integration tests of its own).
-    run(ws.cargo().args(["build", "-p", "switchboard", "--bin", "switchboard"]))?;
+    run(ws
+        .cargo()
+        .args(["build", "-p", "switchboard", "--bin", "switchboard"]))?;
     let mut command = ws.cargo();
     command
         .args(["test", "--workspace"])
         .args(extra)
         .env("SWITCHBOARD_PLUGINS_DIR", &plugins)
-        .env("SWITCHBOARD_BIN", ws.target.join("debug").join("switchboard"));
+        .env(
+            "SWITCHBOARD_BIN",
+            ws.target.join("debug").join("switchboard"),
+        );
     run(&mut command)?;
     Ok(ExitCode::SUCCESS)
 }

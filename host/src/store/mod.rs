@@ -267,10 +267,20 @@ mod tests {
             profile: None,
         });
         let events = vec![event.clone(), event];
-        let outcomes = store.call(move |c| inbox::insert(c, "x-demo", &events, 1)).await.unwrap();
+        let outcomes = store
+            .call(move |c| inbox::insert(c, "x-demo", &events, 1))
+            .await
+            .unwrap();
         assert!(matches!(outcomes[0], InsertOutcome::Stored(_)));
         assert_eq!(outcomes[1], InsertOutcome::Duplicate);
-        assert_eq!(store.call(|c| inbox::pending(c, 0, 10)).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .call(|c| inbox::pending(c, 0, 10))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[tokio::test]
@@ -287,16 +297,45 @@ mod tests {
             })
             .await
             .unwrap();
-        let due: Vec<String> = store.call(|c| messages::due(c, 10, 10)).await.unwrap().into_iter().map(|m| m.id).collect();
-        assert_eq!(due, vec![first.clone(), other.clone()], "the second message of c1 waits for the first");
-        store.call(move |c| messages::mark_sent(c, &first, "p1", 1, 2)).await.unwrap();
-        let due: Vec<String> = store.call(|c| messages::due(c, 10, 10)).await.unwrap().into_iter().map(|m| m.id).collect();
+        let due: Vec<String> = store
+            .call(|c| messages::due(c, 10, 10))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(
+            due,
+            vec![first.clone(), other.clone()],
+            "the second message of c1 waits for the first"
+        );
+        store
+            .call(move |c| messages::mark_sent(c, &first, "p1", 1, 2))
+            .await
+            .unwrap();
+        let due: Vec<String> = store
+            .call(|c| messages::due(c, 10, 10))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
         assert_eq!(due, vec![second, other]);
 
-        let won = store.call(|c| conversations::claim(c, "c1", "alice", 3)).await.unwrap();
-        let lost = store.call(|c| conversations::claim(c, "c1", "bob", 3)).await.unwrap();
+        let won = store
+            .call(|c| conversations::claim(c, "c1", "alice", 3))
+            .await
+            .unwrap();
+        let lost = store
+            .call(|c| conversations::claim(c, "c1", "bob", 3))
+            .await
+            .unwrap();
         assert!(won && !lost);
-        let c1 = store.call(|c| conversations::get(c, "c1")).await.unwrap().unwrap();
+        let c1 = store
+            .call(|c| conversations::get(c, "c1"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(c1.agent.as_deref(), Some("alice"));
     }
 }
