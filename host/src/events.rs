@@ -63,6 +63,55 @@ pub struct InboundMessage {
     pub quick_reply: Option<String>,
     #[serde(default)]
     pub profile: Option<Profile>,
+    #[serde(default)]
+    pub kind: MessageKind,
+    /// The platform id of the message or post this one answers, reacts to or likes.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default)]
+    pub reaction: Option<String>,
+}
+
+/// What kind of customer action an inbound message is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    #[default]
+    Direct,
+    Mention,
+    Like,
+    Postback,
+    Reaction,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Direct => "direct",
+            MessageKind::Mention => "mention",
+            MessageKind::Like => "like",
+            MessageKind::Postback => "postback",
+            MessageKind::Reaction => "reaction",
+        }
+    }
+}
+
+/// How an outbound message is delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutboundKind {
+    #[default]
+    Direct,
+    PublicReply,
+}
+
+/// A pre-approved template message (WhatsApp).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateMessage {
+    pub name: String,
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 /// Delivery states, in the order a message moves through them (`failed` is terminal).
@@ -194,6 +243,10 @@ pub struct OutboundMessage {
     pub author: Author,
     pub author_name: Option<String>,
     pub in_reply_to: Option<String>,
+    pub kind: OutboundKind,
+    pub template: Option<TemplateMessage>,
+    /// A platform message tag chosen by the host (e.g. `HUMAN_AGENT`).
+    pub tag: Option<String>,
 }
 
 /// A typed send failure, as the adapter reports it.

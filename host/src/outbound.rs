@@ -214,6 +214,9 @@ async fn attempt(
         author: message.author,
         author_name,
         in_reply_to: message.in_reply_to.clone(),
+        kind: crate::events::OutboundKind::Direct,
+        template: None,
+        tag: None,
     };
     let request = match app.encode_send(integration, &outbound).await {
         Ok(Ok(request)) => request,

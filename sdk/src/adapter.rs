@@ -28,6 +28,13 @@ pub trait Adapter {
     /// Read the platform's answer to the request [`Adapter::encode_send`] built for the message
     /// with Switchboard id `message_id`, and say whether and how to retry.
     fn decode_send_response(message_id: String, resp: HttpResponse) -> SendResult;
+
+    /// The request that marks the customer's message `message_id` (a platform id) read, where
+    /// the platform has such a call (WhatsApp). The default: none.
+    fn encode_mark_read(customer_id: String, message_id: String) -> Option<HttpRequest> {
+        let _ = (customer_id, message_id);
+        None
+    }
 }
 
 /// Export a type implementing [`Adapter`] as this component's `switchboard:channel/handler`.
@@ -60,6 +67,13 @@ macro_rules! export_adapter {
                 response: $crate::HttpResponse,
             ) -> $crate::SendResult {
                 <$ty as $crate::Adapter>::decode_send_response(message_id, response)
+            }
+
+            fn encode_mark_read(
+                customer_id: ::std::string::String,
+                message_id: ::std::string::String,
+            ) -> ::core::option::Option<$crate::HttpRequest> {
+                <$ty as $crate::Adapter>::encode_mark_read(customer_id, message_id)
             }
         }
 

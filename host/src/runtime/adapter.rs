@@ -82,6 +82,7 @@ pub struct AdapterInfo {
     pub text_limit: u32,
     pub text_unit: TextUnit,
     pub reply_window_hours: Option<u32>,
+    pub human_agent_window_hours: Option<u32>,
     pub capabilities: Capabilities,
 }
 
@@ -148,6 +149,7 @@ impl AdapterPlugin {
                 text_limit: 0,
                 text_unit: TextUnit::Chars,
                 reply_window_hours: None,
+                human_agent_window_hours: None,
                 capabilities: Capabilities::default(),
             },
             pre,
@@ -234,6 +236,7 @@ impl AdapterPlugin {
                 wt::TextUnit::Bytes => TextUnit::Bytes,
             },
             reply_window_hours: info.reply_window_hours,
+            human_agent_window_hours: info.human_agent_window_hours,
             capabilities: Capabilities {
                 attachments: info.capabilities.contains(wt::Capabilities::ATTACHMENTS),
                 quick_replies: info.capabilities.contains(wt::Capabilities::QUICK_REPLIES),
@@ -300,6 +303,16 @@ impl AdapterPlugin {
             },
             author_name: message.author_name.clone(),
             in_reply_to: message.in_reply_to.clone(),
+            kind: match message.kind {
+                events::OutboundKind::Direct => wt::OutboundKind::Direct,
+                events::OutboundKind::PublicReply => wt::OutboundKind::PublicReply,
+            },
+            template: message.template.as_ref().map(|t| wt::TemplateMessage {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                parameters: t.parameters.clone(),
+            }),
+            tag: message.tag.clone(),
         };
         let result = instance
             .switchboard_channel_handler()
@@ -350,6 +363,25 @@ impl AdapterPlugin {
                 wt::SendFailure::Permanent(d) => SendFailure::Permanent(d),
             }),
         })
+    }
+}
+
+impl AdapterPlugin {
+    /// Asks the adapter for the request that marks a customer's message read, if the platform
+    /// has one.
+    pub async fn encode_mark_read(
+        &self,
+        ctx: &CallContext,
+        customer_id: &str,
+        message_id: &str,
+    ) -> Result<Option<HttpRequest>, PluginError> {
+        let (mut store, instance) = self.instance(ctx, "encode-mark-read").await?;
+        let result = instance
+            .switchboard_channel_handler()
+            .call_encode_mark_read(&mut store, customer_id, message_id)
+            .await
+            .map_err(|e| self.error("encode-mark-read", e, &store))?;
+        Ok(result.map(|r| HttpRequest { method: r.method, url: r.url, headers: r.headers, body: r.body }))
     }
 }
 
@@ -423,6 +455,15 @@ fn event_from_wit(e: wt::InboundEvent) -> InboundEvent {
                 avatar_url: p.avatar_url,
                 email: p.email,
             }),
+            kind: match m.kind {
+                wt::MessageKind::Direct => events::MessageKind::Direct,
+                wt::MessageKind::Mention => events::MessageKind::Mention,
+                wt::MessageKind::Like => events::MessageKind::Like,
+                wt::MessageKind::Postback => events::MessageKind::Postback,
+                wt::MessageKind::Reaction => events::MessageKind::Reaction,
+            },
+            reply_to: m.reply_to,
+            reaction: m.reaction,
         }),
         wt::InboundEvent::Receipt(r) => InboundEvent::Receipt(events::Receipt {
             message_id: r.message_id,

@@ -265,6 +265,9 @@ mod tests {
             attachments: vec![],
             quick_reply: None,
             profile: None,
+            kind: Default::default(),
+            reply_to: None,
+            reaction: None,
         });
         let events = vec![event.clone(), event];
         let outcomes = store

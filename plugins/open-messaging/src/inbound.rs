@@ -13,6 +13,7 @@
 
 use serde::Deserialize;
 use switchboard_sdk::{
+    MessageKind,
     AdapterError, Attachment, AttachmentKind, DeliveryStatus, InboundEvent, InboundMessage,
     Profile, Receipt, Typing, json, log, time,
 };
@@ -137,6 +138,9 @@ fn message(body: Body) -> Result<InboundMessage, AdapterError> {
         attachments,
         quick_reply: None,
         profile: Some(profile(from)),
+        kind: MessageKind::Direct,
+        reply_to: None,
+        reaction: None,
     })
 }
 
@@ -302,6 +306,9 @@ mod tests {
                     avatar_url: None,
                     email: None,
                 }),
+                kind: MessageKind::Direct,
+                reply_to: None,
+                reaction: None,
             })]
         );
     }

@@ -30,6 +30,7 @@ impl Adapter for OpenMessaging {
             text_limit: 10_000,
             text_unit: TextUnit::Chars,
             reply_window_hours: None,
+            human_agent_window_hours: None,
             // No quick replies: the outbound format carries only `text` and `content[]`
             // attachments, so the host renders the options into the text.
             capabilities: Capabilities::ATTACHMENTS | Capabilities::RECEIPTS | Capabilities::TYPING,

@@ -161,7 +161,7 @@ pub fn decode_response(message_id: &str, resp: &HttpResponse, now_ms: u64) -> Se
 
 #[cfg(test)]
 mod tests {
-    use switchboard_sdk::QuickReply;
+    use switchboard_sdk::{OutboundKind, QuickReply};
 
     use super::*;
 
@@ -187,6 +187,9 @@ mod tests {
             author: Author::Agent,
             author_name: Some("Sam".into()),
             in_reply_to: Some("ext-msg-000123".into()),
+            kind: OutboundKind::Direct,
+            template: None,
+            tag: None,
         }
     }
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use switchboard_sdk::{
+    MessageKind,
     AdapterError, Attachment, AttachmentKind, InboundEvent, InboundMessage, Profile, ReadMarker,
     Typing, json, log,
 };
@@ -193,6 +194,9 @@ fn decode_activity(
             attachments: data.attachment.into_iter().map(attachment).collect(),
             quick_reply: data.quick_reply_response.and_then(|reply| reply.metadata),
             profile: users.get(&create.sender_id).map(profile),
+            kind: MessageKind::Direct,
+            reply_to: None,
+            reaction: None,
             customer_id: create.sender_id,
         }));
     }
@@ -356,6 +360,9 @@ mod tests {
                     avatar_url: Some("https://pbs.example.invalid/p/dana_normal.jpg".into()),
                     email: None,
                 }),
+                kind: MessageKind::Direct,
+                reply_to: None,
+                reaction: None,
             })]
         );
     }
@@ -381,6 +388,9 @@ mod tests {
                     avatar_url: None,
                     email: None,
                 }),
+                kind: MessageKind::Direct,
+                reply_to: None,
+                reaction: None,
             })]
         );
     }

@@ -32,6 +32,7 @@ impl Adapter for X {
             text_unit: TextUnit::Chars,
             // v2 DMs have no customer-service window (v1.1's 5-replies-in-24h rule is gone).
             reply_window_hours: None,
+            human_agent_window_hours: None,
             // No quick replies: the v2 send body allows only `text` and `attachments`.
             capabilities: Capabilities::ATTACHMENTS | Capabilities::RECEIPTS | Capabilities::TYPING,
         }

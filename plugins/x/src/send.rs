@@ -167,7 +167,7 @@ fn v1_error_code(body: &[u8]) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use switchboard_sdk::{Attachment, AttachmentKind, Author, QuickReply};
+    use switchboard_sdk::{Attachment, AttachmentKind, Author, OutboundKind, QuickReply};
 
     use super::*;
 
@@ -184,6 +184,9 @@ mod tests {
             author: Author::Agent,
             author_name: Some("Sam".into()),
             in_reply_to: Some("1800000000000000101".into()),
+            kind: OutboundKind::Direct,
+            template: None,
+            tag: None,
         }
     }
 
