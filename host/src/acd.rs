@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::config::AgentConfig;
-use crate::events::Author;
+use crate::events::{Author, MessageKind, TemplateMessage};
+use crate::outbound;
 use crate::store::{self, ConversationState, Direction, NewMessage, Presence};
 
 /// Why an agent action was refused.
@@ -17,6 +18,11 @@ pub enum AcdError {
     Forbidden(String),
     Conflict(String),
     Invalid(String),
+    /// A platform rule refuses it (`window_closed`, `daily_cap_reached`); nothing was sent.
+    Refused {
+        code: &'static str,
+        message: String,
+    },
     Internal(anyhow::Error),
 }
 
@@ -142,6 +148,8 @@ pub async fn accept(app: &App, agent: &AgentConfig, id: &str) -> Result<Value> {
             ))
         })
         .await??;
+    // The customer sees the business has read them (where the platform shows that).
+    app.mark_read(&outcome).await;
     Ok(
         json!({ "id": outcome.id, "state": outcome.state.as_str(), "agent": outcome.agent, "queue": outcome.queue }),
     )
@@ -149,9 +157,18 @@ pub async fn accept(app: &App, agent: &AgentConfig, id: &str) -> Result<Value> {
 
 /// Stores an agent's reply for sending. Answers with the message id; the transcript shows its
 /// delivery status as it changes.
-pub async fn send(app: &App, agent: &AgentConfig, id: &str, text: String) -> Result<Value> {
-    if text.trim().is_empty() {
-        return Err(AcdError::Invalid("`text` must not be empty".into()));
+pub async fn send(
+    app: &App,
+    agent: &AgentConfig,
+    id: &str,
+    text: Option<String>,
+    template: Option<TemplateMessage>,
+) -> Result<Value> {
+    let text = text.filter(|t| !t.trim().is_empty());
+    if text.is_none() && template.is_none() {
+        return Err(AcdError::Invalid(
+            "send `text`, or a `template` where the platform has templates".into(),
+        ));
     }
     let (agent_id, conversation) = (agent.id.clone(), id.to_string());
     let conv = app
@@ -169,14 +186,47 @@ pub async fn send(app: &App, agent: &AgentConfig, id: &str, text: String) -> Res
             "agent `{agent_id}` does not hold interaction `{id}`; accept it first"
         )));
     }
-    if let Some(integration) = app.integration(&conv.integration) {
+    if let Some(integration) = app.sender_for(&conv.integration) {
         let info = integration.adapter.info();
-        let len = info.text_len(&text);
-        if len > info.text_limit as usize {
+        if let Some(text) = &text {
+            let len = info.text_len(text);
+            if len > info.text_limit as usize {
+                return Err(AcdError::Invalid(format!(
+                    "the text is {len} long; {} allows at most {}",
+                    info.platform, info.text_limit
+                )));
+            }
+        }
+        if template.is_some() && !info.capabilities.templates {
             return Err(AcdError::Invalid(format!(
-                "the text is {len} long; {} allows at most {}",
-                info.platform, info.text_limit
+                "{} has no templates",
+                info.platform
             )));
+        }
+        let now = store::now_ms();
+        outbound::window_tag(
+            info,
+            conv.last_customer_at,
+            Author::Agent,
+            template.is_some(),
+            now,
+        )
+        .map_err(|message| AcdError::Refused {
+            code: "window_closed",
+            message,
+        })?;
+        if let Some(size) = integration.config.size {
+            let sender = integration.config.id.clone();
+            let sent = app
+                .store
+                .call(move |c| store::integrations::sends_today(c, &sender, now))
+                .await?;
+            if sent >= size.daily_cap() as i64 {
+                return Err(AcdError::Refused {
+                    code: "daily_cap_reached",
+                    message: outbound::cap_message(&integration.config.id, size),
+                });
+            }
         }
     }
     let conversation = id.to_string();
@@ -190,12 +240,16 @@ pub async fn send(app: &App, agent: &AgentConfig, id: &str, text: String) -> Res
                     direction: Direction::Outbound,
                     author: Author::Agent,
                     agent: Some(agent_id),
-                    text: Some(text),
+                    text,
                     attachments: Vec::new(),
                     quick_replies: Vec::new(),
                     quick_reply: None,
                     platform_id: None,
                     in_reply_to: None,
+                    kind: MessageKind::Direct,
+                    template,
+                    reaction: None,
+                    reply_to: None,
                 },
                 store::now_ms(),
             )
@@ -287,6 +341,10 @@ pub async fn interaction(app: &App, agent: Option<&AgentConfig>, id: &str) -> Re
                 "attachments": m.attachments,
                 "quick_replies": m.quick_replies,
                 "quick_reply": m.quick_reply,
+                "kind": m.kind,
+                "template": m.template,
+                "reaction": m.reaction,
+                "reply_to": m.reply_to,
                 "platform_id": m.platform_id,
                 "status": m.status,
                 "error": m.error,

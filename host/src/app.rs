@@ -109,6 +109,10 @@ pub struct App {
     pub inbox_wake: Notify,
     /// Woken when new outbound messages are stored.
     pub outbound_wake: Notify,
+    /// The client every platform request goes through.
+    pub http: reqwest::Client,
+    /// Integrations whose credentials the platform refused: id → (since, reason).
+    deauthorized: RwLock<HashMap<String, (i64, String)>>,
 }
 
 impl App {
@@ -123,6 +127,28 @@ impl App {
             .iter()
             .map(|a| (a.id.clone(), a.clone()))
             .collect();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(config.outbound.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("cannot build the HTTP client")?;
+        let mut config = config;
+        // Integrations admins set through the API override the file's.
+        for (id, json) in store.call(store::integrations::saved).await? {
+            let saved: IntegrationConfig = serde_json::from_str(&json)
+                .with_context(|| format!("stored integration `{id}` cannot be read"))?;
+            match config.integrations.iter_mut().find(|i| i.id == id) {
+                Some(existing) => *existing = saved,
+                None => config.integrations.push(saved),
+            }
+        }
+        crate::config::check_integrations(&config.integrations)?;
+        let deauthorized = store
+            .call(store::integrations::deauthorized)
+            .await?
+            .into_iter()
+            .map(|(id, since, reason)| (id, (since, reason)))
+            .collect();
         let app = App {
             store,
             runtime,
@@ -133,6 +159,8 @@ impl App {
             agents,
             inbox_wake: Notify::new(),
             outbound_wake: Notify::new(),
+            http,
+            deauthorized: RwLock::new(deauthorized),
             config,
         };
         app.load_flows().await?;
@@ -143,62 +171,191 @@ impl App {
     async fn load_integrations(&self) -> anyhow::Result<()> {
         let mut adapters: HashMap<String, Arc<AdapterPlugin>> = HashMap::new();
         for integration in &self.config.integrations {
-            let adapter = match adapters.get(&integration.adapter) {
-                Some(adapter) => adapter.clone(),
-                None => {
-                    let path = self
-                        .config
-                        .plugins
-                        .dir
-                        .join(format!("{}.wasm", integration.adapter));
-                    if !path.exists() {
-                        bail!(
-                            "integration `{}`: adapter plugin `{}` not found at {} (run `cargo xtask build-plugins`, or set [plugins] dir)",
-                            integration.id,
-                            integration.adapter,
-                            path.display()
-                        );
-                    }
-                    let adapter = Arc::new(
-                        self.runtime
-                            .load_adapter_file(&path)
-                            .await
-                            .with_context(|| format!("integration `{}`", integration.id))?,
-                    );
-                    tracing::info!(plugin = %integration.adapter, wit = adapter.wit_version(), hash = &adapter.hash()[..12], "adapter loaded");
-                    adapters.insert(integration.adapter.clone(), adapter.clone());
-                    adapter
-                }
-            };
-            if self.flows.latest(&integration.flow).is_none() {
-                bail!(
-                    "integration `{}`: flow `{}` not found (looked for {})",
-                    integration.id,
-                    integration.flow,
-                    self.config
-                        .flows
-                        .dir
-                        .join(format!("{}.yaml", integration.flow))
-                        .display()
-                );
-            }
-            let ctx = CallContext {
-                integration_id: integration.id.clone(),
-                settings: Arc::new(integration.settings_as_strings()),
-            };
-            self.integrations
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(
-                    integration.id.clone(),
-                    Arc::new(Integration {
-                        config: integration.clone(),
-                        adapter,
-                        ctx,
-                    }),
-                );
+            self.install_integration(integration.clone(), &mut adapters)
+                .await?;
         }
         Ok(())
+    }
+
+    /// Loads an integration's adapter (once per plugin name) and makes it live.
+    async fn install_integration(
+        &self,
+        integration: IntegrationConfig,
+        adapters: &mut HashMap<String, Arc<AdapterPlugin>>,
+    ) -> anyhow::Result<()> {
+        let adapter = match adapters.get(&integration.adapter) {
+            Some(adapter) => adapter.clone(),
+            None => {
+                let path = self
+                    .config
+                    .plugins
+                    .dir
+                    .join(format!("{}.wasm", integration.adapter));
+                if !path.exists() {
+                    bail!(
+                        "integration `{}`: adapter plugin `{}` not found at {} (run `cargo xtask build-plugins`, or set [plugins] dir)",
+                        integration.id,
+                        integration.adapter,
+                        path.display()
+                    );
+                }
+                let adapter = Arc::new(
+                    self.runtime
+                        .load_adapter_file(&path)
+                        .await
+                        .with_context(|| format!("integration `{}`", integration.id))?,
+                );
+                tracing::info!(plugin = %integration.adapter, wit = adapter.wit_version(), hash = &adapter.hash()[..12], "adapter loaded");
+                adapters.insert(integration.adapter.clone(), adapter.clone());
+                adapter
+            }
+        };
+        if self.flows.latest(&integration.flow).is_none() {
+            bail!(
+                "integration `{}`: flow `{}` not found (looked for {})",
+                integration.id,
+                integration.flow,
+                self.config
+                    .flows
+                    .dir
+                    .join(format!("{}.yaml", integration.flow))
+                    .display()
+            );
+        }
+        let ctx = CallContext {
+            integration_id: integration.id.clone(),
+            settings: Arc::new(integration.settings_as_strings()),
+        };
+        self.integrations
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                integration.id.clone(),
+                Arc::new(Integration {
+                    config: integration,
+                    adapter,
+                    ctx,
+                }),
+            );
+        Ok(())
+    }
+
+    /// Adds or replaces an integration at run time (the admin API) and stores it so it
+    /// survives a restart. Replacing an integration re-authorizes it: its waiting messages go out.
+    pub async fn put_integration(&self, integration: IntegrationConfig) -> anyhow::Result<()> {
+        let mut all: Vec<IntegrationConfig> = self
+            .integrations()
+            .iter()
+            .map(|i| i.config.clone())
+            .collect();
+        match all.iter_mut().find(|i| i.id == integration.id) {
+            Some(existing) => *existing = integration.clone(),
+            None => all.push(integration.clone()),
+        }
+        crate::config::check_integrations(&all)?;
+        let mut adapters: HashMap<String, Arc<AdapterPlugin>> = self
+            .integrations()
+            .iter()
+            .map(|i| (i.config.adapter.clone(), i.adapter.clone()))
+            .collect();
+        self.install_integration(integration.clone(), &mut adapters)
+            .await?;
+        let (id, json) = (integration.id.clone(), serde_json::to_string(&integration)?);
+        self.store
+            .call(move |c| {
+                let now = store::now_ms();
+                store::integrations::save(c, &id, &json, now)?;
+                store::integrations::clear_deauthorized(c, &id)?;
+                store::messages::wake_integration(c, &id, now)
+            })
+            .await?;
+        self.deauthorized
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&integration.id);
+        self.outbound_wake.notify_one();
+        tracing::info!(integration = %integration.id, "integration updated");
+        Ok(())
+    }
+
+    /// The integration that sends for `id`: itself, or the one its `reply_as` names.
+    pub fn sender_for(&self, id: &str) -> Option<Arc<Integration>> {
+        let integration = self.integration(id)?;
+        match &integration.config.reply_as {
+            Some(other) => self.integration(other),
+            None => Some(integration),
+        }
+    }
+
+    pub fn deauthorized(&self, id: &str) -> Option<(i64, String)> {
+        self.deauthorized
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Marks an integration deauthorized after the platform refused its credentials.
+    pub async fn set_deauthorized(&self, id: &str, reason: &str) {
+        let now = store::now_ms();
+        self.deauthorized
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), (now, reason.to_string()));
+        let (id, reason) = (id.to_string(), reason.to_string());
+        if let Err(e) = self
+            .store
+            .call(move |c| store::integrations::set_deauthorized(c, &id, &reason, now))
+            .await
+        {
+            tracing::error!("cannot record a deauthorization: {e:#}");
+        }
+    }
+
+    /// Tells the platform the business has read the customer's latest message, where the
+    /// platform has such a call. Best effort: a failure is logged, nothing else depends on it.
+    pub async fn mark_read(&self, conversation: &crate::store::Conversation) {
+        let Some(integration) = self.sender_for(&conversation.integration) else {
+            return;
+        };
+        let id = conversation.id.clone();
+        let latest = match self
+            .store
+            .call(move |c| store::messages::latest_inbound(c, &id))
+            .await
+        {
+            Ok(Some(m)) => m,
+            _ => return,
+        };
+        let Some(platform_id) = latest.platform_id else {
+            return;
+        };
+        let started = Instant::now();
+        let request = integration
+            .adapter
+            .encode_mark_read(&integration.ctx, &conversation.customer_id, &platform_id)
+            .await;
+        self.record(
+            &integration,
+            "encode-mark-read",
+            started,
+            request.as_ref().err(),
+        );
+        if let Ok(Some(request)) = request {
+            match crate::outbound::http_call(&self.http, request).await {
+                Ok((status, _, _)) if (200..300).contains(&status) => {}
+                Ok((status, _, body)) => tracing::warn!(
+                    integration = %integration.config.id,
+                    "marking a message read got HTTP {status}: {}",
+                    String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+                ),
+                Err(e) => tracing::warn!(
+                    integration = %integration.config.id,
+                    "marking a message read failed: {}",
+                    e.detail()
+                ),
+            }
+        }
     }
 
     /// Publishes every `*.yaml` in the flows folder that differs from its stored latest version.

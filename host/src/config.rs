@@ -159,7 +159,7 @@ impl Default for OutboundConfig {
 }
 
 /// One platform account connected to the host, e.g. one X account or one open-messaging partner.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationConfig {
     /// Appears in the webhook URL: `/webhooks/{id}`.
@@ -171,6 +171,14 @@ pub struct IntegrationConfig {
     /// Messages from one customer closer together than this are one conversation (0-72 h).
     #[serde(default = "default_threading_hours")]
     pub threading_window_hours: f64,
+    /// The platform's size tier, which caps the messages sent per UTC day (X: entry 200,
+    /// small 1,000, medium 3,000, large 9,000). Without it, no daily cap.
+    #[serde(default)]
+    pub size: Option<IntegrationSize>,
+    /// Send this integration's replies through another integration of the same adapter (for
+    /// example, answer DMs of a regional X account from the main support account).
+    #[serde(default)]
+    pub reply_as: Option<String>,
     /// Passed to the adapter through its `config` import; secrets live here.
     #[serde(default)]
     pub settings: BTreeMap<String, toml::Value>,
@@ -193,6 +201,27 @@ impl IntegrationConfig {
 
     pub fn threading_window_ms(&self) -> i64 {
         (self.threading_window_hours * 3_600_000.0) as i64
+    }
+}
+
+/// An integration's size tier and its daily outbound cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrationSize {
+    Entry,
+    Small,
+    Medium,
+    Large,
+}
+
+impl IntegrationSize {
+    pub fn daily_cap(self) -> u32 {
+        match self {
+            IntegrationSize::Entry => 200,
+            IntegrationSize::Small => 1_000,
+            IntegrationSize::Medium => 3_000,
+            IntegrationSize::Large => 9_000,
+        }
     }
 }
 
@@ -241,23 +270,12 @@ impl Config {
     pub fn check(&self) -> anyhow::Result<()> {
         let mut seen = std::collections::HashSet::new();
         for integration in &self.integrations {
-            if !is_slug(&integration.id) {
-                bail!(
-                    "integration id `{}` must be lower-case letters, digits, `-` or `_` (it is part of the webhook URL)",
-                    integration.id
-                );
-            }
+            Self::check_integration(integration)?;
             if !seen.insert(integration.id.as_str()) {
                 bail!("integration id `{}` is defined twice", integration.id);
             }
-            if !(0.0..=72.0).contains(&integration.threading_window_hours) {
-                bail!(
-                    "integration `{}`: threading_window_hours must be between 0 and 72, not {}",
-                    integration.id,
-                    integration.threading_window_hours
-                );
-            }
         }
+        check_integrations(&self.integrations)?;
         let mut queues = std::collections::HashSet::new();
         for queue in &self.queues {
             if !queues.insert(queue.id.as_str()) {
@@ -287,9 +305,66 @@ impl Config {
         Ok(())
     }
 
+    /// The rules one integration must follow on its own.
+    pub fn check_integration(integration: &IntegrationConfig) -> anyhow::Result<()> {
+        if !is_slug(&integration.id) {
+            bail!(
+                "integration id `{}` must be lower-case letters, digits, `-` or `_` (it is part of the webhook URL)",
+                integration.id
+            );
+        }
+        if !(0.0..=72.0).contains(&integration.threading_window_hours) {
+            bail!(
+                "integration `{}`: threading_window_hours must be between 0 and 72, not {}",
+                integration.id,
+                integration.threading_window_hours
+            );
+        }
+        Ok(())
+    }
+
     pub fn integration(&self, id: &str) -> Option<&IntegrationConfig> {
         self.integrations.iter().find(|i| i.id == id)
     }
+}
+
+/// Rules across integrations, also checked when an admin changes one at run time.
+pub fn check_integrations(integrations: &[IntegrationConfig]) -> anyhow::Result<()> {
+    let entry: Vec<&str> = integrations
+        .iter()
+        .filter(|i| i.size == Some(IntegrationSize::Entry))
+        .map(|i| i.id.as_str())
+        .collect();
+    if entry.len() > 1 {
+        bail!(
+            "at most one integration per host may have size \"entry\"; these do: {}",
+            entry.join(", ")
+        );
+    }
+    for integration in integrations {
+        if let Some(other) = &integration.reply_as {
+            match integrations.iter().find(|i| &i.id == other) {
+                None => bail!(
+                    "integration `{}`: reply_as names `{other}`, which is not an integration",
+                    integration.id
+                ),
+                Some(o) if o.adapter != integration.adapter => bail!(
+                    "integration `{}`: reply_as `{other}` uses adapter `{}`, not `{}`",
+                    integration.id,
+                    o.adapter,
+                    integration.adapter
+                ),
+                Some(o) if o.reply_as.is_some() => {
+                    bail!(
+                        "integration `{}`: reply_as `{other}` itself replies as another integration",
+                        integration.id
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 fn is_slug(s: &str) -> bool {

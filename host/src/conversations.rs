@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::engine::{self, Effect, FlowState, Outcome, TurnInput};
-use crate::events::{Author, DeliveryStatus, InboundEvent, InboundMessage, Profile};
+use crate::events::{Author, DeliveryStatus, InboundEvent, InboundMessage, MessageKind, Profile};
 use crate::store::{
     self, Conversation, ConversationState, Direction, InboxEvent, MessageStatus, NewMessage,
 };
@@ -269,12 +269,17 @@ fn handle_message(
             quick_reply: message.quick_reply.clone(),
             platform_id: Some(message.id.clone()),
             in_reply_to: None,
+            kind: message.kind,
+            template: None,
+            reaction: message.reaction.clone(),
+            reply_to: message.reply_to.clone(),
         },
         now,
     )?;
 
     let mut report = Report::default();
-    if conversation.state == ConversationState::Flow {
+    // A reaction is shown to agents but is no answer to a question: it never moves the flow.
+    if conversation.state == ConversationState::Flow && message.kind != MessageKind::Reaction {
         run_flow(conn, app, &mut conversation, message, now, &mut report)?;
     }
     store::conversations::update(conn, &conversation)?;
@@ -306,6 +311,9 @@ fn run_flow(
             "text": message.text.clone().unwrap_or_default(),
             "quick_reply": message.quick_reply,
             "attachments": message.attachments,
+            "kind": message.kind.as_str(),
+            "reply_to": message.reply_to,
+            "reaction": message.reaction,
         }),
         customer: customer_value(&conversation.customer_id, &conversation.customer),
         integration: &conversation.integration,
@@ -332,6 +340,10 @@ fn run_flow(
                 quick_reply: None,
                 platform_id: None,
                 in_reply_to: Some(message.id.clone()),
+                kind: MessageKind::Direct,
+                template: None,
+                reaction: None,
+                reply_to: None,
             },
             now,
         )?;

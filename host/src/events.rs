@@ -63,7 +63,8 @@ pub struct InboundMessage {
     pub quick_reply: Option<String>,
     #[serde(default)]
     pub profile: Option<Profile>,
-    #[serde(default)]
+    /// (Stored as `message_kind`: `kind` tags the event itself.)
+    #[serde(default, rename = "message_kind")]
     pub kind: MessageKind,
     /// The platform id of the message or post this one answers, reacts to or likes.
     #[serde(default)]
@@ -261,6 +262,8 @@ pub enum SendFailure {
     Auth(String),
     Transient(String),
     Permanent(String),
+    /// Refused by the host before sending: the integration's daily cap is used up.
+    DailyCapReached(String),
 }
 
 impl SendFailure {
@@ -280,6 +283,7 @@ impl SendFailure {
             SendFailure::Auth(_) => "auth",
             SendFailure::Transient(_) => "transient",
             SendFailure::Permanent(_) => "permanent",
+            SendFailure::DailyCapReached(_) => "daily_cap_reached",
         }
     }
 
@@ -290,7 +294,8 @@ impl SendFailure {
             | SendFailure::RecipientUnreachable(d)
             | SendFailure::Auth(d)
             | SendFailure::Transient(d)
-            | SendFailure::Permanent(d) => d,
+            | SendFailure::Permanent(d)
+            | SendFailure::DailyCapReached(d) => d,
         }
     }
 }

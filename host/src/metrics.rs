@@ -60,6 +60,8 @@ pub struct Gauges {
     /// (state, conversations)
     pub conversations: Vec<(String, i64)>,
     pub outbound_pending: i64,
+    /// (integration, deauthorized)
+    pub integrations: Vec<(String, bool)>,
 }
 
 impl Metrics {
@@ -244,6 +246,18 @@ impl Metrics {
             "# HELP switchboard_outbound_pending Messages waiting to be sent.\n# TYPE switchboard_outbound_pending gauge\nswitchboard_outbound_pending {}",
             gauges.outbound_pending
         );
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_integration_deauthorized 1 while the platform refuses the integration's credentials.\n# TYPE switchboard_integration_deauthorized gauge"
+        );
+        for (integration, deauthorized) in &gauges.integrations {
+            let _ = writeln!(
+                out,
+                "switchboard_integration_deauthorized{{integration=\"{}\"}} {}",
+                label(integration),
+                u8::from(*deauthorized)
+            );
+        }
         out
     }
 }

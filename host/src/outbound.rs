@@ -13,25 +13,76 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::app::{App, Integration};
-use crate::events::{OutboundMessage, SendFailure, SendResult};
+use crate::config::IntegrationSize;
+use crate::events::{Author, MessageKind, OutboundKind, OutboundMessage, SendFailure, SendResult};
 use crate::store::{self, Conversation, Message};
 
 /// The longest wait between retries.
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+/// How often a message of a deauthorized integration is looked at again (re-authorizing wakes
+/// them at once).
+const DEAUTHORIZED_RECHECK_MS: i64 = 60 * 1000;
+
+/// Checks the platform's reply window for a message to a customer who last wrote at
+/// `last_customer_at`. `Ok(Some(tag))` when the message may go out only with that tag
+/// (`HUMAN_AGENT`), `Err` with the reason when it may not go out at all.
+pub fn window_tag(
+    info: &crate::runtime::AdapterInfo,
+    last_customer_at: i64,
+    author: Author,
+    template: bool,
+    now: i64,
+) -> Result<Option<String>, String> {
+    let Some(hours) = info.reply_window_hours else {
+        return Ok(None);
+    };
+    let since = now - last_customer_at;
+    if since <= hours as i64 * HOUR_MS || template {
+        return Ok(None);
+    }
+    if author == Author::Agent
+        && let Some(agent_hours) = info.human_agent_window_hours
+        && since <= agent_hours as i64 * HOUR_MS
+    {
+        return Ok(Some("HUMAN_AGENT".into()));
+    }
+    let ago = since / HOUR_MS;
+    Err(
+        match (info.capabilities.templates, info.human_agent_window_hours) {
+            (true, _) => format!(
+                "{} allows free text only within {hours} h of the customer's last message ({ago} h ago); send a template",
+                info.platform
+            ),
+            (false, Some(agent_hours)) => format!(
+                "{} allows messages within {hours} h of the customer's last message, and agent replies within {agent_hours} h ({ago} h ago)",
+                info.platform
+            ),
+            (false, None) => format!(
+                "{} allows messages only within {hours} h of the customer's last message ({ago} h ago)",
+                info.platform
+            ),
+        },
+    )
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+pub fn cap_message(integration: &str, size: IntegrationSize) -> String {
+    format!(
+        "integration `{integration}` ({} size) has sent its {} messages for today (UTC); sending resumes tomorrow",
+        match size {
+            IntegrationSize::Entry => "entry",
+            IntegrationSize::Small => "small",
+            IntegrationSize::Medium => "medium",
+            IntegrationSize::Large => "large",
+        },
+        size.daily_cap()
+    )
+}
 
 /// Runs forever: picks due messages and sends them, at most `outbound.concurrency` at once.
 pub async fn run(app: Arc<App>) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_millis(app.config.outbound.timeout_ms))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::error!("cannot build the HTTP client; nothing will be sent: {e}");
-            return;
-        }
-    };
+    let client = app.http.clone();
     let permits = Arc::new(Semaphore::new(app.config.outbound.concurrency.max(1)));
     let in_flight: Arc<Mutex<HashSet<String>>> = Default::default();
     loop {
@@ -46,7 +97,11 @@ pub async fn run(app: Arc<App>) {
                 for message in store::messages::due(c, now, 256)? {
                     if let Some(conversation) = store::conversations::get(c, &message.conversation)?
                     {
-                        due.push((message, conversation));
+                        // A conversation a mention started is answered in public.
+                        let public = store::messages::first_inbound(c, &conversation.id)?
+                            .filter(|first| first.kind == MessageKind::Mention.as_str())
+                            .and_then(|first| first.platform_id);
+                        due.push((message, conversation, public));
                     }
                 }
                 Ok((due, store::messages::next_due_at(c)?))
@@ -54,7 +109,7 @@ pub async fn run(app: Arc<App>) {
             .await;
         let next_due = match due {
             Ok((due, next_due)) => {
-                for (message, conversation) in due {
+                for (message, conversation, public) in due {
                     if !in_flight
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -68,7 +123,7 @@ pub async fn run(app: Arc<App>) {
                     let (app, client, in_flight) = (app.clone(), client.clone(), in_flight.clone());
                     tokio::spawn(async move {
                         let id = message.id.clone();
-                        send_one(&app, &client, message, conversation).await;
+                        send_one(&app, &client, message, conversation, public).await;
                         in_flight
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
@@ -93,6 +148,37 @@ pub async fn run(app: Arc<App>) {
     }
 }
 
+/// Performs a request an adapter built. A network failure is transient.
+pub async fn http_call(
+    client: &reqwest::Client,
+    request: crate::runtime::HttpRequest,
+) -> Result<(u16, Vec<(String, String)>, Vec<u8>), SendFailure> {
+    let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes()) else {
+        return Err(SendFailure::Permanent(format!(
+            "the adapter asked for HTTP method `{}`",
+            request.method
+        )));
+    };
+    let mut builder = client.request(method, &request.url).body(request.body);
+    for (name, value) in &request.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| SendFailure::Transient(format!("request to {} failed: {e}", request.url)))?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let body = response.bytes().await.map_err(|e| {
+        SendFailure::Transient(format!("reading the answer of {} failed: {e}", request.url))
+    })?;
+    Ok((status, headers, body.to_vec()))
+}
+
 /// Renders quick replies into the text for a platform that cannot show them as buttons; the
 /// flow accepts the number or the label as the answer.
 pub fn text_with_options(text: Option<&str>, options: &[crate::events::QuickReply]) -> String {
@@ -114,18 +200,45 @@ async fn send_one(
     client: &reqwest::Client,
     message: Message,
     conversation: Conversation,
+    public: Option<String>,
 ) {
     let attempts = message.attempts + 1;
     let id = message.id.clone();
-    let integration_id = conversation.integration.clone();
-    let result = match app.integration(&integration_id) {
-        Some(integration) => attempt(app, client, &integration, &message, &conversation).await,
-        None => SendResult::Failed(SendFailure::Permanent(format!(
-            "integration `{integration_id}` is no longer configured"
-        ))),
+    let Some(integration) = app.sender_for(&conversation.integration) else {
+        let error = format!(
+            "integration `{}` is no longer configured",
+            conversation.integration
+        );
+        let now = store::now_ms();
+        if let Err(e) = app
+            .store
+            .call(move |c| store::messages::mark_failed(c, &id, &error, attempts, now))
+            .await
+        {
+            tracing::error!("cannot record a send result: {e:#}");
+        }
+        return;
     };
-    let now = store::now_ms();
+    let integration_id = integration.config.id.clone();
     let config = &app.config.outbound;
+    if let Some((_, reason)) = app.deauthorized(&integration_id) {
+        // Kept, not lost: it goes out once an admin re-authorizes the integration.
+        let (id, now) = (id.clone(), store::now_ms());
+        let error = format!(
+            "auth: integration `{integration_id}` is deauthorized ({reason}); waiting for re-authorization"
+        );
+        let at = now + DEAUTHORIZED_RECHECK_MS;
+        if let Err(e) = app
+            .store
+            .call(move |c| store::messages::schedule_retry(c, &id, &error, attempts - 1, at, now))
+            .await
+        {
+            tracing::error!("cannot record a send result: {e:#}");
+        }
+        return;
+    }
+    let result = attempt(app, client, &integration, &message, &conversation, public).await;
+    let now = store::now_ms();
     let outcome = match &result {
         SendResult::Sent(platform_id) => {
             app.metrics.outbound_sent(&integration_id);
@@ -155,6 +268,27 @@ async fn send_one(
                 .call(move |c| store::messages::schedule_retry(c, &id, &error, attempts, at, now))
                 .await
         }
+        SendResult::Failed(SendFailure::Auth(detail)) => {
+            // Wrong or revoked credentials: stop sending for this integration until an admin
+            // re-authorizes it; the message waits, pending.
+            app.metrics.outbound_retry(&integration_id, "auth");
+            tracing::error!(integration = %integration_id, "the platform refused the credentials; integration deauthorized: {detail}");
+            app.set_deauthorized(&integration_id, detail).await;
+            let error = format!("auth: {detail}");
+            let id = id.clone();
+            app.store
+                .call(move |c| {
+                    store::messages::schedule_retry(
+                        c,
+                        &id,
+                        &error,
+                        attempts,
+                        now + DEAUTHORIZED_RECHECK_MS,
+                        now,
+                    )
+                })
+                .await
+        }
         SendResult::Failed(failure) => {
             app.metrics.outbound_failed(&integration_id, failure.code());
             let error = format!("{}: {}", failure.code(), failure.detail());
@@ -176,8 +310,20 @@ async fn attempt(
     integration: &Integration,
     message: &Message,
     conversation: &Conversation,
+    public: Option<String>,
 ) -> SendResult {
     let info = integration.adapter.info();
+    let now = store::now_ms();
+    let tag = match window_tag(
+        info,
+        conversation.last_customer_at,
+        message.author,
+        message.template.is_some(),
+        now,
+    ) {
+        Ok(tag) => tag,
+        Err(reason) => return SendResult::Failed(SendFailure::WindowClosed(reason)),
+    };
     let (text, quick_replies) =
         if !message.quick_replies.is_empty() && !info.capabilities.quick_replies {
             (
@@ -213,12 +359,62 @@ async fn attempt(
         attachments: message.attachments.clone(),
         author: message.author,
         author_name,
-        in_reply_to: message.in_reply_to.clone(),
-        kind: crate::events::OutboundKind::Direct,
-        template: None,
-        tag: None,
+        in_reply_to: public.clone().or_else(|| message.in_reply_to.clone()),
+        kind: if public.is_some() {
+            OutboundKind::PublicReply
+        } else {
+            OutboundKind::Direct
+        },
+        template: message.template.clone(),
+        tag,
     };
-    let request = match app.encode_send(integration, &outbound).await {
+    // The daily cap: reserve one send before it goes out, give it back if it does not.
+    let reserved = match integration.config.size {
+        Some(size) => {
+            let id = integration.config.id.clone();
+            match app
+                .store
+                .call(move |c| store::integrations::reserve_send(c, &id, size.daily_cap(), now))
+                .await
+            {
+                Ok(Some(_)) => true,
+                Ok(None) => {
+                    return SendResult::Failed(SendFailure::DailyCapReached(cap_message(
+                        &integration.config.id,
+                        size,
+                    )));
+                }
+                Err(e) => {
+                    return SendResult::Failed(SendFailure::Transient(format!(
+                        "cannot count today's sends: {e:#}"
+                    )));
+                }
+            }
+        }
+        None => false,
+    };
+    let result = perform(app, client, integration, message, &outbound).await;
+    if reserved && !matches!(result, SendResult::Sent(_)) {
+        let id = integration.config.id.clone();
+        if let Err(e) = app
+            .store
+            .call(move |c| store::integrations::release_send(c, &id, now))
+            .await
+        {
+            tracing::warn!("cannot give back a daily-cap reservation: {e:#}");
+        }
+    }
+    result
+}
+
+async fn perform(
+    app: &App,
+    client: &reqwest::Client,
+    integration: &Integration,
+    message: &Message,
+    outbound: &OutboundMessage,
+) -> SendResult {
+    let request = match app.encode_send(integration, outbound).await {
         Ok(Ok(request)) => request,
         Ok(Err(e)) => {
             return SendResult::Failed(SendFailure::Permanent(format!(
@@ -267,5 +463,57 @@ async fn attempt(
     {
         Ok(result) => result,
         Err(e) => SendResult::Failed(SendFailure::Transient(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{AdapterInfo, Capabilities, TextUnit};
+
+    fn info(window: Option<u32>, agent_window: Option<u32>, templates: bool) -> AdapterInfo {
+        AdapterInfo {
+            platform: "p".into(),
+            text_limit: 100,
+            text_unit: TextUnit::Chars,
+            reply_window_hours: window,
+            human_agent_window_hours: agent_window,
+            capabilities: Capabilities {
+                templates,
+                ..Default::default()
+            },
+        }
+    }
+
+    const H: i64 = HOUR_MS;
+
+    #[test]
+    fn reply_windows() {
+        let now = 1000 * H;
+        // No window: anything goes.
+        assert_eq!(
+            window_tag(&info(None, None, false), 0, Author::Bot, false, now),
+            Ok(None)
+        );
+        // WhatsApp-like: free text within 24 h; a template after.
+        let wa = info(Some(24), None, true);
+        assert_eq!(
+            window_tag(&wa, now - 23 * H, Author::Agent, false, now),
+            Ok(None)
+        );
+        let refused = window_tag(&wa, now - 25 * H, Author::Agent, false, now).unwrap_err();
+        assert!(refused.contains("send a template"), "{refused}");
+        assert_eq!(
+            window_tag(&wa, now - 25 * H, Author::Agent, true, now),
+            Ok(None)
+        );
+        // Messenger-like: agents may answer with HUMAN_AGENT up to 7 days, bots may not.
+        let fb = info(Some(24), Some(168), false);
+        assert_eq!(
+            window_tag(&fb, now - 30 * H, Author::Agent, false, now),
+            Ok(Some("HUMAN_AGENT".into()))
+        );
+        assert!(window_tag(&fb, now - 30 * H, Author::Bot, false, now).is_err());
+        assert!(window_tag(&fb, now - 169 * H, Author::Agent, false, now).is_err());
     }
 }

@@ -64,6 +64,9 @@ impl From<AcdError> for ApiError {
             AcdError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             AcdError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             AcdError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            AcdError::Refused { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
             AcdError::Internal(e) => e.into(),
         }
     }
@@ -87,7 +90,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/v1/flows/{name}", get(get_flow).put(put_flow))
         .route("/admin/v1/plugins", get(list_plugins))
         .route("/admin/v1/integrations", get(list_integrations))
-        .route("/admin/v1/integrations/{id}", get(get_integration))
+        .route(
+            "/admin/v1/integrations/{id}",
+            get(get_integration).put(put_integration),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
@@ -226,6 +232,16 @@ async fn metrics(State(app): State<Arc<App>>) -> ApiResult {
     }
     gauges.queue_depth.sort();
     gauges.conversations = by_state.into_iter().collect();
+    gauges.integrations = app
+        .integrations()
+        .iter()
+        .map(|i| {
+            (
+                i.config.id.clone(),
+                app.deauthorized(&i.config.id).is_some(),
+            )
+        })
+        .collect();
     let mut response = app.metrics.render(&gauges).into_response();
     response.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
@@ -346,8 +362,12 @@ async fn accept(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct MessageBody {
-    text: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    template: Option<crate::events::TemplateMessage>,
 }
 
 async fn send_message(
@@ -360,7 +380,7 @@ async fn send_message(
     let body: MessageBody = json_body(&body)?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(acd::send(&app, agent, &id, body.text).await?),
+        axum::Json(acd::send(&app, agent, &id, body.text, body.template).await?),
     )
         .into_response())
 }
@@ -473,27 +493,45 @@ async fn list_plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
     Ok(axum::Json(json!({ "plugins": seen.into_values().collect::<Vec<_>>() })).into_response())
 }
 
-fn integration_json(integration: &crate::app::Integration) -> Value {
+fn integration_json(app: &App, integration: &crate::app::Integration, sent_today: i64) -> Value {
     let c = &integration.config;
     // Settings hold secrets: show which are set, never their values.
     let settings: Vec<&String> = c.settings.keys().collect();
+    let deauthorized = app
+        .deauthorized(&c.id)
+        .map(|(since, reason)| json!({ "since": since, "reason": reason }));
     json!({
         "id": c.id,
         "adapter": c.adapter,
+        "platform": integration.adapter.info().platform,
         "flow": c.flow,
         "threading_window_hours": c.threading_window_hours,
+        "size": c.size,
+        "daily_cap": c.size.map(|s| s.daily_cap()),
+        "sent_today": sent_today,
+        "reply_as": c.reply_as,
         "settings": settings,
         "webhook_path": format!("/webhooks/{}", c.id),
+        "status": if deauthorized.is_some() { "deauthorized" } else { "active" },
+        "deauthorized": deauthorized,
     })
+}
+
+async fn sent_today(app: &App, id: &str) -> Result<i64, ApiError> {
+    let id = id.to_string();
+    Ok(app
+        .store
+        .call(move |c| store::integrations::sends_today(c, &id, store::now_ms()))
+        .await?)
 }
 
 async fn list_integrations(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
     admin(&app, &headers)?;
-    let all: Vec<Value> = app
-        .integrations()
-        .iter()
-        .map(|i| integration_json(i))
-        .collect();
+    let mut all = Vec::new();
+    for integration in app.integrations() {
+        let sent = sent_today(&app, &integration.config.id).await?;
+        all.push(integration_json(&app, &integration, sent));
+    }
     Ok(axum::Json(json!({ "integrations": all })).into_response())
 }
 
@@ -510,7 +548,69 @@ async fn get_integration(
             format!("no integration `{id}`"),
         )
     })?;
-    Ok(axum::Json(integration_json(&integration)).into_response())
+    let sent = sent_today(&app, &id).await?;
+    Ok(axum::Json(integration_json(&app, &integration, sent)).into_response())
+}
+
+/// `PUT /admin/v1/integrations/{id}`: adds or replaces an integration without a restart (JSON
+/// with the fields of an `[[integration]]` table). Replacing one also re-authorizes it after a
+/// platform refused its credentials; its waiting messages then go out.
+async fn put_integration(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let mut value: Value = json_body(&body)?;
+    if let Some(map) = value.as_object_mut() {
+        map.entry("id").or_insert_with(|| Value::String(id.clone()));
+    }
+    let integration: crate::config::IntegrationConfig =
+        serde_json::from_value(value).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_integration",
+                e.to_string(),
+            )
+        })?;
+    if integration.id != id {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_integration",
+            format!(
+                "the body's id `{}` differs from the URL's `{id}`",
+                integration.id
+            ),
+        ));
+    }
+    let existed = app.integration(&id).is_some();
+    if let Err(e) = crate::config::Config::check_integration(&integration) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_integration",
+            format!("{e:#}"),
+        ));
+    }
+    app.put_integration(integration).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_integration",
+            format!("{e:#}"),
+        )
+    })?;
+    let integration = app.integration(&id).expect("just installed");
+    let sent = sent_today(&app, &id).await?;
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        axum::Json(integration_json(&app, &integration, sent)),
+    )
+        .into_response())
 }
 
 /// Serves until `shutdown` completes.

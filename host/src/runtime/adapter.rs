@@ -381,7 +381,12 @@ impl AdapterPlugin {
             .call_encode_mark_read(&mut store, customer_id, message_id)
             .await
             .map_err(|e| self.error("encode-mark-read", e, &store))?;
-        Ok(result.map(|r| HttpRequest { method: r.method, url: r.url, headers: r.headers, body: r.body }))
+        Ok(result.map(|r| HttpRequest {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            body: r.body,
+        }))
     }
 }
 

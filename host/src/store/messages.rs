@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::events::{Attachment, Author, QuickReply};
+use crate::events::{Attachment, Author, MessageKind, QuickReply, TemplateMessage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,6 +75,11 @@ pub struct Message {
     pub next_attempt_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Inbound: the message kind (`direct`, `mention`, `like`, `postback`, `reaction`).
+    pub kind: String,
+    pub template: Option<TemplateMessage>,
+    pub reaction: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 /// What a caller supplies to add a message; the rest is filled in.
@@ -90,10 +95,14 @@ pub struct NewMessage {
     pub quick_reply: Option<String>,
     pub platform_id: Option<String>,
     pub in_reply_to: Option<String>,
+    pub kind: MessageKind,
+    pub template: Option<TemplateMessage>,
+    pub reaction: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 const COLUMNS: &str = "id, conversation, direction, author, agent, text, attachments, quick_replies, quick_reply, \
-     platform_id, in_reply_to, status, error, attempts, next_attempt_at, created_at, updated_at";
+     platform_id, in_reply_to, status, error, attempts, next_attempt_at, created_at, updated_at, kind, template, reaction, reply_to";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     let direction: String = r.get(2)?;
@@ -127,6 +136,12 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         next_attempt_at: r.get(14)?,
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
+        kind: r.get(17)?,
+        template: r
+            .get::<_, Option<String>>(18)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
+        reaction: r.get(19)?,
+        reply_to: r.get(20)?,
     })
 }
 
@@ -138,7 +153,7 @@ pub fn insert(conn: &Connection, m: NewMessage, now: i64) -> anyhow::Result<Stri
         Direction::Outbound => (MessageStatus::Pending, Some(now)),
     };
     conn.prepare_cached(&format!(
-        "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, 0, ?13, ?14, ?14)"
+        "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, 0, ?13, ?14, ?14, ?15, ?16, ?17, ?18)"
     ))?
     .execute(params![
         id,
@@ -155,6 +170,10 @@ pub fn insert(conn: &Connection, m: NewMessage, now: i64) -> anyhow::Result<Stri
         status.as_str(),
         due,
         now,
+        m.kind.as_str(),
+        m.template.as_ref().map(serde_json::to_string).transpose()?,
+        m.reaction,
+        m.reply_to,
     ])?;
     Ok(id)
 }
@@ -310,4 +329,37 @@ pub fn pending_count(conn: &Connection) -> anyhow::Result<i64> {
         [],
         |r| r.get(0),
     )?)
+}
+
+/// The customer's latest message in a conversation (what a reply answers, what an agent reads).
+pub fn latest_inbound(conn: &Connection, conversation: &str) -> anyhow::Result<Option<Message>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE conversation = ?1 AND direction = 'inbound'
+             ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        ))?
+        .query_row(params![conversation], row)
+        .optional()?)
+}
+
+/// The customer's first message in a conversation (a mention makes the whole conversation public).
+pub fn first_inbound(conn: &Connection, conversation: &str) -> anyhow::Result<Option<Message>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE conversation = ?1 AND direction = 'inbound'
+             ORDER BY created_at, rowid LIMIT 1"
+        ))?
+        .query_row(params![conversation], row)
+        .optional()?)
+}
+
+/// Makes the pending messages of an integration's conversations due now (after it was
+/// re-authorized).
+pub fn wake_integration(conn: &Connection, integration: &str, now: i64) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET next_attempt_at = ?2
+         WHERE status = 'pending' AND conversation IN (SELECT id FROM conversations WHERE integration = ?1)",
+    )?
+    .execute(params![integration, now])?;
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod agents;
 pub mod conversations;
 pub mod flows;
 pub mod inbox;
+pub mod integrations;
 pub mod messages;
 mod schema;
 
@@ -251,6 +252,10 @@ mod tests {
             quick_reply: None,
             platform_id: None,
             in_reply_to: None,
+            kind: Default::default(),
+            template: None,
+            reaction: None,
+            reply_to: None,
         }
     }
 

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Each entry upgrades the schema from its index to the next version; never edit a shipped one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE inbox (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     integration  TEXT NOT NULL,
@@ -85,7 +86,34 @@ CREATE TABLE agents (
     presence       TEXT NOT NULL,
     presence_since INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+-- Channels: message kinds, templates, daily caps, deauthorization, integrations set by admins.
+ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'direct'; -- inbound: direct | mention | like | postback | reaction
+ALTER TABLE messages ADD COLUMN template TEXT;                        -- outbound template message, JSON
+ALTER TABLE messages ADD COLUMN reaction TEXT;
+ALTER TABLE messages ADD COLUMN reply_to TEXT;                        -- inbound: the platform id it refers to
+
+CREATE TABLE daily_sends (
+    integration TEXT NOT NULL,
+    day         TEXT NOT NULL,                 -- UTC date, YYYY-MM-DD
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (integration, day)
+);
+
+CREATE TABLE integration_status (
+    integration     TEXT PRIMARY KEY,
+    deauthorized_at INTEGER,
+    reason          TEXT
+);
+
+CREATE TABLE integrations (
+    id         TEXT PRIMARY KEY,
+    config     TEXT NOT NULL,                  -- the integration as JSON, set through the admin API
+    updated_at INTEGER NOT NULL
+);
+"#,
+];
 
 pub fn migrate(conn: &Connection) -> anyhow::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
