@@ -206,7 +206,7 @@ pub async fn send(
         let now = store::now_ms();
         outbound::window_tag(
             info,
-            conv.last_customer_at,
+            conv.last_customer_written_at,
             Author::Agent,
             template.is_some(),
             now,

@@ -244,6 +244,7 @@ fn handle_message(
                 created_at: now,
                 updated_at: now,
                 last_customer_at: now,
+                last_customer_written_at: now,
             },
             true,
         ),
@@ -251,7 +252,18 @@ fn handle_message(
     if let Some(profile) = &message.profile {
         conversation.customer = profile.clone();
     }
+    // Reply windows count from when the customer wrote (the platform's timestamp), not from
+    // when the webhook arrived; a clock ahead of ours is not trusted.
+    let written_at = match message.timestamp_ms as i64 {
+        0 => now,
+        at => at.min(now),
+    };
     conversation.last_customer_at = now;
+    conversation.last_customer_written_at = if is_new {
+        written_at
+    } else {
+        conversation.last_customer_written_at.max(written_at)
+    };
     conversation.updated_at = now;
     if is_new {
         store::conversations::insert(conn, &conversation)?;

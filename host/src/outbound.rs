@@ -316,7 +316,7 @@ async fn attempt(
     let now = store::now_ms();
     let tag = match window_tag(
         info,
-        conversation.last_customer_at,
+        conversation.last_customer_written_at,
         message.author,
         message.template.is_some(),
         now,

@@ -60,10 +60,13 @@ pub struct Conversation {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_customer_at: i64,
+    /// When the customer's latest message was written, by the platform's clock: reply windows
+    /// count from here (`last_customer_at`, the arrival, drives threading).
+    pub last_customer_written_at: i64,
 }
 
 const COLUMNS: &str = "id, integration, customer_id, customer, state, flow, flow_version, flow_state, queue, \
-     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at";
+     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at, last_customer_written_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     let customer: String = r.get(3)?;
@@ -89,6 +92,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
         last_customer_at: r.get(17)?,
+        last_customer_written_at: r.get::<_, Option<i64>>(18)?.unwrap_or(r.get(17)?),
     })
 }
 
@@ -131,7 +135,7 @@ pub fn latest_for_customer(
 
 pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
     ))?
     .execute(params![
         c.id,
@@ -152,6 +156,7 @@ pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
         c.created_at,
         c.updated_at,
         c.last_customer_at,
+        c.last_customer_written_at,
     ])?;
     Ok(())
 }
@@ -161,7 +166,7 @@ pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET customer = ?2, state = ?3, flow = ?4, flow_version = ?5, flow_state = ?6,
             queue = ?7, priority = ?8, skills = ?9, agent = ?10, last_agent = ?11, participant_data = ?12,
-            queued_at = ?13, updated_at = ?14, last_customer_at = ?15
+            queued_at = ?13, updated_at = ?14, last_customer_at = ?15, last_customer_written_at = ?16
          WHERE id = ?1",
     )?
     .execute(params![
@@ -180,6 +185,7 @@ pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
         c.queued_at,
         c.updated_at,
         c.last_customer_at,
+        c.last_customer_written_at,
     ])?;
     Ok(())
 }

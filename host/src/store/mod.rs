@@ -237,6 +237,7 @@ mod tests {
             created_at: 1,
             updated_at: 1,
             last_customer_at: 1,
+            last_customer_written_at: 1,
         }
     }
 

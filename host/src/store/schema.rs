@@ -93,6 +93,7 @@ ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'direct'; -- inbound:
 ALTER TABLE messages ADD COLUMN template TEXT;                        -- outbound template message, JSON
 ALTER TABLE messages ADD COLUMN reaction TEXT;
 ALTER TABLE messages ADD COLUMN reply_to TEXT;                        -- inbound: the platform id it refers to
+ALTER TABLE conversations ADD COLUMN last_customer_written_at INTEGER; -- platform time of the customer's latest message
 
 CREATE TABLE daily_sends (
     integration TEXT NOT NULL,
