@@ -11,6 +11,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+mod x_public;
+pub use self::x_public::{XLike, XMention, x_like, x_mention};
+
+pub mod whatsapp;
+
 /// One customer DM as X's Account Activity API delivers it (reference §1.3.1).
 ///
 /// `Default` gives the reference's example: Dana (`1500000000000000777`) writing to the account

@@ -33,7 +33,7 @@ use anyhow::{Context, bail};
 use axum::http::Uri;
 use serde::Deserialize;
 
-use crate::sim::{OpenMessagingPartner, SimConfig, XAccount};
+use crate::sim::{OpenMessagingPartner, SimConfig, WhatsAppNumber, XAccount};
 
 /// The host's listen address when its config names none (DESIGN.md: `serve` defaults).
 const DEFAULT_HOST_LISTEN: &str = "127.0.0.1:8080";
@@ -70,7 +70,9 @@ struct Integration {
 
 /// Reads the host config text and sets up a simulator listening on `sim_listen`: an X account per
 /// `x` integration, a partner per `open-messaging` integration (its path is the last segment of its
-/// `webhook_url`), and the host's address as where customer webhooks go.
+/// `webhook_url`), a business number per `whatsapp` integration (`phone_number_id`,
+/// `access_token`, `app_secret`, `verify_token`; its `api_base` should be the simulator), and the
+/// host's address as where customer webhooks go.
 pub fn sim_setup_from_host_config(
     toml_text: &str,
     sim_listen: SocketAddr,
@@ -136,6 +138,10 @@ pub fn sim_setup_from_host_config(
                     path: path.to_owned(),
                 });
             }
+            "whatsapp" => {
+                let number = whatsapp_number(integration, sim_listen, &mut setup.notes)?;
+                setup.config.whatsapp.push(number);
+            }
             other => setup.notes.push(format!(
                 "integration {id:?}: adapter {other:?} is not simulated; skipped"
             )),
@@ -155,6 +161,34 @@ fn setting(integration: &Integration, key: &str) -> anyhow::Result<String> {
             integration.id
         ),
     }
+}
+
+/// A WhatsApp integration's number; a note when its `api_base` is not the simulator (the send
+/// path below it is `/{api_version}/{phone_number_id}/messages`).
+fn whatsapp_number(
+    integration: &Integration,
+    sim_listen: SocketAddr,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<WhatsAppNumber> {
+    let id = &integration.id;
+    match integration.settings.get("api_base").and_then(|value| value.as_str()) {
+        None => notes.push(format!(
+            "integration {id:?}: settings.api_base is not set, so its replies go to the real WhatsApp Cloud API \
+             (graph.facebook.com), not to http://{sim_listen}"
+        )),
+        Some(url) if !matches!(path_on(url, sim_listen).as_deref(), Some("" | "/")) => notes.push(format!(
+            "integration {id:?}: api_base {url:?} is not http://{sim_listen}, so its replies will not reach the \
+             simulator"
+        )),
+        Some(_) => {}
+    }
+    Ok(WhatsAppNumber {
+        phone_number_id: setting(integration, "phone_number_id")?,
+        access_token: setting(integration, "access_token")?,
+        app_secret: setting(integration, "app_secret")?,
+        verify_token: setting(integration, "verify_token")?,
+        integration_id: id.clone(),
+    })
 }
 
 /// The path of `url` when it is plain HTTP to the simulator's address (`localhost` counting as
@@ -256,7 +290,7 @@ mod tests {
                 "127.0.0.1:9999/hooks/acme",
             )
             .replace("[server]\n        listen = \"0.0.0.0:8080\"", "")
-            + "\n[[integration]]\nid = \"wa\"\nadapter = \"whatsapp\"\n";
+            + "\n[[integration]]\nid = \"pigeon\"\nadapter = \"carrier-pigeon\"\n";
         let setup = sim_setup_from_host_config(&elsewhere, SIM.parse().unwrap()).unwrap();
         assert_eq!(
             setup.config.host_base_url.as_deref(),
@@ -269,7 +303,56 @@ mod tests {
         assert_eq!(setup.notes.len(), 3, "{:#?}", setup.notes);
         assert!(setup.notes[0].contains("api.x.com"));
         assert!(setup.notes[1].contains("127.0.0.1:9999/hooks/acme"));
-        assert!(setup.notes[2].contains("whatsapp"));
+        assert!(setup.notes[2].contains("carrier-pigeon"));
+    }
+
+    #[test]
+    fn whatsapp_integrations_map_to_numbers() {
+        let whatsapp = r#"
+            [[integration]]
+            id = "wa-demo"
+            adapter = "whatsapp"
+            [integration.settings]
+            phone_number_id = 500000000000002
+            access_token = "fixture-wa-token"
+            app_secret = "fixture-app-secret"
+            verify_token = "fixture-verify-token"
+            api_base = "http://127.0.0.1:9090/"
+        "#;
+        let setup = sim_setup_from_host_config(whatsapp, SIM.parse().unwrap()).unwrap();
+        assert_eq!(setup.notes, Vec::<String>::new());
+        assert_eq!(
+            setup.config.whatsapp,
+            [WhatsAppNumber {
+                phone_number_id: "500000000000002".into(),
+                access_token: "fixture-wa-token".into(),
+                app_secret: "fixture-app-secret".into(),
+                verify_token: "fixture-verify-token".into(),
+                integration_id: "wa-demo".into(),
+            }]
+        );
+        let elsewhere = whatsapp.replace("http://127.0.0.1:9090/", "https://graph.facebook.com");
+        let setup = sim_setup_from_host_config(&elsewhere, SIM.parse().unwrap()).unwrap();
+        assert_eq!(setup.notes.len(), 1);
+        assert!(
+            setup.notes[0].contains("graph.facebook.com"),
+            "{:?}",
+            setup.notes
+        );
+        let unset = whatsapp.replace("api_base = \"http://127.0.0.1:9090/\"", "");
+        let setup = sim_setup_from_host_config(&unset, SIM.parse().unwrap()).unwrap();
+        assert!(
+            setup.notes[0].contains("api_base is not set"),
+            "{:?}",
+            setup.notes
+        );
+        let broken = whatsapp.replace("app_secret", "appsecret");
+        assert_eq!(
+            sim_setup_from_host_config(&broken, SIM.parse().unwrap())
+                .unwrap_err()
+                .to_string(),
+            "integration \"wa-demo\": settings.app_secret is missing"
+        );
     }
 
     #[test]

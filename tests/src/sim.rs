@@ -13,14 +13,24 @@
 //! |---|---|
 //! | `POST /2/dm_conversations/with/{participant_id}/messages` | X send API (an X integration's `api_base` is the simulator's base URL) |
 //! | `POST /open-messaging/{path}` | a partner's webhook (an open-messaging integration's `webhook_url`) |
+//! | `POST /2/tweets` | X create-post API: public replies (`reply.in_reply_to_tweet_id`), at most 280 characters |
+//! | `POST /sim/x/mention` | `{"integration","from","text"[,"in_reply_to"]}`: a customer mentions the account in a post |
+//! | `POST /sim/x/like` | `{"integration","from","tweet_id"}`: a customer likes one of the account's posts |
+//! | `POST /{version}/{phone_number_id}/messages` | WhatsApp Cloud API send (and mark-read) endpoint, with the 24 h window (a WhatsApp integration's `api_base`) |
+//! | `POST /sim/whatsapp/message` | `{"integration","from"[,"name"],"text"}` or `{…,"reply_id","reply_title"}`: a customer writes on WhatsApp |
+//! | `POST /{version}/me/messages` | Meta Send API for Messenger and Instagram (`?access_token=` Page token), with the 24 h / `HUMAN_AGENT` 7-day window (a facebook integration's `api_base`) |
+//! | `POST /sim/messenger/message`, `/sim/instagram/message` | `{"integration","from","text"[,"quick_reply"][,"postback"]}`: a customer writes to a Page / Instagram account |
 //! | `POST /sim/x/dm` | `{"integration","from","text"[,"name"]}`: a customer DMs the host |
 //! | `POST /sim/open-messaging/message` | `{"integration","from"[,"nickname"],"text"}`: a customer writes via a partner |
 //! | `GET /sim/delivered`, `/sim/attempts`, `/sim/refused` | the records as JSON |
 
 mod customer;
+mod meta;
 mod open_messaging;
 mod records;
+mod whatsapp;
 mod x_api;
+mod x_public;
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -34,8 +44,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use self::meta::{MetaCustomerEvent, MetaFault, MetaPage, MetaPlatform, meta_webhook_body};
 pub use self::records::{Attempt, Delivered, Platform, Refused};
+pub use self::whatsapp::{WhatsAppFault, WhatsAppNumber, WhatsAppReadMark};
 pub use self::x_api::Fault;
+pub use self::x_public::XPublicPosted;
 use crate::fixtures::{OpenMessage, UniqueIds, XDm};
 
 /// What to simulate and where the host is.
@@ -46,6 +59,10 @@ pub struct SimConfig {
     pub listen: SocketAddr,
     pub x_accounts: Vec<XAccount>,
     pub open_messaging: Vec<OpenMessagingPartner>,
+    /// WhatsApp Cloud API business numbers (see [`WhatsAppNumber`]).
+    pub whatsapp: Vec<WhatsAppNumber>,
+    /// Facebook Pages and Instagram accounts (see [`MetaPage`]).
+    pub meta_pages: Vec<MetaPage>,
     /// Where customer webhooks go, e.g. `http://127.0.0.1:8080`; can be set later with
     /// [`PlatformSim::set_host_base_url`].
     pub host_base_url: Option<String>,
@@ -59,6 +76,8 @@ impl Default for SimConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             x_accounts: Vec::new(),
             open_messaging: Vec::new(),
+            whatsapp: Vec::new(),
+            meta_pages: Vec::new(),
             host_base_url: None,
             verbose: false,
         }
@@ -98,6 +117,8 @@ pub struct PlatformSim {
 pub(crate) struct Shared {
     x: x_api::XApi,
     partners: Vec<OpenMessagingPartner>,
+    whatsapp: whatsapp::WhatsAppApi,
+    meta: meta::MetaApi,
     records: records::Records,
     host: customer::Host,
     /// Ids the simulator makes up: X's `dm_event_id`s and the customer side's event and message ids.
@@ -118,6 +139,8 @@ impl PlatformSim {
         let shared = Arc::new(Shared {
             x: x_api::XApi::new(config.x_accounts),
             partners: config.open_messaging,
+            whatsapp: whatsapp::WhatsAppApi::new(config.whatsapp),
+            meta: meta::MetaApi::new(config.meta_pages),
             records: records::Records::new(config.verbose),
             host: customer::Host::new(config.host_base_url),
             ids: UniqueIds::new(),
@@ -194,6 +217,66 @@ impl PlatformSim {
         self.shared.send_x_dm(integration_id, dm).await
     }
 
+    /// A customer's post mentioning the account: a signed `tweet_create_events` body from the
+    /// handle `from_handle` (its user id derived from the handle), with a fresh post id, posted to
+    /// `{host}/webhooks/{integration_id}`. Returns the host's answer and the post id.
+    pub async fn send_x_mention(
+        &self,
+        integration_id: &str,
+        from_handle: &str,
+        text: &str,
+    ) -> anyhow::Result<XPublicPosted> {
+        self.shared
+            .send_x_mention(integration_id, from_handle, text, None)
+            .await
+    }
+
+    /// As [`PlatformSim::send_x_mention`], replying to the post `in_reply_to`.
+    pub async fn send_x_mention_reply(
+        &self,
+        integration_id: &str,
+        from_handle: &str,
+        text: &str,
+        in_reply_to: &str,
+    ) -> anyhow::Result<XPublicPosted> {
+        self.shared
+            .send_x_mention(integration_id, from_handle, text, Some(in_reply_to))
+            .await
+    }
+
+    /// A customer liking the account's post `tweet_id`: a signed `favorite_events` body with a
+    /// fresh like id. Returns the host's answer and the like id.
+    pub async fn send_x_like(
+        &self,
+        integration_id: &str,
+        from_handle: &str,
+        tweet_id: &str,
+    ) -> anyhow::Result<XPublicPosted> {
+        self.shared
+            .send_x_like(integration_id, from_handle, tweet_id)
+            .await
+    }
+
+    /// Posts an exact mention body (see [`crate::fixtures::x_mention`]), signed.
+    pub async fn send_x_mention_body(
+        &self,
+        integration_id: &str,
+        mention: &crate::fixtures::XMention,
+    ) -> anyhow::Result<(u16, String)> {
+        self.shared
+            .send_x_mention_body(integration_id, mention)
+            .await
+    }
+
+    /// Posts an exact like body (see [`crate::fixtures::x_like`]), signed.
+    pub async fn send_x_like_body(
+        &self,
+        integration_id: &str,
+        like: &crate::fixtures::XLike,
+    ) -> anyhow::Result<(u16, String)> {
+        self.shared.send_x_like_body(integration_id, like).await
+    }
+
     /// A customer message via a partner: posts `message` to `{host}/webhooks/{integration_id}`,
     /// signed with the partner's secret in `x-hub-signature-256` (base64). Returns the host's status
     /// and body.
@@ -231,8 +314,16 @@ impl Drop for PlatformSim {
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(x_api::SEND_DM_ROUTE, post(x_api::send_dm))
+        .route(x_api::CREATE_POST_ROUTE, post(x_api::create_post))
+        .route("/sim/x/mention", post(x_public::post_x_mention))
+        .route("/sim/x/like", post(x_public::post_x_like))
         .route(open_messaging::NOTIFY_ROUTE, post(open_messaging::notify))
         .route("/sim/x/dm", post(customer::post_x_dm))
+        .route(whatsapp::SEND_ROUTE, post(whatsapp::send))
+        .route(whatsapp::CUSTOMER_ROUTE, post(whatsapp::post_message))
+        .route(meta::SEND_ROUTE, post(meta::send))
+        .route("/sim/messenger/message", post(meta::post_messenger_message))
+        .route("/sim/instagram/message", post(meta::post_instagram_message))
         .route(
             "/sim/open-messaging/message",
             post(customer::post_open_message),
@@ -278,6 +369,8 @@ fn check_config(config: &SimConfig) -> anyhow::Result<()> {
             partner.integration_id
         );
     }
+    whatsapp::check_numbers(&config.whatsapp)?;
+    meta::check_pages(&config.meta_pages)?;
     Ok(())
 }
 

@@ -13,9 +13,8 @@
 
 use serde::Deserialize;
 use switchboard_sdk::{
-    MessageKind,
     AdapterError, Attachment, AttachmentKind, DeliveryStatus, InboundEvent, InboundMessage,
-    Profile, Receipt, Typing, json, log, time,
+    MessageKind, Profile, Receipt, Typing, json, log, time,
 };
 
 /// Decode one webhook body into its events.
@@ -358,6 +357,17 @@ mod tests {
                         .into()
                 ),
                 timestamp_ms: 1_788_258_005_000,
+            })]
+        );
+        // The inbound receipt body as middleware posts it to Genesys: no `type`, no `direction`.
+        assert_eq!(
+            decoded(include_bytes!("../fixtures/receipt-sent.json")),
+            vec![InboundEvent::Receipt(Receipt {
+                message_id: "sb-msg-0003".into(),
+                customer_id: "cust-42".into(),
+                status: DeliveryStatus::Sent,
+                reason: None,
+                timestamp_ms: 1_788_258_002_000,
             })]
         );
         let read = br#"{"id":"sb-msg-0003","channel":{"to":{"id":"cust-42"},"time":"2026-09-01T10:21:00Z"},"status":"Read"}"#;

@@ -10,6 +10,9 @@
 //! - `secret` (required): the shared signature secret (Genesys calls it
 //!   `outboundNotificationWebhookSignatureSecretToken`).
 //! - `webhook_url` (required for sends): where the middleware takes outbound messages.
+//! - `inbound_token` (optional): a bearer token the middleware may present
+//!   (`Authorization: Bearer …`) instead of signing its POSTs, as middleware written for Genesys
+//!   authenticates its inbound calls.
 
 mod inbound;
 mod send;
@@ -39,7 +42,8 @@ impl Adapter for OpenMessaging {
 
     fn handle_webhook(req: WebhookRequest) -> Result<WebhookOutcome, AdapterError> {
         let secret = settings::require("secret")?;
-        webhook::handle(&req, &secret)
+        let inbound_token = settings::get("inbound_token");
+        webhook::handle(&req, &secret, inbound_token.as_deref())
     }
 
     fn encode_send(msg: OutboundMessage) -> Result<HttpRequest, AdapterError> {

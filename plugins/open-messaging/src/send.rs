@@ -56,7 +56,8 @@ pub fn encode(
             "id": channel.integration_id,
             "platform": "Open",
             "type": "Private",
-            "to": { "id": msg.customer_id },
+            // The customer's `idType` is not kept; Genesys's own notifications say `Opaque`.
+            "to": { "id": msg.customer_id, "idType": "Opaque" },
             "from": from,
             "time": time::format_rfc3339_ms(now_ms),
             "messageId": msg.id,
@@ -248,6 +249,9 @@ mod tests {
         }];
         let body: Value =
             serde_json::from_slice(&encode(&msg, &CHANNEL, NOW_MS).unwrap().body).unwrap();
+        let expected: Value =
+            serde_json::from_slice(include_bytes!("../fixtures/outbound-attachment.json")).unwrap();
+        assert_eq!(body, expected);
         assert_eq!(body["originatingEntity"], "Bot");
         assert_eq!(
             body["channel"]["from"],

@@ -1,25 +1,88 @@
-//! The webhook endpoint: signed POSTs of messages, receipts and typing events.
+//! The webhook endpoint: POSTs of messages, receipts and typing events.
+//!
+//! The middleware authenticates each POST with `X-Hub-Signature-256` (the scheme Genesys uses
+//! towards the middleware), or, when the integration sets `inbound_token`, with
+//! `Authorization: Bearer <inbound_token>`: middleware written for Genesys authenticates its
+//! inbound calls with a bearer token and signs nothing.
+//!
+//! Like Genesys, the answer is `200` with the normalized body as accepted: for a message, its `id`
+//! (the middleware's `channel.messageId`, which the host deduplicates on), `type` and
+//! `direction: "Inbound"` filled in.
 
-use switchboard_sdk::{AdapterError, WebhookOutcome, WebhookRequest, http, signature};
+use serde_json::Value;
+use switchboard_sdk::{
+    AdapterError, HttpResponse, InboundEvent, WebhookOutcome, WebhookRequest, http, signature,
+};
 
 use crate::inbound;
 
 /// The header that carries `sha256=<base64 HMAC-SHA256(secret, body)>`, both ways.
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
-/// Answer one request to the integration's webhook URL.
-pub fn handle(req: &WebhookRequest, secret: &str) -> Result<WebhookOutcome, AdapterError> {
+/// Answer one request to the integration's webhook URL. `inbound_token` is the optional bearer
+/// token accepted instead of a signature.
+pub fn handle(
+    req: &WebhookRequest,
+    secret: &str,
+    inbound_token: Option<&str>,
+) -> Result<WebhookOutcome, AdapterError> {
     if req.method != "POST" {
         return Err(AdapterError::Malformed(format!(
             "Open Messaging delivers by POST only (there is no handshake), not {}",
             req.method
         )));
     }
-    verify_signature(req, secret)?;
+    let bearer = inbound_token.filter(|token| !token.is_empty());
+    match (bearer, http::header(&req.headers, SIGNATURE_HEADER)) {
+        (Some(token), None) => verify_bearer(req, token)?,
+        _ => verify_signature(req, secret)?,
+    }
+    let events = inbound::decode(&req.body)?;
     Ok(WebhookOutcome {
-        response: http::empty_response(200),
-        events: inbound::decode(&req.body)?,
+        response: accepted(&req.body, &events),
+        events,
     })
+}
+
+/// `Authorization: Bearer <token>`, compared in constant time (as HMACs of both values).
+fn verify_bearer(req: &WebhookRequest, token: &str) -> Result<(), AdapterError> {
+    let presented = http::header(&req.headers, "authorization")
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .ok_or_else(|| {
+            AdapterError::Unauthorized(format!(
+                "neither the {SIGNATURE_HEADER} header nor an `Authorization: Bearer` token is present"
+            ))
+        })?;
+    let key = b"switchboard-open-messaging-bearer";
+    let expected = signature::sign_base64(key, token.as_bytes());
+    signature::verify_base64(key, presented.trim().as_bytes(), &expected).map_err(|_| {
+        AdapterError::Unauthorized(
+            "the bearer token is not the integration's `inbound_token`".into(),
+        )
+    })
+}
+
+/// The `200` answer: the body as accepted, as Genesys answers with the normalized message.
+fn accepted(body: &[u8], events: &[InboundEvent]) -> HttpResponse {
+    let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(body) else {
+        return http::empty_response(200);
+    };
+    if let [InboundEvent::Message(message)] = events {
+        object
+            .entry("id")
+            .or_insert_with(|| Value::String(message.id.clone()));
+        object
+            .entry("type")
+            .or_insert_with(|| Value::String("Text".into()));
+        object
+            .entry("direction")
+            .or_insert_with(|| Value::String("Inbound".into()));
+    }
+    http::json_response(200, &Value::Object(object))
 }
 
 /// Check the signature over the raw body. Genesys's own sample signs the re-serialized body
@@ -86,13 +149,18 @@ mod tests {
     }
 
     fn refusal(req: &WebhookRequest) -> AdapterError {
-        handle(req, SECRET).expect_err("the request should be refused")
+        handle(req, SECRET, None).expect_err("the request should be refused")
     }
 
     #[test]
     fn accepts_the_reference_vector() {
         // An outbound message coming back is an echo: accepted, no events.
-        let outcome = handle(&post(&[(SIGNATURE_HEADER, BODY_SIGNATURE)], BODY), SECRET).unwrap();
+        let outcome = handle(
+            &post(&[(SIGNATURE_HEADER, BODY_SIGNATURE)], BODY),
+            SECRET,
+            None,
+        )
+        .unwrap();
         assert_eq!(outcome.response.status, 200);
         assert!(outcome.events.is_empty());
     }
@@ -101,7 +169,12 @@ mod tests {
     fn decodes_a_signed_fixture() {
         let body = include_bytes!("../fixtures/inbound-message.json");
         let signed = signature::sign_base64(SECRET.as_bytes(), body);
-        let outcome = handle(&post(&[("X-Hub-Signature-256", &signed)], body), SECRET).unwrap();
+        let outcome = handle(
+            &post(&[("X-Hub-Signature-256", &signed)], body),
+            SECRET,
+            None,
+        )
+        .unwrap();
         assert_eq!(outcome.response.status, 200);
         assert!(matches!(
             outcome.events.as_slice(),
@@ -112,11 +185,18 @@ mod tests {
     #[test]
     fn accepts_hex_and_signatures_of_the_compact_body() {
         let hex = signature::sign_hex(SECRET.as_bytes(), BODY);
-        assert!(handle(&post(&[(SIGNATURE_HEADER, &hex)], BODY), SECRET).is_ok());
+        assert!(handle(&post(&[(SIGNATURE_HEADER, &hex)], BODY), SECRET, None).is_ok());
 
         // Signed as `JSON.stringify(parsed)`, received pretty-printed.
         let pretty = b"{\n  \"id\": \"msg-0001\",\n  \"type\": \"Text\",\n  \"text\": \"hi\",\n  \"direction\": \"Outbound\"\n}";
-        assert!(handle(&post(&[(SIGNATURE_HEADER, BODY_SIGNATURE)], pretty), SECRET).is_ok());
+        assert!(
+            handle(
+                &post(&[(SIGNATURE_HEADER, BODY_SIGNATURE)], pretty),
+                SECRET,
+                None
+            )
+            .is_ok()
+        );
         // Whitespace inside strings is content, not layout.
         let spaced = br#"{"id":"msg-0001","type":"Text","text":"h i","direction":"Outbound"}"#;
         assert!(matches!(
@@ -141,7 +221,8 @@ mod tests {
         assert!(matches!(
             handle(
                 &post(&[(SIGNATURE_HEADER, BODY_SIGNATURE)], BODY),
-                "other-secret"
+                "other-secret",
+                None
             ),
             Err(AdapterError::Unauthorized(_))
         ));
@@ -161,6 +242,71 @@ mod tests {
             refusal(&post(&[(SIGNATURE_HEADER, &signed)], body)),
             AdapterError::Malformed(_)
         ));
+    }
+
+    #[test]
+    fn accepts_a_bearer_token_when_configured() {
+        let body = include_bytes!("../fixtures/inbound-message.json");
+        let token = Some("fixture-inbound-token");
+        let bearer = post(&[("Authorization", "Bearer fixture-inbound-token")], body);
+        let outcome = handle(&bearer, SECRET, token).unwrap();
+        assert!(matches!(
+            outcome.events.as_slice(),
+            [InboundEvent::Message(_)]
+        ));
+
+        let wrong = post(&[("authorization", "Bearer guessed")], body);
+        assert_eq!(
+            handle(&wrong, SECRET, token).unwrap_err(),
+            AdapterError::Unauthorized(
+                "the bearer token is not the integration's `inbound_token`".into()
+            )
+        );
+        let neither = post(&[], body);
+        assert!(matches!(
+            handle(&neither, SECRET, token),
+            Err(AdapterError::Unauthorized(reason)) if reason.contains("Bearer")
+        ));
+        // Without `inbound_token` a bearer token proves nothing.
+        assert_eq!(
+            handle(&bearer, SECRET, None).unwrap_err(),
+            AdapterError::Unauthorized("the x-hub-signature-256 header is missing".into())
+        );
+        // A signature is still checked when both are configured.
+        let signed = signature::sign_base64(SECRET.as_bytes(), body);
+        assert!(handle(&post(&[(SIGNATURE_HEADER, &signed)], body), SECRET, token).is_ok());
+        assert!(
+            handle(
+                &post(&[(SIGNATURE_HEADER, BODY_SIGNATURE)], body),
+                SECRET,
+                token
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn answers_with_the_normalized_message_as_genesys_does() {
+        let body = include_bytes!("../fixtures/inbound-message.json");
+        let signed = signature::sign_base64(SECRET.as_bytes(), body);
+        let outcome = handle(&post(&[(SIGNATURE_HEADER, &signed)], body), SECRET, None).unwrap();
+        assert_eq!(
+            http::header(&outcome.response.headers, "content-type"),
+            Some("application/json")
+        );
+        let answer: Value = serde_json::from_slice(&outcome.response.body).unwrap();
+        assert_eq!(answer["id"], "ext-msg-000123");
+        assert_eq!(answer["type"], "Text");
+        assert_eq!(answer["direction"], "Inbound");
+        assert_eq!(answer["channel"]["from"]["id"], "cust-42");
+        assert_eq!(answer["text"], "Hi, I need help with order 88-431");
+
+        let receipt = include_bytes!("../fixtures/receipt-failed.json");
+        let signed = signature::sign_base64(SECRET.as_bytes(), receipt);
+        let outcome = handle(&post(&[(SIGNATURE_HEADER, &signed)], receipt), SECRET, None).unwrap();
+        let answer: Value = serde_json::from_slice(&outcome.response.body).unwrap();
+        assert_eq!(answer["status"], "Failed");
+        assert!(answer.get("direction").is_none());
     }
 
     #[test]

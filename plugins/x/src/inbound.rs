@@ -8,9 +8,14 @@
 //! - the X Activity API (XAA): `{data: {event_type: "dm.received", filter: {user_id}, payload:
 //!   {direct_message_events[], users{}}}}`, with `users` mapping ids to `{data: <v2 user>}`.
 //!
-//! The business account's own messages come back as events too (echoes); they are dropped, as are
-//! events meant for another account subscribed to the same app and every activity kind that is
-//! not a DM, a typing indicator or a read marker (tweets, follows, likes…).
+//! Besides DMs, typing indicators and read markers, the AAA envelope carries public activity:
+//! `tweet_create_events` (posts that mention the account become [`MessageKind::Mention`]) and
+//! `favorite_events` (likes of the account's posts become [`MessageKind::Like`]); see
+//! [`crate::posts`].
+//!
+//! The business account's own messages, posts and likes come back as events too (echoes); they are
+//! dropped, as are events meant for another account subscribed to the same app and every other
+//! activity kind (follows, blocks, mutes, deletions, revocations, encrypted XChat events…).
 
 use std::collections::HashMap;
 
@@ -18,10 +23,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use switchboard_sdk::{
-    MessageKind,
-    AdapterError, Attachment, AttachmentKind, InboundEvent, InboundMessage, Profile, ReadMarker,
-    Typing, json, log,
+    AdapterError, Attachment, AttachmentKind, InboundEvent, InboundMessage, MessageKind, Profile,
+    ReadMarker, Typing, json, log,
 };
+
+use crate::posts;
 
 /// The XAA event types whose payload carries the AAA event arrays. Only `dm.received` has a
 /// documented payload; `dm.read` and `dm.indicate_typing` are decoded the same way in case they
@@ -72,6 +78,8 @@ struct Activity {
     direct_message_events: Option<Vec<Value>>,
     direct_message_indicate_typing_events: Option<Vec<Value>>,
     direct_message_mark_read_events: Option<Vec<Value>>,
+    tweet_create_events: Option<Vec<Value>>,
+    favorite_events: Option<Vec<Value>>,
     users: Option<HashMap<String, Value>>,
 }
 
@@ -94,8 +102,30 @@ struct MessageCreate {
 #[derive(Deserialize, Default)]
 struct MessageData {
     text: Option<String>,
+    entities: Option<Entities>,
     quick_reply_response: Option<QuickReplyResponse>,
     attachment: Option<DmAttachment>,
+}
+
+/// The entities of a DM or a post. Only the links matter here: `hashtags`, `symbols` and
+/// `user_mentions` repeat what the text says (mentions are read by [`crate::posts`]).
+#[derive(Deserialize, Default)]
+pub(crate) struct Entities {
+    pub urls: Option<Vec<UrlEntity>>,
+    pub user_mentions: Option<Vec<MentionEntity>>,
+    pub media: Option<Vec<Media>>,
+}
+
+/// A t.co-wrapped link: `url` is what the text shows, `expanded_url` where it leads.
+#[derive(Deserialize)]
+pub(crate) struct UrlEntity {
+    url: Option<String>,
+    expanded_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MentionEntity {
+    pub id_str: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,11 +140,13 @@ struct DmAttachment {
     media: Option<Media>,
 }
 
-/// The v1.1 media entity (the reference's field set for webhooks is unconfirmed).
-#[derive(Deserialize)]
-struct Media {
+/// The v1.1 media entity (the reference's field set for webhooks is unconfirmed). `url` is the
+/// t.co link X appends to the text for it.
+#[derive(Deserialize, Clone)]
+pub(crate) struct Media {
     id_str: Option<String>,
     media_url_https: Option<String>,
+    url: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
 }
@@ -132,10 +164,11 @@ struct ReadEvent {
     last_read_event_id: Option<String>,
 }
 
-/// `created_timestamp`: epoch milliseconds, as a string in every documented payload.
+/// `created_timestamp` / `timestamp_ms`: epoch milliseconds, as a string in every documented DM
+/// payload and a number in `favorite_events`.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Timestamp {
+pub(crate) enum Timestamp {
     Text(String),
     Number(u64),
 }
@@ -187,11 +220,16 @@ fn decode_activity(
             continue; // an echo of the business account's own message
         }
         let data = create.message_data;
+        let media = data.attachment.map(attachment);
+        // X appends the media's t.co link to the text and lists it among the links too.
+        let media_link = media.as_ref().and_then(|(_, link)| link.clone());
+        let mut attachments: Vec<Attachment> = media.into_iter().map(|(a, _)| a).collect();
+        attachments.extend(links(data.entities.as_ref(), media_link.as_deref()));
         events.push(InboundEvent::Message(InboundMessage {
             id: event.id,
             timestamp_ms: epoch_ms(&event.created_timestamp, &path)?,
             text: data.text.filter(|text| !text.is_empty()),
-            attachments: data.attachment.into_iter().map(attachment).collect(),
+            attachments,
             quick_reply: data.quick_reply_response.and_then(|reply| reply.metadata),
             profile: users.get(&create.sender_id).map(profile),
             kind: MessageKind::Direct,
@@ -226,56 +264,113 @@ fn decode_activity(
         }
     }
 
+    let tweets = activity.tweet_create_events.unwrap_or_default();
+    events.extend(posts::mentions(tweets, account_id, prefix)?);
+    let likes = activity.favorite_events.unwrap_or_default();
+    events.extend(posts::likes(likes, account_id, prefix)?);
+
     Ok(events)
 }
 
 /// Decode one array element, prefixing serde's message (``missing field `sender_id` ``) with
 /// where the element sits in the body.
-fn field<T: DeserializeOwned>(raw: Value, path: &str) -> Result<T, AdapterError> {
+pub(crate) fn field<T: DeserializeOwned>(raw: Value, path: &str) -> Result<T, AdapterError> {
     serde_json::from_value(raw).map_err(|e| AdapterError::Malformed(format!("`{path}`: {e}")))
 }
 
-fn missing(path: &str, name: &str) -> AdapterError {
+pub(crate) fn missing(path: &str, name: &str) -> AdapterError {
     AdapterError::Malformed(format!("`{path}`: missing field `{name}`"))
 }
 
 fn epoch_ms(timestamp: &Timestamp, path: &str) -> Result<u64, AdapterError> {
+    epoch_ms_of(timestamp, &format!("{path}.created_timestamp"))
+}
+
+/// `timestamp` as epoch milliseconds; `field` is its full path, for the error.
+pub(crate) fn epoch_ms_of(timestamp: &Timestamp, field: &str) -> Result<u64, AdapterError> {
     match timestamp {
         Timestamp::Number(ms) => Ok(*ms),
         Timestamp::Text(text) => text.trim().parse().map_err(|_| {
             AdapterError::Malformed(format!(
-                "`{path}.created_timestamp` must be epoch milliseconds, not {text:?}"
+                "`{field}` must be epoch milliseconds, not {text:?}"
             ))
         }),
     }
 }
 
-fn attachment(attachment: DmAttachment) -> Attachment {
-    let media = attachment.media;
-    let kind = match (
-        attachment.kind.as_deref(),
-        media.as_ref().and_then(|m| m.kind.as_deref()),
-    ) {
-        (Some("location"), _) => AttachmentKind::Location,
-        (_, Some("photo")) => AttachmentKind::Image,
-        // An animated GIF is delivered as an MP4 video.
-        (_, Some("video" | "animated_gif")) => AttachmentKind::Video,
-        _ => AttachmentKind::Other,
-    };
-    let (url, media_id) = media.map_or((None, None), |m| (m.media_url_https, m.id_str));
-    Attachment {
-        kind,
-        url,
-        media_id,
-        mime_type: None,
-        filename: None,
-        caption: None,
+/// The DM's attachment and the t.co link X shows for it in the text.
+fn attachment(attachment: DmAttachment) -> (Attachment, Option<String>) {
+    match attachment.media {
+        Some(media) if attachment.kind.as_deref() != Some("location") => media_attachment(media),
+        media => {
+            let kind = match attachment.kind.as_deref() {
+                Some("location") => AttachmentKind::Location,
+                _ => AttachmentKind::Other,
+            };
+            let link = media.as_ref().and_then(|m| m.url.clone());
+            let (url, media_id) = media.map_or((None, None), |m| (m.media_url_https, m.id_str));
+            (
+                Attachment {
+                    kind,
+                    url,
+                    media_id,
+                    mime_type: None,
+                    filename: None,
+                    caption: None,
+                },
+                link,
+            )
+        }
     }
 }
 
+/// A media entity (of a DM or a post) and its t.co link.
+pub(crate) fn media_attachment(media: Media) -> (Attachment, Option<String>) {
+    let kind = match media.kind.as_deref() {
+        Some("photo") => AttachmentKind::Image,
+        // An animated GIF is delivered as an MP4 video.
+        Some("video" | "animated_gif") => AttachmentKind::Video,
+        _ => AttachmentKind::Other,
+    };
+    (
+        Attachment {
+            kind,
+            url: media.media_url_https,
+            media_id: media.id_str,
+            mime_type: None,
+            filename: None,
+            caption: None,
+        },
+        media.url,
+    )
+}
+
+/// The links in `entities.urls` as [`AttachmentKind::Link`] attachments pointing where the t.co
+/// link leads (the text keeps the t.co form, as the customer wrote it). `skip` is a t.co link that
+/// stands for a media attachment already listed.
+pub(crate) fn links(entities: Option<&Entities>, skip: Option<&str>) -> Vec<Attachment> {
+    let urls = entities.and_then(|entities| entities.urls.as_deref());
+    urls.unwrap_or_default()
+        .iter()
+        .filter(|entity| skip.is_none() || entity.url.as_deref() != skip)
+        .filter_map(|entity| {
+            let target = entity.expanded_url.as_ref().or(entity.url.as_ref())?;
+            Some(Attachment {
+                kind: AttachmentKind::Link,
+                url: Some(target.clone()),
+                media_id: None,
+                mime_type: None,
+                filename: None,
+                caption: None,
+            })
+        })
+        .collect()
+}
+
 /// The sender's profile from the `users` map: a v1.1 user object (AAA) or `{data: <v2 user>}`
-/// (XAA). Fields that are absent or of another type are left out rather than refused.
-fn profile(user: &Value) -> Profile {
+/// (XAA), also the `user` of a post or a like (v1.1). Fields that are absent or of another type are
+/// left out rather than refused.
+pub(crate) fn profile(user: &Value) -> Profile {
     match user.get("data") {
         Some(v2) if v2.is_object() => Profile {
             display_name: text(v2, "name"),
@@ -342,14 +437,25 @@ mod tests {
                 customer_id: CUSTOMER.into(),
                 timestamp_ms: 1_790_000_000_123,
                 text: Some("Hi, my parcel 88-431 has not arrived https://t.co/AbCdEf1234".into()),
-                attachments: vec![Attachment {
-                    kind: AttachmentKind::Image,
-                    url: Some("https://ton.example.invalid/dm/1800000000000000555.jpg".into()),
-                    media_id: Some("1800000000000000555".into()),
-                    mime_type: None,
-                    filename: None,
-                    caption: None,
-                }],
+                attachments: vec![
+                    Attachment {
+                        kind: AttachmentKind::Image,
+                        url: Some("https://ton.example.invalid/dm/1800000000000000555.jpg".into()),
+                        media_id: Some("1800000000000000555".into()),
+                        mime_type: None,
+                        filename: None,
+                        caption: None,
+                    },
+                    Attachment {
+                        // `entities.urls`: where the t.co link in the text leads.
+                        kind: AttachmentKind::Link,
+                        url: Some("https://tracking.example.invalid/88-431".into()),
+                        media_id: None,
+                        mime_type: None,
+                        filename: None,
+                        caption: None,
+                    }
+                ],
                 quick_reply: Some("opt_track_parcel".into()),
                 profile: Some(Profile {
                     display_name: Some("Dana Customer".into()),
@@ -438,7 +544,7 @@ mod tests {
     fn ignores_other_activity_and_other_accounts() {
         for body in [
             &br#"{"for_user_id":"1500000000000000001","direct_message_events":[]}"#[..],
-            br#"{"for_user_id":"1500000000000000001","tweet_create_events":[{"id_str":"1"}]}"#,
+            br#"{"for_user_id":"1500000000000000001","tweet_create_events":[{"id_str":"1","text":"hi","user":{"id_str":"7"}}]}"#,
             br#"{"for_user_id":"1500000000000000001","follow_events":[{"type":"follow"}]}"#,
             br#"{"user_event":{"revoke":{"date_time":"2026-09-01T10:00:00Z"}}}"#,
             br#"{"for_user_id":"1500000000000000001","direct_message_events":[
@@ -510,6 +616,86 @@ mod tests {
 
         let typing = br#"{"direct_message_indicate_typing_events":[{"created_timestamp":"1"}]}"#;
         assert!(malformed(typing).contains("missing field `sender_id`"));
+    }
+
+    #[test]
+    fn media_links_are_not_repeated_as_links() {
+        let body = br#"{"direct_message_events":[{"type":"message_create","id":"6",
+            "created_timestamp":"1790000000999","message_create":{"sender_id":"7",
+            "message_data":{"text":"label https://t.co/M1 see https://t.co/L1",
+            "entities":{"urls":[
+                {"url":"https://t.co/M1","expanded_url":"https://x.com/messages/media/6"},
+                {"url":"https://t.co/L1","expanded_url":"https://shop.example.invalid/returns"}]},
+            "attachment":{"type":"media","media":{"id_str":"55","url":"https://t.co/M1",
+                "media_url_https":"https://ton.example.invalid/dm/55.png","type":"photo"}}}}}]}"#;
+        let events = decoded(body);
+        let [InboundEvent::Message(message)] = events.as_slice() else {
+            panic!("expected one message, got {events:?}");
+        };
+        let kinds: Vec<_> = message
+            .attachments
+            .iter()
+            .map(|a| (a.kind, a.url.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (
+                    AttachmentKind::Image,
+                    "https://ton.example.invalid/dm/55.png"
+                ),
+                (AttachmentKind::Link, "https://shop.example.invalid/returns")
+            ]
+        );
+    }
+
+    #[test]
+    fn decodes_a_quick_reply_answer() {
+        let events = decoded(include_bytes!("../fixtures/aaa-quick-reply.json"));
+        let [InboundEvent::Message(message)] = events.as_slice() else {
+            panic!("expected one message, got {events:?}");
+        };
+        assert_eq!(message.kind, MessageKind::Direct);
+        assert_eq!(message.quick_reply.as_deref(), Some("opt_track_parcel"));
+        assert_eq!(message.text.as_deref(), Some("Track"));
+        assert!(message.attachments.is_empty());
+    }
+
+    #[test]
+    fn one_body_can_carry_a_dm_a_mention_and_a_like_told_apart_by_kind() {
+        let mention: Value =
+            serde_json::from_slice(include_bytes!("../fixtures/aaa-mention.json")).unwrap();
+        let like: Value =
+            serde_json::from_slice(include_bytes!("../fixtures/aaa-like.json")).unwrap();
+        let dm: Value =
+            serde_json::from_slice(include_bytes!("../fixtures/aaa-quick-reply.json")).unwrap();
+        let mut body = dm.clone();
+        body["tweet_create_events"] = mention["tweet_create_events"].clone();
+        body["favorite_events"] = like["favorite_events"].clone();
+        let events = decoded(body.to_string().as_bytes());
+        let kinds: Vec<_> = events
+            .iter()
+            .map(|event| match event {
+                InboundEvent::Message(m) => (m.kind, m.id.as_str(), m.reply_to.as_deref()),
+                other => panic!("expected messages, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (MessageKind::Direct, "1800000000000000104", None),
+                (
+                    MessageKind::Mention,
+                    "1800000000000000301",
+                    Some("1800000000000000300")
+                ),
+                (
+                    MessageKind::Like,
+                    "a7ba59eab0bfcba386f7acedac279542",
+                    Some("1800000000000000400")
+                ),
+            ]
+        );
     }
 
     #[test]

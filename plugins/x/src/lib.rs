@@ -1,17 +1,21 @@
-//! The X (Twitter) direct-message channel adapter.
+//! The X (Twitter) channel adapter: direct messages, mentions and likes.
 //!
 //! X delivers DMs, typing indicators and read markers by webhook, either in the Account
-//! Activity API (AAA) envelope or the X Activity API (XAA) one, and takes replies through the v2
-//! `dm_conversations` API. Settings of the integration:
+//! Activity API (AAA) envelope or the X Activity API (XAA) one; the AAA envelope also carries the
+//! posts that mention the account (inbound kind `mention`) and likes of its posts (kind `like`).
+//! Replies go through the v2 `dm_conversations` API, or as a public reply post (`POST /2/tweets`)
+//! when the outbound message's kind is `public-reply`. Settings of the integration:
 //!
 //! - `consumer_secret` (required): the app's API secret; it signs the CRC answer and X signs
 //!   every event POST with it.
-//! - `account_id` (required): the business account's X user id, to drop its own messages (echoes).
+//! - `account_id` (required): the business account's X user id, to drop its own messages (echoes)
+//!   and tell which posts mention it.
 //! - `access_token` (required for sends): a user-context token of the business account with
-//!   `dm.write`; X refuses app-only tokens for DMs.
+//!   `dm.write` (and `tweet.write` for public replies); X refuses app-only tokens for DMs.
 //! - `api_base` (default `https://api.x.com`): where the send API lives.
 
 mod inbound;
+mod posts;
 mod send;
 mod webhook;
 
@@ -30,6 +34,7 @@ impl Adapter for X {
             platform: "x".into(),
             text_limit: 10_000,
             text_unit: TextUnit::Chars,
+            // The DM limit; a public reply (a post) holds 280 and `encode_send` refuses longer ones.
             // v2 DMs have no customer-service window (v1.1's 5-replies-in-24h rule is gone).
             reply_window_hours: None,
             human_agent_window_hours: None,

@@ -1,18 +1,29 @@
-//! Sending a DM through the v2 API and reading X's answer.
+//! Sending through the v2 API and reading X's answer.
 //!
-//! `POST {api_base}/2/dm_conversations/with/{participant_id}/messages` creates the one-to-one
-//! conversation if needed. Its body allows only `text` (1 to 10,000 characters) and one
-//! `attachments[].media_id` (`additionalProperties: false`), so quick replies cannot travel in it:
-//! the adapter does not claim that capability and the host renders them into the text.
+//! - A direct message (`kind: direct`): `POST {api_base}/2/dm_conversations/with/{participant_id}/messages`
+//!   creates the one-to-one conversation if needed. Its body allows only `text` (1 to 10,000
+//!   characters) and one `attachments[].media_id` (`additionalProperties: false`), so quick replies
+//!   cannot travel in it: the adapter does not claim that capability and the host renders them
+//!   into the text. X answers 201 `{data: {dm_conversation_id, dm_event_id}}`.
+//! - A public reply to a mention (`kind: public-reply`): `POST {api_base}/2/tweets` with
+//!   `{"text", "reply": {"in_reply_to_tweet_id"}}` (and `media.media_ids` for up to four uploaded
+//!   media), answered 201 `{data: {id, text}}`. A post holds at most 280 characters, far below the
+//!   DM limit the adapter declares, so longer replies are refused here rather than by X.
 
 use serde_json::{Value, json};
 use switchboard_sdk::{
-    AdapterError, HttpRequest, HttpResponse, OutboundMessage, RateLimit, SendFailure, SendResult,
-    http, json as sdk_json, log, time,
+    AdapterError, HttpRequest, HttpResponse, OutboundKind, OutboundMessage, RateLimit, SendFailure,
+    SendResult, http, json as sdk_json, log, time,
 };
 
 /// How much of an unreadable error body goes into a failure message.
 const EXCERPT_CHARS: usize = 300;
+
+/// The most characters a post (and so a public reply) may hold.
+pub const POST_TEXT_LIMIT: usize = 280;
+
+/// The most media one post may carry.
+const POST_MEDIA_LIMIT: usize = 4;
 
 /// The request that sends `msg` as the business account (`access_token` is its user-context token).
 pub fn encode(
@@ -20,9 +31,94 @@ pub fn encode(
     api_base: &str,
     access_token: &str,
 ) -> Result<HttpRequest, AdapterError> {
+    match msg.kind {
+        OutboundKind::Direct => encode_dm(msg, api_base, access_token),
+        OutboundKind::PublicReply => encode_reply(msg, api_base, access_token),
+    }
+}
+
+/// A public reply: `POST /2/tweets` answering the post in `in_reply_to`.
+fn encode_reply(
+    msg: &OutboundMessage,
+    api_base: &str,
+    access_token: &str,
+) -> Result<HttpRequest, AdapterError> {
+    let target = msg.in_reply_to.as_deref().unwrap_or_default();
+    if !is_numeric_id(target) {
+        return Err(AdapterError::Malformed(format!(
+            "a public reply on X needs `in_reply_to`: the numeric id of the post it answers, not {target:?}"
+        )));
+    }
+    let mut body = serde_json::Map::new();
+    if let Some(text) = msg.text.as_deref().filter(|text| !text.is_empty()) {
+        let chars = text.chars().count();
+        if chars > POST_TEXT_LIMIT {
+            return Err(AdapterError::Malformed(format!(
+                "an X post holds at most {POST_TEXT_LIMIT} characters; this reply has {chars}"
+            )));
+        }
+        body.insert("text".into(), json!(text));
+    }
+    if !msg.attachments.is_empty() {
+        if msg.attachments.len() > POST_MEDIA_LIMIT {
+            return Err(AdapterError::Malformed(format!(
+                "an X post carries at most {POST_MEDIA_LIMIT} media, not {}",
+                msg.attachments.len()
+            )));
+        }
+        let media_ids = msg
+            .attachments
+            .iter()
+            .map(|attachment| {
+                attachment.media_id.as_deref().ok_or_else(|| {
+                    AdapterError::Malformed(
+                        "X posts media by `media_id` (uploaded by the business account); the \
+                         attachment has none"
+                            .into(),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        body.insert("media".into(), json!({ "media_ids": media_ids }));
+    }
+    if body.is_empty() {
+        return Err(AdapterError::Malformed(
+            "an X post needs text or media".into(),
+        ));
+    }
+    body.insert("reply".into(), json!({ "in_reply_to_tweet_id": target }));
+    post_json(
+        format!("{}/2/tweets", api_base.trim_end_matches('/')),
+        access_token,
+        &Value::Object(body),
+    )
+}
+
+fn is_numeric_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn post_json(url: String, access_token: &str, body: &Value) -> Result<HttpRequest, AdapterError> {
+    Ok(HttpRequest {
+        method: "POST".into(),
+        url,
+        headers: vec![
+            ("authorization".into(), format!("Bearer {access_token}")),
+            ("content-type".into(), "application/json".into()),
+        ],
+        body: sdk_json::to_body(body)?,
+    })
+}
+
+/// A direct message to the customer.
+fn encode_dm(
+    msg: &OutboundMessage,
+    api_base: &str,
+    access_token: &str,
+) -> Result<HttpRequest, AdapterError> {
     let customer = msg.customer_id.as_str();
     // X user ids are numeric; anything else would be spliced into the URL path.
-    if customer.is_empty() || !customer.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_numeric_id(customer) {
         return Err(AdapterError::Malformed(format!(
             "the X customer id must be a numeric user id, not {customer:?}"
         )));
@@ -57,28 +153,24 @@ pub fn encode(
         ));
     }
 
-    Ok(HttpRequest {
-        method: "POST".into(),
-        url: format!(
+    post_json(
+        format!(
             "{}/2/dm_conversations/with/{customer}/messages",
             api_base.trim_end_matches('/')
         ),
-        headers: vec![
-            ("authorization".into(), format!("Bearer {access_token}")),
-            ("content-type".into(), "application/json".into()),
-        ],
-        body: sdk_json::to_body(&Value::Object(body))?,
-    })
+        access_token,
+        &Value::Object(body),
+    )
 }
 
 /// Read X's answer to the send of Switchboard message `message_id`.
 pub fn decode_response(message_id: &str, resp: &HttpResponse) -> SendResult {
     let status = resp.status;
     if (200..300).contains(&status) {
-        return SendResult::Sent(dm_event_id(&resp.body).unwrap_or_else(|| {
+        return SendResult::Sent(platform_id(&resp.body).unwrap_or_else(|| {
             // Accepted all the same: failing it would make the host send it twice.
             log::warn(&format!(
-                "X accepted message {message_id} (HTTP {status}) without `data.dm_event_id`"
+                "X accepted message {message_id} (HTTP {status}) without `data.dm_event_id` or `data.id`"
             ));
             message_id.to_owned()
         }));
@@ -103,9 +195,12 @@ pub fn decode_response(message_id: &str, resp: &HttpResponse) -> SendResult {
     })
 }
 
-fn dm_event_id(body: &[u8]) -> Option<String> {
+/// The DM's `data.dm_event_id`, or the post's `data.id`.
+fn platform_id(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
-    let id = value.pointer("/data/dm_event_id")?;
+    let id = value
+        .pointer("/data/dm_event_id")
+        .or_else(|| value.pointer("/data/id"))?;
     id.as_str()
         .map(str::to_owned)
         .or_else(|| id.as_u64().map(|id| id.to_string()))
@@ -287,6 +382,81 @@ mod tests {
         let mut msg = message(Some("hi"));
         msg.customer_id = "../1.1/account/settings".into();
         assert!(refusal(&msg).contains("numeric user id"));
+    }
+
+    fn public_reply(text: Option<&str>) -> OutboundMessage {
+        OutboundMessage {
+            kind: OutboundKind::PublicReply,
+            in_reply_to: Some("1800000000000000301".into()),
+            ..message(text)
+        }
+    }
+
+    #[test]
+    fn encodes_a_public_reply_as_a_post() {
+        let msg = public_reply(Some("@dana_fixture We are on it, Dana. Check your DMs."));
+        let req = encode(&msg, "https://api.x.invalid/", "fixture-user-token").unwrap();
+        assert_eq!(req.method, "POST");
+        assert_eq!(req.url, "https://api.x.invalid/2/tweets");
+        assert_eq!(
+            http::header(&req.headers, "authorization"),
+            Some("Bearer fixture-user-token")
+        );
+        assert_eq!(
+            http::header(&req.headers, "content-type"),
+            Some("application/json")
+        );
+        let expected: Value =
+            serde_json::from_slice(include_bytes!("../fixtures/post-reply-request.json")).unwrap();
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body, expected);
+
+        let mut with_media = public_reply(None);
+        with_media.attachments = vec![media(Some("1800000000000000556")), media(Some("7"))];
+        let body: Value =
+            serde_json::from_slice(&encode(&with_media, API, "t").unwrap().body).unwrap();
+        assert_eq!(
+            body,
+            json!({"media": {"media_ids": ["1800000000000000556", "7"]},
+                   "reply": {"in_reply_to_tweet_id": "1800000000000000301"}})
+        );
+    }
+
+    #[test]
+    fn refuses_public_replies_x_would_refuse() {
+        let at_limit = public_reply(Some(&"é".repeat(POST_TEXT_LIMIT)));
+        assert!(encode(&at_limit, API, "t").is_ok());
+        assert_eq!(
+            refusal(&public_reply(Some(&"x".repeat(POST_TEXT_LIMIT + 1)))),
+            "an X post holds at most 280 characters; this reply has 281"
+        );
+        let mut no_target = public_reply(Some("hi"));
+        no_target.in_reply_to = None;
+        assert!(refusal(&no_target).contains("in_reply_to"));
+        no_target.in_reply_to = Some("ext-msg-1".into());
+        assert!(refusal(&no_target).contains("numeric id"));
+        assert_eq!(
+            refusal(&public_reply(None)),
+            "an X post needs text or media"
+        );
+        let mut too_many = public_reply(Some("hi"));
+        too_many.attachments = (1..=5).map(|i| media(Some(&i.to_string()))).collect();
+        assert_eq!(
+            refusal(&too_many),
+            "an X post carries at most 4 media, not 5"
+        );
+        let mut unuploaded = public_reply(Some("hi"));
+        unuploaded.attachments = vec![media(None)];
+        assert!(refusal(&unuploaded).contains("media_id"));
+    }
+
+    #[test]
+    fn created_post_gives_the_post_id() {
+        let body = include_str!("../fixtures/post-reply-created.json");
+        assert_eq!(
+            decode_response("sb-msg-0001", &response(201, &[], body)),
+            SendResult::Sent("1800000000000000500".into())
+        );
     }
 
     #[test]

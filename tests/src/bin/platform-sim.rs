@@ -86,6 +86,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
             partner.integration_id, partner.path
         );
     }
+    for number in &config.whatsapp {
+        println!(
+            "[sim]   WhatsApp integration {}: send API {base}/{{api_version}}/{}/messages",
+            number.integration_id, number.phone_number_id
+        );
+    }
     for note in &setup.notes {
         println!("[sim] note: {note}");
     }
@@ -107,6 +113,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         });
         println!(
             "  curl -s {base}/sim/open-messaging/message -H 'content-type: application/json' -d '{body}'"
+        );
+    }
+    if let Some(number) = config.whatsapp.first() {
+        let body = json!({
+            "integration": number.integration_id,
+            "from": "4915112345678",
+            "name": "Jonas",
+            "text": "Hallo, ist mein Paket unterwegs?",
+        });
+        println!(
+            "  curl -s {base}/sim/whatsapp/message -H 'content-type: application/json' -d '{body}'"
         );
     }
     println!("See what reached the customers (and what was refused):");

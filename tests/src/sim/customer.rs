@@ -73,8 +73,8 @@ pub(crate) async fn http_post(
 /// Where the host listens; settable after start because a test usually starts the simulator first
 /// (the host's config needs its URL) and learns the host's port afterwards.
 pub(crate) struct Host {
-    base_url: RwLock<Option<String>>,
-    client: HttpClient,
+    pub(crate) base_url: RwLock<Option<String>>,
+    pub(crate) client: HttpClient,
 }
 
 impl Host {
@@ -94,7 +94,7 @@ impl Host {
 
     /// POSTs a signed webhook to `{host}/webhooks/{integration_id}`; returns the host's status and
     /// body.
-    async fn post_webhook(
+    pub(crate) async fn post_webhook(
         &self,
         integration_id: &str,
         body: Vec<u8>,
@@ -180,7 +180,7 @@ impl Shared {
     }
 
     /// One console line per customer message, so the demo shows both directions.
-    fn log_customer(
+    pub(crate) fn log_customer(
         &self,
         customer: &str,
         integration_id: &str,
@@ -286,7 +286,7 @@ pub(crate) async fn post_open_message(
 }
 
 /// 502: the simulator works, the host did not answer.
-fn host_unreachable(error: &anyhow::Error) -> Response {
+pub(crate) fn host_unreachable(error: &anyhow::Error) -> Response {
     (
         StatusCode::BAD_GATEWAY,
         Json(json!({ "error": format!("{error:#}") })),
@@ -294,7 +294,7 @@ fn host_unreachable(error: &anyhow::Error) -> Response {
         .into_response()
 }
 
-fn unknown_integration(kind: &str, integration_id: &str) -> Response {
+pub(crate) fn unknown_integration(kind: &str, integration_id: &str) -> Response {
     let error = format!("no {kind} is configured for integration {integration_id:?}");
     (StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response()
 }

@@ -25,6 +25,10 @@ use crate::fixtures::unix_millis;
 pub enum Platform {
     X,
     OpenMessaging,
+    #[serde(rename = "whatsapp")]
+    WhatsApp,
+    Messenger,
+    Instagram,
 }
 
 impl Platform {
@@ -33,6 +37,9 @@ impl Platform {
         match self {
             Platform::X => "X DM",
             Platform::OpenMessaging => "open message",
+            Platform::WhatsApp => "WhatsApp message",
+            Platform::Messenger => "Messenger message",
+            Platform::Instagram => "Instagram message",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! X API v2's "send a DM" endpoint (reference §1.6) with its rate-limit headers (§1.7).
+//! X API v2's "send a DM" endpoint (reference §1.6) with its rate-limit headers (§1.7), and its
+//! "create a post" endpoint (`POST /2/tweets`) for public replies to mentions.
 //!
 //! The checks are the ones the real endpoint makes and a host can get wrong: a user-context bearer
 //! token, a `participant_id` of 1-19 digits, a JSON body holding only `text` and/or `attachments`
@@ -24,6 +25,14 @@ use crate::fixtures::unix_millis;
 
 /// The route, in axum's syntax; X's API base is the simulator's base URL.
 pub(crate) const SEND_DM_ROUTE: &str = "/2/dm_conversations/with/{participant_id}/messages";
+
+/// `POST /2/tweets`: a post; the host uses it for public replies to mentions.
+pub(crate) const CREATE_POST_ROUTE: &str = "/2/tweets";
+
+/// The most characters of a post's text.
+const MAX_POST_CHARS: usize = 280;
+/// The most media one post may carry.
+const MAX_POST_MEDIA: usize = 4;
 
 /// Calls per account per window reported in `x-rate-limit-*`. Generous on purpose: the simulator
 /// reports limits but never enforces them, so no test trips one by accident; tests that need a 429
@@ -236,6 +245,188 @@ pub(crate) async fn send_dm(
         (StatusCode::CREATED, axum::Json(created)).into_response(),
         &rate,
     )
+}
+
+/// `POST /2/tweets`: checks the token and the body, then records the post as a delivery whose
+/// `recipient_id` is the post it replies to (the reply target; a post that replies to nothing is
+/// recorded with an empty one) and answers `201 {"data": {"id", "text", "edit_history_tweet_ids"}}`.
+/// Scripted faults apply here as to DMs.
+pub(crate) async fn create_post(
+    State(sim): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let refuse = |integration_id: Option<&str>, status: StatusCode, reason: String| {
+        sim.records.refuse(Refused {
+            platform: Platform::X,
+            integration_id: integration_id.map(str::to_owned),
+            path: uri.path().to_owned(),
+            status: status.as_u16(),
+            reason,
+            headers: headers.clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            received_at: SystemTime::now(),
+        });
+    };
+    let Some(account) = sim.x.account_for_token(&headers) else {
+        refuse(
+            None,
+            StatusCode::UNAUTHORIZED,
+            "missing or unknown bearer token".into(),
+        );
+        let problem = Problem {
+            title: "Unauthorized",
+            kind: "about:blank",
+            status: 401,
+            detail: "Unauthorized",
+            errors: None,
+        };
+        return problem.into_response();
+    };
+    let rate = sim.x.count_call(account);
+    let (request, post) = match check_post(&headers, &body) {
+        Ok(checked) => checked,
+        Err(reason) => {
+            refuse(
+                Some(&account.integration_id),
+                StatusCode::BAD_REQUEST,
+                reason.clone(),
+            );
+            let problem = Problem {
+                title: "Invalid Request",
+                kind: "https://api.x.com/2/problems/invalid-request",
+                status: 400,
+                detail: "One or more parameters to your request was invalid.",
+                errors: Some([ProblemError { message: &reason }]),
+            };
+            return with_rate_headers(problem.into_response(), &rate);
+        }
+    };
+    let reply_to = post.in_reply_to.unwrap_or_default();
+    let received_at = SystemTime::now();
+    if let Some(fault) = sim.x.next_fault() {
+        let response = fault_response(fault, rate);
+        sim.records.fail(Attempt {
+            platform: Platform::X,
+            integration_id: account.integration_id.clone(),
+            recipient_id: reply_to,
+            text: post.text,
+            status: response.status().as_u16(),
+            received_at,
+        });
+        return response;
+    }
+    let post_id = sim.ids.next_id();
+    let created = serde_json::json!({
+        "data": {
+            "edit_history_tweet_ids": [post_id],
+            "id": post_id,
+            "text": post.text.clone().unwrap_or_default(),
+        }
+    });
+    sim.records.deliver(
+        Delivered {
+            platform: Platform::X,
+            integration_id: account.integration_id.clone(),
+            recipient_id: reply_to,
+            platform_message_id: post_id,
+            text: post.text,
+            body: request,
+            headers,
+            received_at,
+        },
+        StatusCode::CREATED.as_u16(),
+    );
+    with_rate_headers(
+        (StatusCode::CREATED, axum::Json(created)).into_response(),
+        &rate,
+    )
+}
+
+/// What a valid post request says.
+#[derive(Debug, PartialEq, Eq)]
+struct CheckedPost {
+    text: Option<String>,
+    /// `reply.in_reply_to_tweet_id`.
+    in_reply_to: Option<String>,
+}
+
+/// Checks a `POST /2/tweets` body: text of 1-280 characters, `reply.in_reply_to_tweet_id` of
+/// 1-19 digits, `media.media_ids` of 1-4 such ids, text or media present, no unknown field.
+fn check_post(headers: &HeaderMap, body: &[u8]) -> Result<(Value, CheckedPost), String> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/json") {
+        return Err(format!(
+            "Content-Type must be application/json, not {content_type:?}"
+        ));
+    }
+    let request: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let Value::Object(fields) = &request else {
+        return Err("the body must be a JSON object".into());
+    };
+    const KNOWN: [&str; 10] = [
+        "text",
+        "reply",
+        "media",
+        "quote_tweet_id",
+        "poll",
+        "reply_settings",
+        "for_super_followers_only",
+        "geo",
+        "direct_message_deep_link",
+        "nullcast",
+    ];
+    if let Some(unknown) = fields.keys().find(|key| !KNOWN.contains(&key.as_str())) {
+        return Err(format!("unknown field {unknown:?} in a post"));
+    }
+    let text = match fields.get("text") {
+        None => None,
+        Some(Value::String(text)) => {
+            let chars = text.chars().count();
+            if !(1..=MAX_POST_CHARS).contains(&chars) {
+                return Err(format!(
+                    "text must be 1 to {MAX_POST_CHARS} characters, not {chars}"
+                ));
+            }
+            Some(text.clone())
+        }
+        Some(_) => return Err("text must be a string".into()),
+    };
+    let in_reply_to = match fields.get("reply") {
+        None => None,
+        Some(Value::Object(reply)) => match reply.get("in_reply_to_tweet_id") {
+            Some(Value::String(id)) if is_user_id(id) => Some(id.clone()),
+            _ => {
+                return Err("reply.in_reply_to_tweet_id must be a post id of 1-19 digits".into());
+            }
+        },
+        Some(_) => return Err("reply must be an object".into()),
+    };
+    let media = match fields.get("media") {
+        None => 0,
+        Some(media) => {
+            let ids = media
+                .get("media_ids")
+                .and_then(Value::as_array)
+                .ok_or("media must be {\"media_ids\": [...]}")?;
+            let valid = ids.iter().all(|id| id.as_str().is_some_and(is_user_id));
+            if !valid || !(1..=MAX_POST_MEDIA).contains(&ids.len()) {
+                return Err(format!(
+                    "media.media_ids must hold 1 to {MAX_POST_MEDIA} ids of 1-19 digits"
+                ));
+            }
+            ids.len()
+        }
+    };
+    if text.is_none() && media == 0 {
+        return Err("one of text or media is required".into());
+    }
+    Ok((request, CheckedPost { text, in_reply_to }))
 }
 
 /// Checks a send request as the real endpoint would; returns the body and its text, or why it is
@@ -481,6 +672,50 @@ mod tests {
             "needs a JSON content type"
         );
         assert!(check_request("1", &json_headers(), b"text=hi").is_err());
+    }
+
+    fn post(body: Value) -> Result<CheckedPost, String> {
+        check_post(&json_headers(), body.to_string().as_bytes()).map(|(_, post)| post)
+    }
+
+    #[test]
+    fn accepts_reply_posts_up_to_280_characters() {
+        assert_eq!(
+            post(
+                json!({"text": "on it", "reply": {"in_reply_to_tweet_id": "1800000000000000301"}})
+            ),
+            Ok(CheckedPost {
+                text: Some("on it".into()),
+                in_reply_to: Some("1800000000000000301".into())
+            })
+        );
+        assert!(post(json!({"text": "é".repeat(MAX_POST_CHARS)})).is_ok());
+        assert_eq!(
+            post(json!({"media": {"media_ids": ["1", "2", "3", "4"]}, "reply": {"in_reply_to_tweet_id": "9"}}))
+                .map(|p| p.text),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn rejects_posts_the_real_endpoint_rejects() {
+        for body in [
+            json!({"text": "x".repeat(MAX_POST_CHARS + 1)}),
+            json!({"text": ""}),
+            json!({"text": 5}),
+            json!({}),
+            json!({"text": "hi", "in_reply_to_tweet_id": "1"}),
+            json!({"text": "hi", "reply": {"in_reply_to_tweet_id": 1}}),
+            json!({"text": "hi", "reply": {"in_reply_to_tweet_id": "ext-1"}}),
+            json!({"text": "hi", "reply": "1"}),
+            json!({"media": {"media_ids": []}}),
+            json!({"media": {"media_ids": ["1", "2", "3", "4", "5"]}}),
+            json!({"media": {"media_ids": [1]}}),
+            json!(["hi"]),
+        ] {
+            assert!(post(body.clone()).is_err(), "{body} should be rejected");
+        }
+        assert!(check_post(&HeaderMap::new(), br#"{"text":"hi"}"#).is_err());
     }
 
     #[test]
