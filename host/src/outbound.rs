@@ -97,10 +97,18 @@ pub async fn run(app: Arc<App>) {
                 for message in store::messages::due(c, now, 256)? {
                     if let Some(conversation) = store::conversations::get(c, &message.conversation)?
                     {
-                        // A conversation a mention started is answered in public.
-                        let public = store::messages::first_inbound(c, &conversation.id)?
-                            .filter(|first| first.kind == MessageKind::Mention.as_str())
-                            .and_then(|first| first.platform_id);
+                        // A conversation a mention started is answered in public, each reply
+                        // under the post it answers (the customer's latest, for an agent).
+                        let started_public = store::messages::first_inbound(c, &conversation.id)?
+                            .is_some_and(|first| first.kind == MessageKind::Mention.as_str());
+                        let public = match started_public {
+                            true => message
+                                .in_reply_to
+                                .clone()
+                                .or(store::messages::latest_inbound(c, &conversation.id)?
+                                    .and_then(|latest| latest.platform_id)),
+                            false => None,
+                        };
                         due.push((message, conversation, public));
                     }
                 }

@@ -142,11 +142,16 @@ impl Drop for TempDir {
     }
 }
 
-/// A fault-fixture integration: `adapter` is a path under the plugins folder, e.g. `fixtures/trap`.
-#[derive(Debug, Clone)]
+/// Another integration: `adapter` is a path under the plugins folder, e.g. `whatsapp` or
+/// `fixtures/trap`.
+#[derive(Debug, Clone, Default)]
 pub struct ExtraIntegration {
     pub id: String,
     pub adapter: String,
+    /// Extra keys of the `[[integration]]` table, as TOML lines (`size = "entry"`).
+    pub options: Vec<String>,
+    /// `[integration.settings]`.
+    pub settings: Vec<(String, String)>,
 }
 
 /// A host config for tests: an X and an open-messaging integration whose replies go to the
@@ -163,6 +168,8 @@ pub struct TestConfig {
     pub backoff_ms: u64,
     pub max_attempts: u32,
     pub extra_integrations: Vec<ExtraIntegration>,
+    /// Extra keys of the X integration's table, as TOML lines (`size = "entry"`).
+    pub x_options: Vec<String>,
 }
 
 impl TestConfig {
@@ -177,6 +184,7 @@ impl TestConfig {
             backoff_ms: 50,
             max_attempts: 4,
             extra_integrations: Vec::new(),
+            x_options: Vec::new(),
         }
     }
 
@@ -211,6 +219,7 @@ max_attempts = {attempts}
 id = {x_id}
 adapter = "x"
 flow = "support"
+{x_options}
 [integration.settings]
 consumer_secret = {x_secret}
 access_token = {x_token}
@@ -236,6 +245,7 @@ webhook_url = {om_url}
             backoff = self.backoff_ms,
             attempts = self.max_attempts,
             x_id = q(X_INTEGRATION),
+            x_options = self.x_options.join("\n"),
             x_secret = q(X_CONSUMER_SECRET),
             x_token = q(X_ACCESS_TOKEN),
             x_account = q(X_ACCOUNT_ID),
@@ -251,6 +261,15 @@ webhook_url = {om_url}
                 q(&extra.id),
                 q(&extra.adapter)
             );
+            for option in &extra.options {
+                let _ = writeln!(text, "{option}");
+            }
+            if !extra.settings.is_empty() {
+                let _ = writeln!(text, "[integration.settings]");
+                for (key, value) in &extra.settings {
+                    let _ = writeln!(text, "{key} = {}", q(value));
+                }
+            }
         }
         let _ = write!(
             text,

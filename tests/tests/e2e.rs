@@ -963,6 +963,7 @@ async fn faulty_plugins_are_isolated() {
             c.extra_integrations.push(ExtraIntegration {
                 id: format!("{kind}-fixture"),
                 adapter: format!("fixtures/{kind}"),
+                ..Default::default()
             });
         }
     })
