@@ -187,7 +187,7 @@ pub async fn send(
         )));
     }
     if let Some(integration) = app.sender_for(&conv.integration) {
-        let info = integration.adapter.info();
+        let info = &integration.info;
         if let Some(text) = &text {
             let len = info.text_len(text);
             if len > info.text_limit as usize {

@@ -24,6 +24,9 @@ pub struct Integration {
     pub config: IntegrationConfig,
     pub adapter: Arc<AdapterPlugin>,
     pub ctx: CallContext,
+    /// What the adapter says about the platform with this integration's settings (one
+    /// adapter may serve several platforms, e.g. Messenger and Instagram).
+    pub info: crate::runtime::AdapterInfo,
 }
 
 /// Parsed flow versions, shared by every conversation that runs them.
@@ -226,6 +229,10 @@ impl App {
             integration_id: integration.id.clone(),
             settings: Arc::new(integration.settings_as_strings()),
         };
+        let info = adapter
+            .describe(&ctx)
+            .await
+            .with_context(|| format!("integration `{}`: describe() failed", integration.id))?;
         self.integrations
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -235,6 +242,7 @@ impl App {
                     config: integration,
                     adapter,
                     ctx,
+                    info,
                 }),
             );
         Ok(())

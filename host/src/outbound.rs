@@ -320,7 +320,7 @@ async fn attempt(
     conversation: &Conversation,
     public: Option<String>,
 ) -> SendResult {
-    let info = integration.adapter.info();
+    let info = &integration.info;
     let now = store::now_ms();
     let tag = match window_tag(
         info,

@@ -503,7 +503,8 @@ fn integration_json(app: &App, integration: &crate::app::Integration, sent_today
     json!({
         "id": c.id,
         "adapter": c.adapter,
-        "platform": integration.adapter.info().platform,
+        "platform": integration.info.platform,
+        "text_limit": integration.info.text_limit,
         "flow": c.flow,
         "threading_window_hours": c.threading_window_hours,
         "size": c.size,

@@ -33,7 +33,9 @@ use anyhow::{Context, bail};
 use axum::http::Uri;
 use serde::Deserialize;
 
-use crate::sim::{OpenMessagingPartner, SimConfig, WhatsAppNumber, XAccount};
+use crate::sim::{
+    MetaPage, MetaPlatform, OpenMessagingPartner, SimConfig, WhatsAppNumber, XAccount,
+};
 
 /// The host's listen address when its config names none (DESIGN.md: `serve` defaults).
 const DEFAULT_HOST_LISTEN: &str = "127.0.0.1:8080";
@@ -142,6 +144,10 @@ pub fn sim_setup_from_host_config(
                 let number = whatsapp_number(integration, sim_listen, &mut setup.notes)?;
                 setup.config.whatsapp.push(number);
             }
+            "facebook" => {
+                let page = meta_page(integration, sim_listen, &mut setup.notes)?;
+                setup.config.meta_pages.push(page);
+            }
             other => setup.notes.push(format!(
                 "integration {id:?}: adapter {other:?} is not simulated; skipped"
             )),
@@ -185,6 +191,46 @@ fn whatsapp_number(
     Ok(WhatsAppNumber {
         phone_number_id: setting(integration, "phone_number_id")?,
         access_token: setting(integration, "access_token")?,
+        app_secret: setting(integration, "app_secret")?,
+        verify_token: setting(integration, "verify_token")?,
+        integration_id: id.clone(),
+    })
+}
+
+/// A facebook (Messenger or Instagram) integration's page; a note when its `api_base` is not the
+/// simulator (the send path below it is `/{api_version}/me/messages`).
+fn meta_page(
+    integration: &Integration,
+    sim_listen: SocketAddr,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<MetaPage> {
+    let id = &integration.id;
+    match integration.settings.get("api_base").and_then(|value| value.as_str()) {
+        None => notes.push(format!(
+            "integration {id:?}: settings.api_base is not set, so its replies go to the real Send API \
+             (graph.facebook.com), not to http://{sim_listen}"
+        )),
+        Some(url) if !matches!(path_on(url, sim_listen).as_deref(), Some("" | "/")) => notes.push(format!(
+            "integration {id:?}: api_base {url:?} is not http://{sim_listen}, so its replies will not reach the \
+             simulator"
+        )),
+        Some(_) => {}
+    }
+    let platform = match integration.settings.get("platform") {
+        None => MetaPlatform::Messenger,
+        Some(_) => {
+            let value = setting(integration, "platform")?;
+            MetaPlatform::from_setting(&value).with_context(|| {
+                format!(
+                    "integration {id:?}: settings.platform {value:?} is not messenger or instagram"
+                )
+            })?
+        }
+    };
+    Ok(MetaPage {
+        platform,
+        page_id: setting(integration, "page_id")?,
+        page_access_token: setting(integration, "page_access_token")?,
         app_secret: setting(integration, "app_secret")?,
         verify_token: setting(integration, "verify_token")?,
         integration_id: id.clone(),
@@ -304,6 +350,60 @@ mod tests {
         assert!(setup.notes[0].contains("api.x.com"));
         assert!(setup.notes[1].contains("127.0.0.1:9999/hooks/acme"));
         assert!(setup.notes[2].contains("carrier-pigeon"));
+    }
+
+    #[test]
+    fn facebook_integrations_map_to_pages() {
+        let facebook = r#"
+            [[integration]]
+            id = "fb-demo"
+            adapter = "facebook"
+            [integration.settings]
+            page_id = 600000000000003
+            page_access_token = "fixture-page-token"
+            app_secret = "fixture-app-secret"
+            verify_token = "fixture-verify-token"
+            api_base = "http://127.0.0.1:9090"
+
+            [[integration]]
+            id = "ig-demo"
+            adapter = "facebook"
+            [integration.settings]
+            platform = "instagram"
+            page_id = "17841400000000005"
+            page_access_token = "fixture-ig-token"
+            app_secret = "fixture-app-secret"
+            verify_token = "fixture-verify-token"
+            api_base = "https://graph.facebook.com"
+        "#;
+        let setup = sim_setup_from_host_config(facebook, SIM.parse().unwrap()).unwrap();
+        assert_eq!(setup.config.meta_pages.len(), 2);
+        assert_eq!(
+            setup.config.meta_pages[0],
+            MetaPage {
+                platform: MetaPlatform::Messenger,
+                page_id: "600000000000003".into(),
+                page_access_token: "fixture-page-token".into(),
+                app_secret: "fixture-app-secret".into(),
+                verify_token: "fixture-verify-token".into(),
+                integration_id: "fb-demo".into(),
+            }
+        );
+        assert_eq!(setup.config.meta_pages[1].platform, MetaPlatform::Instagram);
+        assert_eq!(setup.notes.len(), 1, "{:?}", setup.notes);
+        assert!(
+            setup.notes[0].contains("ig-demo") && setup.notes[0].contains("graph.facebook.com")
+        );
+
+        let wrong = facebook.replace("\"instagram\"", "\"whatsapp\"");
+        let error = sim_setup_from_host_config(&wrong, SIM.parse().unwrap()).unwrap_err();
+        assert!(format!("{error:#}").contains("whatsapp"), "{error:#}");
+        let missing = facebook.replace("page_access_token = \"fixture-page-token\"", "");
+        let error = sim_setup_from_host_config(&missing, SIM.parse().unwrap()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "integration \"fb-demo\": settings.page_access_token is missing"
+        );
     }
 
     #[test]
