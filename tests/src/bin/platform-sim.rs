@@ -92,6 +92,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
             number.integration_id, number.phone_number_id
         );
     }
+    for page in &config.meta_pages {
+        println!(
+            "[sim]   {:?} integration {}: send API {base}/{{api_version}}/me/messages (account {})",
+            page.platform, page.integration_id, page.page_id
+        );
+    }
     for note in &setup.notes {
         println!("[sim] note: {note}");
     }
@@ -124,6 +130,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         });
         println!(
             "  curl -s {base}/sim/whatsapp/message -H 'content-type: application/json' -d '{body}'"
+        );
+    }
+    for page in &config.meta_pages {
+        let route = match page.platform {
+            switchboard_tests::sim::MetaPlatform::Messenger => "messenger",
+            switchboard_tests::sim::MetaPlatform::Instagram => "instagram",
+        };
+        let body = json!({
+            "from": "7000000000000004",
+            "integration": page.integration_id,
+            "text": "Hi, where is my order?",
+        });
+        println!(
+            "  curl -s {base}/sim/{route}/message -H 'content-type: application/json' -d '{body}'"
         );
     }
     println!("See what reached the customers (and what was refused):");
