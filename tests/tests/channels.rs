@@ -164,6 +164,45 @@ async fn mentions_get_public_replies_and_likes_get_none() {
     assert_eq!(waiting.len(), 1, "{queue}");
     assert_eq!(waiting[0]["customer"]["handle"], json!("pat_public"));
 
+    // The agent's answer is public too, under the customer's latest post.
+    let id = waiting[0]["id"].as_str().unwrap().to_string();
+    let alice = Some(switchboard_tests::harness::ALICE_TOKEN);
+    let presence = env
+        .api
+        .put_json(
+            "/api/v1/agents/alice/presence",
+            alice,
+            &json!({"presence": "available"}),
+        )
+        .await;
+    assert_eq!(presence.status, 200);
+    assert_eq!(
+        env.api
+            .post_json(
+                &format!("/api/v1/interactions/{id}/accept"),
+                alice,
+                &json!({})
+            )
+            .await
+            .status,
+        200
+    );
+    let sent = env
+        .api
+        .post_json(
+            &format!("/api/v1/interactions/{id}/messages"),
+            alice,
+            &json!({"text": "We are on it, Pat."}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.text());
+    let under_answer = env.wait_delivered_to(&answer.id, 2).await;
+    assert_eq!(under_answer[1].text.as_deref(), Some("We are on it, Pat."));
+    assert_eq!(
+        under_answer[1].body["reply"]["in_reply_to_tweet_id"],
+        json!(answer.id)
+    );
+
     // A like is recorded, and nobody is messaged for it.
     let before = env.sim.delivered().len();
     let like = env
@@ -327,4 +366,117 @@ async fn refused_credentials_deauthorize_until_an_admin_fixes_them() {
     assert!(bad.text().contains("no-such-plugin"), "{}", bad.text());
     env.dm("1700000000000000002", "still there?").await;
     env.wait_delivered_to("1700000000000000002", 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_integration_can_reply_as_another_account() {
+    const REGIONAL: &str = "x-regional";
+    let mut setup = sim_config();
+    setup.x_accounts.push(switchboard_tests::sim::XAccount {
+        access_token: "e2e-regional-token".into(),
+        consumer_secret: "e2e-regional-secret".into(),
+        account_id: "1500000000000000002".into(),
+        integration_id: REGIONAL.into(),
+    });
+    let sim = PlatformSim::start(setup).await.unwrap();
+    let dir = TempDir::new("x-reply-as");
+    let mut config = TestConfig::new(&dir, &sim.base_url());
+    config
+        .extra_integrations
+        .push(switchboard_tests::harness::ExtraIntegration {
+            id: REGIONAL.into(),
+            adapter: "x".into(),
+            options: vec![format!("reply_as = \"{X_INTEGRATION}\"")],
+            settings: vec![
+                ("consumer_secret".into(), "e2e-regional-secret".into()),
+                ("access_token".into(), "e2e-regional-token".into()),
+                ("account_id".into(), "1500000000000000002".into()),
+                ("api_base".into(), sim.base_url()),
+            ],
+        });
+    let host = HostProcess::start(dir, &config.render()).await;
+    sim.set_host_base_url(host.base_url());
+
+    let dm = XDm {
+        event_id: "1800000000000005001".into(),
+        sender_id: "1700000000000000777".into(),
+        for_user_id: "1500000000000000002".into(),
+        text: "hello regional".into(),
+        created_ms: switchboard_tests::fixtures::unix_millis(std::time::SystemTime::now()),
+        ..XDm::default()
+    };
+    let (status, body) = sim.send_x_dm(REGIONAL, &dm).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let delivered = eventually("the replies", WAIT, || async {
+        let got: Vec<Delivered> = sim
+            .delivered()
+            .into_iter()
+            .filter(|d| d.recipient_id == "1700000000000000777")
+            .collect();
+        if got.len() >= 2 {
+            Ok(got)
+        } else {
+            Err(format!("{} delivered", got.len()))
+        }
+    })
+    .await;
+    for d in &delivered {
+        assert_eq!(
+            d.integration_id, X_INTEGRATION,
+            "sent with the main account's credentials"
+        );
+    }
+    drop(host);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn widely_followed_customers_get_a_higher_priority() {
+    let env = start("x-priority", |_| {}).await;
+    let send = |sender: &'static str, text: &'static str, followers: u64| {
+        let dm = XDm {
+            event_id: env.ids.next_id(),
+            sender_id: sender.into(),
+            for_user_id: X_ACCOUNT_ID.into(),
+            text: text.into(),
+            followers,
+            created_ms: switchboard_tests::fixtures::unix_millis(std::time::SystemTime::now()),
+            ..XDm::default()
+        };
+        let sim = &env.sim;
+        async move {
+            let (status, body) = sim.send_x_dm(X_INTEGRATION, &dm).await.unwrap();
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    // The ordinary customer writes first, the widely followed one second.
+    send("1700000000000000010", "hi", 12).await;
+    env.wait_delivered_to("1700000000000000010", 2).await;
+    send("1700000000000000010", "billing", 12).await;
+    send("1700000000000000020", "hi", 250_000).await;
+    env.wait_delivered_to("1700000000000000020", 2).await;
+    send("1700000000000000020", "billing", 250_000).await;
+    let waiting = eventually("both waiting in billing", WAIT, || async {
+        let listing = env
+            .api
+            .get(
+                "/api/v1/queues/billing",
+                Some(switchboard_tests::harness::ALICE_TOKEN),
+            )
+            .await
+            .json();
+        let waiting = listing["waiting"].as_array().cloned().unwrap_or_default();
+        if waiting.len() == 2 {
+            Ok(waiting)
+        } else {
+            Err(listing.to_string())
+        }
+    })
+    .await;
+    assert_eq!(
+        waiting[0]["customer_id"],
+        json!("1700000000000000020"),
+        "highest priority first"
+    );
+    assert_eq!(waiting[0]["priority"], json!(10));
+    assert_eq!(waiting[1]["priority"], json!(0));
 }
