@@ -57,9 +57,9 @@ pub mod time;
 pub use adapter::Adapter;
 pub use wit::switchboard::channel::types::{
     AdapterError, AdapterInfo, Attachment, AttachmentKind, Author, Capabilities, DeliveryStatus,
-    HttpRequest, HttpResponse, InboundEvent, InboundMessage, MessageKind, OutboundKind, OutboundMessage,
-    Profile, QuickReply, RateLimit, ReadMarker, Receipt, SendFailure, SendResult, TemplateMessage, TextUnit,
-    Typing, WebhookOutcome, WebhookRequest,
+    HttpRequest, HttpResponse, InboundEvent, InboundMessage, MessageKind, OutboundKind,
+    OutboundMessage, Profile, QuickReply, RateLimit, ReadMarker, Receipt, SendFailure, SendResult,
+    TemplateMessage, TextUnit, Typing, WebhookOutcome, WebhookRequest,
 };
 
 /// The generated bindings. Plugin code uses the re-exports above and [`export_adapter!`]; this

@@ -228,10 +228,10 @@ fn media_message(
         }
         media.insert("caption".into(), json!(caption));
     }
-    if kind == "document" {
-        if let Some(filename) = attachment.filename.as_deref().filter(|f| !f.is_empty()) {
-            media.insert("filename".into(), json!(filename));
-        }
+    if kind == "document"
+        && let Some(filename) = attachment.filename.as_deref().filter(|f| !f.is_empty())
+    {
+        media.insert("filename".into(), json!(filename));
     }
     Ok((kind, Value::Object(media)))
 }
