@@ -22,6 +22,7 @@
 //!             text_limit: 1000,
 //!             text_unit: TextUnit::Chars,
 //!             reply_window_hours: None,
+//!             human_agent_window_hours: None,
 //!             capabilities: Capabilities::empty(),
 //!         }
 //!     }
