@@ -10,12 +10,12 @@ use anyhow::{Context, bail};
 use tokio::sync::Notify;
 
 use crate::config::{AgentConfig, Config, IntegrationConfig};
-use crate::engine::{Flow, FlowError, Known};
+use crate::engine::{Flow, FlowError, Known, PluginKind};
 use crate::events::OutboundMessage;
 use crate::metrics::Metrics;
 use crate::runtime::{
-    AdapterError, AdapterPlugin, CallContext, HttpRequest, PluginError, PluginRuntime,
-    WebhookOutcome, WebhookRequest,
+    AdapterError, AdapterPlugin, CallContext, FlowPlugin, FlowPluginKind, HttpRequest, PluginError,
+    PluginRuntime, WebhookOutcome, WebhookRequest,
 };
 use crate::store::{self, Store};
 
@@ -36,7 +36,27 @@ pub struct FlowRegistry {
     parsed: Mutex<HashMap<(String, i64), Arc<Flow>>>,
 }
 
+impl crate::engine::Flows for FlowRegistry {
+    fn latest(&self, name: &str) -> Option<(i64, Arc<Flow>)> {
+        let version = FlowRegistry::latest(self, name)?;
+        let parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        parsed
+            .get(&(name.to_string(), version))
+            .map(|flow| (version, flow.clone()))
+    }
+}
+
 impl FlowRegistry {
+    /// Every flow with a published version.
+    pub fn names(&self) -> HashSet<String> {
+        self.latest
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     /// The version new conversations of flow `name` start on.
     pub fn latest(&self, name: &str) -> Option<i64> {
         self.latest
@@ -106,6 +126,8 @@ pub struct App {
     pub metrics: Metrics,
     pub flows: FlowRegistry,
     integrations: RwLock<HashMap<String, Arc<Integration>>>,
+    /// Bots and data actions, by plugin name.
+    flow_plugins: RwLock<HashMap<String, Arc<FlowPlugin>>>,
     pub queues: Arc<HashSet<String>>,
     agents: HashMap<String, AgentConfig>,
     /// Woken when new inbox events are stored.
@@ -158,6 +180,7 @@ impl App {
             metrics: Metrics::default(),
             flows: FlowRegistry::default(),
             integrations: RwLock::new(HashMap::new()),
+            flow_plugins: RwLock::new(HashMap::new()),
             queues,
             agents,
             inbox_wake: Notify::new(),
@@ -166,9 +189,123 @@ impl App {
             deauthorized: RwLock::new(deauthorized),
             config,
         };
+        let kv_path = app.config.store.path.with_file_name("plugin-kv.db");
+        app.runtime
+            .set_kv_store(crate::runtime::KvStore::open(&kv_path).with_context(|| {
+                format!(
+                    "cannot open the plugin key-value store {}",
+                    kv_path.display()
+                )
+            })?);
+        app.load_flow_plugins().await?;
         app.load_flows().await?;
         app.load_integrations().await?;
         Ok(Arc::new(app))
+    }
+
+    /// Loads every bot and data-action component in the plugins folder, and those the flows
+    /// name by path (e.g. `fixtures/spin-bot`). Channel adapters there are left to integrations.
+    async fn load_flow_plugins(&self) -> anyhow::Result<()> {
+        let dir = self.config.plugins.dir.clone();
+        let mut names: Vec<String> = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().and_then(|e| e.to_str()) == Some("wasm")
+                    && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+                    && !self.config.integrations.iter().any(|i| i.adapter == stem)
+                {
+                    names.push(stem.to_string());
+                }
+            }
+        }
+        for flow_file in flow_files(&self.config.flows.dir)? {
+            if let Ok(source) = std::fs::read_to_string(&flow_file)
+                && let Ok(flow) = Flow::parse(&source, &Known::default())
+            {
+                names.extend(flow.plugins().into_keys());
+            }
+        }
+        names.sort();
+        names.dedup();
+        for name in names {
+            if self.flow_plugin(&name).is_some() {
+                continue;
+            }
+            let path = dir.join(format!("{name}.wasm"));
+            if !path.exists() {
+                continue; // Validation reports a flow naming a missing plugin.
+            }
+            match self.load_flow_plugin(&name).await {
+                Ok(()) => {}
+                // An unused channel adapter in the folder: not a flow plugin.
+                Err(e) if format!("{e:#}").contains("switchboard:channel") => {
+                    tracing::debug!(plugin = %name, "not a flow plugin: {e:#}")
+                }
+                Err(e) => tracing::error!(plugin = %name, "cannot load flow plugin: {e:#}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads (or reloads) the flow plugin `name` from the plugins folder, with its grant.
+    pub async fn load_flow_plugin(&self, name: &str) -> anyhow::Result<()> {
+        let path = self.config.plugins.dir.join(format!("{name}.wasm"));
+        let grant = self
+            .config
+            .plugin_grants
+            .iter()
+            .find(|g| g.name == name)
+            .cloned()
+            .unwrap_or_else(|| crate::config::PluginGrant::none(name));
+        let plugin = self
+            .runtime
+            .load_flow_plugin(
+                name,
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
+                grant,
+            )
+            .await?;
+        tracing::info!(plugin = %name, kind = ?plugin.kind(), "flow plugin loaded");
+        self.flow_plugins
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), Arc::new(plugin));
+        Ok(())
+    }
+
+    pub fn flow_plugin(&self, name: &str) -> Option<Arc<FlowPlugin>> {
+        self.flow_plugins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    pub fn flow_plugins(&self) -> Vec<(String, Arc<FlowPlugin>)> {
+        let mut all: Vec<_> = self
+            .flow_plugins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// The loaded flow plugins' kinds, for flow validation.
+    pub fn plugin_kinds(&self) -> HashMap<String, PluginKind> {
+        self.flow_plugins()
+            .into_iter()
+            .map(|(name, p)| {
+                let kind = match p.kind() {
+                    FlowPluginKind::Bot => PluginKind::Bot,
+                    FlowPluginKind::DataAction => PluginKind::DataAction,
+                };
+                (name, kind)
+            })
+            .collect()
     }
 
     async fn load_integrations(&self) -> anyhow::Result<()> {
@@ -370,22 +507,7 @@ impl App {
     /// A file that does not validate never replaces a stored version: it is logged, and the
     /// stored one keeps serving; with no stored version, startup fails with every error.
     async fn load_flows(&self) -> anyhow::Result<()> {
-        let dir = self.config.flows.dir.clone();
-        let mut files = Vec::new();
-        if dir.exists() {
-            for entry in std::fs::read_dir(&dir)
-                .with_context(|| format!("cannot read the flows folder {}", dir.display()))?
-            {
-                let path = entry?.path();
-                if matches!(
-                    path.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml")
-                ) {
-                    files.push(path);
-                }
-            }
-        }
-        files.sort();
+        let files = flow_files(&self.config.flows.dir)?;
         for path in files {
             let name = path
                 .file_stem()
@@ -434,6 +556,8 @@ impl App {
             &source,
             &Known {
                 queues: Some(&self.queues),
+                plugins: Some(&self.plugin_kinds()),
+                flows: None,
             },
         ) {
             Ok(flow) => flow,
@@ -453,6 +577,24 @@ impl App {
             tracing::info!(flow = %name, version, "flow published");
         }
         Ok(Ok((version, created)))
+    }
+
+    /// Makes version `version` of flow `name` the one new conversations start on.
+    /// `Ok(None)` when there is no such version.
+    pub async fn rollback_flow(&self, name: &str, version: i64) -> anyhow::Result<Option<i64>> {
+        let owned = name.to_string();
+        let Some(found) = self
+            .store
+            .call(move |c| store::flows::activate(c, &owned, version))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let flow = Flow::parse(&found.source, &Known::default())
+            .map_err(|e| anyhow::anyhow!("version {version} no longer parses: {}", join(&e)))?;
+        self.flows.set_latest(name, version, flow);
+        tracing::info!(flow = %name, version, "flow rolled back");
+        Ok(Some(version))
     }
 
     pub fn integration(&self, id: &str) -> Option<Arc<Integration>> {
@@ -565,6 +707,26 @@ impl App {
     }
 }
 
+/// The `*.yaml` and `*.yml` files of the flows folder, sorted (none if it does not exist).
+pub fn flow_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    if dir.exists() {
+        for entry in std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the flows folder {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Reads a flow file and validates it against a configuration's queues (for `flow validate`).
 pub fn validate_flow_file(
     path: &Path,
@@ -572,5 +734,66 @@ pub fn validate_flow_file(
 ) -> anyhow::Result<Result<Flow, Vec<FlowError>>> {
     let source =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(Flow::parse(&source, &Known { queues }))
+    Ok(Flow::parse(
+        &source,
+        &Known {
+            queues,
+            ..Known::default()
+        },
+    ))
+}
+
+/// `serve --watch`: publishes flow files as they change. A file that does not validate is
+/// logged with every error and never replaces the working version.
+pub async fn watch_flows(app: Arc<App>) {
+    let mut seen: HashMap<std::path::PathBuf, String> = HashMap::new();
+    let dir = app.config.flows.dir.clone();
+    tracing::info!("watching {} for flow changes", dir.display());
+    loop {
+        match flow_files(&dir) {
+            Ok(files) => {
+                for path in files {
+                    let Ok(source) = std::fs::read_to_string(&path) else {
+                        continue;
+                    };
+                    let hash = {
+                        use sha2::Digest;
+                        hex::encode(sha2::Sha256::digest(source.as_bytes()))
+                    };
+                    let first_look = !seen.contains_key(&path);
+                    if seen.get(&path) == Some(&hash) {
+                        continue;
+                    }
+                    seen.insert(path.clone(), hash);
+                    if first_look {
+                        continue; // Published at start.
+                    }
+                    let Some(name) = path
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .map(str::to_string)
+                    else {
+                        continue;
+                    };
+                    match app.publish_flow(&name, source).await {
+                        Ok(Ok((version, true))) => {
+                            tracing::info!(flow = %name, version, "published from {}", path.display())
+                        }
+                        Ok(Ok(_)) => {}
+                        Ok(Err(errors)) => tracing::error!(
+                            flow = %name,
+                            "{} does not validate; the working version keeps serving:\n{}",
+                            path.display(),
+                            errors.iter().map(|e| format!("  {}:{e}", path.display())).collect::<Vec<_>>().join("\n")
+                        ),
+                        Err(e) => {
+                            tracing::error!(flow = %name, "cannot publish {}: {e:#}", path.display())
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot read the flows folder: {e:#}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }

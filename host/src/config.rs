@@ -31,6 +31,9 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     #[serde(default, rename = "agent")]
     pub agents: Vec<AgentConfig>,
+    /// What each flow plugin (bot or data action) may do beyond the defaults: `[[plugin]]`.
+    #[serde(default, rename = "plugin")]
+    pub plugin_grants: Vec<PluginGrant>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,6 +228,35 @@ impl IntegrationSize {
     }
 }
 
+/// What one flow plugin is granted (`[[plugin]]`). The default grants nothing: no outbound
+/// HTTP, and the `[plugins]` deadline and memory limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginGrant {
+    /// The plugin's name (its component's file stem).
+    pub name: String,
+    /// Hosts the plugin may reach through its `http` import: `host` (any port) or `host:port`.
+    /// Loopback hosts (`127.0.0.1`, `localhost`, `[::1]`) must be listed like any other.
+    #[serde(default)]
+    pub http_hosts: Vec<String>,
+    /// Overrides `plugins.deadline_ms` for this plugin's calls (time spent in `http` counts).
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// Overrides `plugins.memory_mib` for this plugin; at most `plugins.memory_mib`.
+    #[serde(default)]
+    pub memory_mib: Option<u64>,
+}
+
+impl PluginGrant {
+    /// Nothing granted, for the plugin `name`.
+    pub fn none(name: &str) -> PluginGrant {
+        PluginGrant {
+            name: name.to_string(),
+            ..PluginGrant::default()
+        }
+    }
+}
+
 /// An ACD queue flows can transfer to.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -302,7 +334,50 @@ impl Config {
         if self.plugins.deadline_ms == 0 || self.plugins.memory_mib == 0 {
             bail!("plugins.deadline_ms and plugins.memory_mib must be greater than 0");
         }
+        let mut grants = std::collections::HashSet::new();
+        for grant in &self.plugin_grants {
+            if !grants.insert(grant.name.as_str()) {
+                bail!("plugin `{}` has two [[plugin]] sections", grant.name);
+            }
+            self.check_grant(grant)?;
+        }
         Ok(())
+    }
+
+    fn check_grant(&self, grant: &PluginGrant) -> anyhow::Result<()> {
+        if grant.name.is_empty() {
+            bail!("a [[plugin]] section needs a `name`");
+        }
+        if grant.deadline_ms == Some(0) || grant.memory_mib == Some(0) {
+            bail!(
+                "plugin `{}`: deadline_ms and memory_mib must be greater than 0",
+                grant.name
+            );
+        }
+        if let Some(m) = grant.memory_mib
+            && m > self.plugins.memory_mib
+        {
+            bail!(
+                "plugin `{}`: memory_mib {m} is above plugins.memory_mib ({}), the most any instance can get",
+                grant.name,
+                self.plugins.memory_mib
+            );
+        }
+        for host in &grant.http_hosts {
+            if let Err(m) = crate::runtime::check_http_host(host) {
+                bail!("plugin `{}`: http_hosts entry {m}", grant.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// What the plugin `name` is granted; nothing when it has no `[[plugin]]` section.
+    pub fn plugin_grant(&self, name: &str) -> PluginGrant {
+        self.plugin_grants
+            .iter()
+            .find(|g| g.name == name)
+            .cloned()
+            .unwrap_or_else(|| PluginGrant::none(name))
     }
 
     /// The rules one integration must follow on its own.
@@ -442,6 +517,55 @@ mod tests {
         let text = "[[integration]]\nid = \"a\"\nadapter = \"x\"\nflow = \"f\"\nthreading_window_hours = 80\n";
         let err = Config::parse(text).unwrap_err();
         assert!(err.to_string().contains("between 0 and 72"), "{err}");
+    }
+
+    #[test]
+    fn plugin_grants_parse_and_default_to_nothing() {
+        let text = "[[plugin]]\nname = \"http-lookup\"\nhttp_hosts = [\"127.0.0.1:9000\", \"api.example.com\"]\ndeadline_ms = 3000\nmemory_mib = 16\n\n[[plugin]]\nname = \"faq-bot\"\n";
+        let c = Config::parse(text).unwrap();
+        assert_eq!(c.plugin_grants.len(), 2);
+        let g = c.plugin_grant("http-lookup");
+        assert_eq!(g.http_hosts, ["127.0.0.1:9000", "api.example.com"]);
+        assert_eq!(g.deadline_ms, Some(3000));
+        assert_eq!(g.memory_mib, Some(16));
+        let bot = c.plugin_grant("faq-bot");
+        assert!(bot.http_hosts.is_empty() && bot.deadline_ms.is_none() && bot.memory_mib.is_none());
+        assert_eq!(c.plugin_grant("unknown"), PluginGrant::none("unknown"));
+        assert!(Config::parse("").unwrap().plugin_grants.is_empty());
+    }
+
+    #[test]
+    fn bad_plugin_grants_are_refused() {
+        let cases = [
+            (
+                "[[plugin]]\nname = \"a\"\n[[plugin]]\nname = \"a\"\n",
+                "two [[plugin]]",
+            ),
+            (
+                "[[plugin]]\nname = \"a\"\nhttp_hosts = [\"https://x.com\"]\n",
+                "host or host:port",
+            ),
+            (
+                "[[plugin]]\nname = \"a\"\nhttp_hosts = [\"*.x.com\"]\n",
+                "wildcard",
+            ),
+            (
+                "[[plugin]]\nname = \"a\"\ndeadline_ms = 0\n",
+                "greater than 0",
+            ),
+            (
+                "[[plugin]]\nname = \"a\"\nmemory_mib = 65\n",
+                "above plugins.memory_mib",
+            ),
+            (
+                "[[plugin]]\nname = \"a\"\nhttp_host = []\n",
+                "unknown field",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(err.contains(expected), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -1,22 +1,27 @@
-//! From stored inbox events to conversations: threading, the flow run, receipts.
+//! From stored inbox events to conversations: threading, the flow run, receipts, timeouts.
 //!
 //! Webhooks only store events (durably, before the platform's 2xx). This worker takes them from
-//! the inbox in order and spreads them over shards by customer, so one customer's messages are
-//! handled in order while different customers proceed in parallel. Each event is handled in one
-//! store transaction: the message, the conversation's new flow state, the flow's replies (as
-//! pending outbound messages) and the inbox mark commit together or not at all, so a crash at any
-//! point leaves the event unprocessed and it is handled again on restart.
+//! the inbox in order and spreads them over shards by customer, so one customer's messages (and
+//! their `ask` timeouts) are handled in order while different customers proceed in parallel.
+//!
+//! A message is handled in two transactions around the flow run: the first threads it into a
+//! conversation and stores it (idempotently: a redelivered event finds it there), the second
+//! stores what the flow did (its replies as pending outbound messages, its new state) and marks
+//! the inbox event processed. Plugin calls (bots, data actions) run between the two, outside any
+//! transaction. A crash at any point leaves the event unprocessed; on restart it runs again from
+//! the same stored state.
 
+use std::collections::HashSet;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::app::App;
-use crate::engine::{self, Effect, FlowState, Outcome, TurnInput};
+use crate::engine::{self, Drive, Effect, Event, Flow, FlowState, Outcome, TurnInput};
 use crate::events::{Author, DeliveryStatus, InboundEvent, InboundMessage, MessageKind, Profile};
 use crate::store::{
     self, Conversation, ConversationState, Direction, InboxEvent, MessageStatus, NewMessage,
@@ -25,15 +30,33 @@ use crate::store::{
 const SHARDS: usize = 8;
 const BATCH: usize = 512;
 
-/// Runs forever: dispatches pending inbox events to the shard workers.
+/// Work for a shard: an inbox event, or an `ask` that timed out.
+enum Job {
+    Inbox(InboxEvent),
+    Timeout { conversation: String },
+}
+
+/// Runs forever: dispatches pending inbox events and due timeouts to the shard workers.
 pub async fn run(app: Arc<App>) {
-    let shards: Vec<mpsc::Sender<InboxEvent>> = (0..SHARDS)
+    let timeouts_in_flight: Arc<Mutex<HashSet<String>>> = Default::default();
+    let shards: Vec<mpsc::Sender<Job>> = (0..SHARDS)
         .map(|_| {
             let (tx, rx) = mpsc::channel(BATCH);
-            tokio::spawn(shard(app.clone(), rx));
+            tokio::spawn(shard(app.clone(), rx, timeouts_in_flight.clone()));
             tx
         })
         .collect();
+    let shard_of = |integration: &str, customer: &str| {
+        let mut h = DefaultHasher::new();
+        (integration, customer).hash(&mut h);
+        (h.finish() as usize) % SHARDS
+    };
+    tokio::spawn(run_timeouts(
+        app.clone(),
+        shards.clone(),
+        timeouts_in_flight,
+        shard_of,
+    ));
     let mut after = 0;
     loop {
         let wake = app.inbox_wake.notified();
@@ -47,13 +70,8 @@ pub async fn run(app: Arc<App>) {
             Ok(batch) if !batch.is_empty() => {
                 for event in batch {
                     after = event.seq;
-                    let mut h = DefaultHasher::new();
-                    (&event.integration, event.event.customer_id()).hash(&mut h);
-                    if shards[(h.finish() as usize) % SHARDS]
-                        .send(event)
-                        .await
-                        .is_err()
-                    {
+                    let shard = shard_of(&event.integration, event.event.customer_id());
+                    if shards[shard].send(Job::Inbox(event)).await.is_err() {
                         return;
                     }
                 }
@@ -69,81 +87,99 @@ pub async fn run(app: Arc<App>) {
     }
 }
 
-async fn shard(app: Arc<App>, mut events: mpsc::Receiver<InboxEvent>) {
-    while let Some(event) = events.recv().await {
-        let mut delay = Duration::from_millis(50);
-        for attempt in 1..=3 {
-            match process(&app, &event).await {
-                Ok(()) => break,
-                Err(e) if attempt < 3 => {
-                    tracing::warn!(
-                        seq = event.seq,
-                        "processing an inbox event failed, retrying: {e:#}"
-                    );
-                    tokio::time::sleep(delay).await;
-                    delay *= 4;
+/// Runs forever: hands `ask` steps whose no-input timeout has passed to their shard.
+async fn run_timeouts(
+    app: Arc<App>,
+    shards: Vec<mpsc::Sender<Job>>,
+    in_flight: Arc<Mutex<HashSet<String>>>,
+    shard_of: impl Fn(&str, &str) -> usize,
+) {
+    loop {
+        let now = store::now_ms();
+        let due = app
+            .store
+            .call(move |c| {
+                Ok((
+                    store::conversations::due_timeouts(c, now, BATCH)?,
+                    store::conversations::next_timeout(c)?,
+                ))
+            })
+            .await;
+        let next = match due {
+            Ok((due, next)) => {
+                for (conversation, integration, customer) in due {
+                    if !in_flight
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(conversation.clone())
+                    {
+                        continue;
+                    }
+                    if shards[shard_of(&integration, &customer)]
+                        .send(Job::Timeout { conversation })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
-                // Left unprocessed in the inbox: it is tried again at the next start.
-                Err(e) => {
-                    tracing::error!(seq = event.seq, integration = %event.integration, "cannot process an inbox event: {e:#}")
-                }
+                next
             }
-        }
+            Err(e) => {
+                tracing::error!("cannot read flow timeouts: {e:#}");
+                None
+            }
+        };
+        let wait = next.map_or(1000, |at| (at - store::now_ms()).clamp(50, 1000));
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     }
 }
 
-/// What a processed message led to, for metrics and wake-ups.
-#[derive(Default)]
-struct Report {
-    steps: u32,
-    sends: usize,
-    failure: Option<String>,
+async fn shard(
+    app: Arc<App>,
+    mut jobs: mpsc::Receiver<Job>,
+    timeouts_in_flight: Arc<Mutex<HashSet<String>>>,
+) {
+    while let Some(job) = jobs.recv().await {
+        match job {
+            Job::Inbox(event) => {
+                let mut delay = Duration::from_millis(50);
+                for attempt in 1..=3 {
+                    match process(&app, &event).await {
+                        Ok(()) => break,
+                        Err(e) if attempt < 3 => {
+                            tracing::warn!(
+                                seq = event.seq,
+                                "processing an inbox event failed, retrying: {e:#}"
+                            );
+                            tokio::time::sleep(delay).await;
+                            delay *= 4;
+                        }
+                        // Left unprocessed in the inbox: it is tried again at the next start.
+                        Err(e) => {
+                            tracing::error!(seq = event.seq, integration = %event.integration, "cannot process an inbox event: {e:#}")
+                        }
+                    }
+                }
+            }
+            Job::Timeout { conversation } => {
+                if let Err(e) = timeout(&app, &conversation).await {
+                    tracing::error!(conversation = %conversation, "cannot run a flow timeout: {e:#}");
+                }
+                timeouts_in_flight
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&conversation);
+            }
+        }
+    }
 }
 
 async fn process(app: &Arc<App>, event: &InboxEvent) -> anyhow::Result<()> {
     let seq = event.seq;
     let integration_id = event.integration.clone();
     match &event.event {
-        InboundEvent::Message(message) => {
-            let Some(integration) = app.integration(&integration_id) else {
-                tracing::warn!(integration = %integration_id, "a stored message belongs to an integration no longer configured; skipped");
-                return app
-                    .store
-                    .call(move |c| store::inbox::mark_processed(c, seq, store::now_ms()))
-                    .await;
-            };
-            let message = message.clone();
-            let flow_name = integration.config.flow.clone();
-            let window_ms = integration.config.threading_window_ms();
-            let latest = app.flows.latest(&flow_name);
-            let app2 = app.clone();
-            let report = app
-                .store
-                .call(move |conn| {
-                    let now = store::now_ms();
-                    let report = handle_message(
-                        conn,
-                        &app2,
-                        &integration_id,
-                        &message,
-                        &flow_name,
-                        latest,
-                        window_ms,
-                        now,
-                    )?;
-                    store::inbox::mark_processed(conn, seq, now)?;
-                    Ok(report)
-                })
-                .await?;
-            app.metrics.flow_steps(report.steps);
-            if let Some(error) = report.failure {
-                app.metrics.flow_failed();
-                tracing::error!(integration = %event.integration, "flow failed: {error}");
-            }
-            if report.sends > 0 {
-                app.outbound_wake.notify_one();
-            }
-        }
+        InboundEvent::Message(message) => handle_message(app, event, message).await?,
         InboundEvent::Receipt(receipt) => {
             let receipt = receipt.clone();
             app.store
@@ -199,19 +235,284 @@ async fn process(app: &Arc<App>, event: &InboxEvent) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Threads the message into a conversation, stores it and, while the conversation is in its
-/// flow, runs a flow turn. Runs on the store thread, inside the event's transaction.
-#[allow(clippy::too_many_arguments)]
-fn handle_message(
+/// What the first transaction found: the conversation and, when its flow should run, the flow.
+struct Threaded {
+    conversation: Conversation,
+    flow: Option<Arc<Flow>>,
+}
+
+async fn handle_message(
+    app: &Arc<App>,
+    event: &InboxEvent,
+    message: &InboundMessage,
+) -> anyhow::Result<()> {
+    let seq = event.seq;
+    let integration_id = event.integration.clone();
+    let Some(integration) = app.integration(&integration_id) else {
+        tracing::warn!(integration = %integration_id, "a stored message belongs to an integration no longer configured; skipped");
+        return app
+            .store
+            .call(move |c| store::inbox::mark_processed(c, seq, store::now_ms()))
+            .await;
+    };
+    let flow_name = integration.config.flow.clone();
+    let window_ms = integration.config.threading_window_ms();
+    let latest = app.flows.latest(&flow_name);
+    let app2 = app.clone();
+    let msg = message.clone();
+    let threaded = app
+        .store
+        .call(move |conn| {
+            let now = store::now_ms();
+            let conversation = thread_message(
+                conn,
+                &integration_id,
+                &msg,
+                &flow_name,
+                latest,
+                window_ms,
+                now,
+            )?;
+            // A reaction is shown to agents but answers no question: it never moves the flow.
+            let runs =
+                conversation.state == ConversationState::Flow && msg.kind != MessageKind::Reaction;
+            if !runs {
+                store::inbox::mark_processed(conn, seq, now)?;
+                return Ok(Threaded {
+                    conversation,
+                    flow: None,
+                });
+            }
+            let (name, version) = (
+                conversation.flow.clone().unwrap_or_default(),
+                conversation.flow_version.unwrap_or(0),
+            );
+            let flow = app2.flows.load(conn, &name, version)?;
+            Ok(Threaded {
+                conversation,
+                flow: Some(flow),
+            })
+        })
+        .await?;
+    let Some(flow) = threaded.flow else {
+        return Ok(());
+    };
+    let mut conversation = threaded.conversation;
+    let input_message = json!({
+        "id": message.id,
+        "text": message.text.clone().unwrap_or_default(),
+        "quick_reply": message.quick_reply,
+        "attachments": message.attachments,
+        "kind": message.kind.as_str(),
+        "reply_to": message.reply_to,
+        "reaction": message.reaction,
+    });
+    let drive = run_flow(app, &conversation, flow, Event::Message, input_message).await?;
+    let in_reply_to = Some(message.id.clone());
+    let report = app
+        .store
+        .call(move |conn| {
+            let now = store::now_ms();
+            let report = apply(conn, &mut conversation, drive, in_reply_to, now)?;
+            store::inbox::mark_processed(conn, seq, now)?;
+            Ok(report)
+        })
+        .await?;
+    report.publish(app, &event.integration);
+    Ok(())
+}
+
+/// A waiting `ask` timed out: run the flow's no-input path.
+async fn timeout(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
+    let app2 = app.clone();
+    let id = id.to_string();
+    let found = app
+        .store
+        .call(move |conn| {
+            let Some(conversation) = store::conversations::get(conn, &id)? else {
+                return Ok(None);
+            };
+            let due = conversation.state == ConversationState::Flow
+                && conversation
+                    .flow_timeout_at
+                    .is_some_and(|at| at <= store::now_ms());
+            if !due {
+                return Ok(None);
+            }
+            let (name, version) = (
+                conversation.flow.clone().unwrap_or_default(),
+                conversation.flow_version.unwrap_or(0),
+            );
+            let flow = app2.flows.load(conn, &name, version)?;
+            Ok(Some((conversation, flow)))
+        })
+        .await?;
+    let Some((mut conversation, flow)) = found else {
+        return Ok(());
+    };
+    let integration = conversation.integration.clone();
+    let drive = run_flow(
+        app,
+        &conversation,
+        flow,
+        Event::Timeout,
+        json!({ "text": "", "kind": "timeout" }),
+    )
+    .await?;
+    let report = app
+        .store
+        .call(move |conn| apply(conn, &mut conversation, drive, None, store::now_ms()))
+        .await?;
+    report.publish(app, &integration);
+    Ok(())
+}
+
+/// Runs the conversation's flow for one event, performing plugin calls.
+async fn run_flow(
+    app: &Arc<App>,
+    conversation: &Conversation,
+    flow: Arc<Flow>,
+    event: Event,
+    message: Value,
+) -> anyhow::Result<Drive> {
+    let state: Option<FlowState> = conversation
+        .flow_state
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?;
+    let queues = app.queues.clone();
+    let queue_exists = move |q: &str| queues.contains(q);
+    let input = TurnInput {
+        event,
+        message,
+        customer: customer_value(&conversation.customer_id, &conversation.customer),
+        integration: &conversation.integration,
+        conversation: &conversation.id,
+        now_ms: store::now_ms(),
+        queue_exists: &queue_exists,
+    };
+    let plugins = crate::flow_plugins::HostPlugins::new(app.clone(), conversation);
+    Ok(engine::drive(flow, state, input, &plugins, &app.flows).await)
+}
+
+/// What a flow run led to, for metrics and wake-ups.
+#[derive(Default)]
+struct Report {
+    steps: u32,
+    sends: usize,
+    failure: Option<String>,
+}
+
+impl Report {
+    fn publish(self, app: &App, integration: &str) {
+        app.metrics.flow_steps(self.steps);
+        if let Some(error) = self.failure {
+            app.metrics.flow_failed();
+            tracing::error!(integration = %integration, "flow failed: {error}");
+        }
+        if self.sends > 0 {
+            app.outbound_wake.notify_one();
+        }
+    }
+}
+
+/// Stores what the flow did: its messages, its state and where the conversation goes.
+fn apply(
     conn: &rusqlite::Connection,
-    app: &App,
+    conversation: &mut Conversation,
+    drive: Drive,
+    in_reply_to: Option<String>,
+    now: i64,
+) -> anyhow::Result<Report> {
+    let mut report = Report {
+        steps: drive.steps_run,
+        ..Report::default()
+    };
+    for effect in drive.effects {
+        let Effect::Send {
+            text,
+            quick_replies,
+        } = effect;
+        store::messages::insert(
+            conn,
+            NewMessage {
+                conversation: conversation.id.clone(),
+                direction: Direction::Outbound,
+                author: Author::Bot,
+                agent: None,
+                text: Some(text),
+                attachments: Vec::new(),
+                quick_replies,
+                quick_reply: None,
+                platform_id: None,
+                in_reply_to: in_reply_to.clone(),
+                kind: MessageKind::Direct,
+                template: None,
+                reaction: None,
+                reply_to: None,
+            },
+            now,
+        )?;
+        report.sends += 1;
+    }
+    if let Some((name, version)) = drive.switched_to {
+        conversation.flow = Some(name);
+        conversation.flow_version = Some(version);
+    }
+    conversation.participant_data = drive.state.vars.clone();
+    conversation.flow_state = Some(serde_json::to_string(&drive.state)?);
+    conversation.flow_timeout_at = None;
+    conversation.updated_at = now;
+    let flow = conversation.flow.clone().unwrap_or_default();
+    match drive.outcome {
+        Outcome::Waiting { timeout_at, .. } => conversation.flow_timeout_at = timeout_at,
+        Outcome::Transferred {
+            queue,
+            priority,
+            skills,
+            language,
+            preferred_agents,
+        } => {
+            conversation.state = ConversationState::Queued;
+            conversation.queue = Some(queue);
+            conversation.priority = priority;
+            conversation.skills = skills;
+            conversation.language = language;
+            conversation.preferred_agents = preferred_agents;
+            conversation.queued_at = Some(now);
+        }
+        Outcome::Disconnected => conversation.state = ConversationState::Ended,
+        Outcome::Failed { step, error } => {
+            conversation.state = ConversationState::Ended;
+            report.failure = Some(format!(
+                "flow `{flow}`, conversation {}, step `{step}`: {error}",
+                conversation.id
+            ));
+        }
+        // The driver performs calls and flow transfers; they never end a drive.
+        Outcome::Call { step, .. } | Outcome::TransferFlow { flow: step } => {
+            conversation.state = ConversationState::Ended;
+            report.failure = Some(format!(
+                "conversation {}: the flow stopped at `{step}` unexpectedly",
+                conversation.id
+            ));
+        }
+    }
+    store::conversations::update(conn, conversation)?;
+    Ok(report)
+}
+
+/// Threads the message into a conversation and stores it (once: a redelivery finds it there).
+/// Runs on the store thread.
+fn thread_message(
+    conn: &rusqlite::Connection,
     integration: &str,
     message: &InboundMessage,
     flow_name: &str,
     latest: Option<i64>,
     window_ms: i64,
     now: i64,
-) -> anyhow::Result<Report> {
+) -> anyhow::Result<Conversation> {
     let threaded = if window_ms > 0 {
         store::conversations::find_threaded(
             conn,
@@ -245,10 +546,16 @@ fn handle_message(
                 updated_at: now,
                 last_customer_at: now,
                 last_customer_written_at: now,
+                flow_timeout_at: None,
+                language: None,
+                preferred_agents: Vec::new(),
             },
             true,
         ),
     };
+    if !is_new && store::messages::has_inbound(conn, &conversation.id, &message.id)? {
+        return Ok(conversation);
+    }
     if let Some(profile) = &message.profile {
         conversation.customer = profile.clone();
     }
@@ -267,6 +574,8 @@ fn handle_message(
     conversation.updated_at = now;
     if is_new {
         store::conversations::insert(conn, &conversation)?;
+    } else {
+        store::conversations::update(conn, &conversation)?;
     }
     store::messages::insert(
         conn,
@@ -288,104 +597,7 @@ fn handle_message(
         },
         now,
     )?;
-
-    let mut report = Report::default();
-    // A reaction is shown to agents but is no answer to a question: it never moves the flow.
-    if conversation.state == ConversationState::Flow && message.kind != MessageKind::Reaction {
-        run_flow(conn, app, &mut conversation, message, now, &mut report)?;
-    }
-    store::conversations::update(conn, &conversation)?;
-    Ok(report)
-}
-
-fn run_flow(
-    conn: &rusqlite::Connection,
-    app: &App,
-    conversation: &mut Conversation,
-    message: &InboundMessage,
-    now: i64,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let (Some(name), Some(version)) = (conversation.flow.clone(), conversation.flow_version) else {
-        anyhow::bail!("conversation {} has no flow version", conversation.id);
-    };
-    let flow = app.flows.load(conn, &name, version)?;
-    let state: Option<FlowState> = conversation
-        .flow_state
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()?;
-    let queues = app.queues.clone();
-    let queue_exists = move |q: &str| queues.contains(q);
-    let input = TurnInput {
-        message: json!({
-            "id": message.id,
-            "text": message.text.clone().unwrap_or_default(),
-            "quick_reply": message.quick_reply,
-            "attachments": message.attachments,
-            "kind": message.kind.as_str(),
-            "reply_to": message.reply_to,
-            "reaction": message.reaction,
-        }),
-        customer: customer_value(&conversation.customer_id, &conversation.customer),
-        integration: &conversation.integration,
-        conversation: &conversation.id,
-        queue_exists: &queue_exists,
-    };
-    let turn = engine::run_turn(&flow, state, &input);
-    report.steps = turn.steps_run;
-    for effect in turn.effects {
-        let Effect::Send {
-            text,
-            quick_replies,
-        } = effect;
-        store::messages::insert(
-            conn,
-            NewMessage {
-                conversation: conversation.id.clone(),
-                direction: Direction::Outbound,
-                author: Author::Bot,
-                agent: None,
-                text: Some(text),
-                attachments: Vec::new(),
-                quick_replies,
-                quick_reply: None,
-                platform_id: None,
-                in_reply_to: Some(message.id.clone()),
-                kind: MessageKind::Direct,
-                template: None,
-                reaction: None,
-                reply_to: None,
-            },
-            now,
-        )?;
-        report.sends += 1;
-    }
-    conversation.participant_data = turn.state.vars.clone();
-    conversation.flow_state = Some(serde_json::to_string(&turn.state)?);
-    match turn.outcome {
-        Outcome::Waiting { .. } => {}
-        Outcome::Transferred {
-            queue,
-            priority,
-            skills,
-        } => {
-            conversation.state = ConversationState::Queued;
-            conversation.queue = Some(queue);
-            conversation.priority = priority;
-            conversation.skills = skills;
-            conversation.queued_at = Some(now);
-        }
-        Outcome::Disconnected => conversation.state = ConversationState::Ended,
-        Outcome::Failed { step, error } => {
-            conversation.state = ConversationState::Ended;
-            report.failure = Some(format!(
-                "flow `{name}` v{version}, conversation {}, step `{step}`: {error}",
-                conversation.id
-            ));
-        }
-    }
-    Ok(())
+    Ok(conversation)
 }
 
 /// `customer` as flows see it.

@@ -12,6 +12,8 @@ pub mod config;
 pub mod conversations;
 pub mod engine;
 pub mod events;
+pub mod flow_plugins;
+pub mod flowtest;
 pub mod metrics;
 pub mod outbound;
 pub mod runtime;

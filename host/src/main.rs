@@ -26,6 +26,10 @@ enum Command {
         /// The configuration file; without it, built-in defaults (127.0.0.1:8080, ./data, ./flows, ./target/plugins).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Publish flow files as they change in the flows folder (a broken file is reported and
+        /// never replaces the working version).
+        #[arg(long)]
+        watch: bool,
     },
     /// Work with flow files.
     Flow {
@@ -41,12 +45,40 @@ enum Command {
 
 #[derive(Subcommand)]
 enum FlowCommand {
-    /// Check a flow file and print every error with its line.
+    /// Check a flow file and print every error with its line and column.
     Validate {
         file: PathBuf,
         /// Also check that the queues it transfers to exist in this configuration.
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Draw a flow: Mermaid (default), Graphviz DOT, or SVG (needs Graphviz's `dot`).
+    Graph {
+        file: PathBuf,
+        #[arg(long, default_value = "mermaid", value_parser = ["mermaid", "dot", "svg"])]
+        format: String,
+    },
+    /// Run a scripted conversation against the flow with the real engine and plugins.
+    Test {
+        file: PathBuf,
+        #[arg(long)]
+        script: Vec<PathBuf>,
+        /// Where the plugin components are.
+        #[arg(long, default_value = "target/plugins")]
+        plugins: PathBuf,
+    },
+    /// Publish a flow file to a running host (PUT /admin/v1/flows/NAME).
+    Publish {
+        file: PathBuf,
+        /// The host's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        host: String,
+        /// The admin token (or set SWITCHBOARD_ADMIN_TOKEN).
+        #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN")]
+        token: String,
+        /// The flow's name; default: the file name without `.yaml`.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -86,7 +118,71 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve { config } => serve(config).await,
+        Command::Serve { config, watch } => serve(config, watch).await,
+        Command::Flow {
+            command: FlowCommand::Graph { file, format },
+        } => {
+            let flow = match app::validate_flow_file(&file, None)? {
+                Ok(flow) => flow,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}:{e}", file.display());
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            match format.as_str() {
+                "mermaid" => print!("{}", switchboard::engine::graph::mermaid(&flow)),
+                "dot" => print!("{}", switchboard::engine::graph::dot(&flow)),
+                _ => {
+                    use std::io::Write;
+                    let mut child = std::process::Command::new("dot")
+                        .arg("-Tsvg")
+                        .stdin(std::process::Stdio::piped())
+                        .spawn()
+                        .context("SVG needs Graphviz: install it (e.g. `apt-get install graphviz`) or use --format mermaid|dot")?;
+                    child
+                        .stdin
+                        .take()
+                        .expect("piped")
+                        .write_all(switchboard::engine::graph::dot(&flow).as_bytes())?;
+                    if !child.wait()?.success() {
+                        anyhow::bail!("Graphviz's dot failed");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Flow {
+            command:
+                FlowCommand::Test {
+                    file,
+                    script,
+                    plugins,
+                },
+        } => {
+            if script.is_empty() {
+                anyhow::bail!("give at least one --script CONVERSATION.yaml");
+            }
+            let mut passed = true;
+            for script in &script {
+                passed &= switchboard::flowtest::run(&file, script, &plugins).await?;
+            }
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Flow {
+            command:
+                FlowCommand::Publish {
+                    file,
+                    host,
+                    token,
+                    name,
+                },
+        } => publish(&file, &host, &token, name).await,
         Command::Flow {
             command: FlowCommand::Validate { file, config },
         } => {
@@ -140,7 +236,64 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// `flow publish`: PUT the file to the admin API and print the answer.
+async fn publish(
+    file: &std::path::Path,
+    host: &str,
+    token: &str,
+    name: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let name = match name {
+        Some(name) => name,
+        None => file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("cannot tell the flow's name from the file name")?
+            .to_string(),
+    };
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let url = format!("{}/admin/v1/flows/{name}", host.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .put(&url)
+        .bearer_auth(token)
+        .header("content-type", "application/yaml")
+        .body(source)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if status.is_success() {
+        println!(
+            "{name}: version {} ({})",
+            body["version"],
+            if body["created"] == true {
+                "published"
+            } else {
+                "unchanged"
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{name}: {} {}",
+        status.as_u16(),
+        body["error"]["message"].as_str().unwrap_or_default()
+    );
+    for e in body["errors"].as_array().into_iter().flatten() {
+        eprintln!(
+            "  {}:line {}, column {}: {}",
+            file.display(),
+            e["line"],
+            e["column"],
+            e["message"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode> {
     let config = match config {
         Some(path) => Config::load(&path)?,
         None => Config::default(),
@@ -151,6 +304,9 @@ async fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     app.spawn_workers();
+    if watch {
+        tokio::spawn(switchboard::app::watch_flows(app.clone()));
+    }
     let integrations: Vec<String> = app
         .integrations()
         .iter()

@@ -88,7 +88,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/interactions/{id}/wrapup", post(wrap_up))
         .route("/admin/v1/flows", get(list_flows))
         .route("/admin/v1/flows/{name}", get(get_flow).put(put_flow))
+        .route("/admin/v1/flows/{name}/rollback", post(rollback_flow))
         .route("/admin/v1/plugins", get(list_plugins))
+        .route(
+            "/admin/v1/plugins/{name}/kv/{key}",
+            get(get_plugin_kv).put(put_plugin_kv),
+        )
         .route("/admin/v1/integrations", get(list_integrations))
         .route(
             "/admin/v1/integrations/{id}",
@@ -420,15 +425,101 @@ async fn get_flow(
 ) -> ApiResult {
     admin(&app, &headers)?;
     let n = name.clone();
-    let Some(f) = app.store.call(move |c| store::flows::latest(c, &n)).await? else {
+    let found = app
+        .store
+        .call(move |c| Ok((store::flows::latest(c, &n)?, store::flows::versions(c, &n)?)))
+        .await?;
+    let (Some(f), versions) = found else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no flow `{name}`"),
         ));
     };
-    Ok(axum::Json(json!({ "name": f.name, "version": f.version, "hash": f.hash, "created_at": f.created_at, "source": f.source }))
-        .into_response())
+    let versions: Vec<Value> = versions
+        .into_iter()
+        .map(|(version, hash, created_at)| json!({ "version": version, "hash": hash, "created_at": created_at }))
+        .collect();
+    Ok(axum::Json(json!({
+        "name": f.name,
+        "version": f.version,
+        "hash": f.hash,
+        "created_at": f.created_at,
+        "source": f.source,
+        "versions": versions,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    version: i64,
+}
+
+/// `POST /admin/v1/flows/{name}/rollback` `{"version": N}`: new conversations start on version
+/// N again; conversations in flight keep theirs.
+async fn rollback_flow(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let body: RollbackBody = json_body(&body)?;
+    match app.rollback_flow(&name, body.version).await? {
+        Some(version) => {
+            Ok(axum::Json(json!({ "name": name, "version": version })).into_response())
+        }
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("flow `{name}` has no version {}", body.version),
+        )),
+    }
+}
+
+/// `PUT /admin/v1/plugins/{name}/kv/{key}`: seeds a flow plugin's key-value store (the body is
+/// the value, as text).
+async fn put_plugin_kv(
+    State(app): State<Arc<App>>,
+    Path((name, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    if app.flow_plugin(&name).is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no flow plugin `{name}` is loaded"),
+        ));
+    }
+    let value = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the value must be UTF-8 text",
+        )
+    })?;
+    app.runtime.kv_store().put(&name, &key, &value)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn get_plugin_kv(
+    State(app): State<Arc<App>>,
+    Path((name, key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    match app.runtime.kv_store().get(&name, &key)? {
+        Some(value) => Ok(value.into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("plugin `{name}` has no key `{key}`"),
+        )),
+    }
 }
 
 /// `PUT /admin/v1/flows/{name}`: a YAML body. 201 with the new version; 200 when it equals the
@@ -489,6 +580,22 @@ async fn list_plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
                 "text_limit": a.info().text_limit,
             })
         });
+    }
+    for (name, plugin) in app.flow_plugins() {
+        let world = match plugin.kind() {
+            crate::runtime::FlowPluginKind::Bot => "bot",
+            crate::runtime::FlowPluginKind::DataAction => "data-action",
+        };
+        seen.insert(
+            name.clone(),
+            json!({
+                "name": name,
+                "world": world,
+                "wit": format!("switchboard:flow@{}", plugin.wit_version()),
+                "hash": plugin.hash(),
+                "grants": { "http_hosts": plugin.grant().http_hosts },
+            }),
+        );
     }
     Ok(axum::Json(json!({ "plugins": seen.into_values().collect::<Vec<_>>() })).into_response())
 }

@@ -46,8 +46,13 @@
 //! Build with `cargo build --profile plugin --target wasm32-wasip2`: a `cdylib` built that way is
 //! already a component. The helpers also compile natively so adapter logic can be unit-tested
 //! with `cargo test`; only [`settings`] needs the host (natively it panics).
+//!
+//! Flow plugins (bots and data actions, the `switchboard:flow` contract) are written with the
+//! [`flow`] module: traits [`flow::Bot`] and [`flow::DataAction`], macros [`export_bot!`] and
+//! [`export_data_action!`], and the helpers [`flow::kv`], [`flow::http`] and [`flow::log`].
 
 mod adapter;
+pub mod flow;
 pub mod http;
 pub mod json;
 pub mod log;

@@ -1,14 +1,22 @@
 //! The flow engine: the flow model and its validation (`flow`), expressions (`expr`, CEL),
-//! message templates (`template`) and the interpreter (`interp`).
+//! message templates (`template`), slot types (`slots`), schedules (`schedule`), the
+//! interpreter (`interp`) and the driver that performs plugin calls between turns (`driver`).
 //!
-//! Nothing here touches the network, the store or wasmtime: the interpreter takes a flow, the
-//! conversation's saved state and the customer's message, and returns what to do (send, transfer,
-//! end) with the new state. The `conversations` module carries those effects out.
+//! Nothing here touches the network, the store or wasmtime: plugin calls go through the
+//! [`driver::Plugins`] trait, which the host implements with its Wasm runtime.
 
+pub mod driver;
 pub mod expr;
 pub mod flow;
+pub mod graph;
 pub mod interp;
+pub mod schedule;
+pub mod slots;
 pub mod template;
 
-pub use flow::{Flow, FlowError, Known, Step};
-pub use interp::{Effect, FlowState, MAX_STEPS_PER_TURN, Outcome, Turn, TurnInput, run_turn};
+pub use driver::{Drive, Flows, Plugins, drive};
+pub use flow::{Flow, FlowError, Known, PluginKind, Step};
+pub use interp::{
+    ActionFailure, BotExit, BotTurn, Effect, Event, FlowState, MAX_STEPS_PER_TURN, Outcome,
+    PluginCall, PluginResult, Turn, TurnInput, run_turn,
+};

@@ -11,7 +11,10 @@
 mod adapter;
 mod cache;
 mod error;
+mod flow_http;
+mod flow_plugins;
 mod host;
+mod kv;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +29,13 @@ pub use adapter::{
     AdapterInfo, AdapterPlugin, Capabilities, HttpRequest, TextUnit, WebhookOutcome, WebhookRequest,
 };
 pub use error::{AdapterError, CallErrorKind, PluginError};
+pub use flow_http::check_http_host;
+pub use flow_plugins::{
+    ActionError, ActionInfo, BotExit, BotInput, BotOutput, BotPlugin, BotReply, DataActionPlugin,
+    FlowCallContext, FlowPlugin, FlowPluginKind, SUPPORTED_FLOW_VERSIONS,
+};
 pub use host::{CallContext, PluginState};
+pub use kv::KvStore;
 
 use crate::config::PluginsConfig;
 
@@ -62,6 +71,7 @@ struct Inner {
     linker: Linker<PluginState>,
     cache_dir: PathBuf,
     limits: Limits,
+    flow: flow_plugins::FlowHost,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -85,6 +95,8 @@ impl PluginRuntime {
             .map_err(anyhow::Error::from)
             .context("cannot link WASI")?;
         adapter::add_to_linker(&mut linker)?;
+        let flow =
+            flow_plugins::FlowHost::new(&engine).context("cannot link the flow-plugin imports")?;
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
@@ -108,6 +120,7 @@ impl PluginRuntime {
                 linker,
                 cache_dir: config.cache_dir.clone(),
                 limits,
+                flow,
                 stop_ticker,
             }),
         })

@@ -63,10 +63,14 @@ pub struct Conversation {
     /// When the customer's latest message was written, by the platform's clock: reply windows
     /// count from here (`last_customer_at`, the arrival, drives threading).
     pub last_customer_written_at: i64,
+    /// When the flow's waiting `ask` times out.
+    pub flow_timeout_at: Option<i64>,
+    pub language: Option<String>,
+    pub preferred_agents: Vec<String>,
 }
 
 const COLUMNS: &str = "id, integration, customer_id, customer, state, flow, flow_version, flow_state, queue, \
-     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at, last_customer_written_at";
+     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at, last_customer_written_at, flow_timeout_at, language, preferred_agents";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     let customer: String = r.get(3)?;
@@ -93,6 +97,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
         updated_at: r.get(16)?,
         last_customer_at: r.get(17)?,
         last_customer_written_at: r.get::<_, Option<i64>>(18)?.unwrap_or(r.get(17)?),
+        flow_timeout_at: r.get(19)?,
+        language: r.get(20)?,
+        preferred_agents: serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_default(),
     })
 }
 
@@ -135,7 +142,7 @@ pub fn latest_for_customer(
 
 pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
     ))?
     .execute(params![
         c.id,
@@ -157,6 +164,9 @@ pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
         c.updated_at,
         c.last_customer_at,
         c.last_customer_written_at,
+        c.flow_timeout_at,
+        c.language,
+        serde_json::to_string(&c.preferred_agents)?,
     ])?;
     Ok(())
 }
@@ -166,7 +176,8 @@ pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET customer = ?2, state = ?3, flow = ?4, flow_version = ?5, flow_state = ?6,
             queue = ?7, priority = ?8, skills = ?9, agent = ?10, last_agent = ?11, participant_data = ?12,
-            queued_at = ?13, updated_at = ?14, last_customer_at = ?15, last_customer_written_at = ?16
+            queued_at = ?13, updated_at = ?14, last_customer_at = ?15, last_customer_written_at = ?16,
+            flow_timeout_at = ?17, language = ?18, preferred_agents = ?19
          WHERE id = ?1",
     )?
     .execute(params![
@@ -186,6 +197,9 @@ pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
         c.updated_at,
         c.last_customer_at,
         c.last_customer_written_at,
+        c.flow_timeout_at,
+        c.language,
+        serde_json::to_string(&c.preferred_agents)?,
     ])?;
     Ok(())
 }
@@ -263,4 +277,30 @@ pub fn wrapups(
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Conversations whose waiting `ask` has timed out by `now`: (id, integration, customer id).
+pub fn due_timeouts(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, integration, customer_id FROM conversations
+         WHERE flow_timeout_at IS NOT NULL AND flow_timeout_at <= ?1 AND state = 'flow'
+         ORDER BY flow_timeout_at LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// When the next waiting `ask` times out, if any.
+pub fn next_timeout(conn: &Connection) -> anyhow::Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT MIN(flow_timeout_at) FROM conversations WHERE flow_timeout_at IS NOT NULL AND state = 'flow'",
+        [],
+        |r| r.get(0),
+    )?)
 }

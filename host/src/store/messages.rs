@@ -363,3 +363,17 @@ pub fn wake_integration(conn: &Connection, integration: &str, now: i64) -> anyho
     .execute(params![integration, now])?;
     Ok(())
 }
+
+/// Whether a conversation already holds the customer message with this platform id (an inbox
+/// event handled again after a crash).
+pub fn has_inbound(
+    conn: &Connection,
+    conversation: &str,
+    platform_id: &str,
+) -> anyhow::Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM messages WHERE conversation = ?1 AND platform_id = ?2 AND direction = 'inbound'")?
+        .query_row(params![conversation, platform_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

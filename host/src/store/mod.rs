@@ -238,6 +238,9 @@ mod tests {
             updated_at: 1,
             last_customer_at: 1,
             last_customer_written_at: 1,
+            flow_timeout_at: None,
+            language: None,
+            preferred_agents: vec![],
         }
     }
 

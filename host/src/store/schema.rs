@@ -94,6 +94,16 @@ ALTER TABLE messages ADD COLUMN template TEXT;                        -- outboun
 ALTER TABLE messages ADD COLUMN reaction TEXT;
 ALTER TABLE messages ADD COLUMN reply_to TEXT;                        -- inbound: the platform id it refers to
 ALTER TABLE conversations ADD COLUMN last_customer_written_at INTEGER; -- platform time of the customer's latest message
+ALTER TABLE conversations ADD COLUMN flow_timeout_at INTEGER;           -- when a waiting `ask` times out
+ALTER TABLE conversations ADD COLUMN language TEXT;                     -- from the transfer
+ALTER TABLE conversations ADD COLUMN preferred_agents TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX conversations_timeouts ON conversations (flow_timeout_at) WHERE flow_timeout_at IS NOT NULL;
+
+-- The version new conversations of a flow start on (the newest, unless an admin rolled back).
+CREATE TABLE flow_active (
+    name    TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
 
 CREATE TABLE daily_sends (
     integration TEXT NOT NULL,
