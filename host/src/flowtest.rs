@@ -70,6 +70,9 @@ struct ScriptTurn {
     quick_reply: Option<String>,
     #[serde(default)]
     timeout: bool,
+    /// The message kind: direct (default), mention, like, postback, reaction.
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default)]
     replies: Option<Vec<ExpectedReply>>,
     #[serde(default)]
@@ -206,10 +209,14 @@ pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> an
         loaded.insert(name, plugin);
     }
 
-    let customer = script
-        .customer
-        .clone()
-        .unwrap_or_else(|| json!({ "id": "flow-test-customer" }));
+    // The customer as the host describes one: every field present, unknown ones null.
+    let mut customer = json!({
+        "id": "flow-test-customer", "name": null, "handle": null, "verified": null,
+        "followers": null, "posts": null, "email": null,
+    });
+    if let (Some(Value::Object(given)), Some(fields)) = (&script.customer, customer.as_object_mut()) {
+        fields.extend(given.clone());
+    }
     let customer_id = customer
         .get("id")
         .and_then(Value::as_str)
@@ -259,7 +266,12 @@ pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> an
         } else {
             (
                 Event::Message,
-                json!({ "id": format!("m{n}"), "text": turn.say.clone().unwrap_or_default(), "quick_reply": turn.quick_reply, "kind": "direct" }),
+                json!({
+                    "id": format!("m{n}"),
+                    "text": turn.say.clone().unwrap_or_default(),
+                    "quick_reply": turn.quick_reply,
+                    "kind": turn.kind.as_deref().unwrap_or("direct"),
+                }),
             )
         };
         let input = TurnInput {
