@@ -214,7 +214,8 @@ pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> an
         "id": "flow-test-customer", "name": null, "handle": null, "verified": null,
         "followers": null, "posts": null, "email": null,
     });
-    if let (Some(Value::Object(given)), Some(fields)) = (&script.customer, customer.as_object_mut()) {
+    if let (Some(Value::Object(given)), Some(fields)) = (&script.customer, customer.as_object_mut())
+    {
         fields.extend(given.clone());
     }
     let customer_id = customer

@@ -170,6 +170,12 @@ pub struct TestConfig {
     pub extra_integrations: Vec<ExtraIntegration>,
     /// Extra keys of the X integration's table, as TOML lines (`size = "entry"`).
     pub x_options: Vec<String>,
+    /// The flow of the X integration (default `support`).
+    pub x_flow: String,
+    /// The flows folder (default: the repository's `flows/`).
+    pub flows_dir: Option<PathBuf>,
+    /// TOML appended to the config (e.g. `[[plugin]]` grants).
+    pub extra_toml: String,
 }
 
 impl TestConfig {
@@ -185,6 +191,9 @@ impl TestConfig {
             max_attempts: 4,
             extra_integrations: Vec::new(),
             x_options: Vec::new(),
+            x_flow: "support".into(),
+            flows_dir: None,
+            extra_toml: String::new(),
         }
     }
 
@@ -218,7 +227,7 @@ max_attempts = {attempts}
 [[integration]]
 id = {x_id}
 adapter = "x"
-flow = "support"
+flow = {x_flow}
 {x_options}
 [integration.settings]
 consumer_secret = {x_secret}
@@ -241,11 +250,16 @@ webhook_url = {om_url}
             cache = path(&workspace.join("target").join("plugin-cache-test")),
             deadline = self.deadline_ms,
             memory = self.memory_mib,
-            flows = path(&workspace.join("flows")),
+            flows = path(
+                self.flows_dir
+                    .as_deref()
+                    .unwrap_or(&workspace.join("flows"))
+            ),
             backoff = self.backoff_ms,
             attempts = self.max_attempts,
             x_id = q(X_INTEGRATION),
             x_options = self.x_options.join("\n"),
+            x_flow = q(&self.x_flow),
             x_secret = q(X_CONSUMER_SECRET),
             x_token = q(X_ACCESS_TOKEN),
             x_account = q(X_ACCOUNT_ID),
@@ -291,6 +305,7 @@ queues = ["support", "billing"]
             alice = q(ALICE),
             alice_token = q(ALICE_TOKEN),
         );
+        text.push_str(&self.extra_toml);
         text
     }
 }

@@ -162,9 +162,9 @@ pub struct Ask {
     /// After the last reprompt fails; without it, the flow's error handler.
     #[serde(default)]
     pub no_match: Option<String>,
-    /// Minutes to wait for an answer before taking `no_input`.
+    /// Minutes to wait for an answer before taking `no_input` (fractions allowed: 0.5 is 30 s).
     #[serde(default)]
-    pub timeout_minutes: Option<u32>,
+    pub timeout_minutes: Option<f64>,
     #[serde(default)]
     pub no_input: Option<String>,
 }
@@ -516,6 +516,16 @@ impl Flow {
                         slots::check(ask.expect, ask.pattern.as_deref(), ask.quick_replies.len())
                     {
                         errors.push(at(name, Some("expect"), format!("step `{name}`: {e}")));
+                    }
+                    if ask
+                        .timeout_minutes
+                        .is_some_and(|m| !(m > 0.0 && m <= 43_200.0))
+                    {
+                        errors.push(at(
+                            name,
+                            Some("timeout_minutes"),
+                            format!("step `{name}`: `timeout_minutes` must be more than 0 and at most 30 days (43200)"),
+                        ));
                     }
                     if ask.timeout_minutes.is_some() != ask.no_input.is_some() {
                         errors.push(at(

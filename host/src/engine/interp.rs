@@ -354,7 +354,7 @@ impl Run<'_, '_> {
                         self.send(&reprompt, &ask.quick_replies).map_err(fail)?;
                         let timeout_at = ask
                             .timeout_minutes
-                            .map(|m| self.input.now_ms + m as i64 * 60_000);
+                            .map(|m| self.input.now_ms + (m * 60_000.0) as i64);
                         Ok((name.to_string(), Next::Wait { timeout_at }))
                     }
                     None => match &ask.no_match {
@@ -549,7 +549,7 @@ impl Run<'_, '_> {
                 Next::Wait {
                     timeout_at: ask
                         .timeout_minutes
-                        .map(|m| self.input.now_ms + m as i64 * 60_000),
+                        .map(|m| self.input.now_ms + (m * 60_000.0) as i64),
                 }
             }
             Step::Bot { plugin, .. } => Next::Call(self.bot_call(&plugin)),
