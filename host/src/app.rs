@@ -727,10 +727,12 @@ pub fn flow_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     Ok(files)
 }
 
-/// Reads a flow file and validates it against a configuration's queues (for `flow validate`).
+/// Reads a flow file and validates it (for `flow validate`), against a configuration's queues
+/// and the loaded plugins' kinds when given.
 pub fn validate_flow_file(
     path: &Path,
     queues: Option<&HashSet<String>>,
+    plugins: Option<&HashMap<String, PluginKind>>,
 ) -> anyhow::Result<Result<Flow, Vec<FlowError>>> {
     let source =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -738,9 +740,40 @@ pub fn validate_flow_file(
         &source,
         &Known {
             queues,
-            ..Known::default()
+            plugins,
+            flows: None,
         },
     ))
+}
+
+/// The kinds of the plugins a flow file names, loaded from the configuration's plugins folder
+/// (missing ones are left out, so validation reports them).
+pub async fn plugin_kinds_for(
+    path: &Path,
+    config: &Config,
+) -> anyhow::Result<HashMap<String, PluginKind>> {
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Ok(flow) = Flow::parse(&source, &Known::default()) else {
+        return Ok(HashMap::new());
+    };
+    let runtime = PluginRuntime::new(&config.plugins)?;
+    let mut kinds = HashMap::new();
+    for name in flow.plugins().into_keys() {
+        let file = config.plugins.dir.join(format!("{name}.wasm"));
+        if !file.exists() {
+            continue;
+        }
+        let plugin = runtime
+            .load_flow_plugin_file(&file, config.plugin_grant(&name))
+            .await?;
+        let kind = match plugin.kind() {
+            FlowPluginKind::Bot => PluginKind::Bot,
+            FlowPluginKind::DataAction => PluginKind::DataAction,
+        };
+        kinds.insert(name, kind);
+    }
+    Ok(kinds)
 }
 
 /// `serve --watch`: publishes flow files as they change. A file that does not validate is

@@ -122,7 +122,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Flow {
             command: FlowCommand::Graph { file, format },
         } => {
-            let flow = match app::validate_flow_file(&file, None)? {
+            let flow = match app::validate_flow_file(&file, None, None)? {
                 Ok(flow) => flow,
                 Err(errors) => {
                     for e in &errors {
@@ -190,7 +190,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let queues = config
                 .as_ref()
                 .map(|c| c.queues.iter().map(|q| q.id.clone()).collect());
-            match app::validate_flow_file(&file, queues.as_ref())? {
+            // With a configuration, the plugins the flow calls must exist and be of the right kind.
+            let plugins = match &config {
+                Some(config) => Some(app::plugin_kinds_for(&file, config).await?),
+                None => None,
+            };
+            match app::validate_flow_file(&file, queues.as_ref(), plugins.as_ref())? {
                 Ok(flow) => {
                     println!("{}: ok ({} steps)", file.display(), flow.steps.len());
                     Ok(ExitCode::SUCCESS)

@@ -336,12 +336,19 @@ pub struct HostProcess {
     listen: SocketAddr,
     child: Option<Child>,
     starts: u32,
+    /// Arguments after `serve --config FILE` (e.g. `--watch`).
+    args: Vec<String>,
 }
 
 impl HostProcess {
     /// Writes `config_toml` to `dir/switchboard.toml`, spawns the host and waits until it is
     /// healthy. The listen address is read from the config's `[server] listen`.
     pub async fn start(dir: TempDir, config_toml: &str) -> HostProcess {
+        HostProcess::start_with_args(dir, config_toml, &[]).await
+    }
+
+    /// As [`HostProcess::start`], with more arguments to `serve` (e.g. `--watch`).
+    pub async fn start_with_args(dir: TempDir, config_toml: &str, args: &[&str]) -> HostProcess {
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config_toml)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
@@ -354,6 +361,7 @@ impl HostProcess {
             listen,
             child: None,
             starts: 0,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         host.spawn_and_wait().await;
         host
@@ -415,6 +423,7 @@ impl HostProcess {
             .arg("serve")
             .arg("--config")
             .arg(&self.config_path)
+            .args(&self.args)
             .current_dir(self.dir.path())
             .env(
                 "RUST_LOG",

@@ -337,3 +337,99 @@ steps:
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
+    let sim = PlatformSim::start(sim_config()).await.unwrap();
+    let dir = TempDir::new("flow-watch");
+    let flows = dir.path().join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    let v1 = std::fs::read_to_string(workspace_dir().join("flows/support.yaml")).unwrap();
+    std::fs::write(flows.join("support.yaml"), &v1).unwrap();
+    let mut config = TestConfig::new(&dir, &sim.base_url());
+    config.flows_dir = Some(flows.clone());
+    let host = HostProcess::start_with_args(dir, &config.render(), &["--watch"]).await;
+    let api = host.api();
+    let version = || async {
+        api.get("/admin/v1/flows/support", Some(ADMIN_TOKEN))
+            .await
+            .json()["version"]
+            .clone()
+    };
+
+    // A broken file in the watched folder is reported and never replaces the working version.
+    std::fs::write(flows.join("support.yaml"), "start: nowhere\nsteps: {}\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(version().await, json!(1));
+    assert!(
+        host.log_tail(200).contains("does not validate"),
+        "{}",
+        host.log_tail(40)
+    );
+
+    // A valid change is published.
+    std::fs::write(
+        flows.join("support.yaml"),
+        v1.replace("thanks for writing to us.", "hello from the folder."),
+    )
+    .unwrap();
+    eventually("the watched change published", WAIT, || async {
+        let v = version().await;
+        if v == json!(2) {
+            Ok(())
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
+
+    // `switchboard flow publish` talks to the admin API.
+    let file = host.dir().join("cli.yaml");
+    std::fs::write(
+        &file,
+        v1.replace("thanks for writing to us.", "hello from the CLI."),
+    )
+    .unwrap();
+    let output = std::process::Command::new(switchboard_tests::harness::host_binary())
+        .args(["flow", "publish"])
+        .arg(&file)
+        .args([
+            "--name",
+            "support",
+            "--host",
+            &host.base_url(),
+            "--token",
+            ADMIN_TOKEN,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "support: version 3 (published)"
+    );
+    assert_eq!(version().await, json!(3));
+    let bad = std::process::Command::new(switchboard_tests::harness::host_binary())
+        .args(["flow", "publish"])
+        .arg(&file)
+        .args([
+            "--name",
+            "support",
+            "--host",
+            &host.base_url(),
+            "--token",
+            "wrong-token",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
