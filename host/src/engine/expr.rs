@@ -34,13 +34,33 @@ pub fn eval(source: &str, vars: &Map<String, Value>) -> Result<Value, String> {
     let program = compile(source)?;
     let mut context = cel::Context::with_env(ENV.clone());
     for (name, value) in vars {
-        let value = cel::to_value(value).map_err(|e| format!("variable `{name}`: {e}"))?;
-        context.add_variable_from_value(name.as_str(), value);
+        context.add_variable_from_value(name.as_str(), to_cel(value));
     }
     let value = program.execute(&context).map_err(|e| e.to_string())?;
     value
         .json()
         .map_err(|e| format!("the result cannot be stored: {e:?}"))
+}
+
+/// JSON to CEL. Whole numbers become `int` (as CEL literals are), so `qty + 1` works; only
+/// numbers beyond `i64` become `uint`.
+fn to_cel(value: &Value) -> cel::Value {
+    match value {
+        Value::Null => cel::Value::Null,
+        Value::Bool(b) => cel::Value::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => cel::Value::Int(i),
+            (None, Some(u)) => cel::Value::UInt(u),
+            _ => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => cel::Value::String(Arc::new(s.clone())),
+        Value::Array(items) => cel::Value::List(Arc::new(items.iter().map(to_cel).collect())),
+        Value::Object(map) => {
+            let map: std::collections::HashMap<String, cel::Value> =
+                map.iter().map(|(k, v)| (k.clone(), to_cel(v))).collect();
+            cel::Value::from(map)
+        }
+    }
 }
 
 /// Evaluates a condition, which must produce a boolean.
@@ -71,6 +91,8 @@ mod tests {
         assert!(eval_bool(r#"message.text.contains("h")"#, &v).unwrap());
         assert!(eval_bool("customer.followers > 10000", &v).unwrap());
         assert_eq!(eval(r#"topic + "!""#, &v).unwrap(), json!("Billing!"));
+        assert_eq!(eval("customer.followers + 1", &v).unwrap(), json!(12001));
+        assert!(eval_bool("customer.followers / 1000 == 12", &v).unwrap());
     }
 
     #[test]
