@@ -136,6 +136,10 @@ pub struct App {
     pub outbound_wake: Notify,
     /// The client every platform request goes through.
     pub http: reqwest::Client,
+    /// Live events for agents.
+    pub events: crate::acd::events::AgentEvents,
+    /// Woken when routing may have something to do.
+    pub route_wake: Notify,
     /// Integrations whose credentials the platform refused: id → (since, reason).
     deauthorized: RwLock<HashMap<String, (i64, String)>>,
 }
@@ -186,6 +190,8 @@ impl App {
             inbox_wake: Notify::new(),
             outbound_wake: Notify::new(),
             http,
+            events: Default::default(),
+            route_wake: Notify::new(),
             deauthorized: RwLock::new(deauthorized),
             config,
         };
@@ -700,10 +706,37 @@ impl App {
         }
     }
 
-    /// Starts the inbox processor and the outbound sender.
+    /// Starts the inbox processor, the outbound sender, the router and the inactivity timer.
     pub fn spawn_workers(self: &Arc<Self>) {
         tokio::spawn(crate::conversations::run(self.clone()));
         tokio::spawn(crate::outbound::run(self.clone()));
+        tokio::spawn(crate::acd::router::run(self.clone()));
+        tokio::spawn(crate::acd::inactivity::run(self.clone()));
+    }
+
+    /// What routing needs from the configuration and the integrations.
+    pub fn routing_config(&self) -> crate::acd::router::RoutingConfig {
+        crate::acd::router::RoutingConfig {
+            agents: self.agents.values().cloned().collect(),
+            queues: self
+                .config
+                .queues
+                .iter()
+                .map(|q| (q.id.clone(), q.clone()))
+                .collect(),
+            platforms: self
+                .integrations()
+                .iter()
+                .map(|i| (i.config.id.clone(), i.info.platform.clone()))
+                .collect(),
+        }
+    }
+
+    /// Tells the agent holding a conversation that something changed in it.
+    pub fn notify_agent(&self, agent: Option<&str>, name: &'static str, data: serde_json::Value) {
+        if let Some(agent) = agent {
+            self.events.publish(agent, name, data);
+        }
     }
 }
 

@@ -31,6 +31,9 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     #[serde(default, rename = "agent")]
     pub agents: Vec<AgentConfig>,
+    /// The wrap-up codes agents choose from.
+    #[serde(default = "default_wrapup_codes")]
+    pub wrapup_codes: Vec<String>,
     /// What each flow plugin (bot or data action) may do beyond the defaults: `[[plugin]]`.
     #[serde(default, rename = "plugin")]
     pub plugin_grants: Vec<PluginGrant>,
@@ -48,6 +51,13 @@ pub struct ServerConfig {
     /// The largest webhook body accepted; larger ones get 413.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// The built browser console (`cargo xtask build-console`), served at `/console/`.
+    #[serde(default = "default_console_dir")]
+    pub console_dir: PathBuf,
+}
+
+fn default_console_dir() -> PathBuf {
+    PathBuf::from("console/dist")
 }
 
 impl Default for ServerConfig {
@@ -56,6 +66,7 @@ impl Default for ServerConfig {
             listen: default_listen(),
             admin_token: None,
             max_body_bytes: default_max_body(),
+            console_dir: default_console_dir(),
         }
     }
 }
@@ -264,6 +275,39 @@ pub struct QueueConfig {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// How long an offer waits for the agent to accept before the agent is set to
+    /// not-responding and the interaction goes to someone else.
+    #[serde(default = "default_alerting_seconds")]
+    pub alerting_timeout_seconds: f64,
+    /// What happens when a customer in an agent's conversation stops answering.
+    #[serde(default)]
+    pub inactivity: Option<InactivityConfig>,
+}
+
+/// The inactivity timer of a queue's conversations: a warning, then the end.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InactivityConfig {
+    /// Minutes of customer silence before the warning.
+    pub warn_after_minutes: f64,
+    #[serde(default = "default_inactivity_warning")]
+    pub warning: String,
+    /// Minutes of customer silence before the conversation ends (or moves to `flow`).
+    pub end_after_minutes: f64,
+    /// Sent when it ends.
+    #[serde(default)]
+    pub end_text: Option<String>,
+    /// Move the conversation to this flow instead of ending it.
+    #[serde(default)]
+    pub flow: Option<String>,
+}
+
+fn default_alerting_seconds() -> f64 {
+    30.0
+}
+
+fn default_inactivity_warning() -> String {
+    "Are you still there? This conversation will close soon if we do not hear from you.".into()
 }
 
 /// An agent who may work queues through the agent API.
@@ -281,6 +325,15 @@ pub struct AgentConfig {
     /// Conversations the agent may hold at once.
     #[serde(default = "default_capacity")]
     pub capacity: u32,
+    /// At most this many at once per platform (`x`, `whatsapp`, ...), within `capacity`.
+    #[serde(default)]
+    pub channel_capacity: BTreeMap<String, u32>,
+    /// Skills with a proficiency (1-5); a transfer's skills must all be here.
+    #[serde(default)]
+    pub skills: BTreeMap<String, u8>,
+    /// Languages the agent serves; a transfer with a language needs it here.
+    #[serde(default)]
+    pub languages: Vec<String>,
 }
 
 impl Config {
@@ -487,6 +540,13 @@ fn default_concurrency() -> usize {
 fn default_threading_hours() -> f64 {
     72.0
 }
+fn default_wrapup_codes() -> Vec<String> {
+    ["resolved", "follow-up", "no-reply", "spam"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
+}
+
 fn default_capacity() -> u32 {
     4
 }

@@ -182,7 +182,8 @@ async fn process(app: &Arc<App>, event: &InboxEvent) -> anyhow::Result<()> {
         InboundEvent::Message(message) => handle_message(app, event, message).await?,
         InboundEvent::Receipt(receipt) => {
             let receipt = receipt.clone();
-            app.store
+            let changed = app
+                .store
                 .call(move |c| {
                     let now = store::now_ms();
                     let status = match receipt.status {
@@ -192,7 +193,7 @@ async fn process(app: &Arc<App>, event: &InboxEvent) -> anyhow::Result<()> {
                         DeliveryStatus::Read => MessageStatus::Read,
                         DeliveryStatus::Failed => MessageStatus::Failed,
                     };
-                    store::messages::apply_receipt(
+                    let changed = store::messages::apply_receipt(
                         c,
                         &integration_id,
                         &receipt.message_id,
@@ -200,9 +201,22 @@ async fn process(app: &Arc<App>, event: &InboxEvent) -> anyhow::Result<()> {
                         receipt.reason.as_deref(),
                         now,
                     )?;
-                    store::inbox::mark_processed(c, seq, now)
+                    store::inbox::mark_processed(c, seq, now)?;
+                    // Who to tell: the agent holding the conversation, if any.
+                    let Some((message, conversation)) = changed else {
+                        return Ok(None);
+                    };
+                    let agent = store::conversations::get(c, &conversation)?.and_then(|c| c.agent);
+                    Ok(Some((message, conversation, agent, status, receipt.reason)))
                 })
                 .await?;
+            if let Some((message, conversation, agent, status, reason)) = changed {
+                app.notify_agent(
+                    agent.as_deref(),
+                    "delivery_status",
+                    json!({ "interaction": conversation, "message_id": message, "status": status, "error": reason }),
+                );
+            }
         }
         InboundEvent::Read(read) => {
             let read = read.clone();
@@ -295,6 +309,28 @@ async fn handle_message(
         })
         .await?;
     let Some(flow) = threaded.flow else {
+        let c = &threaded.conversation;
+        match c.state {
+            ConversationState::Assigned => app.notify_agent(
+                c.agent.as_deref(),
+                "customer_message",
+                json!({
+                    "interaction": c.id,
+                    "message": {
+                        "direction": "inbound",
+                        "author": "customer",
+                        "text": message.text,
+                        "kind": message.kind.as_str(),
+                        "reaction": message.reaction,
+                        "attachments": message.attachments,
+                        "platform_id": message.id,
+                        "status": "received",
+                    },
+                }),
+            ),
+            ConversationState::Queued => app.route_wake.notify_one(),
+            _ => {}
+        }
         return Ok(());
     };
     let mut conversation = threaded.conversation;
@@ -401,6 +437,7 @@ struct Report {
     steps: u32,
     sends: usize,
     failure: Option<String>,
+    queued: bool,
 }
 
 impl Report {
@@ -412,6 +449,9 @@ impl Report {
         }
         if self.sends > 0 {
             app.outbound_wake.notify_one();
+        }
+        if self.queued {
+            app.route_wake.notify_one();
         }
     }
 }
@@ -480,6 +520,7 @@ fn apply(
             conversation.language = language;
             conversation.preferred_agents = preferred_agents;
             conversation.queued_at = Some(now);
+            report.queued = true;
         }
         Outcome::Disconnected => conversation.state = ConversationState::Ended,
         Outcome::Failed { step, error } => {
@@ -525,6 +566,17 @@ fn thread_message(
     };
     let (mut conversation, is_new) = match threaded {
         Some(c) if c.state != ConversationState::Ended => (c, false),
+        // A reaction to an ended conversation is kept there; it opens nothing.
+        Some(c) if message.kind == MessageKind::Reaction => (c, false),
+        // Within the threading window, a customer writing again after the wrap-up continues
+        // the same interaction: it goes back to the queue (and to the last agent, if available).
+        Some(mut c) if c.queue.is_some() => {
+            c.state = ConversationState::Queued;
+            c.queued_at = Some(now);
+            c.agent = None;
+            c.inactivity_warned_at = None;
+            (c, false)
+        }
         _ => (
             Conversation {
                 id: store::new_id("c"),
@@ -549,6 +601,8 @@ fn thread_message(
                 flow_timeout_at: None,
                 language: None,
                 preferred_agents: Vec::new(),
+                inactivity_warned_at: None,
+                assigned_at: None,
             },
             true,
         ),
@@ -566,6 +620,7 @@ fn thread_message(
         at => at.min(now),
     };
     conversation.last_customer_at = now;
+    conversation.inactivity_warned_at = None;
     conversation.last_customer_written_at = if is_new {
         written_at
     } else {
@@ -601,7 +656,7 @@ fn thread_message(
 }
 
 /// `customer` as flows see it.
-fn customer_value(id: &str, profile: &Profile) -> Value {
+pub fn customer_value(id: &str, profile: &Profile) -> Value {
     json!({
         "id": id,
         "name": profile.display_name,

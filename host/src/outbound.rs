@@ -309,7 +309,21 @@ async fn send_one(
     };
     if let Err(e) = outcome {
         tracing::error!(message = %id, "cannot record the send result: {e:#}");
+        return;
     }
+    let (status, error) = match &result {
+        SendResult::Sent(_) => ("sent", None),
+        SendResult::Failed(f) if f.is_retryable() && attempts < config.max_attempts as i64 => {
+            ("pending", Some(f.detail().to_string()))
+        }
+        SendResult::Failed(SendFailure::Auth(d)) => ("pending", Some(d.clone())),
+        SendResult::Failed(f) => ("failed", Some(format!("{}: {}", f.code(), f.detail()))),
+    };
+    app.notify_agent(
+        conversation.agent.as_deref(),
+        "delivery_status",
+        serde_json::json!({ "interaction": conversation.id, "message_id": id, "status": status, "error": error }),
+    );
 }
 
 async fn attempt(

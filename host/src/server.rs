@@ -1,11 +1,12 @@
 //! HTTP routes (DESIGN.md, "Public interfaces"). Handlers translate between HTTP and the
 //! modules that own the work; every error is JSON `{"error": {"code", "message"}}`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -80,7 +81,33 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/webhooks/{integration}", get(webhook).post(webhook))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/api/v1/me", get(get_me))
         .route("/api/v1/agents/{agent}/presence", put(put_presence))
+        .route("/api/v1/agents/{agent}/events", get(agent_events))
+        .route(
+            "/api/v1/agents/{agent}/interactions",
+            get(get_agent_interactions),
+        )
+        .route("/api/v1/interactions/{id}/decline", post(decline))
+        .route("/api/v1/canned", get(list_canned))
+        .route("/api/v1/wrapup-codes", get(wrapup_codes))
+        .route("/admin/v1/queues", get(admin_queues))
+        .route("/admin/v1/flows/{name}/graph", get(flow_graph))
+        .route(
+            "/admin/v1/canned/{id}",
+            put(put_canned).delete(delete_canned),
+        )
+        .route("/admin/v1/filters", get(list_filters))
+        .route(
+            "/admin/v1/filters/{id}",
+            put(put_filter).delete(delete_filter),
+        )
+        .route(
+            "/console",
+            get(|| async { axum::response::Redirect::permanent("/console/") }),
+        )
+        .route("/console/", get(console_file))
+        .route("/console/{*path}", get(console_file))
         .route("/api/v1/queues/{queue}", get(get_queue))
         .route("/api/v1/interactions/{id}", get(get_interaction))
         .route("/api/v1/interactions/{id}/accept", post(accept))
@@ -371,6 +398,9 @@ async fn accept(
 struct MessageBody {
     #[serde(default)]
     text: Option<String>,
+    /// The id of a canned response, rendered with the customer's details.
+    #[serde(default)]
+    canned: Option<String>,
     #[serde(default)]
     template: Option<crate::events::TemplateMessage>,
 }
@@ -385,7 +415,7 @@ async fn send_message(
     let body: MessageBody = json_body(&body)?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(acd::send(&app, agent, &id, body.text, body.template).await?),
+        axum::Json(acd::send(&app, agent, &id, body.text, body.canned, body.template).await?),
     )
         .into_response())
 }
@@ -731,4 +761,331 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
+}
+
+/// The agent a request is for: the bearer token, or `?token=` (browsers' EventSource cannot set
+/// headers), must belong to `id`.
+fn agent_for<'a>(
+    app: &'a App,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    id: &str,
+) -> Result<&'a AgentConfig, ApiError> {
+    let agent = match query.get("token") {
+        Some(token) => app.agent_by_token(token).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the token belongs to no agent",
+            )
+        })?,
+        None => agent(app, headers)?,
+    };
+    if agent.id != id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this token belongs to agent `{}`, not `{id}`", agent.id),
+        ));
+    }
+    Ok(agent)
+}
+
+async fn get_me(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    let agent = agent(&app, &headers)?;
+    Ok(axum::Json(acd::me(&app, agent).await?).into_response())
+}
+
+async fn get_agent_interactions(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let agent = agent_for(&app, &headers, &query, &id)?;
+    Ok(axum::Json(acd::agent_interactions(&app, agent).await?).into_response())
+}
+
+/// `GET /api/v1/agents/{agent}/events`: server-sent events, starting with `hello`.
+async fn agent_events(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures_util::StreamExt;
+    let agent = agent_for(&app, &headers, &query, &id)?;
+    let hello = acd::me(&app, agent).await?;
+    let receiver = app.events.subscribe(&agent.id);
+    let first = futures_util::stream::once(async move {
+        Ok::<_, std::convert::Infallible>(Event::default().event("hello").data(hello.to_string()))
+    });
+    let rest =
+        tokio_stream::wrappers::BroadcastStream::new(receiver).filter_map(|event| async move {
+            // A slow client that fell behind skips what it missed; it refetches on `hello`.
+            event
+                .ok()
+                .map(|e| Ok(Event::default().event(e.name).data(e.data.to_string())))
+        });
+    Ok(Sse::new(first.chain(rest))
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+async fn decline(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let agent = agent(&app, &headers)?;
+    Ok(axum::Json(acd::decline(&app, agent, &id).await?).into_response())
+}
+
+async fn list_canned(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    if admin(&app, &headers).is_err() {
+        agent(&app, &headers)?;
+    }
+    let canned = app.store.call(store::acd::canned).await?;
+    let canned: Vec<Value> = canned
+        .into_iter()
+        .map(|(id, title, text)| json!({ "id": id, "title": title, "text": text }))
+        .collect();
+    Ok(axum::Json(json!({ "canned": canned })).into_response())
+}
+
+async fn wrapup_codes(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    agent(&app, &headers)?;
+    Ok(axum::Json(json!({ "codes": app.config.wrapup_codes })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedBody {
+    title: String,
+    text: String,
+}
+
+async fn put_canned(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let body: CannedBody = json_body(&body)?;
+    if let Err(e) = crate::engine::template::check(&body.text) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            e,
+        ));
+    }
+    let (cid, title, text) = (id.clone(), body.title.clone(), body.text.clone());
+    app.store
+        .call(move |c| store::acd::put_canned(c, &cid, &title, &text))
+        .await?;
+    Ok(axum::Json(json!({ "id": id, "title": body.title, "text": body.text })).into_response())
+}
+
+async fn delete_canned(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let cid = id.clone();
+    if !app
+        .store
+        .call(move |c| store::acd::delete_canned(c, &cid))
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no canned response `{id}`"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterBody {
+    kind: String,
+    pattern: String,
+}
+
+async fn list_filters(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    admin(&app, &headers)?;
+    let rules = app.store.call(store::acd::filters).await?;
+    let rules: Vec<Value> = rules
+        .into_iter()
+        .map(|(id, kind, pattern)| json!({ "id": id, "kind": kind, "pattern": pattern }))
+        .collect();
+    Ok(axum::Json(json!({ "filters": rules })).into_response())
+}
+
+async fn put_filter(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let body: FilterBody = json_body(&body)?;
+    acd::filters::check(&body.kind, &body.pattern)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e))?;
+    let (fid, kind, pattern) = (id.clone(), body.kind.clone(), body.pattern.clone());
+    app.store
+        .call(move |c| store::acd::put_filter(c, &fid, &kind, &pattern))
+        .await?;
+    Ok(axum::Json(json!({ "id": id, "kind": body.kind, "pattern": body.pattern })).into_response())
+}
+
+async fn delete_filter(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let fid = id.clone();
+    if !app
+        .store
+        .call(move |c| store::acd::delete_filter(c, &fid))
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no content filter `{id}`"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /admin/v1/queues`: each queue's waiting and assigned interactions and available agents.
+async fn admin_queues(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    admin(&app, &headers)?;
+    let (counts, presence) = app
+        .store
+        .call(|c| {
+            Ok((
+                store::conversations::count_by_state(c)?,
+                store::agents::all(c)?,
+            ))
+        })
+        .await?;
+    let queues: Vec<Value> = app
+        .config
+        .queues
+        .iter()
+        .map(|q| {
+            let count = |state: &str| {
+                counts
+                    .iter()
+                    .filter(|(s, queue, _)| s == state && queue.as_deref() == Some(q.id.as_str()))
+                    .map(|(_, _, n)| n)
+                    .sum::<i64>()
+            };
+            let available = app
+                .config
+                .agents
+                .iter()
+                .filter(|a| a.queues.contains(&q.id))
+                .filter(|a| {
+                    presence
+                        .iter()
+                        .any(|(id, p, _)| id == &a.id && *p == store::Presence::Available)
+                })
+                .count();
+            json!({
+                "id": q.id,
+                "name": q.name.clone().unwrap_or_else(|| q.id.clone()),
+                "waiting": count("queued"),
+                "assigned": count("assigned"),
+                "agents_available": available,
+                "alerting_timeout_seconds": q.alerting_timeout_seconds,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "queues": queues })).into_response())
+}
+
+/// `GET /admin/v1/flows/{name}/graph`: the active version as a Mermaid flowchart.
+async fn flow_graph(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let n = name.clone();
+    let Some(f) = app.store.call(move |c| store::flows::latest(c, &n)).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no flow `{name}`"),
+        ));
+    };
+    let flow =
+        crate::engine::Flow::parse(&f.source, &crate::engine::Known::default()).map_err(|e| {
+            anyhow::anyhow!(
+                "stored flow `{name}` no longer parses: {}",
+                crate::app::join(&e)
+            )
+        })?;
+    let mut response = crate::engine::graph::mermaid(&flow).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+/// The browser console's files, from `[server] console_dir`.
+async fn console_file(State(app): State<Arc<App>>, path: Option<Path<String>>) -> ApiResult {
+    let dir = &app.config.server.console_dir;
+    let requested = path.map(|Path(p)| p).unwrap_or_default();
+    let safe = std::path::Path::new(&requested)
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !safe {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such file",
+        ));
+    }
+    let mut file = dir.join(&requested);
+    if requested.is_empty() || !file.is_file() {
+        // The console is a single page: unknown paths get its index.
+        file = dir.join("index.html");
+    }
+    let bytes = tokio::fs::read(&file).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "console_not_built",
+            format!(
+                "the console is not built in {} (run `cargo xtask build-console`)",
+                dir.display()
+            ),
+        )
+    })?;
+    let content_type = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("woff2") => "font/woff2",
+        _ => "application/octet-stream",
+    };
+    let mut response = bytes.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    Ok(response)
 }

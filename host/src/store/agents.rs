@@ -5,13 +5,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Presence {
     /// On queue: may be offered and may accept conversations.
     Available,
     /// Signed in but not taking new conversations.
     Away,
     Offline,
+    /// Set by the ACD when an offer was not answered in time; the agent gets no offers until
+    /// they set themselves available again.
+    NotResponding,
 }
 
 impl Presence {
@@ -20,6 +23,7 @@ impl Presence {
             Presence::Available => "available",
             Presence::Away => "away",
             Presence::Offline => "offline",
+            Presence::NotResponding => "not-responding",
         }
     }
 
@@ -27,6 +31,7 @@ impl Presence {
         match s {
             "available" => Presence::Available,
             "away" => Presence::Away,
+            "not-responding" => Presence::NotResponding,
             _ => Presence::Offline,
         }
     }
@@ -56,4 +61,26 @@ pub fn presence(conn: &Connection, agent: &str) -> anyhow::Result<(Presence, Opt
         Some((p, since)) => (Presence::parse(&p), Some(since)),
         None => (Presence::Offline, None),
     })
+}
+
+/// Every agent's presence and when they last became free (`idle_since`, or when they last set
+/// their presence).
+pub fn all(conn: &Connection) -> anyhow::Result<Vec<(String, Presence, i64)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, presence, COALESCE(idle_since, presence_since) FROM agents")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Presence::parse(&r.get::<_, String>(1)?),
+            r.get(2)?,
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The agent just became free (an interaction wrapped up): they are now the longest idle last.
+pub fn set_idle_since(conn: &Connection, agent: &str, now: i64) -> anyhow::Result<()> {
+    conn.prepare_cached("UPDATE agents SET idle_since = ?2 WHERE id = ?1")?
+        .execute(params![agent, now])?;
+    Ok(())
 }

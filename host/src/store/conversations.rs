@@ -67,10 +67,14 @@ pub struct Conversation {
     pub flow_timeout_at: Option<i64>,
     pub language: Option<String>,
     pub preferred_agents: Vec<String>,
+    /// When the inactivity warning went out (cleared by the customer's next message).
+    pub inactivity_warned_at: Option<i64>,
+    /// When the current agent accepted it.
+    pub assigned_at: Option<i64>,
 }
 
 const COLUMNS: &str = "id, integration, customer_id, customer, state, flow, flow_version, flow_state, queue, \
-     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at, last_customer_written_at, flow_timeout_at, language, preferred_agents";
+     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at, last_customer_written_at, flow_timeout_at, language, preferred_agents, inactivity_warned_at, assigned_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     let customer: String = r.get(3)?;
@@ -100,6 +104,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
         flow_timeout_at: r.get(19)?,
         language: r.get(20)?,
         preferred_agents: serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_default(),
+        inactivity_warned_at: r.get(22)?,
+        assigned_at: r.get(23)?,
     })
 }
 
@@ -142,7 +148,7 @@ pub fn latest_for_customer(
 
 pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
     ))?
     .execute(params![
         c.id,
@@ -167,6 +173,8 @@ pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
         c.flow_timeout_at,
         c.language,
         serde_json::to_string(&c.preferred_agents)?,
+        c.inactivity_warned_at,
+        c.assigned_at,
     ])?;
     Ok(())
 }
@@ -177,7 +185,8 @@ pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
         "UPDATE conversations SET customer = ?2, state = ?3, flow = ?4, flow_version = ?5, flow_state = ?6,
             queue = ?7, priority = ?8, skills = ?9, agent = ?10, last_agent = ?11, participant_data = ?12,
             queued_at = ?13, updated_at = ?14, last_customer_at = ?15, last_customer_written_at = ?16,
-            flow_timeout_at = ?17, language = ?18, preferred_agents = ?19
+            flow_timeout_at = ?17, language = ?18, preferred_agents = ?19, inactivity_warned_at = ?20,
+            assigned_at = ?21
          WHERE id = ?1",
     )?
     .execute(params![
@@ -200,6 +209,8 @@ pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
         c.flow_timeout_at,
         c.language,
         serde_json::to_string(&c.preferred_agents)?,
+        c.inactivity_warned_at,
+        c.assigned_at,
     ])?;
     Ok(())
 }
@@ -228,7 +239,8 @@ pub fn assigned_to(conn: &Connection, agent: &str) -> anyhow::Result<Vec<Convers
 pub fn claim(conn: &Connection, id: &str, agent: &str, now: i64) -> anyhow::Result<bool> {
     let n = conn
         .prepare_cached(
-            "UPDATE conversations SET state = 'assigned', agent = ?2, last_agent = ?2, updated_at = ?3
+            "UPDATE conversations SET state = 'assigned', agent = ?2, last_agent = ?2, updated_at = ?3,
+                assigned_at = ?3, inactivity_warned_at = NULL
              WHERE id = ?1 AND state = 'queued'",
         )?
         .execute(params![id, agent, now])?;
@@ -303,4 +315,22 @@ pub fn next_timeout(conn: &Connection) -> anyhow::Result<Option<i64>> {
         [],
         |r| r.get(0),
     )?)
+}
+
+/// Every queued conversation, in all queues.
+pub fn queued_all(conn: &Connection) -> anyhow::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE state = 'queued'"
+    ))?;
+    let rows = stmt.query_map([], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every conversation an agent holds, in all queues.
+pub fn assigned_all(conn: &Connection) -> anyhow::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE state = 'assigned'"
+    ))?;
+    let rows = stmt.query_map([], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

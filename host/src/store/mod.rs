@@ -8,6 +8,7 @@
 //!
 //! The typed operations live beside this file, one file per kind of data.
 
+pub mod acd;
 pub mod agents;
 pub mod conversations;
 pub mod flows;
@@ -241,6 +242,8 @@ mod tests {
             flow_timeout_at: None,
             language: None,
             preferred_agents: vec![],
+            inactivity_warned_at: None,
+            assigned_at: None,
         }
     }
 

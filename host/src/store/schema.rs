@@ -98,6 +98,33 @@ ALTER TABLE conversations ADD COLUMN flow_timeout_at INTEGER;           -- when 
 ALTER TABLE conversations ADD COLUMN language TEXT;                     -- from the transfer
 ALTER TABLE conversations ADD COLUMN preferred_agents TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX conversations_timeouts ON conversations (flow_timeout_at) WHERE flow_timeout_at IS NOT NULL;
+ALTER TABLE conversations ADD COLUMN inactivity_warned_at INTEGER;     -- the inactivity warning went out
+ALTER TABLE conversations ADD COLUMN assigned_at INTEGER;
+
+-- ACD: offers to agents, and when each agent last became free (longest-idle routing).
+CREATE TABLE offers (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    agent        TEXT NOT NULL,
+    offered_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    state        TEXT NOT NULL              -- offered | accepted | declined | timeout | withdrawn
+);
+CREATE INDEX offers_open ON offers (expires_at) WHERE state = 'offered';
+CREATE INDEX offers_conversation ON offers (conversation, state);
+ALTER TABLE agents ADD COLUMN idle_since INTEGER;
+
+CREATE TABLE canned_responses (
+    id    TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text  TEXT NOT NULL
+);
+
+CREATE TABLE content_filters (
+    id      TEXT PRIMARY KEY,
+    kind    TEXT NOT NULL,                  -- word | regex
+    pattern TEXT NOT NULL
+);
 
 -- The version new conversations of a flow start on (the newest, unless an admin rolled back).
 CREATE TABLE flow_active (

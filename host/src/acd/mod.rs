@@ -11,6 +11,11 @@ use crate::events::{Author, MessageKind, TemplateMessage};
 use crate::outbound;
 use crate::store::{self, ConversationState, Direction, NewMessage, Presence};
 
+pub mod events;
+pub mod filters;
+pub mod inactivity;
+pub mod router;
+
 /// Why an agent action was refused.
 #[derive(Debug)]
 pub enum AcdError {
@@ -35,11 +40,98 @@ impl From<anyhow::Error> for AcdError {
 type Result<T> = std::result::Result<T, AcdError>;
 
 pub async fn set_presence(app: &App, agent: &AgentConfig, presence: Presence) -> Result<Value> {
+    if presence == Presence::NotResponding {
+        return Err(AcdError::Invalid(
+            "`not-responding` is set by the ACD, not by agents".into(),
+        ));
+    }
     let id = agent.id.clone();
     app.store
         .call(move |c| store::agents::set_presence(c, &id, presence, store::now_ms()))
         .await?;
+    app.route_wake.notify_one();
+    app.events
+        .publish(&agent.id, "presence", json!({ "presence": presence }));
     Ok(json!({ "agent": agent.id, "presence": presence }))
+}
+
+/// The signed-in agent: who they are and what they are doing.
+pub async fn me(app: &App, agent: &AgentConfig) -> Result<Value> {
+    let id = agent.id.clone();
+    let (presence, _) = app
+        .store
+        .call(move |c| store::agents::presence(c, &id))
+        .await?;
+    Ok(json!({
+        "id": agent.id,
+        "name": agent.name.clone().unwrap_or_else(|| agent.id.clone()),
+        "queues": agent.queues,
+        "presence": presence,
+        "capacity": agent.capacity,
+        "channel_capacity": agent.channel_capacity,
+        "skills": agent.skills,
+        "languages": agent.languages,
+    }))
+}
+
+/// The interactions offered to or held by an agent.
+pub async fn agent_interactions(app: &App, agent: &AgentConfig) -> Result<Value> {
+    let id = agent.id.clone();
+    let (held, offered) = app
+        .store
+        .call(move |c| {
+            let held = store::conversations::assigned_to(c, &id)?;
+            let mut offered = Vec::new();
+            for (conversation, agent) in store::acd::open_offers(c)? {
+                if agent == id
+                    && let Some(conv) = store::conversations::get(c, &conversation)?
+                {
+                    let expires = store::acd::open_offer(c, &conversation)?.map(|(_, at)| at);
+                    offered.push((conv, expires));
+                }
+            }
+            Ok((held, offered))
+        })
+        .await?;
+    let summary = |c: &store::Conversation, state: &str, expires_at: Option<i64>| {
+        json!({
+            "id": c.id,
+            "state": state,
+            "queue": c.queue,
+            "integration": c.integration,
+            "customer_id": c.customer_id,
+            "customer": c.customer,
+            "priority": c.priority,
+            "skills": c.skills,
+            "language": c.language,
+            "data": c.participant_data,
+            "created_at": c.created_at,
+            "expires_at": expires_at,
+        })
+    };
+    let mut all: Vec<Value> = offered
+        .iter()
+        .map(|(c, at)| summary(c, "offered", *at))
+        .collect();
+    all.extend(held.iter().map(|c| summary(c, "assigned", None)));
+    Ok(json!({ "interactions": all }))
+}
+
+/// Declines an offer: the interaction goes to another agent.
+pub async fn decline(app: &App, agent: &AgentConfig, id: &str) -> Result<Value> {
+    let (agent_id, conversation) = (agent.id.clone(), id.to_string());
+    let closed = app
+        .store
+        .call(move |c| store::acd::close_offer(c, &conversation, &agent_id, "declined"))
+        .await?;
+    if !closed {
+        return Err(AcdError::Conflict(format!(
+            "interaction `{id}` is not offered to agent `{}`",
+            agent.id
+        )));
+    }
+    app.route_wake.notify_one();
+    Ok(json!({ "id": id, "state": "queued" }))
 }
 
 #[derive(Serialize)]
@@ -119,6 +211,14 @@ pub async fn accept(app: &App, agent: &AgentConfig, id: &str) -> Result<Value> {
                     "interaction `{conversation}` cannot be accepted: {why}"
                 ))));
             }
+            let offer = store::acd::open_offer(c, &conversation)?;
+            if let Some((offered_to, _)) = &offer
+                && offered_to != &agent_id
+            {
+                return Ok(Err(AcdError::Conflict(format!(
+                    "interaction `{conversation}` is offered to another agent"
+                ))));
+            }
             let queue = conv.queue.clone().unwrap_or_default();
             if !queues.contains(&queue) {
                 return Ok(Err(AcdError::Forbidden(format!(
@@ -143,11 +243,20 @@ pub async fn accept(app: &App, agent: &AgentConfig, id: &str) -> Result<Value> {
                     "interaction `{conversation}` was accepted by another agent"
                 ))));
             }
+            if offer.is_some() {
+                store::acd::close_offer(c, &conversation, &agent_id, "accepted")?;
+            }
             Ok(Ok(
                 store::conversations::get(c, &conversation)?.expect("claimed conversation exists")
             ))
         })
         .await??;
+    app.events.publish(
+        &agent.id,
+        "accepted",
+        json!({ "interaction": outcome.id, "agent": agent.id }),
+    );
+    app.route_wake.notify_one();
     // The customer sees the business has read them (where the platform shows that).
     app.mark_read(&outcome).await;
     Ok(
@@ -162,14 +271,9 @@ pub async fn send(
     agent: &AgentConfig,
     id: &str,
     text: Option<String>,
+    canned: Option<String>,
     template: Option<TemplateMessage>,
 ) -> Result<Value> {
-    let text = text.filter(|t| !t.trim().is_empty());
-    if text.is_none() && template.is_none() {
-        return Err(AcdError::Invalid(
-            "send `text`, or a `template` where the platform has templates".into(),
-        ));
-    }
     let (agent_id, conversation) = (agent.id.clone(), id.to_string());
     let conv = app
         .store
@@ -185,6 +289,46 @@ pub async fn send(
         return Err(AcdError::Conflict(format!(
             "agent `{agent_id}` does not hold interaction `{id}`; accept it first"
         )));
+    }
+    // A canned response is rendered with the customer and the agent.
+    let text = match canned {
+        Some(canned_id) => {
+            let all = app.store.call(store::acd::canned).await?;
+            let Some((_, _, template_text)) = all.into_iter().find(|(cid, _, _)| *cid == canned_id)
+            else {
+                return Err(AcdError::Invalid(format!(
+                    "there is no canned response `{canned_id}`"
+                )));
+            };
+            let mut vars = serde_json::Map::new();
+            vars.insert(
+                "customer".into(),
+                crate::conversations::customer_value(&conv.customer_id, &conv.customer),
+            );
+            vars.insert("agent".into(), json!({ "id": agent.id, "name": agent.name.clone().unwrap_or_else(|| agent.id.clone()) }));
+            vars.insert("data".into(), Value::Object(conv.participant_data.clone()));
+            Some(
+                crate::engine::template::render(&template_text, &vars)
+                    .map_err(AcdError::Invalid)?,
+            )
+        }
+        None => text,
+    };
+    let text = text.filter(|t| !t.trim().is_empty());
+    if text.is_none() && template.is_none() {
+        return Err(AcdError::Invalid(
+            "send `text`, a `canned` response id, or a `template` where the platform has templates"
+                .into(),
+        ));
+    }
+    if let Some(text) = &text {
+        let rules = app.store.call(store::acd::filters).await?;
+        if let Some(message) = filters::blocked(&rules, text) {
+            return Err(AcdError::Refused {
+                code: "content_blocked",
+                message,
+            });
+        }
     }
     if let Some(integration) = app.sender_for(&conv.integration) {
         let info = &integration.info;
@@ -271,21 +415,34 @@ pub async fn wrap_up(
             "`code` (the wrap-up code) must not be empty".into(),
         ));
     }
+    let codes = &app.config.wrapup_codes;
+    if !codes.is_empty() && !codes.contains(&code) {
+        return Err(AcdError::Invalid(format!(
+            "unknown wrap-up code `{code}`; use one of: {}",
+            codes.join(", ")
+        )));
+    }
     let (agent_id, conversation) = (agent.id.clone(), id.to_string());
     let code2 = code.clone();
     let done = app
         .store
         .call(move |c| {
-            store::conversations::wrap_up(
+            let now = store::now_ms();
+            let done = store::conversations::wrap_up(
                 c,
                 &conversation,
                 &agent_id,
                 &code2,
                 notes.as_deref(),
-                store::now_ms(),
-            )
+                now,
+            )?;
+            if done {
+                store::agents::set_idle_since(c, &agent_id, now)?;
+            }
+            Ok(done)
         })
         .await?;
+    app.route_wake.notify_one();
     if !done {
         return Err(AcdError::Conflict(format!(
             "agent `{}` does not hold interaction `{id}`",
