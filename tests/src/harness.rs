@@ -174,8 +174,13 @@ pub struct TestConfig {
     pub x_flow: String,
     /// The flows folder (default: the repository's `flows/`).
     pub flows_dir: Option<PathBuf>,
-    /// TOML appended to the config (e.g. `[[plugin]]` grants).
+    /// The built browser console, rendered as `[server] console_dir` (default: not set, so the
+    /// host uses its own default).
+    pub console_dir: Option<PathBuf>,
+    /// TOML appended to the config (e.g. `[[plugin]]` grants, more `[[agent]]`s).
     pub extra_toml: String,
+    /// Extra keys of the `billing` queue, as TOML lines (`alerting_timeout_seconds = 1`).
+    pub billing_options: Vec<String>,
 }
 
 impl TestConfig {
@@ -193,7 +198,9 @@ impl TestConfig {
             x_options: Vec::new(),
             x_flow: "support".into(),
             flows_dir: None,
+            console_dir: None,
             extra_toml: String::new(),
+            billing_options: Vec::new(),
         }
     }
 
@@ -205,6 +212,7 @@ impl TestConfig {
             r#"[server]
 listen = {listen}
 admin_token = {admin}
+{console_dir}
 
 [store]
 path = {db}
@@ -245,6 +253,11 @@ webhook_url = {om_url}
 "#,
             listen = q(&self.listen.to_string()),
             admin = q(ADMIN_TOKEN),
+            console_dir = self
+                .console_dir
+                .as_deref()
+                .map(|dir| format!("console_dir = {}", path(dir)))
+                .unwrap_or_default(),
             db = path(&self.db_path),
             plugins = path(&plugins_dir()),
             cache = path(&workspace.join("target").join("plugin-cache-test")),
@@ -295,6 +308,7 @@ name = "Support"
 [[queue]]
 id = "billing"
 name = "Billing"
+{billing_options}
 
 [[agent]]
 id = {alice}
@@ -304,6 +318,7 @@ queues = ["support", "billing"]
 "#,
             alice = q(ALICE),
             alice_token = q(ALICE_TOKEN),
+            billing_options = self.billing_options.join("\n"),
         );
         text.push_str(&self.extra_toml);
         text

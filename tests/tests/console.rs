@@ -1,0 +1,260 @@
+//! The browser console end to end: the real host serves the built console (`console/dist`) at
+//! `/console/`, and `console/tests/agent.mjs` drives it in Debian's Chromium (through
+//! `playwright-core`) as agent alice: sign in, go available, accept the customer's conversation,
+//! read it, reply, see the reply sent, wrap up. The simulator must then have received the reply.
+//!
+//! Needs the console built and its packages installed (`cargo xtask build-console`: `npm ci` and
+//! `npm run build` in `console/`), Node.js, and Chromium (`apt-get install chromium`, or the
+//! browser binary in `CHROMIUM`). Without them this test fails and says so.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard_tests::fixtures::{UniqueIds, XDm};
+use switchboard_tests::harness::{
+    ALICE, ALICE_TOKEN, HostProcess, TempDir, TestConfig, WAIT, X_ACCOUNT_ID, X_INTEGRATION,
+    eventually, sim_config, workspace_dir,
+};
+use switchboard_tests::sim::PlatformSim;
+
+const CUSTOMER: &str = "1500000000000000901";
+const FIRST_TEXT: &str = "Hi, my invoice is wrong";
+const TO_BILLING: &str = "Thanks! A billing specialist will be with you shortly.";
+const REPLY: &str = "Hello from the console, I have corrected your invoice.";
+/// How long the browser script may run (it has its own 30 s limit per step).
+const BROWSER_DEADLINE: Duration = Duration::from_secs(240);
+
+const HOW_TO_PREPARE: &str = "build the console with `cargo xtask build-console` (it runs `npm ci` \
+     and `npm run build` in console/) and install Debian's Chromium with `apt-get install chromium` \
+     (or point CHROMIUM at a Chromium binary)";
+
+/// What the browser test needs, or a failure naming what is missing and how to get it.
+struct Prerequisites {
+    console_dir: PathBuf,
+    dist: PathBuf,
+    chromium: PathBuf,
+}
+
+fn prerequisites() -> Prerequisites {
+    let console_dir = workspace_dir().join("console");
+    let dist = console_dir.join("dist");
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let mut missing = Vec::new();
+    if !dist.join("index.html").is_file() {
+        missing.push(format!(
+            "the built console ({})",
+            dist.join("index.html").display()
+        ));
+    }
+    let playwright = console_dir.join("node_modules").join("playwright-core");
+    if !playwright.is_dir() {
+        missing.push(format!("the console's packages ({})", playwright.display()));
+    }
+    if !chromium.is_file() {
+        missing.push(format!("the Chromium binary ({})", chromium.display()));
+    }
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !node.is_ok_and(|s| s.success()) {
+        missing.push("Node.js (`node` on PATH)".to_owned());
+    }
+    assert!(
+        missing.is_empty(),
+        "the console browser test cannot run: missing {}.\nTo run it, {HOW_TO_PREPARE}.",
+        missing.join(", ")
+    );
+    Prerequisites {
+        console_dir,
+        dist,
+        chromium,
+    }
+}
+
+/// Runs `node console/tests/agent.mjs` with `env`, its output in files under `dir`; kills it
+/// after [`BROWSER_DEADLINE`]. Returns whether it exited 0 and what it printed.
+async fn run_browser_script(
+    prerequisites: &Prerequisites,
+    dir: &Path,
+    env: &[(&str, String)],
+) -> (bool, String) {
+    let stdout_path = dir.join("agent-mjs.stdout");
+    let stderr_path = dir.join("agent-mjs.stderr");
+    let stdout = std::fs::File::create(&stdout_path).expect("creating the script's stdout file");
+    let stderr = std::fs::File::create(&stderr_path).expect("creating the script's stderr file");
+    let mut command = Command::new("node");
+    command
+        .arg(prerequisites.console_dir.join("tests").join("agent.mjs"))
+        .current_dir(&prerequisites.console_dir)
+        .env("CHROMIUM", &prerequisites.chromium)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("spawning node");
+    let deadline = tokio::time::Instant::now() + BROWSER_DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for node") {
+            break Some(status);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let output = format!(
+        "--- stdout ---\n{}\n--- stderr ---\n{}",
+        std::fs::read_to_string(&stdout_path).unwrap_or_default(),
+        std::fs::read_to_string(&stderr_path).unwrap_or_default()
+    );
+    match status {
+        Some(status) => (status.success(), format!("exit: {status}\n{output}")),
+        None => (
+            false,
+            format!("killed after {BROWSER_DEADLINE:?} without exiting\n{output}"),
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_answers_a_customer_in_the_browser_console() {
+    let prerequisites = prerequisites();
+
+    let sim = PlatformSim::start(sim_config())
+        .await
+        .expect("starting the platform simulator");
+    let dir = TempDir::new("console");
+    let mut config = TestConfig::new(&dir, &sim.base_url());
+    config.console_dir = Some(prerequisites.dist.clone());
+    let host = HostProcess::start(dir, &config.render()).await;
+    sim.set_host_base_url(host.base_url());
+    let api = host.api();
+
+    // The console is served where the browser will look for it.
+    let page = api.get("/console/", None).await;
+    assert_eq!(page.status, 200, "GET /console/: {}", page.text());
+    assert!(
+        page.text().contains("<div id=\"app\">"),
+        "GET /console/ is the console's index.html: {}",
+        page.text()
+    );
+
+    // A customer writes on X and chooses Billing: the conversation waits in `billing`.
+    let ids = UniqueIds::new();
+    for text in [FIRST_TEXT, "1"] {
+        let dm = XDm {
+            event_id: ids.next_id(),
+            sender_id: CUSTOMER.into(),
+            for_user_id: X_ACCOUNT_ID.into(),
+            text: text.into(),
+            ..XDm::default()
+        };
+        let (status, body) = sim
+            .send_x_dm(X_INTEGRATION, &dm)
+            .await
+            .expect("posting the DM");
+        assert_eq!(status, 200, "DM {text:?} was answered {status}: {body}");
+        if text == FIRST_TEXT {
+            // The greeting and the question went out before the answer comes.
+            delivered_texts(&sim, 2).await;
+        }
+    }
+    let routed = delivered_texts(&sim, 3).await;
+    assert_eq!(routed[2], TO_BILLING, "{routed:?}");
+    let waiting = eventually("the conversation waiting in billing", WAIT, || async {
+        let listing = api.get("/api/v1/queues/billing", Some(ALICE_TOKEN)).await;
+        if listing.status != 200 {
+            return Err(format!("{}: {}", listing.status, listing.text()));
+        }
+        let listing = listing.json();
+        listing["waiting"]
+            .as_array()
+            .and_then(|w| w.iter().find(|c| c["customer_id"] == CUSTOMER))
+            .cloned()
+            .ok_or_else(|| listing.to_string())
+    })
+    .await;
+    let interaction_id = waiting["id"]
+        .as_str()
+        .expect("an interaction id")
+        .to_owned();
+
+    // The agent works it in the browser.
+    let (passed, output) = run_browser_script(
+        &prerequisites,
+        host.dir(),
+        &[
+            ("SWITCHBOARD_URL", host.base_url()),
+            ("AGENT_TOKEN", ALICE_TOKEN.to_owned()),
+            ("CUSTOMER_ID", CUSTOMER.to_owned()),
+            ("REPLY_TEXT", REPLY.to_owned()),
+            ("CUSTOMER_TEXT", FIRST_TEXT.to_owned()),
+        ],
+    )
+    .await;
+    assert!(
+        passed,
+        "console/tests/agent.mjs failed (screenshot: /tmp/switchboard-console-failure.png)\n{output}"
+    );
+
+    // The customer received the reply on X.
+    let delivered = delivered_texts(&sim, 4).await;
+    assert!(
+        delivered.iter().any(|t| t == REPLY),
+        "the simulator received the agent's reply for {CUSTOMER}: {delivered:?}"
+    );
+
+    // And the host recorded what the agent did.
+    let done = api
+        .get(
+            &format!("/api/v1/interactions/{interaction_id}"),
+            Some(ALICE_TOKEN),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    let done = done.json();
+    assert_eq!(done["state"], "ended", "{done}");
+    assert_eq!(done["wrapups"][0]["code"], "resolved", "{done}");
+    assert_eq!(done["wrapups"][0]["agent"], ALICE, "{done}");
+    let reply: Vec<&Value> = done["messages"]
+        .as_array()
+        .expect("the interaction has messages")
+        .iter()
+        .filter(|m| m["author"] == "agent" && m["text"] == REPLY)
+        .collect();
+    assert_eq!(reply.len(), 1, "the reply was sent once: {done}");
+    assert_eq!(reply[0]["agent"], ALICE, "{done}");
+    assert_eq!(reply[0]["status"], "sent", "{done}");
+}
+
+/// The texts delivered to [`CUSTOMER`] once there are at least `n`.
+async fn delivered_texts(sim: &PlatformSim, n: usize) -> Vec<String> {
+    eventually(
+        &format!("{n} message(s) delivered to {CUSTOMER}"),
+        WAIT,
+        || async {
+            let texts: Vec<String> = sim
+                .delivered()
+                .into_iter()
+                .filter(|d| d.recipient_id == CUSTOMER)
+                .map(|d| d.text.unwrap_or_default())
+                .collect();
+            if texts.len() >= n {
+                Ok(texts)
+            } else {
+                Err(format!("{texts:?}"))
+            }
+        },
+    )
+    .await
+}
