@@ -27,7 +27,8 @@ usage: cargo xtask <command>
 
 commands:
   build-plugins                        build the Wasm adapters and fixtures into target/plugins/
-  test [ARGS...]                       build-plugins, then `cargo test --workspace ARGS...`
+  build-console                        build the browser console into console/dist (npm ci, npm run build)
+  test [ARGS...]                       build-plugins, build-console, then `cargo test --workspace ARGS...`
   serve [--config FILE]                the demo: platform simulator + host (default switchboard.toml)
   bench [--seconds N] [--connections N]
                                        load-test a release host (defaults: 10 s, 32 connections)
@@ -79,6 +80,9 @@ fn main() -> ExitCode {
         Some("build-plugins") => no_args("build-plugins", &rest)
             .and_then(|()| Workspace::locate())
             .and_then(|ws| build_plugins(&ws).map(|_| ExitCode::SUCCESS)),
+        Some("build-console") => no_args("build-console", &rest)
+            .and_then(|()| Workspace::locate())
+            .and_then(|ws| build_console(&ws).map(|()| ExitCode::SUCCESS)),
         Some("test") => Workspace::locate().and_then(|ws| test(&ws, &rest)),
         Some("serve") => ServeArgs::parse(&rest)
             .and_then(|args| Workspace::locate().and_then(|ws| serve(&ws, args))),
@@ -322,8 +326,29 @@ fn package_name(manifest: &str) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // test
 
+/// `npm ci` (when the lock file changed) and `npm run build` in console/.
+fn build_console(ws: &Workspace) -> anyhow::Result<()> {
+    let dir = ws.root.join("console");
+    let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules").join(".package-lock.json");
+    let fresh = |a: &Path, b: &Path| -> bool {
+        match (fs::metadata(a).and_then(|m| m.modified()), fs::metadata(b).and_then(|m| m.modified())) {
+            (Ok(a), Ok(b)) => a >= b,
+            _ => false,
+        }
+    };
+    if !fresh(&installed, &lock) {
+        run(Command::new(npm).arg("ci").arg("--no-audit").arg("--no-fund").current_dir(&dir))
+            .context("installing the console's packages (needs Node.js and npm)")?;
+    }
+    run(Command::new(npm).args(["run", "build"]).current_dir(&dir))?;
+    Ok(())
+}
+
 fn test(ws: &Workspace, extra: &[String]) -> anyhow::Result<ExitCode> {
     let plugins = build_plugins(ws)?;
+    build_console(ws)?;
     // The end-to-end tests spawn the real `switchboard` binary, which `cargo test` alone does
     // not build (the host has no integration tests of its own).
     run(ws
@@ -387,6 +412,10 @@ fn serve(ws: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
              [plugins] dir (default ./target/plugins)",
             ws.plugins_dir().display()
         ));
+    }
+    // The console is a bonus for the demo: without Node.js the host still serves everything else.
+    if let Err(e) = build_console(ws) {
+        step(&format!("note: the browser console was not built ({e:#}); /console/ will say so"));
     }
 
     build_plugins(ws)?;
