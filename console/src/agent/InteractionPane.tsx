@@ -1,0 +1,420 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import {
+  ApiError,
+  customerName,
+  describeError,
+  formatTime,
+  type AgentApi,
+  type Canned,
+  type Interaction,
+  type Me,
+  type TranscriptMessage,
+} from '../api';
+
+/** How often an open interaction is refetched, in case an event was missed. */
+const POLL_MS = 3000;
+
+export interface InteractionState {
+  interaction: Interaction | null;
+  loadError: string | null;
+  refetch: () => void;
+  applyMessage: (message: TranscriptMessage) => void;
+  applyStatus: (messageId: string, status: string, error: string | null) => void;
+}
+
+/**
+ * The open interaction: fetched when selected, refetched every few seconds while it is not
+ * ended, and patched by live events in between. A fetch that started before a local change
+ * (an event or a sent message) is dropped when it answers, so it cannot undo that change.
+ */
+export function useInteraction(api: AgentApi, id: string | null): InteractionState {
+  const [interaction, setInteraction] = useState<Interaction | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const generation = useRef(0);
+
+  const refetch = useCallback(() => {
+    if (!id) return;
+    const started = generation.current;
+    api.interaction(id).then(
+      (fresh) => {
+        if (generation.current !== started) return;
+        setInteraction(fresh);
+        setLoadError(null);
+      },
+      (e) => {
+        if (generation.current === started) setLoadError(describeError(e));
+      },
+    );
+  }, [api, id]);
+
+  useEffect(() => {
+    generation.current += 1;
+    setInteraction(null);
+    setLoadError(null);
+    refetch();
+  }, [refetch]);
+
+  const ended = interaction?.state === 'ended';
+  useEffect(() => {
+    if (!id || ended) return;
+    const timer = window.setInterval(refetch, POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [id, ended, refetch]);
+
+  const applyMessage = useCallback((message: TranscriptMessage) => {
+    generation.current += 1;
+    setInteraction((current) => {
+      if (!current) return current;
+      const index = current.messages.findIndex((m) => m.id === message.id);
+      const messages =
+        index === -1
+          ? [...current.messages, message]
+          : current.messages.map((m, i) => (i === index ? { ...m, ...message } : m));
+      return { ...current, messages };
+    });
+  }, []);
+
+  const applyStatus = useCallback((messageId: string, status: string, error: string | null) => {
+    generation.current += 1;
+    setInteraction((current) => {
+      if (!current) return current;
+      return {
+        ...current,
+        messages: current.messages.map((m) => (m.id === messageId ? { ...m, status, error } : m)),
+      };
+    });
+  }, []);
+
+  return { interaction, loadError, refetch, applyMessage, applyStatus };
+}
+
+interface Props {
+  api: AgentApi;
+  me: Me;
+  state: InteractionState;
+  canned: Canned[];
+  cannedError: string | null;
+  codes: string[];
+  codesError: string | null;
+  onClose: () => void;
+  onWrappedUp: () => void;
+}
+
+export function InteractionPane(props: Props) {
+  const { state, onClose } = props;
+  const { interaction, loadError } = state;
+
+  if (!interaction) {
+    return (
+      <section class="pane" data-testid="interaction" data-state="loading">
+        {loadError ? (
+          <p class="error" role="alert" data-testid="interaction-error">
+            {loadError}
+          </p>
+        ) : (
+          <p class="muted">Loading…</p>
+        )}
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </section>
+    );
+  }
+
+  const ended = interaction.state === 'ended';
+  const mine = interaction.agent === props.me.id;
+  return (
+    <section
+      class="pane"
+      aria-labelledby="interaction-heading"
+      data-testid="interaction"
+      data-interaction-id={interaction.id}
+      data-customer-id={interaction.customer_id}
+      data-state={interaction.state}
+    >
+      <header class="pane-header">
+        <div>
+          <h2 id="interaction-heading">{customerName(interaction.customer, interaction.customer_id)}</h2>
+          <p class="muted">
+            {interaction.integration} · queue {interaction.queue ?? '—'} · state{' '}
+            <span data-testid="interaction-state">{interaction.state}</span>
+            {interaction.agent ? ` · agent ${interaction.agent}` : ''}
+          </p>
+        </div>
+        <button type="button" onClick={onClose} data-testid="close-interaction">
+          Close
+        </button>
+      </header>
+      {loadError && (
+        <p class="error" role="alert" data-testid="interaction-error">
+          Could not refresh: {loadError}
+        </p>
+      )}
+
+      <Transcript messages={interaction.messages} />
+
+      {!ended && mine && <ReplyBox {...props} interaction={interaction} />}
+      {!ended && !mine && (
+        <p class="muted">Accept this interaction to reply to the customer.</p>
+      )}
+      {(mine || ended) && <WrapupForm {...props} interaction={interaction} />}
+    </section>
+  );
+}
+
+function Transcript({ messages }: { messages: TranscriptMessage[] }) {
+  const list = useRef<HTMLOListElement>(null);
+  // Keep the newest message in view when one arrives.
+  useEffect(() => {
+    if (list.current) list.current.scrollTop = list.current.scrollHeight;
+  }, [messages.length]);
+  return (
+    <ol ref={list} class="transcript" data-testid="transcript" aria-label="Transcript" aria-live="polite">
+      {messages.map((m) => (
+        <li
+          key={m.id}
+          class={`message ${m.direction} author-${m.author}`}
+          data-testid="message"
+          data-message-id={m.id}
+          data-direction={m.direction}
+          data-author={m.author}
+          data-status={m.status}
+        >
+          <div class="meta">
+            <span class="author">{m.author === 'agent' && m.agent ? `agent ${m.agent}` : m.author}</span>
+            <time>{formatTime(m.created_at)}</time>
+            <span class={`status status-${m.status}`} data-testid="message-status">
+              {m.status}
+            </span>
+          </div>
+          <p class="text" data-testid="message-text">
+            {m.text ?? (m.kind ? `(${m.kind})` : '(no text)')}
+          </p>
+          {m.error && (
+            <p class="error" data-testid="message-error">
+              {m.error}
+            </p>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function ReplyBox(props: Props & { interaction: Interaction }) {
+  const { api, me, interaction, canned, cannedError, state } = props;
+  const [text, setText] = useState('');
+  const [cannedId, setCannedId] = useState('');
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<ApiError | string | null>(null);
+  const chosen = canned.find((c) => c.id === cannedId);
+  // A canned response sent unedited goes as {"canned": id}, so the host fills its placeholders.
+  const sendsCanned = chosen !== undefined && text === chosen.text;
+
+  function pickCanned(id: string) {
+    setCannedId(id);
+    const c = canned.find((x) => x.id === id);
+    if (c) setText(c.text);
+  }
+
+  async function send(e: Event) {
+    e.preventDefault();
+    const body = text.trim();
+    if (!body || sending) return;
+    setSending(true);
+    setError(null);
+    try {
+      const answer = await api.send(interaction.id, sendsCanned ? { canned: cannedId } : { text: body });
+      if (!sendsCanned) {
+        state.applyMessage({
+          id: answer.id,
+          direction: 'outbound',
+          author: 'agent',
+          agent: me.id,
+          text: body,
+          status: answer.status,
+          created_at: Date.now(),
+        });
+      }
+      setText('');
+      setCannedId('');
+      state.refetch();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : describeError(err));
+    } finally {
+      setSending(false);
+    }
+  }
+
+  return (
+    <form class="reply" onSubmit={send} data-testid="reply-form">
+      <div class="row">
+        <label for="canned">Canned response</label>
+        <select
+          id="canned"
+          value={cannedId}
+          onChange={(e) => pickCanned(e.currentTarget.value)}
+          disabled={canned.length === 0}
+          data-testid="canned-select"
+        >
+          <option value="">{canned.length === 0 ? 'None available' : 'Choose…'}</option>
+          {canned.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.title}
+            </option>
+          ))}
+        </select>
+      </div>
+      {cannedError && <p class="muted small">Canned responses unavailable: {cannedError}</p>}
+      <label for="reply-text">Reply</label>
+      <textarea
+        id="reply-text"
+        rows={3}
+        value={text}
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e);
+        }}
+        aria-describedby={error ? 'send-error' : undefined}
+        data-testid="reply-text"
+      />
+      {sendsCanned && (
+        <p class="muted small" data-testid="canned-hint">
+          Sent as the canned response “{chosen.title}”: placeholders such as {'{{customer.name}}'} are filled in by the host.
+        </p>
+      )}
+      {error && <SendError error={error} />}
+      <div class="actions">
+        <button type="submit" class="primary" disabled={sending || !text.trim()} data-testid="send">
+          {sending ? 'Sending…' : 'Send'}
+        </button>
+        <span class="muted small">Ctrl+Enter sends</span>
+      </div>
+    </form>
+  );
+}
+
+const REFUSALS: Record<string, string> = {
+  content_blocked: 'The message was blocked by a content rule and not sent.',
+  window_closed: 'The platform’s reply window is closed: the customer has to write first (or use a template).',
+  daily_cap_reached: 'This integration reached its daily sending cap.',
+  invalid: 'The message is not valid for this channel.',
+};
+
+function SendError({ error }: { error: ApiError | string }) {
+  if (typeof error === 'string') {
+    return (
+      <p class="error" role="alert" id="send-error" data-testid="send-error" data-code="error">
+        {error}
+      </p>
+    );
+  }
+  return (
+    <div class="error-box" role="alert" id="send-error" data-testid="send-error" data-code={error.code}>
+      <strong>{REFUSALS[error.code] ?? `Not sent (${error.status}).`}</strong>
+      <p>
+        <code>{error.code}</code>: {error.message}
+      </p>
+    </div>
+  );
+}
+
+function WrapupForm(props: Props & { interaction: Interaction }) {
+  const { api, interaction, codes, codesError, state, onWrappedUp } = props;
+  const [code, setCode] = useState('');
+  const [notes, setNotes] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const wrapups = interaction.wrapups ?? [];
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (!code.trim() || busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.wrapup(interaction.id, code.trim(), notes.trim() || undefined);
+      setNotes('');
+      state.refetch();
+      onWrappedUp();
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const recorded = wrapups.length > 0 && (
+    <ul class="wrapups">
+      {wrapups.map((w, i) => (
+        <li key={i} data-testid="wrapup-entry" data-code={w.code}>
+          <strong>{w.code}</strong> by {w.agent}
+          {w.notes ? `: ${w.notes}` : ''}
+        </li>
+      ))}
+    </ul>
+  );
+
+  if (interaction.state === 'ended') {
+    return (
+      <div class="wrapup done" data-testid="wrapup-done" role="status">
+        <h3>Wrap-up</h3>
+        {recorded}
+        <p class="muted">This interaction has ended.</p>
+      </div>
+    );
+  }
+
+  return (
+    <form class="wrapup" onSubmit={submit} data-testid="wrapup-form">
+      <h3>Wrap-up</h3>
+      {recorded}
+      <div class="row">
+        <label for="wrapup-code">Code</label>
+        {codes.length > 0 ? (
+          <select
+            id="wrapup-code"
+            value={code}
+            required
+            onChange={(e) => setCode(e.currentTarget.value)}
+            data-testid="wrapup-code"
+          >
+            <option value="">Choose…</option>
+            {codes.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <input
+            id="wrapup-code"
+            value={code}
+            required
+            onInput={(e) => setCode(e.currentTarget.value)}
+            data-testid="wrapup-code"
+          />
+        )}
+      </div>
+      {codesError && <p class="muted small">The list of codes is unavailable ({codesError}); type a code.</p>}
+      <label for="wrapup-notes">Notes (optional)</label>
+      <textarea
+        id="wrapup-notes"
+        rows={2}
+        value={notes}
+        onInput={(e) => setNotes(e.currentTarget.value)}
+        data-testid="wrapup-notes"
+      />
+      {error && (
+        <p class="error" role="alert" data-testid="wrapup-error">
+          {error}
+        </p>
+      )}
+      <div class="actions">
+        <button type="submit" disabled={busy || !code.trim()} data-testid="wrapup-submit">
+          {busy ? 'Wrapping up…' : 'Wrap up'}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,315 @@
+// A small client for the host's agent and admin HTTP API (same origin). Every error answer is
+// JSON `{"error": {"code", "message"}}`; `ApiError` carries it, plus the flow errors a refused
+// publish lists.
+
+export type Presence = 'available' | 'away' | 'offline' | 'not-responding';
+
+export interface Profile {
+  display_name?: string;
+  handle?: string;
+  verified?: boolean;
+  followers?: number;
+  posts?: number;
+  avatar_url?: string;
+}
+
+export interface Me {
+  id: string;
+  name: string;
+  queues: string[];
+  presence: Presence;
+  capacity?: number;
+  skills?: Record<string, number>;
+  languages?: string[];
+}
+
+export interface Waiting {
+  id: string;
+  integration: string;
+  customer_id: string;
+  customer?: Profile | null;
+  priority?: number;
+  skills?: unknown;
+  queued_at?: number | string;
+  data?: unknown;
+}
+
+export interface QueueListing {
+  queue: string;
+  waiting: Waiting[];
+}
+
+export interface AgentInteraction {
+  id: string;
+  state: string;
+  queue?: string | null;
+  customer_id: string;
+  customer?: Profile | null;
+  integration: string;
+  priority?: number;
+  created_at?: number | string;
+  /** When an offer to this agent lapses. */
+  expires_at?: number | string | null;
+}
+
+export type MessageStatus = 'received' | 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface TranscriptMessage {
+  id: string;
+  direction: 'inbound' | 'outbound';
+  author: 'customer' | 'bot' | 'agent' | string;
+  agent?: string | null;
+  text?: string | null;
+  status: MessageStatus | string;
+  error?: string | null;
+  created_at?: number | string;
+  kind?: string | null;
+  attachments?: unknown[] | null;
+}
+
+export interface Wrapup {
+  agent: string;
+  code: string;
+  notes?: string | null;
+  at?: number | string;
+}
+
+export interface Interaction {
+  id: string;
+  integration: string;
+  customer_id: string;
+  customer?: Profile | null;
+  state: string;
+  queue?: string | null;
+  priority?: number;
+  agent?: string | null;
+  messages: TranscriptMessage[];
+  wrapups?: Wrapup[];
+}
+
+export interface Canned {
+  id: string;
+  title: string;
+  text: string;
+}
+
+export interface AdminQueue {
+  id: string;
+  name: string;
+  waiting: number;
+  assigned: number;
+  agents_available: number;
+}
+
+export interface FlowSummary {
+  name: string;
+  version: number;
+  hash?: string;
+  created_at?: number | string;
+}
+
+export interface FlowDetail {
+  name: string;
+  version: number;
+  source: string;
+  versions: { version: number; hash?: string; created_at?: number | string }[];
+}
+
+export interface FlowError {
+  line?: number | null;
+  column?: number | null;
+  message: string;
+}
+
+export interface Plugin {
+  name: string;
+  world: string;
+  wit: string;
+  hash: string;
+  [key: string]: unknown;
+}
+
+export interface Integration {
+  id: string;
+  adapter: string;
+  platform: string;
+  flow: string;
+  status: string;
+  sent_today?: number;
+  daily_cap?: number | null;
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly errors: FlowError[];
+
+  constructor(status: number, code: string, message: string, errors: FlowError[] = []) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.errors = errors;
+  }
+}
+
+/** "code: message" for showing an error to a person. */
+export function describeError(e: unknown): string {
+  if (e instanceof ApiError) return `${e.code}: ${e.message}`;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+interface RequestOptions {
+  method?: string;
+  json?: unknown;
+  text?: string;
+  contentType?: string;
+  accept?: 'json' | 'text';
+}
+
+async function request<T>(token: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+  let body: string | undefined;
+  if (options.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.text !== undefined) {
+    headers['Content-Type'] = options.contentType ?? 'text/plain';
+    body = options.text;
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, { method: options.method ?? 'GET', headers, body });
+  } catch (e) {
+    throw new ApiError(0, 'network', `cannot reach the host (${e instanceof Error ? e.message : e})`);
+  }
+  const raw = await response.text();
+  if (!response.ok) {
+    let code = `http_${response.status}`;
+    let message = raw.trim() || response.statusText;
+    let errors: FlowError[] = [];
+    try {
+      const parsed = JSON.parse(raw);
+      if (parsed?.error?.code) code = String(parsed.error.code);
+      if (parsed?.error?.message) message = String(parsed.error.message);
+      if (Array.isArray(parsed?.errors)) errors = parsed.errors;
+    } catch {
+      // Not JSON: keep the raw text.
+    }
+    throw new ApiError(response.status, code, message, errors);
+  }
+  if (options.accept === 'text') return raw as T;
+  if (raw === '') return undefined as T;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    throw new ApiError(response.status, 'bad_response', `${path} did not answer JSON`);
+  }
+}
+
+const enc = encodeURIComponent;
+
+/** The agent API, authenticated with the agent's token. */
+export function agentApi(token: string) {
+  return {
+    me: () => request<Me>(token, '/api/v1/me'),
+    setPresence: (agent: string, presence: Presence) =>
+      request<{ agent: string; presence: Presence }>(token, `/api/v1/agents/${enc(agent)}/presence`, {
+        method: 'PUT',
+        json: { presence },
+      }),
+    interactions: (agent: string) =>
+      request<{ interactions: AgentInteraction[] }>(token, `/api/v1/agents/${enc(agent)}/interactions`),
+    queue: (queue: string) => request<QueueListing>(token, `/api/v1/queues/${enc(queue)}`),
+    interaction: (id: string) => request<Interaction>(token, `/api/v1/interactions/${enc(id)}`),
+    accept: (id: string) =>
+      request<{ id: string; state: string; agent: string; queue: string }>(
+        token,
+        `/api/v1/interactions/${enc(id)}/accept`,
+        { method: 'POST', json: {} },
+      ),
+    decline: (id: string) =>
+      request<{ id: string; state: string }>(token, `/api/v1/interactions/${enc(id)}/decline`, {
+        method: 'POST',
+        json: {},
+      }),
+    send: (id: string, body: { text: string } | { canned: string }) =>
+      request<{ id: string; status: string }>(token, `/api/v1/interactions/${enc(id)}/messages`, {
+        method: 'POST',
+        json: body,
+      }),
+    wrapup: (id: string, code: string, notes?: string) =>
+      request<{ id: string; state: string }>(token, `/api/v1/interactions/${enc(id)}/wrapup`, {
+        method: 'POST',
+        json: notes ? { code, notes } : { code },
+      }),
+    canned: () => request<{ canned: Canned[] }>(token, '/api/v1/canned'),
+    wrapupCodes: () => request<{ codes: string[] }>(token, '/api/v1/wrapup-codes'),
+  };
+}
+
+export type AgentApi = ReturnType<typeof agentApi>;
+
+/** The admin API, authenticated with the admin token. */
+export function adminApi(token: string) {
+  return {
+    queues: () => request<{ queues: AdminQueue[] }>(token, '/admin/v1/queues'),
+    flows: () => request<{ flows: FlowSummary[] }>(token, '/admin/v1/flows'),
+    flow: (name: string) => request<FlowDetail>(token, `/admin/v1/flows/${enc(name)}`),
+    flowGraph: (name: string) =>
+      request<string>(token, `/admin/v1/flows/${enc(name)}/graph`, { accept: 'text' }),
+    publishFlow: (name: string, yaml: string) =>
+      request<{ name: string; version: number; created: boolean }>(token, `/admin/v1/flows/${enc(name)}`, {
+        method: 'PUT',
+        text: yaml,
+        contentType: 'application/yaml',
+      }),
+    plugins: () => request<{ plugins: Plugin[] }>(token, '/admin/v1/plugins'),
+    integrations: () => request<{ integrations: Integration[] }>(token, '/admin/v1/integrations'),
+  };
+}
+
+export type AdminApi = ReturnType<typeof adminApi>;
+
+/** Who a token belongs to: an agent (GET /api/v1/me answers) or the admin. */
+export async function identify(
+  token: string,
+): Promise<{ role: 'agent'; me: Me } | { role: 'admin' }> {
+  try {
+    return { role: 'agent', me: await agentApi(token).me() };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status === 0 || e.status >= 500) throw e;
+  }
+  try {
+    await adminApi(token).flows();
+    return { role: 'admin' };
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+      throw new ApiError(e.status, 'unauthorized', 'this token is neither an agent’s nor the admin’s');
+    }
+    throw e;
+  }
+}
+
+export function customerName(customer: Profile | null | undefined, fallback: string): string {
+  return customer?.display_name || (customer?.handle ? `@${customer.handle}` : fallback);
+}
+
+/** Host timestamps are Unix milliseconds; RFC 3339 strings are accepted too. */
+export function toDate(at: number | string | null | undefined): Date | null {
+  if (at === null || at === undefined || at === '') return null;
+  const d = new Date(at);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export function formatTime(at: number | string | null | undefined): string {
+  const d = toDate(at);
+  return d ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
+}
+
+export function formatDateTime(at: number | string | null | undefined): string {
+  const d = toDate(at);
+  return d ? d.toLocaleString() : '';
+}
