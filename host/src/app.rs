@@ -27,6 +27,16 @@ pub struct Integration {
     /// What the adapter says about the platform with this integration's settings (one
     /// adapter may serve several platforms, e.g. Messenger and Instagram).
     pub info: crate::runtime::AdapterInfo,
+    /// The adapter's plugin version (see `plugin_versions` in the store).
+    pub adapter_version: i64,
+}
+
+/// What is known about a loaded plugin's version.
+#[derive(Debug, Clone)]
+pub struct PluginMeta {
+    pub version: i64,
+    pub world: String,
+    pub loaded_at: i64,
 }
 
 /// Parsed flow versions, shared by every conversation that runs them.
@@ -128,6 +138,8 @@ pub struct App {
     integrations: RwLock<HashMap<String, Arc<Integration>>>,
     /// Bots and data actions, by plugin name.
     flow_plugins: RwLock<HashMap<String, Arc<FlowPlugin>>>,
+    /// The active version of every loaded plugin.
+    plugin_meta: RwLock<HashMap<String, PluginMeta>>,
     pub queues: Arc<HashSet<String>>,
     agents: HashMap<String, AgentConfig>,
     /// Woken when new inbox events are stored.
@@ -185,6 +197,7 @@ impl App {
             flows: FlowRegistry::default(),
             integrations: RwLock::new(HashMap::new()),
             flow_plugins: RwLock::new(HashMap::new()),
+            plugin_meta: RwLock::new(HashMap::new()),
             queues,
             agents,
             inbox_wake: Notify::new(),
@@ -256,7 +269,7 @@ impl App {
 
     /// Loads (or reloads) the flow plugin `name` from the plugins folder, with its grant.
     pub async fn load_flow_plugin(&self, name: &str) -> anyhow::Result<()> {
-        let path = self.config.plugins.dir.join(format!("{name}.wasm"));
+        let (bytes, _) = self.plugin_bytes(name).await?;
         let grant = self
             .config
             .plugin_grants
@@ -266,11 +279,13 @@ impl App {
             .unwrap_or_else(|| crate::config::PluginGrant::none(name));
         let plugin = self
             .runtime
-            .load_flow_plugin(
-                name,
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
-                grant,
-            )
+            .load_flow_plugin(name, bytes.clone(), grant)
+            .await?;
+        let world = match plugin.kind() {
+            FlowPluginKind::Bot => "bot",
+            FlowPluginKind::DataAction => "data-action",
+        };
+        self.record_version(name, plugin.hash(), world, &bytes)
             .await?;
         tracing::info!(plugin = %name, kind = ?plugin.kind(), "flow plugin loaded");
         self.flow_plugins
@@ -278,6 +293,202 @@ impl App {
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), Arc::new(plugin));
         Ok(())
+    }
+
+    /// The component to load for plugin `name`: the version an admin published (kept in the
+    /// store), else the file in the plugins folder. Returns the bytes and whether they came
+    /// from the store.
+    async fn plugin_bytes(&self, name: &str) -> anyhow::Result<(Vec<u8>, bool)> {
+        let owned = name.to_string();
+        let path = self.config.plugins.dir.join(format!("{name}.wasm"));
+        if let Some(stored) = self
+            .store
+            .call(move |c| store::plugins::active(c, &owned))
+            .await?
+        {
+            if let Ok(file) = std::fs::read(&path) {
+                use sha2::Digest;
+                if hex::encode(sha2::Sha256::digest(&file)) != stored.hash {
+                    // A file rebuilt since: it becomes a new version (an admin can roll back).
+                    return Ok((file, false));
+                }
+            }
+            return Ok((stored.bytes, true));
+        }
+        if !path.exists() {
+            bail!(
+                "not found at {} (run `cargo xtask build-plugins`, set [plugins] dir, or PUT it to /admin/v1/plugins/{name})",
+                path.display()
+            );
+        }
+        Ok((
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
+            false,
+        ))
+    }
+
+    /// Stores the loaded component as a version (a no-op when it is the active one) and
+    /// remembers it as loaded.
+    async fn record_version(
+        &self,
+        name: &str,
+        hash: &str,
+        world: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<i64> {
+        let (owned, hash, world_owned, bytes) = (
+            name.to_string(),
+            hash.to_string(),
+            world.to_string(),
+            bytes.to_vec(),
+        );
+        let (version, _) = self
+            .store
+            .call(move |c| {
+                store::plugins::publish(c, &owned, &hash, &world_owned, &bytes, store::now_ms())
+            })
+            .await?;
+        self.plugin_meta
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                name.to_string(),
+                PluginMeta {
+                    version,
+                    world: world.to_string(),
+                    loaded_at: store::now_ms(),
+                },
+            );
+        Ok(version)
+    }
+
+    pub fn plugin_meta(&self, name: &str) -> Option<PluginMeta> {
+        self.plugin_meta
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Hot-loads a component as plugin `name`: checks its world and version, compiles it, runs
+    /// its health check (`describe()` for every integration using an adapter), stores it as a
+    /// new version and swaps it in. Calls already running finish on the old version; a
+    /// component that fails any step is refused with the reason and the old one keeps serving.
+    pub async fn publish_plugin(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Published, PluginPublishError> {
+        let refuse = |e: &dyn std::fmt::Display| PluginPublishError::Refused(format!("{e:#}"));
+        let before = self.plugin_meta(name).map(|m| m.version);
+        let published = match self.runtime.load_adapter(name, bytes.clone()).await {
+            Ok(adapter) => {
+                if self.flow_plugin(name).is_some() {
+                    return Err(PluginPublishError::Refused(format!(
+                        "`{name}` is a flow plugin; this component is a channel adapter"
+                    )));
+                }
+                let adapter = Arc::new(adapter);
+                let mut replaced = Vec::new();
+                for integration in self
+                    .integrations()
+                    .into_iter()
+                    .filter(|i| i.config.adapter == name)
+                {
+                    let info = adapter
+                        .describe(&integration.ctx)
+                        .await
+                        .map_err(|e| refuse(&e))?;
+                    replaced.push((integration, info));
+                }
+                let version = self
+                    .record_version(name, adapter.hash(), "adapter", &bytes)
+                    .await
+                    .map_err(|e| refuse(&e))?;
+                let mut live = self.integrations.write().unwrap_or_else(|e| e.into_inner());
+                for (old, info) in replaced {
+                    live.insert(
+                        old.config.id.clone(),
+                        Arc::new(Integration {
+                            config: old.config.clone(),
+                            adapter: adapter.clone(),
+                            ctx: old.ctx.clone(),
+                            info,
+                            adapter_version: version,
+                        }),
+                    );
+                }
+                drop(live);
+                tracing::info!(plugin = %name, version, hash = &adapter.hash()[..12], "adapter swapped in");
+                Published {
+                    version,
+                    created: before != Some(version),
+                    world: "adapter".into(),
+                    wit: format!("switchboard:channel@{}", adapter.wit_version()),
+                    hash: adapter.hash().to_string(),
+                }
+            }
+            Err(adapter_error) if format!("{adapter_error}").contains("switchboard:flow/") => {
+                if self.integrations().iter().any(|i| i.config.adapter == name) {
+                    return Err(PluginPublishError::Refused(format!(
+                        "`{name}` is a channel adapter in use; this component is a flow plugin"
+                    )));
+                }
+                let grant = self.config.plugin_grant(name);
+                let plugin = self
+                    .runtime
+                    .load_flow_plugin(name, bytes.clone(), grant)
+                    .await
+                    .map_err(|e| refuse(&e))?;
+                let world = match plugin.kind() {
+                    FlowPluginKind::Bot => "bot",
+                    FlowPluginKind::DataAction => "data-action",
+                };
+                let version = self
+                    .record_version(name, plugin.hash(), world, &bytes)
+                    .await
+                    .map_err(|e| refuse(&e))?;
+                let published = Published {
+                    version,
+                    created: before != Some(version),
+                    world: world.into(),
+                    wit: format!("switchboard:flow@{}", plugin.wit_version()),
+                    hash: plugin.hash().to_string(),
+                };
+                self.flow_plugins
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name.to_string(), Arc::new(plugin));
+                tracing::info!(plugin = %name, version, "flow plugin swapped in");
+                published
+            }
+            Err(e) => return Err(refuse(&e)),
+        };
+        Ok(published)
+    }
+
+    /// Makes an earlier version of a plugin active again, hot, like a publish.
+    pub async fn rollback_plugin(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Published, PluginPublishError> {
+        let owned = name.to_string();
+        let stored = self
+            .store
+            .call(move |c| store::plugins::get(c, &owned, version))
+            .await
+            .map_err(|e| PluginPublishError::Refused(format!("{e:#}")))?
+            .ok_or_else(|| {
+                PluginPublishError::NotFound(format!("plugin `{name}` has no version {version}"))
+            })?;
+        // Publishing the same bytes again finds their version rather than making a new one.
+        let owned = name.to_string();
+        self.store
+            .call(move |c| store::plugins::activate(c, &owned, version))
+            .await
+            .map_err(|e| PluginPublishError::Refused(format!("{e:#}")))?;
+        self.publish_plugin(name, stored.bytes).await
     }
 
     pub fn flow_plugin(&self, name: &str) -> Option<Arc<FlowPlugin>> {
@@ -332,30 +543,32 @@ impl App {
         let adapter = match adapters.get(&integration.adapter) {
             Some(adapter) => adapter.clone(),
             None => {
-                let path = self
-                    .config
-                    .plugins
-                    .dir
-                    .join(format!("{}.wasm", integration.adapter));
-                if !path.exists() {
-                    bail!(
-                        "integration `{}`: adapter plugin `{}` not found at {} (run `cargo xtask build-plugins`, or set [plugins] dir)",
-                        integration.id,
-                        integration.adapter,
-                        path.display()
-                    );
-                }
+                let (bytes, _) =
+                    self.plugin_bytes(&integration.adapter)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "integration `{}`: adapter plugin `{}`",
+                                integration.id, integration.adapter
+                            )
+                        })?;
                 let adapter = Arc::new(
                     self.runtime
-                        .load_adapter_file(&path)
+                        .load_adapter(&integration.adapter, bytes.clone())
                         .await
                         .with_context(|| format!("integration `{}`", integration.id))?,
                 );
-                tracing::info!(plugin = %integration.adapter, wit = adapter.wit_version(), hash = &adapter.hash()[..12], "adapter loaded");
+                let version = self
+                    .record_version(&integration.adapter, adapter.hash(), "adapter", &bytes)
+                    .await?;
+                tracing::info!(plugin = %integration.adapter, version, wit = adapter.wit_version(), hash = &adapter.hash()[..12], "adapter loaded");
                 adapters.insert(integration.adapter.clone(), adapter.clone());
                 adapter
             }
         };
+        let adapter_version = self
+            .plugin_meta(&integration.adapter)
+            .map_or(1, |m| m.version);
         if self.flows.latest(&integration.flow).is_none() {
             bail!(
                 "integration `{}`: flow `{}` not found (looked for {})",
@@ -386,6 +599,7 @@ impl App {
                     adapter,
                     ctx,
                     info,
+                    adapter_version,
                 }),
             );
         Ok(())
@@ -698,6 +912,11 @@ impl App {
         error: Option<&PluginError>,
     ) {
         let micros = started.elapsed().as_micros() as u64;
+        self.metrics.plugin_version_call(
+            integration.adapter.name(),
+            integration.adapter_version,
+            function,
+        );
         let kind = error.map(|e| e.kind().map_or("load", |k| k.as_str()));
         self.metrics
             .plugin_call(integration.adapter.name(), function, micros, kind);
@@ -862,4 +1081,22 @@ pub async fn watch_flows(app: Arc<App>) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+}
+
+/// A plugin version that is now active.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Published {
+    pub version: i64,
+    pub created: bool,
+    pub world: String,
+    pub wit: String,
+    pub hash: String,
+}
+
+/// Why a plugin publish was refused.
+#[derive(Debug)]
+pub enum PluginPublishError {
+    /// The component failed validation, compilation or its health check; the old one serves on.
+    Refused(String),
+    NotFound(String),
 }

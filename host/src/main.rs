@@ -86,6 +86,19 @@ enum FlowCommand {
 enum PluginCommand {
     /// Load a component as the host would and print what it is.
     Inspect { file: PathBuf },
+    /// Hot-load a component into a running host (PUT /admin/v1/plugins/NAME).
+    Publish {
+        file: PathBuf,
+        /// The host's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        host: String,
+        /// The admin token (or set SWITCHBOARD_ADMIN_TOKEN).
+        #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN")]
+        token: String,
+        /// The plugin's name; default: the file name without `.wasm`.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -208,6 +221,52 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Plugin {
+            command:
+                PluginCommand::Publish {
+                    file,
+                    host,
+                    token,
+                    name,
+                },
+        } => {
+            let name = match name {
+                Some(name) => name,
+                None => file
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .context("cannot tell the plugin's name from the file name")?
+                    .to_string(),
+            };
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let url = format!("{}/admin/v1/plugins/{name}", host.trim_end_matches('/'));
+            let response = reqwest::Client::new()
+                .put(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/wasm")
+                .body(bytes)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {url}"))?;
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            if status.is_success() {
+                println!(
+                    "{name}: version {} ({}, {})",
+                    body["version"],
+                    body["world"].as_str().unwrap_or_default(),
+                    body["wit"].as_str().unwrap_or_default()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            eprintln!(
+                "{name}: {} {}",
+                status.as_u16(),
+                body["error"]["message"].as_str().unwrap_or_default()
+            );
+            Ok(ExitCode::FAILURE)
         }
         Command::Plugin {
             command: PluginCommand::Inspect { file },

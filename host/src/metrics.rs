@@ -50,6 +50,7 @@ pub struct Metrics {
     plugin_calls: Family,
     plugin_call_micros: Family,
     plugin_errors: Family,
+    plugin_versions: Family,
 }
 
 /// Gauges read from the store when `/metrics` is scraped.
@@ -128,6 +129,19 @@ impl Metrics {
                 "integration=\"{}\",reason=\"{}\"",
                 label(integration),
                 label(code)
+            ),
+            1,
+        );
+    }
+
+    /// A call served by version `version` of a plugin (to see which version handles traffic
+    /// across a hot swap).
+    pub fn plugin_version_call(&self, plugin: &str, version: i64, function: &str) {
+        self.plugin_versions.add(
+            format!(
+                "plugin=\"{}\",version=\"{version}\",function=\"{}\"",
+                label(plugin),
+                label(function)
             ),
             1,
         );
@@ -217,6 +231,12 @@ impl Metrics {
             &mut out,
             "switchboard_plugin_errors_total",
             "Plugin calls that trapped, timed out or ran out of memory.",
+            "counter",
+        );
+        self.plugin_versions.render(
+            &mut out,
+            "switchboard_plugin_version_calls_total",
+            "Plugin calls per plugin version (adapters), to follow a hot swap.",
             "counter",
         );
         let _ = writeln!(

@@ -75,6 +75,10 @@ impl From<AcdError> for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
+/// The largest component `PUT /admin/v1/plugins/{name}` accepts (JavaScript and Python
+/// components are 12-18 MB).
+const MAX_PLUGIN_BYTES: usize = 64 * 1024 * 1024;
+
 pub fn router(app: Arc<App>) -> Router {
     let max_body = app.config.server.max_body_bytes;
     Router::new()
@@ -117,6 +121,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/v1/flows/{name}", get(get_flow).put(put_flow))
         .route("/admin/v1/flows/{name}/rollback", post(rollback_flow))
         .route("/admin/v1/plugins", get(list_plugins))
+        .route(
+            "/admin/v1/plugins/{name}",
+            put(put_plugin).layer(DefaultBodyLimit::max(MAX_PLUGIN_BYTES)),
+        )
+        .route("/admin/v1/plugins/{name}/rollback", post(rollback_plugin))
         .route(
             "/admin/v1/plugins/{name}/kv/{key}",
             get(get_plugin_kv).put(put_plugin_kv),
@@ -608,6 +617,9 @@ async fn list_plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
                 "hash": a.hash(),
                 "platform": a.info().platform,
                 "text_limit": a.info().text_limit,
+                "version": app.plugin_meta(a.name()).map(|m| m.version),
+                "loaded_at": app.plugin_meta(a.name()).map(|m| m.loaded_at),
+                "grants": {},
             })
         });
     }
@@ -624,6 +636,8 @@ async fn list_plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
                 "wit": format!("switchboard:flow@{}", plugin.wit_version()),
                 "hash": plugin.hash(),
                 "grants": { "http_hosts": plugin.grant().http_hosts },
+                "version": app.plugin_meta(&name).map(|m| m.version),
+                "loaded_at": app.plugin_meta(&name).map(|m| m.loaded_at),
             }),
         );
     }
@@ -1088,4 +1102,65 @@ async fn console_file(State(app): State<Arc<App>>, path: Option<Path<String>>) -
         HeaderValue::from_static(content_type),
     );
     Ok(response)
+}
+
+fn publish_error(e: crate::app::PluginPublishError) -> ApiError {
+    match e {
+        crate::app::PluginPublishError::Refused(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", m)
+        }
+        crate::app::PluginPublishError::NotFound(m) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", m)
+        }
+    }
+}
+
+/// `PUT /admin/v1/plugins/{name}`: the component's bytes. 201 with the new version (200 when it
+/// is the active one already); 422 with the reason when it is refused (the old one serves on).
+async fn put_plugin(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let valid = !name.is_empty()
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    if !valid {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "a plugin name is letters, digits, `-` and `_`",
+        ));
+    }
+    let published = app
+        .publish_plugin(&name, body.to_vec())
+        .await
+        .map_err(publish_error)?;
+    let status = if published.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(json!({ "name": name, "version": published.version, "world": published.world, "wit": published.wit, "hash": published.hash }))).into_response())
+}
+
+async fn rollback_plugin(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    admin(&app, &headers)?;
+    let body: RollbackBody = json_body(&body)?;
+    let published = app
+        .rollback_plugin(&name, body.version)
+        .await
+        .map_err(publish_error)?;
+    Ok(axum::Json(json!({ "name": name, "version": published.version, "world": published.world, "hash": published.hash })).into_response())
 }

@@ -15,6 +15,7 @@ pub mod flows;
 pub mod inbox;
 pub mod integrations;
 pub mod messages;
+pub mod plugins;
 mod schema;
 
 use std::path::Path;

@@ -114,6 +114,22 @@ CREATE INDEX offers_open ON offers (expires_at) WHERE state = 'offered';
 CREATE INDEX offers_conversation ON offers (conversation, state);
 ALTER TABLE agents ADD COLUMN idle_since INTEGER;
 
+-- Plugin components published through the admin API (or first loaded from the plugins folder),
+-- every version kept; the active one serves.
+CREATE TABLE plugin_versions (
+    name       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    hash       TEXT NOT NULL,
+    world      TEXT NOT NULL,
+    bytes      BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE plugin_active (
+    name    TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+
 CREATE TABLE canned_responses (
     id    TEXT PRIMARY KEY,
     title TEXT NOT NULL,

@@ -1,0 +1,234 @@
+//! Plugins as a product: hot-swapping an adapter under load with no failed request, refusing
+//! broken or wrong-world components while the old one serves on, versions and rollback.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard_tests::fixtures::{UniqueIds, XDm, unix_millis};
+use switchboard_tests::harness::{
+    ADMIN_TOKEN, HostProcess, TempDir, TestConfig, WAIT, X_ACCOUNT_ID, X_INTEGRATION, eventually,
+    metric, plugins_dir, sim_config,
+};
+use switchboard_tests::sim::PlatformSim;
+
+/// The same component with a custom section appended: a different version (and hash) that
+/// behaves the same.
+fn as_new_version(mut component: Vec<u8>, tag: &str) -> Vec<u8> {
+    let name = b"switchboard-test-version";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(tag.as_bytes());
+    component.push(0); // custom section
+    let mut size = payload.len();
+    loop {
+        let byte = (size & 0x7f) as u8;
+        size >>= 7;
+        component.push(if size == 0 { byte } else { byte | 0x80 });
+        if size == 0 {
+            break;
+        }
+    }
+    component.extend_from_slice(&payload);
+    component
+}
+
+fn version_calls(metrics: &str, version: &str) -> f64 {
+    metric(
+        metrics,
+        "switchboard_plugin_version_calls_total",
+        &[
+            ("plugin", "x"),
+            ("version", version),
+            ("function", "handle-webhook"),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
+    let sim = Arc::new(PlatformSim::start(sim_config()).await.unwrap());
+    let dir = TempDir::new("plugin-swap");
+    let config = TestConfig::new(&dir, &sim.base_url());
+    let host = HostProcess::start(dir, &config.render()).await;
+    sim.set_host_base_url(host.base_url());
+    let api = host.api();
+    let ids = Arc::new(UniqueIds::new());
+    let dm = |ids: &UniqueIds, customer: u64, text: &str| XDm {
+        event_id: ids.next_id(),
+        sender_id: format!("{}", 1_950_000_000_000_000_000u64 + customer),
+        for_user_id: X_ACCOUNT_ID.into(),
+        text: text.into(),
+        created_ms: unix_millis(std::time::SystemTime::now()),
+        ..XDm::default()
+    };
+
+    // Four customers-at-a-time load of signed webhooks.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (sent, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut load = Vec::new();
+    for worker in 0..4u64 {
+        let (sim, ids, stop, sent, failed) = (
+            sim.clone(),
+            ids.clone(),
+            stop.clone(),
+            sent.clone(),
+            failed.clone(),
+        );
+        load.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let message = dm(&ids, worker * 1_000_000 + n, "hello");
+                let (status, body) = sim.send_x_dm(X_INTEGRATION, &message).await.unwrap();
+                sent.fetch_add(1, Ordering::Relaxed);
+                if status != 200 {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("failed during the swap: {status} {body}");
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let original = std::fs::read(plugins_dir().join("x.wasm")).unwrap();
+    let swapped = api
+        .put_raw(
+            "/admin/v1/plugins/x",
+            Some(ADMIN_TOKEN),
+            "application/wasm",
+            as_new_version(original.clone(), "v2"),
+        )
+        .await;
+    assert_eq!(swapped.status, 201, "{}", swapped.text());
+    assert_eq!(swapped.json()["version"], json!(2));
+    assert_eq!(swapped.json()["wit"], json!("switchboard:channel@0.1.0"));
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    let (sent, failed) = (sent.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    assert!(sent > 20, "the load ran: {sent} requests");
+    assert_eq!(
+        failed, 0,
+        "{failed} of {sent} requests failed across the swap"
+    );
+
+    // Once the swap is done, every webhook is handled by version 2.
+    let before = api.metrics().await;
+    let (v1, v2) = (version_calls(&before, "1"), version_calls(&before, "2"));
+    assert!(
+        v1 > 0.0 && v2 > 0.0,
+        "both versions served: v1 {v1}, v2 {v2}"
+    );
+    for n in 0..20 {
+        let (status, _) = sim
+            .send_x_dm(X_INTEGRATION, &dm(&ids, 9_000_000 + n, "after the swap"))
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+    }
+    let after = api.metrics().await;
+    assert_eq!(
+        version_calls(&after, "1"),
+        v1,
+        "version 1 handled nothing after the swap"
+    );
+    assert_eq!(version_calls(&after, "2"), v2 + 20.0);
+
+    // A broken component, and one of another world, are refused with the reason; version 2
+    // keeps serving.
+    let broken = api
+        .put_raw(
+            "/admin/v1/plugins/x",
+            Some(ADMIN_TOKEN),
+            "application/wasm",
+            b"\0asm not really".to_vec(),
+        )
+        .await;
+    assert_eq!(broken.status, 422, "{}", broken.text());
+    assert_eq!(broken.json()["error"]["code"], json!("invalid_plugin"));
+    let bot = std::fs::read(plugins_dir().join("faq-bot.wasm")).unwrap();
+    let wrong_world = api
+        .put_raw(
+            "/admin/v1/plugins/x",
+            Some(ADMIN_TOKEN),
+            "application/wasm",
+            bot,
+        )
+        .await;
+    assert_eq!(wrong_world.status, 422, "{}", wrong_world.text());
+    assert!(
+        wrong_world.text().contains("flow plugin"),
+        "{}",
+        wrong_world.text()
+    );
+    let listed = api.get("/admin/v1/plugins", Some(ADMIN_TOKEN)).await.json();
+    let x = listed["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == json!("x"))
+        .cloned()
+        .unwrap();
+    assert_eq!(x["version"], json!(2), "{listed}");
+    let (status, _) = sim
+        .send_x_dm(X_INTEGRATION, &dm(&ids, 9_100_000, "still served"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+
+    // Roll back to version 1: new webhooks go to it.
+    let rollback = api
+        .post_json(
+            "/admin/v1/plugins/x/rollback",
+            Some(ADMIN_TOKEN),
+            &json!({"version": 1}),
+        )
+        .await;
+    assert_eq!(rollback.status, 200, "{}", rollback.text());
+    let before = version_calls(&api.metrics().await, "1");
+    let (status, _) = sim
+        .send_x_dm(X_INTEGRATION, &dm(&ids, 9_200_000, "rolled back"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    eventually("version 1 serves again", WAIT, || async {
+        let now = version_calls(&api.metrics().await, "1");
+        if now == before + 1.0 {
+            Ok(())
+        } else {
+            Err(format!("{now}"))
+        }
+    })
+    .await;
+
+    // `switchboard plugin publish` does the same from the command line.
+    let file = host.dir().join("x-v3.wasm");
+    std::fs::write(&file, as_new_version(original, "v3")).unwrap();
+    let output = std::process::Command::new(switchboard_tests::harness::host_binary())
+        .args(["plugin", "publish"])
+        .arg(&file)
+        .args([
+            "--name",
+            "x",
+            "--host",
+            &host.base_url(),
+            "--token",
+            ADMIN_TOKEN,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "x: version 3 (adapter, switchboard:channel@0.1.0)"
+    );
+}
