@@ -222,22 +222,17 @@ impl App {
         Ok(Arc::new(app))
     }
 
-    /// Loads every bot and data-action component in the plugins folder, and those the flows
-    /// name by path (e.g. `fixtures/spin-bot`). Channel adapters there are left to integrations.
+    /// Loads the bots and data actions the flows name (e.g. `faq-bot`, `fixtures/spin-bot`) and
+    /// those the configuration grants something to. Others load when published through the
+    /// admin API.
     async fn load_flow_plugins(&self) -> anyhow::Result<()> {
         let dir = self.config.plugins.dir.clone();
-        let mut names: Vec<String> = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.extension().and_then(|e| e.to_str()) == Some("wasm")
-                    && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
-                    && !self.config.integrations.iter().any(|i| i.adapter == stem)
-                {
-                    names.push(stem.to_string());
-                }
-            }
-        }
+        let mut names: Vec<String> = self
+            .config
+            .plugin_grants
+            .iter()
+            .map(|g| g.name.clone())
+            .collect();
         for flow_file in flow_files(&self.config.flows.dir)? {
             if let Ok(source) = std::fs::read_to_string(&flow_file)
                 && let Ok(flow) = Flow::parse(&source, &Known::default())
@@ -251,17 +246,10 @@ impl App {
             if self.flow_plugin(&name).is_some() {
                 continue;
             }
-            let path = dir.join(format!("{name}.wasm"));
-            if !path.exists() {
-                continue; // Validation reports a flow naming a missing plugin.
-            }
-            match self.load_flow_plugin(&name).await {
-                Ok(()) => {}
-                // An unused channel adapter in the folder: not a flow plugin.
-                Err(e) if format!("{e:#}").contains("switchboard:channel") => {
-                    tracing::debug!(plugin = %name, "not a flow plugin: {e:#}")
-                }
-                Err(e) => tracing::error!(plugin = %name, "cannot load flow plugin: {e:#}"),
+            // A plugin that is missing or fails to load is reported here, and again by the
+            // validation of every flow that names it.
+            if let Err(e) = self.load_flow_plugin(&name).await {
+                tracing::error!(plugin = %name, "cannot load flow plugin from {}: {e:#}", dir.display());
             }
         }
         Ok(())

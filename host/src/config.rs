@@ -115,6 +115,13 @@ pub struct PluginsConfig {
     /// The most linear memory one plugin instance may grow to, in MiB.
     #[serde(default = "default_memory_mib")]
     pub memory_mib: u64,
+    /// The most one adapter call may return (a webhook answer with its events, a send request).
+    #[serde(default = "default_max_output_bytes")]
+    pub max_output_bytes: usize,
+}
+
+fn default_max_output_bytes() -> usize {
+    4 << 20
 }
 
 impl Default for PluginsConfig {
@@ -123,6 +130,7 @@ impl Default for PluginsConfig {
             dir: default_plugins_dir(),
             cache_dir: default_cache_dir(),
             deadline_ms: default_deadline_ms(),
+            max_output_bytes: default_max_output_bytes(),
             memory_mib: default_memory_mib(),
         }
     }

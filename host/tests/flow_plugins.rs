@@ -35,6 +35,7 @@ fn runtime() -> PluginRuntime {
         cache_dir: std::env::temp_dir().join("switchboard-flow-plugin-cache"),
         deadline_ms: 2000,
         memory_mib: 64,
+        ..PluginsConfig::default()
     })
     .expect("runtime")
 }

@@ -629,7 +629,10 @@ impl EventStream {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn offers_and_assignments_survive_a_crash() {
-    let mut env = start("acd-restart", |c| c.extra_toml = agent_toml("bob", 4, "") + &agent_toml("dave", 4, "")).await;
+    let mut env = start("acd-restart", |c| {
+        c.extra_toml = agent_toml("bob", 4, "") + &agent_toml("dave", 4, "")
+    })
+    .await;
     env.presence("bob", "available").await;
     env.dm("1840000000000000001", "hello").await;
     env.dm("1840000000000000002", "hello").await;
@@ -642,13 +645,29 @@ async fn offers_and_assignments_survive_a_crash() {
 
     // Bob still holds the first and is still offered the second; nobody else can take it.
     let mine = env.interactions("bob").await;
-    let state = |id: &str| mine.iter().find(|i| i["id"] == json!(id)).map(|i| i["state"].clone());
+    let state = |id: &str| {
+        mine.iter()
+            .find(|i| i["id"] == json!(id))
+            .map(|i| i["state"].clone())
+    };
     assert_eq!(state(&held), Some(json!("assigned")), "{mine:?}");
     assert_eq!(state(&pending), Some(json!("offered")), "{mine:?}");
     env.presence("dave", "available").await;
-    let (status, _) = env.post("dave", &format!("/api/v1/interactions/{pending}/accept"), json!({})).await;
+    let (status, _) = env
+        .post(
+            "dave",
+            &format!("/api/v1/interactions/{pending}/accept"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 409);
     env.accept("bob", &pending).await;
-    let (status, body) = env.post("bob", &format!("/api/v1/interactions/{held}/messages"), json!({"text": "Still here after the restart."})).await;
+    let (status, body) = env
+        .post(
+            "bob",
+            &format!("/api/v1/interactions/{held}/messages"),
+            json!({"text": "Still here after the restart."}),
+        )
+        .await;
     assert_eq!(status, 202, "{body}");
 }

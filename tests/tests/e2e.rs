@@ -959,7 +959,7 @@ async fn failing_sends_are_retried_or_reported() {
 async fn faulty_plugins_are_isolated() {
     let env = start("faults", |c| {
         c.deadline_ms = 500;
-        for kind in ["trap", "spin", "hog"] {
+        for kind in ["trap", "spin", "hog", "flood"] {
             c.extra_integrations.push(ExtraIntegration {
                 id: format!("{kind}-fixture"),
                 adapter: format!("fixtures/{kind}"),
@@ -995,6 +995,14 @@ async fn faulty_plugins_are_isolated() {
     assert_error(&spun, 503, "plugin_failed");
     let hogged = post_fault("hog").await;
     assert_error(&hogged, 503, "plugin_failed");
+    // A plugin answering with 20 MiB is refused at the output limit.
+    let flooded = post_fault("flood").await;
+    assert_error(&flooded, 503, "plugin_failed");
+    assert!(
+        flooded.text().contains("output_limit"),
+        "{}",
+        flooded.text()
+    );
     // Each fault plugin fails again the same way: no instance is left broken or stuck.
     assert_error(&post_fault("trap").await, 503, "plugin_failed");
 
@@ -1006,9 +1014,10 @@ async fn faulty_plugins_are_isolated() {
 
     let metrics = env.metrics().await;
     for (plugin, kind, n) in [
-        ("trap", "trap", 2.0),
-        ("spin", "timeout", 1.0),
-        ("hog", "memory_limit", 1.0),
+        ("fixtures/trap", "trap", 2.0),
+        ("fixtures/spin", "timeout", 1.0),
+        ("fixtures/flood", "output_limit", 1.0),
+        ("fixtures/hog", "memory_limit", 1.0),
     ] {
         assert_eq!(
             metric(
@@ -1039,7 +1048,7 @@ async fn faulty_plugins_are_isolated() {
             "switchboard_webhooks_refused_total",
             &[("reason", "plugin_failed")]
         ),
-        4.0,
+        5.0,
         "{metrics}"
     );
 }

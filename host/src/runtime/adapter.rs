@@ -266,14 +266,44 @@ impl AdapterPlugin {
             .await
             .map_err(|e| self.error("handle-webhook", e, &store))?;
         Ok(match result {
-            Ok(outcome) => Ok(WebhookOutcome {
-                status: outcome.response.status,
-                headers: outcome.response.headers,
-                body: outcome.response.body,
-                events: outcome.events.into_iter().map(event_from_wit).collect(),
-            }),
+            Ok(outcome) => {
+                let events: Vec<InboundEvent> =
+                    outcome.events.into_iter().map(event_from_wit).collect();
+                let size = outcome.response.body.len()
+                    + outcome
+                        .response
+                        .headers
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum::<usize>()
+                    + serde_json::to_vec(&events).map_or(usize::MAX, |v| v.len());
+                self.check_output("handle-webhook", size)?;
+                Ok(WebhookOutcome {
+                    status: outcome.response.status,
+                    headers: outcome.response.headers,
+                    body: outcome.response.body,
+                    events,
+                })
+            }
             Err(e) => Err(adapter_error(e)),
         })
+    }
+
+    /// Refuses an answer larger than the output limit.
+    fn check_output(&self, function: &'static str, size: usize) -> Result<(), PluginError> {
+        let limit = self.runtime.limits().max_output_bytes;
+        if size > limit {
+            return Err(PluginError::Call {
+                plugin: self.name.to_string(),
+                version: self.wit_version.clone(),
+                function,
+                kind: crate::runtime::CallErrorKind::OutputLimit,
+                message: format!(
+                    "it returned {size} bytes; the limit is {limit} ([plugins] max_output_bytes)"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Asks the adapter for the HTTP request that sends `message`.
@@ -319,6 +349,9 @@ impl AdapterPlugin {
             .call_encode_send(&mut store, &message)
             .await
             .map_err(|e| self.error("encode-send", e, &store))?;
+        if let Ok(r) = &result {
+            self.check_output("encode-send", r.body.len() + r.url.len())?;
+        }
         Ok(result
             .map(|r| HttpRequest {
                 method: r.method,

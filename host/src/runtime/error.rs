@@ -11,6 +11,8 @@ pub enum CallErrorKind {
     MemoryLimit,
     /// The plugin trapped (a panic, `unreachable`, an out-of-bounds access...).
     Trap,
+    /// The plugin returned more than the output limit.
+    OutputLimit,
     /// The host could not set up the call (instantiation, pool exhausted...).
     Host,
 }
@@ -21,6 +23,7 @@ impl CallErrorKind {
             CallErrorKind::Timeout => "timeout",
             CallErrorKind::MemoryLimit => "memory_limit",
             CallErrorKind::Trap => "trap",
+            CallErrorKind::OutputLimit => "output_limit",
             CallErrorKind::Host => "host",
         }
     }

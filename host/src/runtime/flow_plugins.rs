@@ -354,6 +354,7 @@ impl PluginRuntime {
         Ok(Limits {
             deadline,
             memory_bytes,
+            max_output_bytes: base.max_output_bytes,
         })
     }
 }

@@ -50,6 +50,7 @@ pub const SUPPORTED_CHANNEL_VERSIONS: &[&str] = &["0.1.0"];
 pub struct Limits {
     pub deadline: Duration,
     pub memory_bytes: usize,
+    pub max_output_bytes: usize,
 }
 
 impl Limits {
@@ -86,6 +87,7 @@ impl PluginRuntime {
         let limits = Limits {
             deadline: Duration::from_millis(config.deadline_ms),
             memory_bytes: (config.memory_mib as usize) * 1024 * 1024,
+            max_output_bytes: config.max_output_bytes,
         };
         let engine = Engine::new(&engine_config(limits))
             .map_err(anyhow::Error::from)
