@@ -89,6 +89,41 @@ fn json_has(body: &[u8], key: &str, value: &str) -> bool {
 const GRAPH_ERROR_500: &str = r#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1,"fbtrace_id":"T"}}"#;
 const GRAPH_ERROR_190: &str = r#"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"fbtrace_id":"T"}}"#;
 
+/// The Open Messaging profile, shared by its Rust, JavaScript and Python adapters.
+fn open_messaging(plugin: &'static str) -> Profile {
+    Profile {
+        plugin,
+        fixtures: "open-messaging",
+        settings: &[
+            ("secret", "fixture-open-messaging-secret"),
+            ("webhook_url", "http://127.0.0.1:9/partner"),
+        ],
+        sign: hub_base64,
+        secret_setting: "secret",
+        handshake: None,
+        webhooks: &[
+            ("inbound-message.json", Yields::Events),
+            ("inbound-attachment.json", Yields::Events),
+            ("receipt-delivered.json", Yields::Events),
+            ("receipt-failed.json", Yields::Events),
+            ("receipt-sent.json", Yields::Events),
+            ("typing.json", Yields::Events),
+            ("outbound-echo.json", Yields::Nothing),
+        ],
+        other_files: &["outbound-text.json", "outbound-attachment.json"],
+        unknown_kind: r#"{"channel":{"messageId":"m-9","time":"2026-09-01T10:15:00.000Z","from":{"id":"cust-42","idType":"Opaque"}},"type":"FutureKind"}"#,
+        answers: &[
+            (200, &[], "{}", "sent"),
+            (429, &[("retry-after", "30")], "", "rate_limited"),
+            (403, &[], "", "auth"),
+            (502, &[], "", "transient"),
+            (400, &[], r#"{"message":"bad body"}"#, "permanent"),
+        ],
+        templates: false,
+        public_replies: false,
+    }
+}
+
 fn profiles() -> Vec<Profile> {
     vec![
         Profile {
@@ -156,37 +191,11 @@ fn profiles() -> Vec<Profile> {
             templates: false,
             public_replies: true,
         },
-        Profile {
-            plugin: "open-messaging",
-            fixtures: "open-messaging",
-            settings: &[
-                ("secret", "fixture-open-messaging-secret"),
-                ("webhook_url", "http://127.0.0.1:9/partner"),
-            ],
-            sign: hub_base64,
-            secret_setting: "secret",
-            handshake: None,
-            webhooks: &[
-                ("inbound-message.json", Yields::Events),
-                ("inbound-attachment.json", Yields::Events),
-                ("receipt-delivered.json", Yields::Events),
-                ("receipt-failed.json", Yields::Events),
-                ("receipt-sent.json", Yields::Events),
-                ("typing.json", Yields::Events),
-                ("outbound-echo.json", Yields::Nothing),
-            ],
-            other_files: &["outbound-text.json", "outbound-attachment.json"],
-            unknown_kind: r#"{"channel":{"messageId":"m-9","time":"2026-09-01T10:15:00.000Z","from":{"id":"cust-42","idType":"Opaque"}},"type":"FutureKind"}"#,
-            answers: &[
-                (200, &[], "{}", "sent"),
-                (429, &[("retry-after", "30")], "", "rate_limited"),
-                (403, &[], "", "auth"),
-                (502, &[], "", "transient"),
-                (400, &[], r#"{"message":"bad body"}"#, "permanent"),
-            ],
-            templates: false,
-            public_replies: false,
-        },
+        open_messaging("open-messaging"),
+        // The same channel in JavaScript and Python (plugins/open-messaging-js, -py), proving
+        // the WIT contract outside Rust, on the same fixtures and expectations.
+        open_messaging("open-messaging-js"),
+        open_messaging("open-messaging-py"),
         Profile {
             plugin: "whatsapp",
             fixtures: "whatsapp",
@@ -410,13 +419,21 @@ async fn load(runtime: &PluginRuntime, profile: &Profile) -> Loaded {
     let path = plugins_dir().join(format!("{}.wasm", profile.plugin));
     assert!(
         path.exists(),
-        "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`)",
-        path.display()
+        "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`){}",
+        path.display(),
+        toolchain_hint(profile.plugin)
     );
+    let started = std::time::Instant::now();
     let adapter = runtime
         .load_adapter_file(&path)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "loaded {} ({:.1} MiB) in {:.2?} (compiled, or from target/plugin-cache-test)",
+        profile.plugin,
+        std::fs::metadata(&path).map_or(0.0, |m| m.len() as f64 / 1_048_576.0),
+        started.elapsed()
+    );
     let settings: BTreeMap<String, String> = profile
         .settings
         .iter()
@@ -427,6 +444,20 @@ async fn load(runtime: &PluginRuntime, profile: &Profile) -> Loaded {
         settings: Arc::new(settings),
     };
     Loaded { adapter, ctx }
+}
+
+/// What a plugin built from another language needs besides Rust; `build-plugins` skips it (with
+/// a note) when the toolchain is missing.
+fn toolchain_hint(plugin: &str) -> &'static str {
+    if plugin.ends_with("-js") {
+        "; it is built from JavaScript, which needs Node.js 18+ with npm (e.g. `apt-get install \
+         nodejs npm`)"
+    } else if plugin.ends_with("-py") {
+        "; it is built from Python with componentize-py, which needs python3 with venv and pip \
+         (e.g. `apt-get install python3-venv python3-pip`)"
+    } else {
+        ""
+    }
 }
 
 fn secret(profile: &Profile) -> &'static str {

@@ -2,7 +2,9 @@
 //!
 //! - `build-plugins`: builds every crate under `plugins/` as a `wasm32-wasip2` component and
 //!   copies it to `target/plugins/` (`plugins/x` → `x.wasm`, `plugins/fixtures/trap` →
-//!   `fixtures/trap.wasm`), where the host looks for adapters by default.
+//!   `fixtures/trap.wasm`), where the host looks for adapters by default; then the JavaScript
+//!   and Python plugins (`plugins/*/package.json`, `plugins/*/pyproject.toml`, see
+//!   `foreign_plugins.rs`) when Node.js or Python is there.
 //! - `test [ARGS...]`: `build-plugins`, then `cargo test --workspace ARGS...` with
 //!   `SWITCHBOARD_PLUGINS_DIR` pointing at the components.
 //! - `serve [--config FILE]`: the demo: the platform simulator and the host, both reading one
@@ -22,6 +24,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+mod foreign_plugins;
+mod new_plugin;
+
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
@@ -32,6 +37,8 @@ commands:
   serve [--config FILE]                the demo: platform simulator + host (default switchboard.toml)
   bench [--seconds N] [--connections N]
                                        load-test a release host (defaults: 10 s, 32 connections)
+  new-plugin KIND NAME [--out DIR]     a new plugin crate plugins/NAME from a template (KIND: adapter,
+                                       bot, data-action); --out DIR: a standalone crate in DIR/NAME
   help                                 this text";
 
 /// The component target plugins are built for.
@@ -88,6 +95,10 @@ fn main() -> ExitCode {
             .and_then(|args| Workspace::locate().and_then(|ws| serve(&ws, args))),
         Some("bench") => BenchArgs::parse(&rest)
             .and_then(|args| Workspace::locate().and_then(|ws| bench(&ws, args))),
+        Some("new-plugin") => new_plugin::Args::parse(&rest).and_then(|args| {
+            Workspace::locate()
+                .and_then(|ws| new_plugin::run(&ws.root, &args).map(|()| ExitCode::SUCCESS))
+        }),
         Some(other) => {
             eprintln!("xtask: unknown command {other:?}\n\n{USAGE}");
             return ExitCode::from(2);
@@ -219,10 +230,15 @@ fn build_plugins(ws: &Workspace) -> anyhow::Result<PathBuf> {
         fs::copy(&from, &to)
             .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
     }
+    let foreign = foreign_plugins::build(&plugins_src, &ws.target, &out_dir)?;
     step(&format!(
-        "{} plugin(s) in {}",
-        crates.len(),
-        out_dir.display()
+        "{} plugin(s) in {}{}",
+        crates.len() + foreign.built,
+        out_dir.display(),
+        match foreign.skipped.as_slice() {
+            [] => String::new(),
+            skipped => format!(" (skipped: {})", skipped.join(", ")),
+        }
     ));
     Ok(out_dir)
 }
@@ -286,7 +302,7 @@ fn find_plugin_crates(
                 rel: rel.clone(),
                 package,
             });
-        } else {
+        } else if !foreign_plugins::is_project(&path) {
             find_plugin_crates(&path, rel, out)?;
         }
         rel.pop();
@@ -333,14 +349,21 @@ fn build_console(ws: &Workspace) -> anyhow::Result<()> {
     let lock = dir.join("package-lock.json");
     let installed = dir.join("node_modules").join(".package-lock.json");
     let fresh = |a: &Path, b: &Path| -> bool {
-        match (fs::metadata(a).and_then(|m| m.modified()), fs::metadata(b).and_then(|m| m.modified())) {
+        match (
+            fs::metadata(a).and_then(|m| m.modified()),
+            fs::metadata(b).and_then(|m| m.modified()),
+        ) {
             (Ok(a), Ok(b)) => a >= b,
             _ => false,
         }
     };
     if !fresh(&installed, &lock) {
-        run(Command::new(npm).arg("ci").arg("--no-audit").arg("--no-fund").current_dir(&dir))
-            .context("installing the console's packages (needs Node.js and npm)")?;
+        run(Command::new(npm)
+            .arg("ci")
+            .arg("--no-audit")
+            .arg("--no-fund")
+            .current_dir(&dir))
+        .context("installing the console's packages (needs Node.js and npm)")?;
     }
     run(Command::new(npm).args(["run", "build"]).current_dir(&dir))?;
     Ok(())
@@ -415,7 +438,9 @@ fn serve(ws: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     // The console is a bonus for the demo: without Node.js the host still serves everything else.
     if let Err(e) = build_console(ws) {
-        step(&format!("note: the browser console was not built ({e:#}); /console/ will say so"));
+        step(&format!(
+            "note: the browser console was not built ({e:#}); /console/ will say so"
+        ));
     }
 
     build_plugins(ws)?;

@@ -1,0 +1,1 @@
+"""The Open Messaging channel adapter in Python (see plugins/open-messaging for the Rust one)."""
