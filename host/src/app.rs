@@ -1088,3 +1088,54 @@ pub enum PluginPublishError {
     Refused(String),
     NotFound(String),
 }
+
+/// `serve --watch`, plugins: a changed component file of a loaded plugin (an integration's
+/// adapter or a flow plugin) is hot-loaded like `PUT /admin/v1/plugins/{name}`. A file that is
+/// refused is logged with the reason and the running version keeps serving.
+pub async fn watch_plugins(app: Arc<App>) {
+    let dir = app.config.plugins.dir.clone();
+    tracing::info!("watching {} for plugin changes", dir.display());
+    let mut seen: HashMap<String, String> = HashMap::new();
+    loop {
+        let mut names: Vec<String> = app
+            .integrations()
+            .iter()
+            .map(|i| i.config.adapter.clone())
+            .collect();
+        names.extend(app.flow_plugins().into_iter().map(|(name, _)| name));
+        names.sort();
+        names.dedup();
+        for name in names {
+            let path = dir.join(format!("{name}.wasm"));
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let hash = {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::digest(&bytes))
+            };
+            let first_look = !seen.contains_key(&name);
+            if seen.get(&name) == Some(&hash) {
+                continue;
+            }
+            seen.insert(name.clone(), hash);
+            if first_look {
+                continue; // Loaded at start.
+            }
+            match app.publish_plugin(&name, bytes).await {
+                Ok(published) if published.created => {
+                    tracing::info!(plugin = %name, version = published.version, "hot-loaded from {}", path.display())
+                }
+                Ok(_) => {}
+                Err(PluginPublishError::Refused(reason) | PluginPublishError::NotFound(reason)) => {
+                    tracing::error!(
+                        plugin = %name,
+                        "{} was refused; the running version keeps serving: {reason}",
+                        path.display()
+                    )
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}

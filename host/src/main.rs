@@ -26,8 +26,8 @@ enum Command {
         /// The configuration file; without it, built-in defaults (127.0.0.1:8080, ./data, ./flows, ./target/plugins).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Publish flow files as they change in the flows folder (a broken file is reported and
-        /// never replaces the working version).
+        /// Publish flow files and hot-load plugin components as they change in the flows and
+        /// plugins folders (a broken file is reported and never replaces the working version).
         #[arg(long)]
         watch: bool,
     },
@@ -370,6 +370,7 @@ async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode>
     app.spawn_workers();
     if watch {
         tokio::spawn(switchboard::app::watch_flows(app.clone()));
+        tokio::spawn(switchboard::app::watch_plugins(app.clone()));
     }
     let integrations: Vec<String> = app
         .integrations()

@@ -174,6 +174,8 @@ pub struct TestConfig {
     pub x_flow: String,
     /// The flows folder (default: the repository's `flows/`).
     pub flows_dir: Option<PathBuf>,
+    /// The plugins folder (default: [`plugins_dir`]).
+    pub plugins_dir: Option<PathBuf>,
     /// The built browser console, rendered as `[server] console_dir` (default: not set, so the
     /// host uses its own default).
     pub console_dir: Option<PathBuf>,
@@ -198,6 +200,7 @@ impl TestConfig {
             x_options: Vec::new(),
             x_flow: "support".into(),
             flows_dir: None,
+            plugins_dir: None,
             console_dir: None,
             extra_toml: String::new(),
             billing_options: Vec::new(),
@@ -259,7 +262,7 @@ webhook_url = {om_url}
                 .map(|dir| format!("console_dir = {}", path(dir)))
                 .unwrap_or_default(),
             db = path(&self.db_path),
-            plugins = path(&plugins_dir()),
+            plugins = path(self.plugins_dir.as_deref().unwrap_or(&plugins_dir())),
             cache = path(&workspace.join("target").join("plugin-cache-test")),
             deadline = self.deadline_ms,
             memory = self.memory_mib,

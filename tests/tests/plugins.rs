@@ -232,3 +232,74 @@ async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
         "x: version 3 (adapter, switchboard:channel@0.1.0)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serve_watch_hot_loads_changed_plugin_files() {
+    let sim = PlatformSim::start(sim_config()).await.unwrap();
+    let dir = TempDir::new("plugin-watch");
+    let (plugins, flows) = (dir.path().join("plugins"), dir.path().join("flows"));
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::create_dir_all(&flows).unwrap();
+    let original = std::fs::read(plugins_dir().join("x.wasm")).unwrap();
+    std::fs::write(plugins.join("x.wasm"), &original).unwrap();
+    std::fs::copy(
+        plugins_dir().join("open-messaging.wasm"),
+        plugins.join("open-messaging.wasm"),
+    )
+    .unwrap();
+    std::fs::copy(
+        switchboard_tests::harness::workspace_dir().join("flows/support.yaml"),
+        flows.join("support.yaml"),
+    )
+    .unwrap();
+    let mut config = TestConfig::new(&dir, &sim.base_url());
+    config.plugins_dir = Some(plugins.clone());
+    config.flows_dir = Some(flows);
+    let host = HostProcess::start_with_args(dir, &config.render(), &["--watch"]).await;
+    sim.set_host_base_url(host.base_url());
+    let api = host.api();
+    let ids = UniqueIds::new();
+    let version = || async {
+        let listed = api.get("/admin/v1/plugins", Some(ADMIN_TOKEN)).await.json();
+        listed["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == json!("x"))
+            .unwrap()["version"]
+            .clone()
+    };
+    let dm = |n: u64| XDm {
+        event_id: ids.next_id(),
+        sender_id: format!("{}", 1_960_000_000_000_000_000u64 + n),
+        for_user_id: X_ACCOUNT_ID.into(),
+        text: "hi".into(),
+        created_ms: unix_millis(std::time::SystemTime::now()),
+        ..XDm::default()
+    };
+    assert_eq!(version().await, json!(1));
+
+    // A broken file is refused with the reason in the log; version 1 keeps serving.
+    std::fs::write(plugins.join("x.wasm"), b"\0asm broken").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(version().await, json!(1));
+    assert!(
+        host.log_tail(200).contains("was refused"),
+        "{}",
+        host.log_tail(40)
+    );
+    assert_eq!(sim.send_x_dm(X_INTEGRATION, &dm(1)).await.unwrap().0, 200);
+
+    // A good new build is hot-loaded.
+    std::fs::write(plugins.join("x.wasm"), as_new_version(original, "watched")).unwrap();
+    eventually("the changed file hot-loaded", WAIT, || async {
+        let v = version().await;
+        if v == json!(2) {
+            Ok(())
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
+    assert_eq!(sim.send_x_dm(X_INTEGRATION, &dm(2)).await.unwrap().0, 200);
+}
