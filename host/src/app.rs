@@ -57,16 +57,6 @@ impl crate::engine::Flows for FlowRegistry {
 }
 
 impl FlowRegistry {
-    /// Every flow with a published version.
-    pub fn names(&self) -> HashSet<String> {
-        self.latest
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect()
-    }
-
     /// The version new conversations of flow `name` start on.
     pub fn latest(&self, name: &str) -> Option<i64> {
         self.latest

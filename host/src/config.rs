@@ -458,10 +458,6 @@ impl Config {
         }
         Ok(())
     }
-
-    pub fn integration(&self, id: &str) -> Option<&IntegrationConfig> {
-        self.integrations.iter().find(|i| i.id == id)
-    }
 }
 
 /// Rules across integrations, also checked when an admin changes one at run time.

@@ -82,13 +82,3 @@ pub fn activate(conn: &Connection, name: &str, version: i64) -> anyhow::Result<(
     .execute(params![name, version])?;
     Ok(())
 }
-
-/// Every version of a plugin, without the bytes: (version, hash, world, created_at).
-pub fn versions(conn: &Connection, name: &str) -> anyhow::Result<Vec<(i64, String, String, i64)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT version, hash, world, created_at FROM plugin_versions WHERE name = ?1 ORDER BY version")?;
-    let rows = stmt.query_map(params![name], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
