@@ -372,11 +372,10 @@ fn build_console(ws: &Workspace) -> anyhow::Result<()> {
 fn test(ws: &Workspace, extra: &[String]) -> anyhow::Result<ExitCode> {
     let plugins = build_plugins(ws)?;
     build_console(ws)?;
-    // The end-to-end tests spawn the real `switchboard` binary, which `cargo test` alone does
-    // not build (the host has no integration tests of its own).
-    run(ws
-        .cargo()
-        .args(["build", "-p", "switchboard", "--bin", "switchboard"]))?;
+    // The end-to-end tests spawn the real `switchboard` binary. Building it with the test
+    // build's own feature set (rather than `cargo build -p switchboard`) keeps wasmtime from
+    // being compiled twice; `cargo test` builds the binary for the host's integration tests.
+    run(ws.cargo().args(["test", "--workspace", "--no-run"]))?;
     let mut command = ws.cargo();
     command
         .args(["test", "--workspace"])
