@@ -240,6 +240,11 @@ export function agentApi(token: string) {
         method: 'POST',
         json: body,
       }),
+    typing: (id: string) =>
+      request<{ sent: boolean; reason?: string }>(token, `/api/v1/interactions/${enc(id)}/typing`, {
+        method: 'POST',
+        json: {},
+      }),
     wrapup: (id: string, code: string, notes?: string) =>
       request<{ id: string; state: string }>(token, `/api/v1/interactions/${enc(id)}/wrapup`, {
         method: 'POST',

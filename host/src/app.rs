@@ -144,7 +144,12 @@ pub struct App {
     pub route_wake: Notify,
     /// Integrations whose credentials the platform refused: id → (since, reason).
     deauthorized: RwLock<HashMap<String, (i64, String)>>,
+    /// When a typing indicator last went out, per conversation.
+    typing_sent: std::sync::Mutex<HashMap<String, Instant>>,
 }
+
+/// A platform's typing indicator lasts a few seconds; showing it more often is noise.
+const TYPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl App {
     /// Opens the store, loads every integration's adapter and publishes the flows folder.
@@ -196,6 +201,7 @@ impl App {
             events: Default::default(),
             route_wake: Notify::new(),
             deauthorized: RwLock::new(deauthorized),
+            typing_sent: Default::default(),
             config,
         };
         let kv_path = app.config.store.path.with_file_name("plugin-kv.db");
@@ -698,6 +704,75 @@ impl App {
                     e.detail()
                 ),
             }
+        }
+    }
+
+    /// Shows the customer that an agent is typing, at most once per [`TYPING_INTERVAL`] per
+    /// conversation. Best effort, like [`App::mark_read`]; the error says why nothing was shown.
+    pub async fn show_typing(
+        &self,
+        conversation: &crate::store::Conversation,
+    ) -> Result<(), String> {
+        let Some(integration) = self.sender_for(&conversation.integration) else {
+            return Err(format!(
+                "integration `{}` is not loaded",
+                conversation.integration
+            ));
+        };
+        {
+            let mut sent = self.typing_sent.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if let Some(last) = sent.get(&conversation.id)
+                && now.duration_since(*last) < TYPING_INTERVAL
+            {
+                return Err(format!(
+                    "a typing indicator went out {} ms ago; it is sent at most every {} s",
+                    now.duration_since(*last).as_millis(),
+                    TYPING_INTERVAL.as_secs()
+                ));
+            }
+            sent.retain(|_, last| now.duration_since(*last) < TYPING_INTERVAL);
+            sent.insert(conversation.id.clone(), now);
+        }
+        let started = Instant::now();
+        let request = integration
+            .adapter
+            .encode_typing(&integration.ctx, &conversation.customer_id)
+            .await;
+        self.record(
+            &integration,
+            "encode-typing",
+            started,
+            request.as_ref().err(),
+        );
+        let adapter = &integration.adapter;
+        let request = match request {
+            Ok(Some(request)) => request,
+            Ok(None) if adapter.wit_version() == "0.1.0" => {
+                return Err(format!(
+                    "adapter `{}` implements switchboard:channel@0.1.0, which has no typing \
+                     indicator (added in 0.2.0)",
+                    adapter.name()
+                ));
+            }
+            Ok(None) => {
+                return Err(format!(
+                    "{} has no typing indicator",
+                    adapter.info().platform
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        match crate::outbound::http_call(&self.http, request).await {
+            Ok((status, _, _)) if (200..300).contains(&status) => Ok(()),
+            Ok((status, _, body)) => Err(format!(
+                "the platform answered HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            )),
+            Err(e) => Err(format!("the platform could not be reached: {}", e.detail())),
         }
     }
 

@@ -270,34 +270,83 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Plugin {
             command: PluginCommand::Inspect { file },
-        } => {
-            let runtime = switchboard::runtime::PluginRuntime::new(&Default::default())?;
-            let plugin = runtime.load_adapter_file(&file).await?;
-            let info = plugin.info();
-            println!("plugin:       {}", plugin.name());
-            println!(
-                "world:        switchboard:channel/adapter@{}",
-                plugin.wit_version()
-            );
-            println!(
-                "exports:      switchboard:channel/handler@{}",
-                plugin.wit_version()
-            );
-            println!(
-                "imports:      switchboard:channel/logging, switchboard:channel/config, wasi:cli (empty)"
-            );
-            println!("sha256:       {}", plugin.hash());
-            println!("platform:     {}", info.platform);
-            println!("text limit:   {} {:?}", info.text_limit, info.text_unit);
-            println!(
-                "reply window: {}",
-                info.reply_window_hours
-                    .map_or("none".to_string(), |h| format!("{h} h"))
-            );
-            println!("capabilities: {:?}", info.capabilities);
-            Ok(ExitCode::SUCCESS)
+        } => inspect(&file).await,
+    }
+}
+
+/// `plugin inspect`: what the component is, read from its bytes, then loaded as the host would
+/// (with a default configuration that grants what its manifest asks for).
+async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use switchboard::runtime::{PluginRuntime, outline};
+
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let outline = outline(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "(none)".to_string()
+        } else {
+            items.join("\n              ")
+        }
+    };
+    let name = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("plugin")
+        .to_string();
+    println!("plugin:       {name}");
+    println!("file:         {} ({} bytes)", file.display(), bytes.len());
+    println!(
+        "world:        {}",
+        outline
+            .world
+            .as_deref()
+            .unwrap_or("none: it exports no Switchboard world")
+    );
+    println!("exports:      {}", list(&outline.exports));
+    println!("imports:      {}", list(&outline.imports));
+    match &outline.manifest {
+        Some(manifest) => {
+            let text = toml::to_string(manifest)?;
+            let lines: Vec<&str> = text.lines().collect();
+            println!("asks for:     {}", lines.join("\n              "));
+        }
+        None => println!("asks for:     nothing beyond the defaults (no manifest)"),
+    }
+    let Some(world) = outline.world else {
+        return Ok(ExitCode::FAILURE);
+    };
+
+    let runtime = PluginRuntime::new(&Default::default())?;
+    if world.starts_with("switchboard:channel/") {
+        let plugin = runtime.load_adapter(&name, bytes).await?;
+        let info = plugin.info();
+        println!("loads:        yes; describe() answered");
+        println!("sha256:       {}", plugin.hash());
+        println!("platform:     {}", info.platform);
+        println!("text limit:   {} {:?}", info.text_limit, info.text_unit);
+        println!(
+            "reply window: {}",
+            info.reply_window_hours
+                .map_or("none".to_string(), |h| format!("{h} h"))
+        );
+        println!("capabilities: {:?}", info.capabilities);
+    } else {
+        let asked = outline.manifest.unwrap_or_default();
+        let grant = switchboard::config::PluginGrant {
+            name: name.clone(),
+            http_hosts: asked.http_hosts,
+            deadline_ms: asked.deadline_ms,
+            memory_mib: asked.memory_mib,
+        };
+        let plugin = runtime.load_flow_plugin(&name, bytes, grant).await?;
+        println!("loads:        yes");
+        println!("sha256:       {}", plugin.hash());
+        if let Some(action) = plugin.as_data_action() {
+            let names: Vec<String> = action.actions().iter().map(|a| a.name.clone()).collect();
+            println!("actions:      {}", names.join(", "));
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `flow publish`: PUT the file to the admin API and print the answer.

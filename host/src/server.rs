@@ -116,6 +116,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/interactions/{id}", get(get_interaction))
         .route("/api/v1/interactions/{id}/accept", post(accept))
         .route("/api/v1/interactions/{id}/messages", post(send_message))
+        .route("/api/v1/interactions/{id}/typing", post(typing))
         .route("/api/v1/interactions/{id}/wrapup", post(wrap_up))
         .route("/admin/v1/flows", get(list_flows))
         .route("/admin/v1/flows/{name}", get(get_flow).put(put_flow))
@@ -429,6 +430,15 @@ async fn send_message(
         .into_response())
 }
 
+async fn typing(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let agent = agent(&app, &headers)?;
+    Ok(axum::Json(acd::typing(&app, agent, &id).await?).into_response())
+}
+
 #[derive(Deserialize)]
 struct WrapupBody {
     code: String,
@@ -619,7 +629,8 @@ async fn list_plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
                 "text_limit": a.info().text_limit,
                 "version": app.plugin_meta(a.name()).map(|m| m.version),
                 "loaded_at": app.plugin_meta(a.name()).map(|m| m.loaded_at),
-                "grants": {},
+                "grants": limits_json(app.runtime.limits(), None),
+                "asks": a.manifest(),
             })
         });
     }
@@ -635,13 +646,27 @@ async fn list_plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
                 "world": world,
                 "wit": format!("switchboard:flow@{}", plugin.wit_version()),
                 "hash": plugin.hash(),
-                "grants": { "http_hosts": plugin.grant().http_hosts },
+                "grants": limits_json(plugin.limits(), Some(&plugin.grant().http_hosts)),
+                "asks": plugin.manifest(),
                 "version": app.plugin_meta(&name).map(|m| m.version),
                 "loaded_at": app.plugin_meta(&name).map(|m| m.loaded_at),
             }),
         );
     }
     Ok(axum::Json(json!({ "plugins": seen.into_values().collect::<Vec<_>>() })).into_response())
+}
+
+/// What a plugin is granted, in the units of the configuration.
+fn limits_json(limits: crate::runtime::Limits, http_hosts: Option<&[String]>) -> Value {
+    let mut grants = json!({
+        "memory_mib": limits.memory_bytes / (1024 * 1024),
+        "deadline_ms": limits.deadline.as_millis() as u64,
+        "max_output_bytes": limits.max_output_bytes,
+    });
+    if let Some(hosts) = http_hosts {
+        grants["http_hosts"] = json!(hosts);
+    }
+    grants
 }
 
 fn integration_json(app: &App, integration: &crate::app::Integration, sent_today: i64) -> Value {

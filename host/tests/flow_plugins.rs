@@ -376,3 +376,68 @@ async fn non_flow_components_and_bad_grants_are_refused_at_load() {
     };
     assert!(err.contains("1024 MiB"), "{err}");
 }
+
+/// `component` with one more custom section (which Wasm ignores).
+fn with_custom_section(mut component: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    component.push(0);
+    let mut size = payload.len();
+    loop {
+        let byte = (size & 0x7f) as u8;
+        size >>= 7;
+        component.push(if size == 0 { byte } else { byte | 0x80 });
+        if size == 0 {
+            break;
+        }
+    }
+    component.extend_from_slice(&payload);
+    component
+}
+
+#[tokio::test]
+async fn a_manifest_asking_for_more_than_the_grant_is_refused() {
+    let rt = runtime();
+    // The SDK's `manifest!` survives the build: faq-bot asks for 16 MiB.
+    let bot = load(&rt, "faq-bot", PluginGrant::none("faq-bot")).await;
+    let asked = bot.manifest().expect("faq-bot has a manifest");
+    assert_eq!(asked.memory_mib, Some(16));
+
+    let bytes = std::fs::read(component("http-lookup")).unwrap();
+    let grant = PluginGrant {
+        http_hosts: vec!["127.0.0.1".into()],
+        ..PluginGrant::none("http-lookup")
+    };
+    // Asking for a granted host (any port of it is granted) loads.
+    let modest = with_custom_section(
+        bytes.clone(),
+        "switchboard-manifest",
+        b"http_hosts = [\"127.0.0.1:9191\"]\n",
+    );
+    let loaded = rt
+        .load_flow_plugin("http-lookup", modest, grant.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        loaded.manifest().unwrap().http_hosts,
+        vec!["127.0.0.1:9191".to_string()]
+    );
+
+    // Asking for a host nobody granted, or a longer deadline, is refused with what to change.
+    let greedy = with_custom_section(
+        bytes,
+        "switchboard-manifest",
+        b"http_hosts = [\"crm.example.com\"]\ndeadline_ms = 10000\n",
+    );
+    let err = match rt.load_flow_plugin("http-lookup", greedy, grant).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("an over-asking plugin loaded"),
+    };
+    assert!(
+        err.contains("`crm.example.com`, which is not granted")
+            && err.contains("[[plugin]] entry with name = \"http-lookup\"")
+            && err.contains("10000 ms call deadline; 2000 ms is granted"),
+        "{err}"
+    );
+}

@@ -5,7 +5,8 @@ use crate::{
     WebhookOutcome, WebhookRequest,
 };
 
-/// A channel adapter: the four functions of the `switchboard:channel/handler` interface.
+/// A channel adapter: the functions of the `switchboard:channel/handler` interface (the
+/// latest version, 0.2.0).
 ///
 /// The functions take no `self` because the host may create a fresh instance for any call:
 /// an adapter keeps no state between calls and reads its integration's settings through
@@ -33,6 +34,14 @@ pub trait Adapter {
     /// the platform has such a call (WhatsApp). The default: none.
     fn encode_mark_read(customer_id: String, message_id: String) -> Option<HttpRequest> {
         let _ = (customer_id, message_id);
+        None
+    }
+
+    /// The request that shows the customer an agent is typing, where the platform has such a
+    /// call (Messenger's `typing_on` sender action). The default: none. Since
+    /// `switchboard:channel@0.2.0`.
+    fn encode_typing(customer_id: String) -> Option<HttpRequest> {
+        let _ = customer_id;
         None
     }
 }
@@ -74,6 +83,12 @@ macro_rules! export_adapter {
                 message_id: ::std::string::String,
             ) -> ::core::option::Option<$crate::HttpRequest> {
                 <$ty as $crate::Adapter>::encode_mark_read(customer_id, message_id)
+            }
+
+            fn encode_typing(
+                customer_id: ::std::string::String,
+            ) -> ::core::option::Option<$crate::HttpRequest> {
+                <$ty as $crate::Adapter>::encode_typing(customer_id)
             }
         }
 

@@ -68,6 +68,45 @@ pub use wit::switchboard::channel::types::{
     TemplateMessage, TextUnit, Typing, WebhookOutcome, WebhookRequest,
 };
 
+/// Embeds this plugin's manifest: what it asks the host for, in TOML, carried in the
+/// component's `switchboard-manifest` custom section. The host refuses to load a plugin that
+/// asks for more than the admin's configuration grants, naming what to change; `switchboard
+/// plugin inspect FILE.wasm` prints it.
+///
+/// ```
+/// switchboard_sdk::manifest!(
+///     r#"
+/// memory_mib = 16                       # linear memory one call needs
+/// deadline_ms = 500                     # time one call needs
+/// http_hosts = ["api.example.com"]      # flow plugins: hosts the `http` import must reach
+/// "#
+/// );
+/// ```
+///
+/// Keys: `memory_mib`, `deadline_ms`, `max_output_bytes` and (flow plugins only) `http_hosts`;
+/// any other key is refused at load. A plugin without a manifest asks for nothing beyond the
+/// defaults.
+#[macro_export]
+macro_rules! manifest {
+    ($toml:expr) => {
+        const _: () = {
+            const TEXT: &str = $toml;
+            #[cfg_attr(target_family = "wasm", unsafe(link_section = "switchboard-manifest"))]
+            #[used]
+            static MANIFEST: [u8; TEXT.len()] = {
+                let bytes = TEXT.as_bytes();
+                let mut out = [0u8; TEXT.len()];
+                let mut i = 0;
+                while i < bytes.len() {
+                    out[i] = bytes[i];
+                    i += 1;
+                }
+                out
+            };
+        };
+    };
+}
+
 /// The generated bindings. Plugin code uses the re-exports above and [`export_adapter!`]; this
 /// module is public only so that the macro's expansion in the plugin crate can reach it.
 #[doc(hidden)]

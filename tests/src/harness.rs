@@ -172,6 +172,9 @@ pub struct TestConfig {
     pub x_options: Vec<String>,
     /// The flow of the X integration (default `support`).
     pub x_flow: String,
+    /// The adapter of the open-messaging integration (default `open-messaging`; its
+    /// JavaScript and Python twins speak the same wire format).
+    pub om_adapter: String,
     /// The flows folder (default: the repository's `flows/`).
     pub flows_dir: Option<PathBuf>,
     /// The plugins folder (default: [`plugins_dir`]).
@@ -199,6 +202,7 @@ impl TestConfig {
             extra_integrations: Vec::new(),
             x_options: Vec::new(),
             x_flow: "support".into(),
+            om_adapter: "open-messaging".into(),
             flows_dir: None,
             plugins_dir: None,
             console_dir: None,
@@ -248,7 +252,7 @@ api_base = {api_base}
 
 [[integration]]
 id = {om_id}
-adapter = "open-messaging"
+adapter = {om_adapter}
 flow = "support"
 [integration.settings]
 secret = {om_secret}
@@ -281,6 +285,7 @@ webhook_url = {om_url}
             x_account = q(X_ACCOUNT_ID),
             api_base = q(&self.sim_base_url),
             om_id = q(OM_INTEGRATION),
+            om_adapter = q(&self.om_adapter),
             om_secret = q(OM_SECRET),
             om_url = q(&format!("{}/open-messaging/{OM_PATH}", self.sim_base_url)),
         );

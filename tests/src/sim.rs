@@ -45,7 +45,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use self::meta::{MetaCustomerEvent, MetaFault, MetaPage, MetaPlatform, meta_webhook_body};
-pub use self::records::{Attempt, Delivered, Platform, Refused};
+pub use self::records::{Attempt, Delivered, Platform, Refused, SenderAction};
 pub use self::whatsapp::{WhatsAppFault, WhatsAppNumber, WhatsAppReadMark};
 pub use self::x_api::Fault;
 pub use self::x_public::XPublicPosted;
@@ -189,6 +189,11 @@ impl PlatformSim {
     /// Messages the platforms accepted, in arrival order.
     pub fn delivered(&self) -> Vec<Delivered> {
         self.shared.records.delivered()
+    }
+
+    /// Meta sender actions (`typing_on`, ...) that passed the checks, in arrival order.
+    pub fn sender_actions(&self) -> Vec<SenderAction> {
+        self.shared.records.sender_actions()
     }
 
     /// Send calls that passed the checks, delivered or faulted, in arrival order.

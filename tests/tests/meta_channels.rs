@@ -188,6 +188,19 @@ impl Env {
         (response.status.as_u16(), response.json())
     }
 
+    async fn typing(&self, id: &str) -> Value {
+        let response = self
+            .api
+            .post_json(
+                &format!("/api/v1/interactions/{id}/typing"),
+                Some(ALICE_TOKEN),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.text());
+        response.json()
+    }
+
     async fn interaction(&self, id: &str) -> Value {
         self.api
             .get(&format!("/api/v1/interactions/{id}"), Some(ALICE_TOKEN))
@@ -461,6 +474,27 @@ async fn messenger_and_instagram_conversations_and_the_human_agent_tag() {
         assert_eq!(status, 200, "{body}");
         let id = env.queued("billing", customer).await;
         env.accept(&id).await;
+        // While Alice writes, the customer sees "typing…" (a switchboard:channel@0.2.0 call),
+        // at most once every few seconds.
+        let typing = env.typing(&id).await;
+        assert_eq!(typing, json!({"sent": true}), "{integration}");
+        let again = env.typing(&id).await;
+        assert_eq!(again["sent"], json!(false), "{again}");
+        assert!(
+            again["reason"].as_str().unwrap().contains("at most every"),
+            "{again}"
+        );
+        let actions: Vec<_> = env
+            .sim
+            .sender_actions()
+            .into_iter()
+            .filter(|a| a.recipient_id == customer)
+            .map(|a| (a.integration_id, a.action))
+            .collect();
+        assert_eq!(
+            actions,
+            [(integration.to_string(), "typing_on".to_string())]
+        );
         let (status, sent) = env
             .reply(&id, json!({"text": "Alice here, checking your order."}))
             .await;

@@ -172,7 +172,10 @@ async fn a_partner_goes_from_nothing_to_a_hot_loaded_adapter() {
     let text = stdout(&inspected);
     for line in [
         "plugin:       acme_test",
-        "world:        switchboard:channel/adapter@0.1.0",
+        "world:        switchboard:channel/adapter@0.2.0",
+        "exports:      switchboard:channel/handler@0.2.0",
+        "asks for:     memory_mib = 16",
+        "loads:        yes; describe() answered",
         "platform:     acme-test",
         "text limit:   4096 Chars",
         "reply window: none",
@@ -205,7 +208,7 @@ async fn a_partner_goes_from_nothing_to_a_hot_loaded_adapter() {
     );
     assert_eq!(
         stdout(&published).trim(),
-        "acme-test: version 1 (adapter, switchboard:channel@0.1.0)"
+        "acme-test: version 1 (adapter, switchboard:channel@0.2.0)"
     );
 
     // What the host refuses, the old version serving on: a file that is not a component...

@@ -1,25 +1,25 @@
 //! Plugins as a product: hot-swapping an adapter under load with no failed request, refusing
-//! broken or wrong-world components while the old one serves on, versions and rollback.
+//! broken, wrong-world or over-asking components while the old one serves on, versions and
+//! rollback, and adapters of two contract versions side by side.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_tests::fixtures::{UniqueIds, XDm, unix_millis};
+use switchboard_tests::fixtures::{OpenMessage, UniqueIds, XDm, rfc3339_utc, unix_millis};
 use switchboard_tests::harness::{
-    ADMIN_TOKEN, HostProcess, TempDir, TestConfig, WAIT, X_ACCOUNT_ID, X_INTEGRATION, eventually,
-    metric, plugins_dir, sim_config,
+    ADMIN_TOKEN, ALICE, ALICE_TOKEN, HostProcess, OM_INTEGRATION, TempDir, TestConfig, WAIT,
+    X_ACCOUNT_ID, X_INTEGRATION, eventually, metric, plugins_dir, sim_config,
 };
 use switchboard_tests::sim::PlatformSim;
 
-/// The same component with a custom section appended: a different version (and hash) that
-/// behaves the same.
-fn as_new_version(mut component: Vec<u8>, tag: &str) -> Vec<u8> {
-    let name = b"switchboard-test-version";
+/// `component` with one more custom section: Wasm ignores it, so the component behaves the
+/// same, but its bytes (and hash) differ.
+fn with_custom_section(mut component: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
     let mut payload = vec![name.len() as u8];
-    payload.extend_from_slice(name);
-    payload.extend_from_slice(tag.as_bytes());
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
     component.push(0); // custom section
     let mut size = payload.len();
     loop {
@@ -32,6 +32,11 @@ fn as_new_version(mut component: Vec<u8>, tag: &str) -> Vec<u8> {
     }
     component.extend_from_slice(&payload);
     component
+}
+
+/// The same component as a new version (and hash) that behaves the same.
+fn as_new_version(component: Vec<u8>, tag: &str) -> Vec<u8> {
+    with_custom_section(component, "switchboard-test-version", tag.as_bytes())
 }
 
 fn version_calls(metrics: &str, version: &str) -> f64 {
@@ -103,7 +108,7 @@ async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
         .await;
     assert_eq!(swapped.status, 201, "{}", swapped.text());
     assert_eq!(swapped.json()["version"], json!(2));
-    assert_eq!(swapped.json()["wit"], json!("switchboard:channel@0.1.0"));
+    assert_eq!(swapped.json()["wit"], json!("switchboard:channel@0.2.0"));
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
@@ -165,6 +170,31 @@ async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
         wrong_world.text().contains("flow plugin"),
         "{}",
         wrong_world.text()
+    );
+    // A component whose manifest asks for more than the configuration grants is refused with
+    // what to change.
+    let greedy = with_custom_section(
+        original.clone(),
+        "switchboard-manifest",
+        b"memory_mib = 1024\nmax_output_bytes = 67108864\n",
+    );
+    let over_asking = api
+        .put_raw(
+            "/admin/v1/plugins/x",
+            Some(ADMIN_TOKEN),
+            "application/wasm",
+            greedy,
+        )
+        .await;
+    assert_eq!(over_asking.status, 422, "{}", over_asking.text());
+    let reason = over_asking.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("asks for 1024 MiB of memory; 64 MiB is granted")
+            && reason.contains("asks to return up to 67108864 bytes per call"),
+        "{reason}"
     );
     let listed = api.get("/admin/v1/plugins", Some(ADMIN_TOKEN)).await.json();
     let x = listed["plugins"]
@@ -229,7 +259,7 @@ async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
     );
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
-        "x: version 3 (adapter, switchboard:channel@0.1.0)"
+        "x: version 3 (adapter, switchboard:channel@0.2.0)"
     );
 }
 
@@ -302,4 +332,155 @@ async fn serve_watch_hot_loads_changed_plugin_files() {
     })
     .await;
     assert_eq!(sim.send_x_dm(X_INTEGRATION, &dm(2)).await.unwrap().0, 200);
+}
+
+/// `switchboard:channel@0.1.0` and `@0.2.0` adapters in one host: the JavaScript open-messaging
+/// adapter is built against the frozen 0.1.0 contract (`wit/channel-0.1.0`), X against the
+/// latest. Both carry conversations; the function 0.2.0 added (a typing indicator) is simply
+/// absent for the 0.1.0 adapter, with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adapters_of_two_contract_versions_run_side_by_side() {
+    let sim = PlatformSim::start(sim_config()).await.unwrap();
+    let dir = TempDir::new("side-by-side");
+    let mut config = TestConfig::new(&dir, &sim.base_url());
+    config.om_adapter = "open-messaging-js".into();
+    let host = HostProcess::start(dir, &config.render()).await;
+    sim.set_host_base_url(host.base_url());
+    let api = host.api();
+
+    let listed = api.get("/admin/v1/plugins", Some(ADMIN_TOKEN)).await.json();
+    let wit = |name: &str| {
+        listed["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == json!(name))
+            .map(|p| p["wit"].clone())
+            .unwrap_or_else(|| panic!("{name} is not listed: {listed}"))
+    };
+    assert_eq!(wit("x"), json!("switchboard:channel@0.2.0"));
+    assert_eq!(wit("open-messaging-js"), json!("switchboard:channel@0.1.0"));
+
+    // One customer on each: the flow greets and asks through either adapter.
+    let ids = UniqueIds::new();
+    let x_customer = "1950000000000000777";
+    let dm = XDm {
+        event_id: ids.next_id(),
+        sender_id: x_customer.into(),
+        for_user_id: X_ACCOUNT_ID.into(),
+        text: "Hello".into(),
+        created_ms: unix_millis(std::time::SystemTime::now()),
+        ..XDm::default()
+    };
+    let (status, body) = sim.send_x_dm(X_INTEGRATION, &dm).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let om_customer = "om-customer-side-by-side";
+    let open = |text: &str| OpenMessage {
+        message_id: format!("om-{}", ids.next_id()),
+        from_id: om_customer.into(),
+        nickname: Some("Olive".into()),
+        text: text.into(),
+        time_rfc3339: rfc3339_utc(std::time::SystemTime::now()),
+    };
+    let (status, body) = sim
+        .send_open_message(OM_INTEGRATION, &open("Hello"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    for customer in [x_customer, om_customer] {
+        eventually(
+            &format!("greeting and question to {customer}"),
+            WAIT,
+            || async {
+                let got = sim
+                    .delivered()
+                    .into_iter()
+                    .filter(|d| d.recipient_id == customer)
+                    .count();
+                if got >= 2 {
+                    Ok(())
+                } else {
+                    Err(format!("{got}; refused {:?}", sim.refused()))
+                }
+            },
+        )
+        .await;
+    }
+
+    // The open-messaging customer reaches an agent, who replies through the 0.1.0 adapter.
+    let (status, body) = sim
+        .send_open_message(OM_INTEGRATION, &open("billing"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let id = eventually("the open-messaging customer in billing", WAIT, || async {
+        let listing = api
+            .get("/api/v1/queues/billing", Some(ALICE_TOKEN))
+            .await
+            .json();
+        listing["waiting"]
+            .as_array()
+            .and_then(|w| w.iter().find(|c| c["customer_id"] == json!(om_customer)))
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .ok_or_else(|| listing.to_string())
+    })
+    .await;
+    let presence = api
+        .put_json(
+            &format!("/api/v1/agents/{ALICE}/presence"),
+            Some(ALICE_TOKEN),
+            &json!({"presence": "available"}),
+        )
+        .await;
+    assert_eq!(presence.status, 200, "{}", presence.text());
+    let accepted = api
+        .post_json(
+            &format!("/api/v1/interactions/{id}/accept"),
+            Some(ALICE_TOKEN),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text());
+    let typing = api
+        .post_json(
+            &format!("/api/v1/interactions/{id}/typing"),
+            Some(ALICE_TOKEN),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(typing.status, 200, "{}", typing.text());
+    assert_eq!(typing.json()["sent"], json!(false));
+    assert!(
+        typing.json()["reason"]
+            .as_str()
+            .unwrap()
+            .contains("implements switchboard:channel@0.1.0, which has no typing indicator"),
+        "{}",
+        typing.text()
+    );
+    let reply = api
+        .post_json(
+            &format!("/api/v1/interactions/{id}/messages"),
+            Some(ALICE_TOKEN),
+            &json!({"text": "Alice here, from a 0.1.0 adapter."}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.text());
+    eventually("the agent's reply delivered", WAIT, || async {
+        let texts: Vec<Option<String>> = sim
+            .delivered()
+            .into_iter()
+            .filter(|d| d.recipient_id == om_customer)
+            .map(|d| d.text)
+            .collect();
+        if texts
+            .iter()
+            .any(|t| t.as_deref() == Some("Alice here, from a 0.1.0 adapter."))
+        {
+            Ok(())
+        } else {
+            Err(format!("{texts:?}"))
+        }
+    })
+    .await;
 }

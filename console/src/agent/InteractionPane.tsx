@@ -207,7 +207,19 @@ function ReplyBox(props: Props & { interaction: Interaction }) {
   const [cannedId, setCannedId] = useState('');
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<ApiError | string | null>(null);
+  const [typingAt, setTypingAt] = useState(0);
   const chosen = canned.find((c) => c.id === cannedId);
+
+  // Shows the customer a typing indicator where the platform has one; the host sends at most
+  // one every 3 s per conversation, and a failure only means the customer sees no indicator.
+  function typed(value: string) {
+    setText(value);
+    const now = Date.now();
+    if (value.trim() && now - typingAt >= 3000) {
+      setTypingAt(now);
+      api.typing(interaction.id).catch(() => undefined);
+    }
+  }
   // A canned response sent unedited goes as {"canned": id}, so the host fills its placeholders.
   const sendsCanned = chosen !== undefined && text === chosen.text;
 
@@ -271,7 +283,7 @@ function ReplyBox(props: Props & { interaction: Interaction }) {
         id="reply-text"
         rows={3}
         value={text}
-        onInput={(e) => setText(e.currentTarget.value)}
+        onInput={(e) => typed(e.currentTarget.value)}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e);
         }}

@@ -266,14 +266,8 @@ pub async fn accept(app: &App, agent: &AgentConfig, id: &str) -> Result<Value> {
 
 /// Stores an agent's reply for sending. Answers with the message id; the transcript shows its
 /// delivery status as it changes.
-pub async fn send(
-    app: &App,
-    agent: &AgentConfig,
-    id: &str,
-    text: Option<String>,
-    canned: Option<String>,
-    template: Option<TemplateMessage>,
-) -> Result<Value> {
+/// The interaction `id`, if `agent` holds it.
+async fn held_by(app: &App, agent: &AgentConfig, id: &str) -> Result<store::Conversation> {
     let (agent_id, conversation) = (agent.id.clone(), id.to_string());
     let conv = app
         .store
@@ -290,6 +284,29 @@ pub async fn send(
             "agent `{agent_id}` does not hold interaction `{id}`; accept it first"
         )));
     }
+    Ok(conv)
+}
+
+/// The agent is writing a reply: show the customer a typing indicator where the platform and
+/// the integration's adapter can (`encode-typing`, switchboard:channel@0.2.0).
+pub async fn typing(app: &App, agent: &AgentConfig, id: &str) -> Result<Value> {
+    let conv = held_by(app, agent, id).await?;
+    Ok(match app.show_typing(&conv).await {
+        Ok(()) => json!({ "sent": true }),
+        Err(reason) => json!({ "sent": false, "reason": reason }),
+    })
+}
+
+pub async fn send(
+    app: &App,
+    agent: &AgentConfig,
+    id: &str,
+    text: Option<String>,
+    canned: Option<String>,
+    template: Option<TemplateMessage>,
+) -> Result<Value> {
+    let conv = held_by(app, agent, id).await?;
+    let agent_id = agent.id.clone();
     // A canned response is rendered with the customer and the agent.
     let text = match canned {
         Some(canned_id) => {

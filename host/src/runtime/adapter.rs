@@ -1,8 +1,12 @@
-//! Channel adapters (`switchboard:channel@0.1.0`, world `adapter`): loading, the version check,
-//! and the four calls, each in a fresh sandboxed instance.
+//! Channel adapters (`switchboard:channel`, world `adapter`): loading, the version check, and
+//! the calls, each in a fresh sandboxed instance.
 //!
-//! The generated bindings stay in this file; callers see the host's own types from
-//! [`crate::events`], so the rest of the host never depends on a WIT version.
+//! One module of generated bindings per supported WIT version, as in Zed's extension host:
+//! `v0_2` is the latest and the host's conversions are written against its types; `v0_1`
+//! reuses those types (0.2.0 only added a function) and forwards each call to the same code.
+//! A function an older version lacks behaves as "the platform has no such call". Callers see
+//! the host's own types from [`crate::events`], so the rest of the host never depends on a WIT
+//! version.
 
 use std::sync::Arc;
 
@@ -15,20 +19,39 @@ use super::{PluginRuntime, SUPPORTED_CHANNEL_VERSIONS};
 use crate::events::{self, InboundEvent, OutboundMessage, SendFailure, SendResult};
 
 mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit/channel",
-        world: "adapter",
-        exports: { default: async },
-    });
+    /// `switchboard:channel@0.2.0`, the latest.
+    pub mod v0_2 {
+        wasmtime::component::bindgen!({
+            path: "../wit/channel",
+            world: "adapter",
+            exports: { default: async },
+        });
+    }
+
+    /// `switchboard:channel@0.1.0`: its types are the latest's, field for field.
+    pub mod v0_1 {
+        wasmtime::component::bindgen!({
+            path: "../wit/channel-0.1.0",
+            world: "adapter",
+            exports: { default: async },
+            with: { "switchboard:channel/types": super::v0_2::switchboard::channel::types },
+        });
+    }
 }
 
-use bindings::switchboard::channel::{config, logging, types as wt};
+use bindings::v0_2::switchboard::channel::{config, logging, types as wt};
 
 /// The export that identifies a channel adapter; the version follows the `@`.
 const HANDLER_EXPORT: &str = "switchboard:channel/handler@";
 
 pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
-    bindings::Adapter::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)?;
+    use bindings::v0_1::switchboard::channel as v0_1;
+    bindings::v0_2::Adapter::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)?;
+    // 0.1.0 shares the latest's types, but a 0.1.0 component imports them (and logging and
+    // config) under its own version's names.
+    linker.instance("switchboard:channel/types@0.1.0")?;
+    v0_1::logging::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)?;
+    v0_1::config::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -55,6 +78,35 @@ impl config::Host for PluginState {
 
     fn integration_id(&mut self) -> String {
         self.ctx.integration_id.clone()
+    }
+}
+
+mod v0_1_imports {
+    //! The 0.1.0 imports, forwarded to the latest's.
+    use super::bindings::v0_1::switchboard::channel::{config, logging};
+    use super::{PluginState, config as latest_config, logging as latest_logging};
+
+    impl logging::Host for PluginState {
+        fn log(&mut self, level: logging::Level, message: String) {
+            let level = match level {
+                logging::Level::Trace => latest_logging::Level::Trace,
+                logging::Level::Debug => latest_logging::Level::Debug,
+                logging::Level::Info => latest_logging::Level::Info,
+                logging::Level::Warn => latest_logging::Level::Warn,
+                logging::Level::Error => latest_logging::Level::Error,
+            };
+            latest_logging::Host::log(self, level, message)
+        }
+    }
+
+    impl config::Host for PluginState {
+        fn get(&mut self, key: String) -> Option<String> {
+            latest_config::Host::get(self, key)
+        }
+
+        fn integration_id(&mut self) -> String {
+            latest_config::Host::integration_id(self)
+        }
     }
 }
 
@@ -122,7 +174,30 @@ pub struct AdapterPlugin {
     wit_version: String,
     hash: String,
     info: AdapterInfo,
-    pre: bindings::AdapterPre<PluginState>,
+    manifest: Option<super::Manifest>,
+    pre: Pre,
+}
+
+/// The pre-linked component, per WIT version.
+enum Pre {
+    V0_1(bindings::v0_1::AdapterPre<PluginState>),
+    V0_2(bindings::v0_2::AdapterPre<PluginState>),
+}
+
+/// One instance, per WIT version.
+enum Instance {
+    V0_1(bindings::v0_1::Adapter),
+    V0_2(bindings::v0_2::Adapter),
+}
+
+/// Calls a handler function that every supported version has, whatever the instance's version.
+macro_rules! call_handler {
+    ($instance:expr, $store:expr, $function:ident ( $($arg:expr),* )) => {
+        match &$instance {
+            Instance::V0_1(i) => i.switchboard_channel_handler().$function(&mut $store, $($arg),*).await,
+            Instance::V0_2(i) => i.switchboard_channel_handler().$function(&mut $store, $($arg),*).await,
+        }
+    };
 }
 
 impl AdapterPlugin {
@@ -130,15 +205,25 @@ impl AdapterPlugin {
         runtime: PluginRuntime,
         name: &str,
         (component, hash): (Component, String),
+        manifest: Option<super::Manifest>,
     ) -> Result<AdapterPlugin, PluginError> {
         let wit_version =
             channel_version(&runtime, &component).map_err(|m| PluginError::load(name, m))?;
         let instance_pre = runtime.linker().instantiate_pre(&component).map_err(|e| {
             PluginError::load(name, format!("its imports cannot be satisfied: {e:#}"))
         })?;
-        let pre = bindings::AdapterPre::new(instance_pre).map_err(|e| {
-            PluginError::load(name, format!("it does not match world `adapter`: {e:#}"))
-        })?;
+        let mismatch = |e: wasmtime::Error| {
+            PluginError::load(
+                name,
+                format!(
+                    "it does not match world `adapter` of switchboard:channel@{wit_version}: {e:#}"
+                ),
+            )
+        };
+        let pre = match wit_version.as_str() {
+            "0.1.0" => Pre::V0_1(bindings::v0_1::AdapterPre::new(instance_pre).map_err(mismatch)?),
+            _ => Pre::V0_2(bindings::v0_2::AdapterPre::new(instance_pre).map_err(mismatch)?),
+        };
         let mut plugin = AdapterPlugin {
             runtime,
             name: name.into(),
@@ -152,6 +237,7 @@ impl AdapterPlugin {
                 human_agent_window_hours: None,
                 capabilities: Capabilities::default(),
             },
+            manifest,
             pre,
         };
         // The health check: an adapter that cannot describe itself is not loaded.
@@ -189,18 +275,27 @@ impl AdapterPlugin {
         &self.info
     }
 
+    /// What the component's manifest asks for, if it has one.
+    pub fn manifest(&self) -> Option<&super::Manifest> {
+        self.manifest.as_ref()
+    }
+
     async fn instance(
         &self,
         ctx: &CallContext,
         function: &'static str,
-    ) -> Result<(Store<PluginState>, bindings::Adapter), PluginError> {
+    ) -> Result<(Store<PluginState>, Instance), PluginError> {
         let limits = self.runtime.limits();
         let state = PluginState::new(self.name.clone(), ctx.clone(), limits.memory_bytes);
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|s| s.limiter());
         // Set before instantiation: the default deadline is 0, which would trap at once.
         store.set_epoch_deadline(limits.deadline_ticks());
-        match self.pre.instantiate_async(&mut store).await {
+        let instance = match &self.pre {
+            Pre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Instance::V0_1),
+            Pre::V0_2(pre) => pre.instantiate_async(&mut store).await.map(Instance::V0_2),
+        };
+        match instance {
             Ok(instance) => Ok((store, instance)),
             Err(e) => Err(self.error(function, e, &store)),
         }
@@ -223,10 +318,7 @@ impl AdapterPlugin {
 
     pub async fn describe(&self, ctx: &CallContext) -> Result<AdapterInfo, PluginError> {
         let (mut store, instance) = self.instance(ctx, "describe").await?;
-        let info = instance
-            .switchboard_channel_handler()
-            .call_describe(&mut store)
-            .await
+        let info = call_handler!(instance, store, call_describe())
             .map_err(|e| self.error("describe", e, &store))?;
         Ok(AdapterInfo {
             platform: info.platform,
@@ -260,10 +352,7 @@ impl AdapterPlugin {
             headers: request.headers,
             body: request.body,
         };
-        let result = instance
-            .switchboard_channel_handler()
-            .call_handle_webhook(&mut store, &request)
-            .await
+        let result = call_handler!(instance, store, call_handle_webhook(&request))
             .map_err(|e| self.error("handle-webhook", e, &store))?;
         Ok(match result {
             Ok(outcome) => {
@@ -344,22 +433,12 @@ impl AdapterPlugin {
             }),
             tag: message.tag.clone(),
         };
-        let result = instance
-            .switchboard_channel_handler()
-            .call_encode_send(&mut store, &message)
-            .await
+        let result = call_handler!(instance, store, call_encode_send(&message))
             .map_err(|e| self.error("encode-send", e, &store))?;
         if let Ok(r) = &result {
             self.check_output("encode-send", r.body.len() + r.url.len())?;
         }
-        Ok(result
-            .map(|r| HttpRequest {
-                method: r.method,
-                url: r.url,
-                headers: r.headers,
-                body: r.body,
-            })
-            .map_err(adapter_error))
+        Ok(result.map(HttpRequest::from).map_err(adapter_error))
     }
 
     /// Reads the platform's answer to a send.
@@ -377,11 +456,12 @@ impl AdapterPlugin {
             headers,
             body,
         };
-        let result = instance
-            .switchboard_channel_handler()
-            .call_decode_send_response(&mut store, message_id, &response)
-            .await
-            .map_err(|e| self.error("decode-send-response", e, &store))?;
+        let result = call_handler!(
+            instance,
+            store,
+            call_decode_send_response(message_id, &response)
+        )
+        .map_err(|e| self.error("decode-send-response", e, &store))?;
         Ok(match result {
             wt::SendResult::Sent(id) => SendResult::Sent(id),
             wt::SendResult::Failed(f) => SendResult::Failed(match f {
@@ -409,17 +489,46 @@ impl AdapterPlugin {
         message_id: &str,
     ) -> Result<Option<HttpRequest>, PluginError> {
         let (mut store, instance) = self.instance(ctx, "encode-mark-read").await?;
-        let result = instance
-            .switchboard_channel_handler()
-            .call_encode_mark_read(&mut store, customer_id, message_id)
-            .await
-            .map_err(|e| self.error("encode-mark-read", e, &store))?;
-        Ok(result.map(|r| HttpRequest {
+        let result = call_handler!(
+            instance,
+            store,
+            call_encode_mark_read(customer_id, message_id)
+        )
+        .map_err(|e| self.error("encode-mark-read", e, &store))?;
+        Ok(result.map(HttpRequest::from))
+    }
+
+    /// Asks the adapter for the request that shows the customer an agent is typing. None when
+    /// the platform has no such call, or the adapter implements 0.1.0, which lacks it.
+    pub async fn encode_typing(
+        &self,
+        ctx: &CallContext,
+        customer_id: &str,
+    ) -> Result<Option<HttpRequest>, PluginError> {
+        if matches!(self.pre, Pre::V0_1(_)) {
+            return Ok(None);
+        }
+        let (mut store, instance) = self.instance(ctx, "encode-typing").await?;
+        let result = match &instance {
+            Instance::V0_1(_) => return Ok(None),
+            Instance::V0_2(i) => i
+                .switchboard_channel_handler()
+                .call_encode_typing(&mut store, customer_id)
+                .await
+                .map_err(|e| self.error("encode-typing", e, &store))?,
+        };
+        Ok(result.map(HttpRequest::from))
+    }
+}
+
+impl From<wt::HttpRequest> for HttpRequest {
+    fn from(r: wt::HttpRequest) -> HttpRequest {
+        HttpRequest {
             method: r.method,
             url: r.url,
             headers: r.headers,
             body: r.body,
-        }))
+        }
     }
 }
 

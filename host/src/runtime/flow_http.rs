@@ -78,6 +78,12 @@ impl HostRule {
         Ok(HostRule { host, port })
     }
 
+    /// Whether this grant covers everything `asked` asks for (a rule without a port covers
+    /// every port; one with a port covers only that port).
+    pub fn covers(&self, asked: &HostRule) -> bool {
+        self.host == asked.host && (self.port.is_none() || self.port == asked.port)
+    }
+
     fn allows(&self, host: &str, port: u16) -> bool {
         self.host == host && self.port.is_none_or(|p| p == port)
     }

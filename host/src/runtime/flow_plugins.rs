@@ -178,6 +178,16 @@ impl FlowPlugin {
         &self.core().grant
     }
 
+    /// The limits its calls run under (the configuration's, overridden by its grant).
+    pub fn limits(&self) -> Limits {
+        self.core().limits
+    }
+
+    /// What the component's manifest asks for, if it has one.
+    pub fn manifest(&self) -> Option<&super::Manifest> {
+        self.core().manifest.as_ref()
+    }
+
     pub fn as_bot(&self) -> Option<&BotPlugin> {
         match self {
             FlowPlugin::Bot(p) => Some(p),
@@ -266,10 +276,22 @@ impl PluginRuntime {
         bytes: Vec<u8>,
         grant: PluginGrant,
     ) -> Result<FlowPlugin, PluginError> {
+        let limits = self.flow_limits(name, &grant)?;
+        let manifest = super::manifest::read(&bytes).map_err(|m| PluginError::load(name, m))?;
+        if let Some(manifest) = &manifest {
+            let where_granted = format!("the [[plugin]] entry with name = \"{name}\"");
+            let granted = super::manifest::Granted {
+                http_hosts: Some(&grant.http_hosts),
+                limits,
+                where_granted: &where_granted,
+            };
+            manifest
+                .check(&granted)
+                .map_err(|m| PluginError::load(name, m))?;
+        }
         let (component, hash) = self.compile(name, bytes).await?;
         let (kind, wit_version) =
             flow_world(self, &component).map_err(|m| PluginError::load(name, m))?;
-        let limits = self.flow_limits(name, &grant)?;
         let host_rules = grant
             .http_hosts
             .iter()
@@ -295,6 +317,7 @@ impl PluginRuntime {
                 name: name.to_string(),
                 ..grant
             },
+            manifest,
         };
         match kind {
             FlowPluginKind::Bot => {
@@ -513,6 +536,7 @@ struct Core {
     limits: Limits,
     host_rules: Arc<[HostRule]>,
     grant: PluginGrant,
+    manifest: Option<super::Manifest>,
 }
 
 impl Core {

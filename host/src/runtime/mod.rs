@@ -14,7 +14,9 @@ mod error;
 mod flow_http;
 mod flow_plugins;
 mod host;
+mod inspect;
 mod kv;
+mod manifest;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,7 +37,9 @@ pub use flow_plugins::{
     FlowCallContext, FlowPlugin, FlowPluginKind, SUPPORTED_FLOW_VERSIONS,
 };
 pub use host::{CallContext, PluginState};
+pub use inspect::{Outline, outline};
 pub use kv::KvStore;
+pub use manifest::Manifest;
 
 use crate::config::PluginsConfig;
 
@@ -43,7 +47,7 @@ use crate::config::PluginsConfig;
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// WIT versions of `switchboard:channel` this host can run, newest first.
-pub const SUPPORTED_CHANNEL_VERSIONS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_CHANNEL_VERSIONS: &[&str] = &["0.2.0", "0.1.0"];
 
 /// Limits applied to every call of a plugin.
 #[derive(Debug, Clone, Copy)]
@@ -152,8 +156,19 @@ impl PluginRuntime {
         name: &str,
         bytes: Vec<u8>,
     ) -> Result<AdapterPlugin, PluginError> {
+        let manifest = manifest::read(&bytes).map_err(|m| PluginError::load(name, m))?;
+        if let Some(manifest) = &manifest {
+            let granted = manifest::Granted {
+                http_hosts: None,
+                limits: self.limits(),
+                where_granted: "the [plugins] table of switchboard.toml",
+            };
+            manifest
+                .check(&granted)
+                .map_err(|m| PluginError::load(name, m))?;
+        }
         let component = self.compile(name, bytes).await?;
-        AdapterPlugin::new(self.clone(), name, component).await
+        AdapterPlugin::new(self.clone(), name, component, manifest).await
     }
 
     async fn compile(

@@ -122,6 +122,9 @@ impl DataAction for Directory {
 
 switchboard_sdk::export_data_action!(Directory);
 
+// What the data action asks the host for: its data lives in the host's key-value store.
+switchboard_sdk::manifest!("memory_mib = 16\n");
+
 #[cfg(test)]
 mod tests {
     use super::*;

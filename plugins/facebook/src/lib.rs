@@ -123,18 +123,33 @@ impl Adapter for Facebook {
     }
 
     fn encode_send(msg: OutboundMessage) -> Result<HttpRequest, AdapterError> {
-        let api = send::Api {
-            platform: platform()?,
-            api_base: settings::get("api_base").unwrap_or_else(|| DEFAULT_API_BASE.into()),
-            api_version: settings::get("api_version").unwrap_or_else(|| DEFAULT_API_VERSION.into()),
-            page_access_token: settings::require("page_access_token")?,
-        };
-        send::encode(&msg, &api)
+        send::encode(&msg, &send_api()?)
     }
 
     fn decode_send_response(message_id: String, resp: HttpResponse) -> SendResult {
         send::decode_response(&message_id, &resp)
     }
+
+    fn encode_typing(customer_id: String) -> Option<HttpRequest> {
+        // Typing is a courtesy: a misconfigured integration shows up on the next send instead.
+        match send_api().and_then(|api| send::encode_typing(&customer_id, &api)) {
+            Ok(request) => Some(request),
+            Err(e) => {
+                log::warn(&format!("no typing indicator: {e:?}"));
+                None
+            }
+        }
+    }
+}
+
+/// The Send API endpoint and credentials from the integration's settings.
+fn send_api() -> Result<send::Api, AdapterError> {
+    Ok(send::Api {
+        platform: platform()?,
+        api_base: settings::get("api_base").unwrap_or_else(|| DEFAULT_API_BASE.into()),
+        api_version: settings::get("api_version").unwrap_or_else(|| DEFAULT_API_VERSION.into()),
+        page_access_token: settings::require("page_access_token")?,
+    })
 }
 
 switchboard_sdk::export_adapter!(Facebook);

@@ -126,18 +126,34 @@ pub fn encode(msg: &OutboundMessage, api: &Api) -> Result<HttpRequest, AdapterEr
         None => {}
     }
     body.insert("message".into(), Value::Object(message));
+    api.post(&Value::Object(body))
+}
 
-    Ok(HttpRequest {
-        method: "POST".into(),
-        url: format!(
-            "{}/{}/me/messages?access_token={}",
-            api.api_base.trim_end_matches('/'),
-            api.api_version.trim_matches('/'),
-            percent_encode(&api.page_access_token)
-        ),
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: sdk_json::to_body(&Value::Object(body))?,
-    })
+/// The sender action that shows the customer "typing…" (it lasts about 20 s or until the next
+/// message). Sent without a `message`; Meta's sender-actions page spells the value in lower
+/// case.
+pub fn encode_typing(customer_id: &str, api: &Api) -> Result<HttpRequest, AdapterError> {
+    if customer_id.is_empty() {
+        return Err(AdapterError::Malformed("the customer id is empty".into()));
+    }
+    api.post(&json!({ "recipient": { "id": customer_id }, "sender_action": "typing_on" }))
+}
+
+impl Api {
+    /// `POST {api_base}/{api_version}/me/messages?access_token=…` with a JSON body.
+    fn post(&self, body: &Value) -> Result<HttpRequest, AdapterError> {
+        Ok(HttpRequest {
+            method: "POST".into(),
+            url: format!(
+                "{}/{}/me/messages?access_token={}",
+                self.api_base.trim_end_matches('/'),
+                self.api_version.trim_matches('/'),
+                percent_encode(&self.page_access_token)
+            ),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: sdk_json::to_body(body)?,
+        })
+    }
 }
 
 /// The host checks the limit `describe` reports, but `describe` cannot tell the platform (it runs
@@ -746,5 +762,23 @@ mod tests {
                 "Meta answered HTTP 503: <html>Service Unavailable</html>".into()
             ))
         );
+    }
+
+    #[test]
+    fn typing_is_a_sender_action_without_a_message() {
+        let request = encode_typing("7000000000000004", &api(Platform::Messenger)).unwrap();
+        assert_eq!(
+            request.url,
+            "http://127.0.0.1:9090/v21.0/me/messages?access_token=fixture-page-token"
+        );
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(
+            body,
+            json!({ "recipient": { "id": "7000000000000004" }, "sender_action": "typing_on" })
+        );
+        assert!(matches!(
+            encode_typing("", &api(Platform::Messenger)),
+            Err(AdapterError::Malformed(_))
+        ));
     }
 }

@@ -325,6 +325,9 @@ impl Bot for FaqBot {
 
 switchboard_sdk::export_bot!(FaqBot);
 
+// What the bot asks the host for: keyword matching needs little memory.
+switchboard_sdk::manifest!("memory_mib = 16\n");
+
 #[cfg(test)]
 mod tests {
     use super::*;

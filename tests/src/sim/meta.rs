@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::customer::{host_unreachable, unknown_integration};
-use super::records::{Attempt, Delivered, Platform, Refused};
+use super::records::{Attempt, Delivered, Platform, Refused, SenderAction};
 use super::{PlatformSim, Shared};
 use crate::fixtures::unix_millis;
 use crate::signing;
@@ -287,6 +287,50 @@ pub(crate) async fn send(
         );
         return graph_error(StatusCode::BAD_REQUEST, 2500, None, &reason);
     }
+    if let Some(action) = sender_action(&body) {
+        let received_at = SystemTime::now();
+        let (recipient, action) = match action {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                refuse(
+                    platform,
+                    Some(integration_id),
+                    StatusCode::BAD_REQUEST,
+                    reason.clone(),
+                );
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    100,
+                    None,
+                    &format!("(#100) {reason}"),
+                );
+            }
+        };
+        // Sender actions are only allowed inside the 24 h window.
+        let last = sim.meta.last_customer_message(integration_id, &recipient);
+        if let Err(reason) = window_check(last, received_at, "RESPONSE", None) {
+            refuse(
+                platform,
+                Some(integration_id),
+                StatusCode::BAD_REQUEST,
+                reason,
+            );
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                10,
+                Some(2_018_278),
+                "(#10) This message is sent outside of allowed window.",
+            );
+        }
+        sim.records.sender_action(SenderAction {
+            platform,
+            integration_id: integration_id.to_owned(),
+            recipient_id: recipient.clone(),
+            action,
+            received_at,
+        });
+        return (StatusCode::OK, Json(json!({ "recipient_id": recipient }))).into_response();
+    }
     let checked = match check_request(page.platform, &headers, &body) {
         Ok(checked) => checked,
         Err(reason) => {
@@ -357,6 +401,36 @@ pub(crate) async fn send(
         StatusCode::OK.as_u16(),
     );
     (StatusCode::OK, Json(answer)).into_response()
+}
+
+/// A body with `sender_action`: `None` when it is a message send, else the recipient and the
+/// action, or why the body is invalid.
+fn sender_action(body: &[u8]) -> Option<Result<(String, String), String>> {
+    let request: Value = serde_json::from_slice(body).ok()?;
+    let action = request.get("sender_action")?;
+    Some((|| {
+        let action = action
+            .as_str()
+            .filter(|a| {
+                matches!(
+                    a.to_ascii_lowercase().as_str(),
+                    "typing_on" | "typing_off" | "mark_seen"
+                )
+            })
+            .ok_or_else(|| {
+                format!("sender_action {action} is not typing_on, typing_off or mark_seen")
+            })?;
+        if request.get("message").is_some() {
+            return Err("sender_action cannot be sent with a message".to_string());
+        }
+        let recipient = request
+            .get("recipient")
+            .and_then(|r| r.get("id"))
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .ok_or("recipient.id must be a non-empty string")?;
+        Ok((recipient.to_string(), action.to_string()))
+    })())
 }
 
 /// `v` followed by a version number, e.g. `v21.0`.

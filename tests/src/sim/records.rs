@@ -65,6 +65,19 @@ pub struct Delivered {
     pub received_at: SystemTime,
 }
 
+/// A Meta sender action (`typing_on`, `typing_off`, `mark_seen`): shown to the customer, not a
+/// message.
+#[derive(Debug, Clone, Serialize)]
+pub struct SenderAction {
+    pub platform: Platform,
+    pub integration_id: String,
+    pub recipient_id: String,
+    /// As sent, e.g. `typing_on`.
+    pub action: String,
+    #[serde(rename = "received_at_ms", serialize_with = "epoch_millis")]
+    pub received_at: SystemTime,
+}
+
 /// One send call that passed the platform's checks, with the status it was answered with: a
 /// delivery (2xx) or a scripted fault (see [`super::Fault`]).
 #[derive(Debug, Clone, Serialize)]
@@ -110,6 +123,7 @@ struct Logs {
     delivered: Vec<Delivered>,
     attempts: Vec<Attempt>,
     refused: Vec<Refused>,
+    sender_actions: Vec<SenderAction>,
 }
 
 impl Records {
@@ -155,6 +169,20 @@ impl Records {
             println!("[sim] {refused}");
         }
         self.lock().refused.push(refused);
+    }
+
+    pub(crate) fn sender_action(&self, action: SenderAction) {
+        if self.verbose {
+            println!(
+                "[sim] {:?} sender action {} to {}",
+                action.platform, action.action, action.recipient_id
+            );
+        }
+        self.lock().sender_actions.push(action);
+    }
+
+    pub(crate) fn sender_actions(&self) -> Vec<SenderAction> {
+        self.lock().sender_actions.clone()
     }
 
     pub(crate) fn delivered(&self) -> Vec<Delivered> {
