@@ -59,6 +59,10 @@ const BENCH_ACCESS_TOKEN: &str = "bench-access-token-not-real";
 const BENCH_ACCOUNT_ID: &str = "1500000000000000001";
 
 /// Queues and agents of the bench config, the same as the demo's `switchboard.toml`.
+/// Fault-fixture adapters the bench calls beside the X load, each on an integration of its own
+/// (`{kind}-fixture`), to measure fault isolation.
+const BENCH_FAULTS: [&str; 4] = ["trap", "spin", "hog", "flood"];
+
 const BENCH_QUEUES_AND_AGENTS: &str = r#"
 [[queue]]
 id = "support"
@@ -594,6 +598,10 @@ fn bench(ws: &Workspace, args: BenchArgs) -> anyhow::Result<ExitCode> {
         .arg(args.seconds.to_string())
         .arg("--connections")
         .arg(args.connections.to_string());
+    for kind in BENCH_FAULTS {
+        load.arg("--fault")
+            .arg(format!("{kind}=http://{host_addr}/webhooks/{kind}-fixture"));
+    }
     let result = run(&mut load);
 
     let host_exited = host.try_exited();
@@ -652,11 +660,17 @@ consumer_secret = "{BENCH_CONSUMER_SECRET}"
 access_token = "{BENCH_ACCESS_TOKEN}"
 account_id = "{BENCH_ACCOUNT_ID}"
 api_base = "http://{sim}"
-{BENCH_QUEUES_AND_AGENTS}"#,
+{faults}{BENCH_QUEUES_AND_AGENTS}"#,
         store = toml_string(&store),
         plugins = toml_string(plugins),
         cache = toml_string(&cache),
         flows = toml_string(&flows),
+        faults = BENCH_FAULTS
+            .iter()
+            .map(|kind| format!(
+                "\n[[integration]]\nid = \"{kind}-fixture\"\nadapter = \"fixtures/{kind}\"\nflow = \"support\"\n"
+            ))
+            .collect::<String>(),
     )
 }
 

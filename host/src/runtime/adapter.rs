@@ -289,8 +289,7 @@ impl AdapterPlugin {
         let state = PluginState::new(self.name.clone(), ctx.clone(), limits.memory_bytes);
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|s| s.limiter());
-        // Set before instantiation: the default deadline is 0, which would trap at once.
-        store.set_epoch_deadline(limits.deadline_ticks());
+        limits.arm_deadline(&mut store);
         let instance = match &self.pre {
             Pre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Instance::V0_1),
             Pre::V0_2(pre) => pre.instantiate_async(&mut store).await.map(Instance::V0_2),

@@ -560,8 +560,7 @@ impl Core {
         };
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|s| s.base.limiter());
-        // Set before instantiation: the default deadline is 0, which would trap at once.
-        store.set_epoch_deadline(self.limits.deadline_ticks());
+        self.limits.arm_deadline(&mut store);
         store
     }
 

@@ -58,10 +58,22 @@ pub struct Limits {
 }
 
 impl Limits {
-    fn deadline_ticks(&self) -> u64 {
-        (self.deadline.as_millis() as u64)
-            .div_ceil(EPOCH_TICK.as_millis() as u64)
-            .max(1)
+    /// Arms the call deadline on a fresh store, before instantiation (the default deadline of 0
+    /// would trap at once). At every epoch tick the plugin yields to the other tasks of its
+    /// worker thread, so a plugin that spins never holds a thread that other webhooks need; once
+    /// `deadline` of wall time has passed since the store was made, it is interrupted
+    /// (`Trap::Interrupt`, reported as a timeout).
+    fn arm_deadline<T: 'static>(&self, store: &mut wasmtime::Store<T>) {
+        let started = std::time::Instant::now();
+        let deadline = self.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if started.elapsed() >= deadline {
+                wasmtime::UpdateDeadline::Interrupt
+            } else {
+                wasmtime::UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+            })
+        });
     }
 }
 

@@ -1,5 +1,5 @@
 //! `bench --target http://127.0.0.1:PORT/webhooks/x-bench --consumer-secret S --account-id A
-//!        [--connections 32] [--seconds 10] [--max-rate 20000]`
+//!        [--connections 32] [--seconds 10] [--max-rate 20000] [--fault NAME=URL ...]`
 //!
 //! The load driver behind `cargo xtask bench`. It measures what the full path costs: signed X DM
 //! webhooks go to the host (signature check, Wasm adapter, durable store, flow) and, in the same
@@ -14,6 +14,11 @@
 //! (unique event id and sender id), so the host cannot shortcut through deduplication; the pool is
 //! sized for `--max-rate` requests per second, and a connection that uses up its share stops and is
 //! reported. The baseline reuses the same bodies in a cycle, which a bare server cannot tell apart.
+//!
+//! With `--fault NAME=URL` (repeatable), a third run measures fault isolation: the same X load
+//! again (fresh bodies), while one loop per fault webhook (an adapter that traps, spins, hogs
+//! memory or floods its output) calls it back to back. It reports what each fault call cost and
+//! answered, and the X traffic beside them, against the run without faults.
 //!
 //! Load only ever goes to this machine: the target must resolve to a loopback address.
 
@@ -39,7 +44,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 const USAGE: &str = "usage: bench --target http://127.0.0.1:PORT/webhooks/INTEGRATION --consumer-secret S \
-                     --account-id A [--connections 32] [--seconds 10] [--max-rate 20000]";
+                     --account-id A [--connections 32] [--seconds 10] [--max-rate 20000] \
+                     [--fault NAME=URL ...]";
 const WARM_UP: Duration = Duration::from_secs(1);
 /// Pause after a failed connect, so a host that is down is not hammered in a tight loop.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(10);
@@ -51,6 +57,8 @@ struct Args {
     connections: usize,
     seconds: u64,
     max_rate: u64,
+    /// Fault webhooks called beside the X load in the third run: (name, URL).
+    faults: Vec<(String, Uri)>,
 }
 
 /// Where a run sends its requests.
@@ -114,6 +122,7 @@ async fn main() -> ExitCode {
 fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Args>> {
     let (mut target, mut consumer_secret, mut account_id) = (None, None, None);
     let (mut connections, mut seconds, mut max_rate) = (32, 10, 20_000);
+    let mut faults = Vec::new();
     while let Some(flag) = args.next() {
         if matches!(flag.as_str(), "-h" | "--help") {
             return Ok(None);
@@ -141,6 +150,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
             }
             "--seconds" => seconds = number()?,
             "--max-rate" => max_rate = number()?,
+            "--fault" => {
+                let (name, url) = value
+                    .split_once('=')
+                    .with_context(|| format!("--fault {value:?} is not NAME=URL"))?;
+                let url = url
+                    .parse::<Uri>()
+                    .with_context(|| format!("--fault {value:?}"))?;
+                faults.push((name.to_string(), url));
+            }
             other => bail!("unexpected argument {other:?}"),
         }
     }
@@ -155,6 +173,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<A
         connections,
         seconds,
         max_rate,
+        faults,
     }))
 }
 
@@ -177,7 +196,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         built.elapsed()
     );
 
-    let full_path = drive(Arc::new(switchboard), &pools, false, measured).await;
+    let switchboard = Arc::new(switchboard);
+    let full_path = drive(switchboard.clone(), &pools, false, measured).await;
     let (baseline_addr, baseline_server) = start_baseline().await?;
     let baseline_target = Target {
         addr: baseline_addr,
@@ -187,6 +207,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let baseline = drive(Arc::new(baseline_target), &pools, true, measured).await;
     baseline_server.abort();
 
+    drop(pools);
     report(
         &[
             ("switchboard (full path)", &full_path),
@@ -194,6 +215,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ],
         measured,
     );
+    if !args.faults.is_empty() {
+        let with_faults = faults_run(&args, switchboard, per_connection, measured).await?;
+        let rate = |stats: &Stats| stats.latencies.len() as f64 / measured.as_secs_f64();
+        if rate(&full_path) > 0.0 {
+            println!(
+                "throughput with faults/without: {:.3}",
+                rate(&with_faults) / rate(&full_path)
+            );
+        }
+    }
     if full_path.drained_connections > 0 {
         println!(
             "note: {} connection(s) used up their pre-signed bodies before the end: the host is faster than \
@@ -202,6 +233,120 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// What the calls of one fault loop got.
+#[derive(Default)]
+struct FaultStats {
+    /// Answers by status.
+    statuses: BTreeMap<u16, u64>,
+    transport_errors: u64,
+    /// Time of every answered call.
+    latencies: Vec<Duration>,
+}
+
+/// The third run: the X load again, with every fault webhook called back to back beside it.
+/// Prints both and returns the X run's stats.
+async fn faults_run(
+    args: &Args,
+    switchboard: Arc<Target>,
+    per_connection: usize,
+    measured: Duration,
+) -> anyhow::Result<Stats> {
+    let mut faults = Vec::new();
+    for (name, url) in &args.faults {
+        faults.push((name.clone(), Arc::new(resolve_target(url).await?)));
+    }
+    let pools = signed_pools(args, per_connection);
+    let names: Vec<&str> = faults.iter().map(|(name, _)| name.as_str()).collect();
+    println!(
+        "
+faults: the X load again while {} fail in a loop beside it",
+        names.join(", ")
+    );
+    let start = Instant::now();
+    let window = Window {
+        counted_from: start + WARM_UP,
+        end: start + WARM_UP + measured,
+    };
+    let loops: Vec<_> = faults
+        .iter()
+        .map(|(_, target)| tokio::spawn(fault_loop(target.clone(), window)))
+        .collect();
+    let with_faults = drive(switchboard, &pools, false, measured).await;
+    report(&[("switchboard (with faults)", &with_faults)], measured);
+    println!(
+        "
+{:<10} {:>7} {:<22} {:>10} {:>10}",
+        "fault", "calls", "answers", "median ms", "max ms"
+    );
+    for ((name, _), task) in faults.iter().zip(loops) {
+        let mut stats = task.await.context("a fault loop panicked")?;
+        stats.latencies.sort_unstable();
+        let mut answers: Vec<String> = stats
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{status} x{n}"))
+            .collect();
+        if stats.transport_errors > 0 {
+            answers.push(format!("no answer x{}", stats.transport_errors));
+        }
+        println!(
+            "{name:<10} {:>7} {:<22} {:>10.1} {:>10.1}",
+            stats.latencies.len() as u64 + stats.transport_errors,
+            answers.join(", "),
+            percentile_ms(&stats.latencies, 0.50),
+            stats
+                .latencies
+                .last()
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        );
+    }
+    Ok(with_faults)
+}
+
+/// Calls one fault webhook back to back (an empty JSON body, unsigned: a fault adapter fails
+/// before it would check) and counts the calls made inside the window.
+async fn fault_loop(target: Arc<Target>, window: Window) -> FaultStats {
+    let mut stats = FaultStats::default();
+    let mut sender: Option<SendRequest<Full<Bytes>>> = None;
+    while Instant::now() < window.end {
+        if sender.as_ref().is_none_or(SendRequest::is_closed) {
+            match connect(target.addr).await {
+                Ok(connected) => sender = Some(connected),
+                Err(_) => {
+                    stats.transport_errors += 1;
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    continue;
+                }
+            }
+        }
+        let connection = sender.as_mut().expect("connected above");
+        let request = Request::post(target.path.clone())
+            .header(HOST, target.host.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("a valid request");
+        let sent = Instant::now();
+        let Ok(outcome) = tokio::time::timeout_at(window.end, exchange(connection, request)).await
+        else {
+            break;
+        };
+        if sent < window.counted_from {
+            continue;
+        }
+        match outcome {
+            Ok(status) => {
+                *stats.statuses.entry(status.as_u16()).or_default() += 1;
+                stats.latencies.push(sent.elapsed());
+            }
+            Err(_) => {
+                stats.transport_errors += 1;
+                sender = None;
+            }
+        }
+    }
+    stats
 }
 
 /// Resolves the target's address, refusing anything but loopback.
@@ -510,6 +655,34 @@ mod tests {
         assert_eq!(
             (args.connections, args.seconds, args.max_rate),
             (32, 10, 20_000)
+        );
+        assert!(args.faults.is_empty());
+        let with_fault = parse(&[
+            "--target",
+            "http://127.0.0.1:1/w",
+            "--consumer-secret",
+            "s",
+            "--account-id",
+            "1",
+            "--fault",
+            "trap=http://127.0.0.1:1/webhooks/trap-fixture",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(with_fault.faults.len(), 1);
+        assert_eq!(with_fault.faults[0].0, "trap");
+        assert!(
+            parse(&[
+                "--target",
+                "http://127.0.0.1:1/w",
+                "--consumer-secret",
+                "s",
+                "--account-id",
+                "1",
+                "--fault",
+                "no-equals-sign"
+            ])
+            .is_err()
         );
         assert!(parse(&["--target", "http://127.0.0.1:1/w", "--account-id", "1"]).is_err());
         assert!(
