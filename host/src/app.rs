@@ -365,7 +365,8 @@ impl App {
     ) -> Result<Published, PluginPublishError> {
         let refuse = |e: &dyn std::fmt::Display| PluginPublishError::Refused(format!("{e:#}"));
         let before = self.plugin_meta(name).map(|m| m.version);
-        let published = match self.runtime.load_adapter(name, bytes.clone()).await {
+        let grant = self.config.plugin_grant(name);
+        let published = match self.runtime.load_adapter(name, bytes.clone(), &grant).await {
             Ok(adapter) => {
                 if self.flow_plugin(name).is_some() {
                     return Err(PluginPublishError::Refused(format!(
@@ -538,7 +539,11 @@ impl App {
                         })?;
                 let adapter = Arc::new(
                     self.runtime
-                        .load_adapter(&integration.adapter, bytes.clone())
+                        .load_adapter(
+                            &integration.adapter,
+                            bytes.clone(),
+                            &self.config.plugin_grant(&integration.adapter),
+                        )
                         .await
                         .with_context(|| format!("integration `{}`", integration.id))?,
                 );

@@ -264,6 +264,9 @@ pub struct PluginGrant {
     /// Overrides `plugins.memory_mib` for this plugin; at most `plugins.memory_mib`.
     #[serde(default)]
     pub memory_mib: Option<u64>,
+    /// Overrides `plugins.max_output_bytes` for this adapter's calls.
+    #[serde(default)]
+    pub max_output_bytes: Option<usize>,
 }
 
 impl PluginGrant {
@@ -409,9 +412,12 @@ impl Config {
         if grant.name.is_empty() {
             bail!("a [[plugin]] section needs a `name`");
         }
-        if grant.deadline_ms == Some(0) || grant.memory_mib == Some(0) {
+        if grant.deadline_ms == Some(0)
+            || grant.memory_mib == Some(0)
+            || grant.max_output_bytes == Some(0)
+        {
             bail!(
-                "plugin `{}`: deadline_ms and memory_mib must be greater than 0",
+                "plugin `{}`: deadline_ms, memory_mib and max_output_bytes must be greater than 0",
                 grant.name
             );
         }
@@ -615,6 +621,10 @@ mod tests {
             ),
             (
                 "[[plugin]]\nname = \"a\"\ndeadline_ms = 0\n",
+                "greater than 0",
+            ),
+            (
+                "[[plugin]]\nname = \"a\"\nmax_output_bytes = 0\n",
                 "greater than 0",
             ),
             (

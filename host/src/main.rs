@@ -317,8 +317,16 @@ async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     };
 
     let runtime = PluginRuntime::new(&Default::default())?;
+    // A default host that grants exactly what the manifest asks for.
+    let asked = outline.manifest.unwrap_or_default();
     if world.starts_with("switchboard:channel/") {
-        let plugin = runtime.load_adapter(&name, bytes).await?;
+        let grant = switchboard::config::PluginGrant {
+            memory_mib: asked.memory_mib,
+            deadline_ms: asked.deadline_ms,
+            max_output_bytes: asked.max_output_bytes,
+            ..switchboard::config::PluginGrant::none(&name)
+        };
+        let plugin = runtime.load_adapter(&name, bytes, &grant).await?;
         let info = plugin.info();
         println!("loads:        yes; describe() answered");
         println!("sha256:       {}", plugin.hash());
@@ -331,12 +339,12 @@ async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
         );
         println!("capabilities: {:?}", info.capabilities);
     } else {
-        let asked = outline.manifest.unwrap_or_default();
         let grant = switchboard::config::PluginGrant {
-            name: name.clone(),
             http_hosts: asked.http_hosts,
             deadline_ms: asked.deadline_ms,
             memory_mib: asked.memory_mib,
+            max_output_bytes: asked.max_output_bytes,
+            ..switchboard::config::PluginGrant::none(&name)
         };
         let plugin = runtime.load_flow_plugin(&name, bytes, grant).await?;
         println!("loads:        yes");

@@ -629,7 +629,7 @@ async fn list_plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
                 "text_limit": a.info().text_limit,
                 "version": app.plugin_meta(a.name()).map(|m| m.version),
                 "loaded_at": app.plugin_meta(a.name()).map(|m| m.loaded_at),
-                "grants": limits_json(app.runtime.limits(), None),
+                "grants": limits_json(a.limits(), None),
                 "asks": a.manifest(),
             })
         });

@@ -1,5 +1,6 @@
 //! Flow plugins end to end through the runtime: the real components from `target/plugins/`
-//! (built by `cargo xtask build-plugins`), the kv store, the HTTP grant and the deadline.
+//! (built by `cargo xtask build-plugins`), the kv store, the HTTP grant and the deadline; and
+//! the grants and manifests every plugin kind shares.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -440,4 +441,52 @@ async fn a_manifest_asking_for_more_than_the_grant_is_refused() {
             && err.contains("10000 ms call deadline; 2000 ms is granted"),
         "{err}"
     );
+}
+
+/// Grants are per plugin for adapters too: the flood fixture's 20 MiB answer is refused at the
+/// default output limit and passes under a grant that allows it.
+#[tokio::test]
+async fn an_adapter_grant_overrides_the_default_limits() {
+    use switchboard::runtime::{CallContext, WebhookRequest};
+
+    let rt = runtime();
+    let bytes = std::fs::read(component("fixtures/flood")).unwrap();
+    let request = || WebhookRequest {
+        method: "POST".into(),
+        path: "/webhooks/flood".into(),
+        query: String::new(),
+        headers: Vec::new(),
+        body: b"{}".to_vec(),
+    };
+    let ctx = CallContext {
+        integration_id: "flood".into(),
+        settings: Default::default(),
+    };
+
+    let default = rt
+        .load_adapter(
+            "fixtures/flood",
+            bytes.clone(),
+            &PluginGrant::none("fixtures/flood"),
+        )
+        .await
+        .unwrap();
+    let err = default.handle_webhook(&ctx, request()).await.unwrap_err();
+    assert_eq!(err.kind(), Some(CallErrorKind::OutputLimit), "{err}");
+
+    let grant = PluginGrant {
+        max_output_bytes: Some(32 << 20),
+        ..PluginGrant::none("fixtures/flood")
+    };
+    let granted = rt
+        .load_adapter("fixtures/flood", bytes, &grant)
+        .await
+        .unwrap();
+    assert_eq!(granted.limits().max_output_bytes, 32 << 20);
+    let outcome = granted
+        .handle_webhook(&ctx, request())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.body.len(), 20 << 20);
 }

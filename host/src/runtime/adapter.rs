@@ -174,6 +174,7 @@ pub struct AdapterPlugin {
     wit_version: String,
     hash: String,
     info: AdapterInfo,
+    limits: super::Limits,
     manifest: Option<super::Manifest>,
     pre: Pre,
 }
@@ -205,10 +206,25 @@ impl AdapterPlugin {
         runtime: PluginRuntime,
         name: &str,
         (component, hash): (Component, String),
+        limits: super::Limits,
         manifest: Option<super::Manifest>,
     ) -> Result<AdapterPlugin, PluginError> {
         let wit_version =
             channel_version(&runtime, &component).map_err(|m| PluginError::load(name, m))?;
+        if let Some(manifest) = &manifest {
+            let where_granted = format!(
+                "the [[plugin]] entry with name = \"{name}\" (or the [plugins] table) of \
+                 switchboard.toml"
+            );
+            let granted = super::manifest::Granted {
+                http_hosts: None,
+                limits,
+                where_granted: &where_granted,
+            };
+            manifest
+                .check(&granted)
+                .map_err(|m| PluginError::load(name, m))?;
+        }
         let instance_pre = runtime.linker().instantiate_pre(&component).map_err(|e| {
             PluginError::load(name, format!("its imports cannot be satisfied: {e:#}"))
         })?;
@@ -237,6 +253,7 @@ impl AdapterPlugin {
                 human_agent_window_hours: None,
                 capabilities: Capabilities::default(),
             },
+            limits,
             manifest,
             pre,
         };
@@ -280,12 +297,17 @@ impl AdapterPlugin {
         self.manifest.as_ref()
     }
 
+    /// The limits its calls run under (the configuration's, overridden by its grant).
+    pub fn limits(&self) -> super::Limits {
+        self.limits
+    }
+
     async fn instance(
         &self,
         ctx: &CallContext,
         function: &'static str,
     ) -> Result<(Store<PluginState>, Instance), PluginError> {
-        let limits = self.runtime.limits();
+        let limits = self.limits;
         let state = PluginState::new(self.name.clone(), ctx.clone(), limits.memory_bytes);
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|s| s.limiter());
@@ -379,7 +401,7 @@ impl AdapterPlugin {
 
     /// Refuses an answer larger than the output limit.
     fn check_output(&self, function: &'static str, size: usize) -> Result<(), PluginError> {
-        let limit = self.runtime.limits().max_output_bytes;
+        let limit = self.limits.max_output_bytes;
         if size > limit {
             return Err(PluginError::Call {
                 plugin: self.name.to_string(),
@@ -387,7 +409,7 @@ impl AdapterPlugin {
                 function,
                 kind: crate::runtime::CallErrorKind::OutputLimit,
                 message: format!(
-                    "it returned {size} bytes; the limit is {limit} ([plugins] max_output_bytes)"
+                    "it returned {size} bytes; the limit is {limit} (max_output_bytes)"
                 ),
             });
         }

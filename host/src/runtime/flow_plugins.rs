@@ -276,8 +276,11 @@ impl PluginRuntime {
         bytes: Vec<u8>,
         grant: PluginGrant,
     ) -> Result<FlowPlugin, PluginError> {
-        let limits = self.flow_limits(name, &grant)?;
+        let limits = self.plugin_limits(name, &grant)?;
         let manifest = super::manifest::read(&bytes).map_err(|m| PluginError::load(name, m))?;
+        let (component, hash) = self.compile(name, bytes).await?;
+        let (kind, wit_version) =
+            flow_world(self, &component).map_err(|m| PluginError::load(name, m))?;
         if let Some(manifest) = &manifest {
             let where_granted = format!("the [[plugin]] entry with name = \"{name}\"");
             let granted = super::manifest::Granted {
@@ -289,9 +292,6 @@ impl PluginRuntime {
                 .check(&granted)
                 .map_err(|m| PluginError::load(name, m))?;
         }
-        let (component, hash) = self.compile(name, bytes).await?;
-        let (kind, wit_version) =
-            flow_world(self, &component).map_err(|m| PluginError::load(name, m))?;
         let host_rules = grant
             .http_hosts
             .iter()
@@ -349,7 +349,12 @@ impl PluginRuntime {
     }
 
     /// The runtime's limits with the grant's overrides.
-    fn flow_limits(&self, name: &str, grant: &PluginGrant) -> Result<Limits, PluginError> {
+    /// The limits a plugin's calls run under: `[plugins]`, overridden by its grant.
+    pub(super) fn plugin_limits(
+        &self,
+        name: &str,
+        grant: &PluginGrant,
+    ) -> Result<Limits, PluginError> {
         let base = self.limits();
         let memory_bytes = match grant.memory_mib {
             None => base.memory_bytes,
@@ -377,7 +382,7 @@ impl PluginRuntime {
         Ok(Limits {
             deadline,
             memory_bytes,
-            max_output_bytes: base.max_output_bytes,
+            max_output_bytes: grant.max_output_bytes.unwrap_or(base.max_output_bytes),
         })
     }
 }

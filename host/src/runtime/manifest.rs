@@ -120,7 +120,7 @@ impl Manifest {
         {
             problems.push(format!(
                 "it asks to return up to {bytes} bytes per call; {} bytes are granted \
-                 (`[plugins] max_output_bytes`)",
+                 (`max_output_bytes` in {where_granted})",
                 limits.max_output_bytes
             ));
         }

@@ -41,7 +41,7 @@ pub use inspect::{Outline, outline};
 pub use kv::KvStore;
 pub use manifest::Manifest;
 
-use crate::config::PluginsConfig;
+use crate::config::{PluginGrant, PluginsConfig};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -149,7 +149,7 @@ impl PluginRuntime {
     }
 
     /// Compile (or fetch from the cache) and check the component at `path`, naming the plugin
-    /// after the file stem.
+    /// after the file stem, with the `[plugins]` limits.
     pub async fn load_adapter_file(&self, path: &Path) -> Result<AdapterPlugin, PluginError> {
         let name = path
             .file_stem()
@@ -159,28 +159,22 @@ impl PluginRuntime {
         let bytes = tokio::fs::read(path).await.map_err(|e| {
             PluginError::load(&name, format!("cannot read {}: {e}", path.display()))
         })?;
-        self.load_adapter(&name, bytes).await
+        self.load_adapter(&name, bytes, &PluginGrant::none(&name))
+            .await
     }
 
-    /// Compile (or fetch from the cache) and check an adapter component from its bytes.
+    /// Compile (or fetch from the cache) and check an adapter component from its bytes; its
+    /// calls run under `[plugins]`, overridden by its grant (`[[plugin]]`).
     pub async fn load_adapter(
         &self,
         name: &str,
         bytes: Vec<u8>,
+        grant: &PluginGrant,
     ) -> Result<AdapterPlugin, PluginError> {
+        let limits = self.plugin_limits(name, grant)?;
         let manifest = manifest::read(&bytes).map_err(|m| PluginError::load(name, m))?;
-        if let Some(manifest) = &manifest {
-            let granted = manifest::Granted {
-                http_hosts: None,
-                limits: self.limits(),
-                where_granted: "the [plugins] table of switchboard.toml",
-            };
-            manifest
-                .check(&granted)
-                .map_err(|m| PluginError::load(name, m))?;
-        }
         let component = self.compile(name, bytes).await?;
-        AdapterPlugin::new(self.clone(), name, component, manifest).await
+        AdapterPlugin::new(self.clone(), name, component, limits, manifest).await
     }
 
     async fn compile(
