@@ -425,14 +425,10 @@ async fn content_filters_canned_responses_inactivity_and_live_events() {
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let status_event = events.wait_for("delivery_status");
-    assert_eq!(
-        (
-            status_event["message_id"].clone(),
-            status_event["status"].clone()
-        ),
-        (body["id"].clone(), json!("sent"))
-    );
+    // The bot's earlier messages may report their own delivery status first.
+    events.wait_for_where("delivery_status", |e| {
+        e["message_id"] == body["id"] && e["status"] == json!("sent")
+    });
     let texts = eventually(
         "the canned greeting, the warning and the close delivered",
         WAIT,
@@ -615,13 +611,18 @@ impl EventStream {
     }
 
     fn wait_for(&self, name: &str) -> Value {
+        self.wait_for_where(name, |_| true)
+    }
+
+    /// The next `name` event whose data satisfies `wanted`; others are skipped.
+    fn wait_for_where(&self, name: &str, wanted: impl Fn(&Value) -> bool) -> Value {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.events.recv_timeout(left) {
-                Ok((n, data)) if n == name => return data,
+                Ok((n, data)) if n == name && wanted(&data) => return data,
                 Ok(_) => {}
-                Err(_) => panic!("no `{name}` event within {WAIT:?}"),
+                Err(_) => panic!("no such `{name}` event within {WAIT:?}"),
             }
         }
     }
