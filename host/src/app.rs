@@ -724,6 +724,15 @@ impl App {
                 conversation.integration
             ));
         };
+        let adapter = &integration.adapter;
+        if !adapter.has_typing_call() {
+            return Err(format!(
+                "adapter `{}` implements switchboard:channel@{}, which has no typing indicator \
+                 (added in 0.2.0)",
+                adapter.name(),
+                adapter.wit_version()
+            ));
+        }
         {
             let mut sent = self.typing_sent.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
@@ -750,16 +759,8 @@ impl App {
             started,
             request.as_ref().err(),
         );
-        let adapter = &integration.adapter;
         let request = match request {
             Ok(Some(request)) => request,
-            Ok(None) if adapter.wit_version() == "0.1.0" => {
-                return Err(format!(
-                    "adapter `{}` implements switchboard:channel@0.1.0, which has no typing \
-                     indicator (added in 0.2.0)",
-                    adapter.name()
-                ));
-            }
             Ok(None) => {
                 return Err(format!(
                     "{} has no typing indicator",

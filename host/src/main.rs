@@ -319,13 +319,14 @@ async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     let runtime = PluginRuntime::new(&Default::default())?;
     // A default host that grants exactly what the manifest asks for.
     let asked = outline.manifest.unwrap_or_default();
+    let grant = switchboard::config::PluginGrant {
+        http_hosts: asked.http_hosts,
+        deadline_ms: asked.deadline_ms,
+        memory_mib: asked.memory_mib,
+        max_output_bytes: asked.max_output_bytes,
+        ..switchboard::config::PluginGrant::none(&name)
+    };
     if world.starts_with("switchboard:channel/") {
-        let grant = switchboard::config::PluginGrant {
-            memory_mib: asked.memory_mib,
-            deadline_ms: asked.deadline_ms,
-            max_output_bytes: asked.max_output_bytes,
-            ..switchboard::config::PluginGrant::none(&name)
-        };
         let plugin = runtime.load_adapter(&name, bytes, &grant).await?;
         let info = plugin.info();
         println!("loads:        yes; describe() answered");
@@ -339,13 +340,6 @@ async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
         );
         println!("capabilities: {:?}", info.capabilities);
     } else {
-        let grant = switchboard::config::PluginGrant {
-            http_hosts: asked.http_hosts,
-            deadline_ms: asked.deadline_ms,
-            memory_mib: asked.memory_mib,
-            max_output_bytes: asked.max_output_bytes,
-            ..switchboard::config::PluginGrant::none(&name)
-        };
         let plugin = runtime.load_flow_plugin(&name, bytes, grant).await?;
         println!("loads:        yes");
         println!("sha256:       {}", plugin.hash());

@@ -42,7 +42,7 @@ mod bindings {
 use bindings::v0_2::switchboard::channel::{config, logging, types as wt};
 
 /// The export that identifies a channel adapter; the version follows the `@`.
-const HANDLER_EXPORT: &str = "switchboard:channel/handler@";
+pub(super) const HANDLER_EXPORT: &str = "switchboard:channel/handler@";
 
 pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
     use bindings::v0_1::switchboard::channel as v0_1;
@@ -519,14 +519,20 @@ impl AdapterPlugin {
         Ok(result.map(HttpRequest::from))
     }
 
+    /// Whether the adapter's contract has `encode-typing` (0.2.0 and later).
+    pub fn has_typing_call(&self) -> bool {
+        !matches!(self.pre, Pre::V0_1(_))
+    }
+
     /// Asks the adapter for the request that shows the customer an agent is typing. None when
-    /// the platform has no such call, or the adapter implements 0.1.0, which lacks it.
+    /// the platform has no such call, or the adapter's contract lacks it
+    /// ([`AdapterPlugin::has_typing_call`]).
     pub async fn encode_typing(
         &self,
         ctx: &CallContext,
         customer_id: &str,
     ) -> Result<Option<HttpRequest>, PluginError> {
-        if matches!(self.pre, Pre::V0_1(_)) {
+        if !self.has_typing_call() {
             return Ok(None);
         }
         let (mut store, instance) = self.instance(ctx, "encode-typing").await?;

@@ -24,8 +24,8 @@ use crate::events::QuickReply;
 /// WIT versions of `switchboard:flow` this host can run, newest first.
 pub const SUPPORTED_FLOW_VERSIONS: &[&str] = &["0.1.0"];
 
-const BOT_EXPORT: &str = "switchboard:flow/bot@";
-const DATA_ACTION_EXPORT: &str = "switchboard:flow/data-action@";
+pub(super) const BOT_EXPORT: &str = "switchboard:flow/bot@";
+pub(super) const DATA_ACTION_EXPORT: &str = "switchboard:flow/data-action@";
 
 mod bot_bindings {
     wasmtime::component::bindgen!({

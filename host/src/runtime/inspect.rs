@@ -2,6 +2,8 @@
 //! implements, its top-level imports and exports, and its manifest. `switchboard plugin
 //! inspect` prints this before it loads the component the way the host would.
 
+use super::adapter::HANDLER_EXPORT;
+use super::flow_plugins::{BOT_EXPORT, DATA_ACTION_EXPORT};
 use super::manifest::{self, Manifest};
 
 /// The outline of a component.
@@ -17,15 +19,9 @@ pub struct Outline {
 
 /// The worlds the host knows, by the export that identifies each: (export prefix, world).
 const WORLDS: &[(&str, &str)] = &[
-    (
-        "switchboard:channel/handler@",
-        "switchboard:channel/adapter",
-    ),
-    ("switchboard:flow/bot@", "switchboard:flow/bot-plugin"),
-    (
-        "switchboard:flow/data-action@",
-        "switchboard:flow/data-action-plugin",
-    ),
+    (HANDLER_EXPORT, "switchboard:channel/adapter"),
+    (BOT_EXPORT, "switchboard:flow/bot-plugin"),
+    (DATA_ACTION_EXPORT, "switchboard:flow/data-action-plugin"),
 ];
 
 /// Reads the outline of the component in `bytes`.
