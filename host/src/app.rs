@@ -1089,9 +1089,29 @@ pub async fn plugin_kinds_for(
 
 /// `serve --watch`: publishes flow files as they change. A file that does not validate is
 /// logged with every error and never replaces the working version.
+///
+/// A file is compared with the content of the flow's active version, not with a first look at
+/// the folder, so a change made while the host was starting is not missed; a file with no
+/// version yet (added after start) is published when it appears.
 pub async fn watch_flows(app: Arc<App>) {
-    let mut seen: HashMap<std::path::PathBuf, String> = HashMap::new();
     let dir = app.config.flows.dir.clone();
+    let mut seen: HashMap<std::path::PathBuf, String> = HashMap::new();
+    for path in flow_files(&dir).unwrap_or_default() {
+        let Some(name) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        if let Ok(Some(active)) = app
+            .store
+            .call(move |c| store::flows::latest(c, &name))
+            .await
+        {
+            seen.insert(path, active.hash);
+        }
+    }
     tracing::info!("watching {} for flow changes", dir.display());
     loop {
         match flow_files(&dir) {
@@ -1104,14 +1124,10 @@ pub async fn watch_flows(app: Arc<App>) {
                         use sha2::Digest;
                         hex::encode(sha2::Sha256::digest(source.as_bytes()))
                     };
-                    let first_look = !seen.contains_key(&path);
                     if seen.get(&path) == Some(&hash) {
                         continue;
                     }
                     seen.insert(path.clone(), hash);
-                    if first_look {
-                        continue; // Published at start.
-                    }
                     let Some(name) = path
                         .file_stem()
                         .and_then(|s| s.to_str())
@@ -1163,50 +1179,63 @@ pub enum PluginPublishError {
 /// `serve --watch`, plugins: a changed component file of a loaded plugin (an integration's
 /// adapter or a flow plugin) is hot-loaded like `PUT /admin/v1/plugins/{name}`. A file that is
 /// refused is logged with the reason and the running version keeps serving.
-pub async fn watch_plugins(app: Arc<App>) {
-    let dir = app.config.plugins.dir.clone();
-    tracing::info!("watching {} for plugin changes", dir.display());
-    let mut seen: HashMap<String, String> = HashMap::new();
-    loop {
-        let mut names: Vec<String> = app
-            .integrations()
-            .iter()
-            .map(|i| i.config.adapter.clone())
-            .collect();
-        names.extend(app.flow_plugins().into_iter().map(|(name, _)| name));
-        names.sort();
-        names.dedup();
-        for name in names {
-            let path = dir.join(format!("{name}.wasm"));
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
-            };
-            let hash = {
-                use sha2::Digest;
-                hex::encode(sha2::Sha256::digest(&bytes))
-            };
-            let first_look = !seen.contains_key(&name);
-            if seen.get(&name) == Some(&hash) {
-                continue;
-            }
-            seen.insert(name.clone(), hash);
-            if first_look {
-                continue; // Loaded at start.
-            }
-            match app.publish_plugin(&name, bytes).await {
-                Ok(published) if published.created => {
-                    tracing::info!(plugin = %name, version = published.version, "hot-loaded from {}", path.display())
+///
+/// Files are compared with the content hash of the component each plugin is running when the
+/// watch starts (taken here, before the returned future first runs), so a file changed while
+/// the host was starting is not missed.
+pub fn watch_plugins(app: Arc<App>) -> impl std::future::Future<Output = ()> {
+    let mut seen: HashMap<String, String> = app
+        .integrations()
+        .iter()
+        .map(|i| (i.config.adapter.clone(), i.adapter.hash().to_string()))
+        .chain(
+            app.flow_plugins()
+                .into_iter()
+                .map(|(name, plugin)| (name, plugin.hash().to_string())),
+        )
+        .collect();
+    async move {
+        let dir = app.config.plugins.dir.clone();
+        tracing::info!("watching {} for plugin changes", dir.display());
+        loop {
+            let mut names: Vec<String> = app
+                .integrations()
+                .iter()
+                .map(|i| i.config.adapter.clone())
+                .collect();
+            names.extend(app.flow_plugins().into_iter().map(|(name, _)| name));
+            names.sort();
+            names.dedup();
+            for name in names {
+                let path = dir.join(format!("{name}.wasm"));
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                let hash = {
+                    use sha2::Digest;
+                    hex::encode(sha2::Sha256::digest(&bytes))
+                };
+                if seen.get(&name) == Some(&hash) {
+                    continue;
                 }
-                Ok(_) => {}
-                Err(PluginPublishError::Refused(reason) | PluginPublishError::NotFound(reason)) => {
-                    tracing::error!(
-                        plugin = %name,
-                        "{} was refused; the running version keeps serving: {reason}",
-                        path.display()
-                    )
+                seen.insert(name.clone(), hash);
+                match app.publish_plugin(&name, bytes).await {
+                    Ok(published) if published.created => {
+                        tracing::info!(plugin = %name, version = published.version, "hot-loaded from {}", path.display())
+                    }
+                    Ok(_) => {}
+                    Err(
+                        PluginPublishError::Refused(reason) | PluginPublishError::NotFound(reason),
+                    ) => {
+                        tracing::error!(
+                            plugin = %name,
+                            "{} was refused; the running version keeps serving: {reason}",
+                            path.display()
+                        )
+                    }
                 }
             }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }

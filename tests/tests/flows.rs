@@ -359,13 +359,16 @@ async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
 
     // A broken file in the watched folder is reported and never replaces the working version.
     std::fs::write(flows.join("support.yaml"), "start: nowhere\nsteps: {}\n").unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    eventually("the broken file reported", WAIT, || async {
+        let log = host.log_tail(200);
+        if log.contains("support.yaml does not validate") {
+            Ok(())
+        } else {
+            Err(host.log_tail(20))
+        }
+    })
+    .await;
     assert_eq!(version().await, json!(1));
-    assert!(
-        host.log_tail(200).contains("does not validate"),
-        "{}",
-        host.log_tail(40)
-    );
 
     // A valid change is published.
     std::fs::write(
@@ -379,6 +382,18 @@ async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
             Ok(())
         } else {
             Err(v.to_string())
+        }
+    })
+    .await;
+
+    // A file added after start is a new flow, published when it appears.
+    std::fs::write(flows.join("extra.yaml"), &v1).unwrap();
+    eventually("the added file published", WAIT, || async {
+        let listed = api.get("/admin/v1/flows/extra", Some(ADMIN_TOKEN)).await;
+        if listed.status == 200 && listed.json()["version"] == json!(1) {
+            Ok(())
+        } else {
+            Err(listed.text())
         }
     })
     .await;
