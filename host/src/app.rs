@@ -1038,6 +1038,13 @@ pub fn flow_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     Ok(files)
 }
 
+/// The flow a file in the flows folder publishes: its name without the extension.
+fn flow_name(path: &Path) -> Option<String> {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_string)
+}
+
 /// Reads a flow file and validates it (for `flow validate`), against a configuration's queues
 /// and the loaded plugins' kinds when given.
 pub fn validate_flow_file(
@@ -1097,11 +1104,7 @@ pub async fn watch_flows(app: Arc<App>) {
     let dir = app.config.flows.dir.clone();
     let mut seen: HashMap<std::path::PathBuf, String> = HashMap::new();
     for path in flow_files(&dir).unwrap_or_default() {
-        let Some(name) = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .map(str::to_string)
-        else {
+        let Some(name) = flow_name(&path) else {
             continue;
         };
         if let Ok(Some(active)) = app
@@ -1128,11 +1131,7 @@ pub async fn watch_flows(app: Arc<App>) {
                         continue;
                     }
                     seen.insert(path.clone(), hash);
-                    let Some(name) = path
-                        .file_stem()
-                        .and_then(|s| s.to_str())
-                        .map(str::to_string)
-                    else {
+                    let Some(name) = flow_name(&path) else {
                         continue;
                     };
                     match app.publish_flow(&name, source).await {

@@ -395,6 +395,23 @@ impl HostProcess {
         format!("http://{}", self.listen)
     }
 
+    /// Runs `switchboard {flow|plugin} publish FILE --name NAME` against this host, as an admin
+    /// would from another terminal.
+    pub fn cli_publish(
+        &self,
+        kind: &str,
+        file: &Path,
+        name: &str,
+        token: &str,
+    ) -> std::process::Output {
+        std::process::Command::new(host_binary())
+            .args([kind, "publish"])
+            .arg(file)
+            .args(["--name", name, "--host", &self.base_url(), "--token", token])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `switchboard {kind} publish`: {e}"))
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

@@ -405,19 +405,7 @@ async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
         v1.replace("thanks for writing to us.", "hello from the CLI."),
     )
     .unwrap();
-    let output = std::process::Command::new(switchboard_tests::harness::host_binary())
-        .args(["flow", "publish"])
-        .arg(&file)
-        .args([
-            "--name",
-            "support",
-            "--host",
-            &host.base_url(),
-            "--token",
-            ADMIN_TOKEN,
-        ])
-        .output()
-        .unwrap();
+    let output = host.cli_publish("flow", &file, "support", ADMIN_TOKEN);
     assert!(
         output.status.success(),
         "{}",
@@ -428,19 +416,7 @@ async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
         "support: version 3 (published)"
     );
     assert_eq!(version().await, json!(3));
-    let bad = std::process::Command::new(switchboard_tests::harness::host_binary())
-        .args(["flow", "publish"])
-        .arg(&file)
-        .args([
-            "--name",
-            "support",
-            "--host",
-            &host.base_url(),
-            "--token",
-            "wrong-token",
-        ])
-        .output()
-        .unwrap();
+    let bad = host.cli_publish("flow", &file, "support", "wrong-token");
     assert!(!bad.status.success());
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("401"),

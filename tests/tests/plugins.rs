@@ -253,19 +253,7 @@ async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
     // `switchboard plugin publish` does the same from the command line.
     let file = host.dir().join("x-v3.wasm");
     std::fs::write(&file, as_new_version(original, "v3")).unwrap();
-    let output = std::process::Command::new(switchboard_tests::harness::host_binary())
-        .args(["plugin", "publish"])
-        .arg(&file)
-        .args([
-            "--name",
-            "x",
-            "--host",
-            &host.base_url(),
-            "--token",
-            ADMIN_TOKEN,
-        ])
-        .output()
-        .unwrap();
+    let output = host.cli_publish("plugin", &file, "x", ADMIN_TOKEN);
     assert!(
         output.status.success(),
         "{}",
