@@ -6,8 +6,7 @@
 //! Messages are durable before they are sent (they are stored `pending` in the same
 //! transaction as what caused them), so a crash only delays them.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -80,23 +79,53 @@ pub fn cap_message(integration: &str, size: IntegrationSize) -> String {
     )
 }
 
-/// Runs forever: picks due messages and sends them, at most `outbound.concurrency` at once.
+/// How long a claim on a message lasts beyond the request's own timeout: a sender that has
+/// not recorded the result by then is taken to have died, and the message is due again.
+const CLAIM_MARGIN_MS: i64 = 30_000;
+
+/// Runs forever: claims due messages and sends them, at most `outbound.concurrency` at once.
+///
+/// Every message is claimed in the store (pending → sending, its attempt counted) before its
+/// request, and only what the claim returned is sent: a message is never in two sends at once,
+/// whatever this loop read earlier, and a retry is claimed only once its backoff has passed.
 pub async fn run(app: Arc<App>) {
     let client = app.http.clone();
-    let permits = Arc::new(Semaphore::new(app.config.outbound.concurrency.max(1)));
-    let in_flight: Arc<Mutex<HashSet<String>>> = Default::default();
+    let concurrency = app.config.outbound.concurrency.max(1);
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let lease_ms = app.config.outbound.timeout_ms as i64 + CLAIM_MARGIN_MS;
+    // This process is the store's only sender: a claim still open is one a crash interrupted.
+    match app
+        .store
+        .call(|c| store::messages::release_all_claims(c, store::now_ms()))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            "{n} message(s) were being sent when the host stopped; they may have reached the \
+             platform and are sent again"
+        ),
+        Err(e) => tracing::error!("cannot release unfinished sends: {e:#}"),
+    }
     loop {
         let wake = app.outbound_wake.notified();
         tokio::pin!(wake);
         wake.as_mut().enable();
-        let now = store::now_ms();
-        let due = app
-            .store
-            .call(move |c| {
-                let mut due = Vec::new();
-                for message in store::messages::due(c, now, 256)? {
-                    if let Some(conversation) = store::conversations::get(c, &message.conversation)?
-                    {
+        let free = permits.available_permits();
+        let next_due = if free == 0 {
+            // Every sender is busy; one that finishes wakes this loop.
+            None
+        } else {
+            let now = store::now_ms();
+            let claimed = app
+                .store
+                .call(move |c| {
+                    let mut claimed = Vec::new();
+                    for message in store::messages::claim_due(c, now, free, lease_ms)? {
+                        let Some(conversation) =
+                            store::conversations::get(c, &message.conversation)?
+                        else {
+                            continue;
+                        };
                         // A conversation a mention started is answered in public, each reply
                         // under the post it answers (the customer's latest, for an agent).
                         let started_public = store::messages::first_inbound(c, &conversation.id)?
@@ -109,45 +138,38 @@ pub async fn run(app: Arc<App>) {
                                     .and_then(|latest| latest.platform_id)),
                             false => None,
                         };
-                        due.push((message, conversation, public));
+                        claimed.push((message, conversation, public));
                     }
-                }
-                Ok((due, store::messages::next_due_at(c)?))
-            })
-            .await;
-        let next_due = match due {
-            Ok((due, next_due)) => {
-                for (message, conversation, public) in due {
-                    if !in_flight
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(message.id.clone())
-                    {
+                    Ok((claimed, store::messages::next_due_at(c)?))
+                })
+                .await;
+            match claimed {
+                Ok((claimed, next_due)) => {
+                    let full = claimed.len() == free;
+                    for (message, conversation, public) in claimed {
+                        let Ok(permit) = permits.clone().acquire_owned().await else {
+                            return;
+                        };
+                        let (app, client) = (app.clone(), client.clone());
+                        tokio::spawn(async move {
+                            send_one(&app, &client, message, conversation, public).await;
+                            drop(permit);
+                            app.outbound_wake.notify_one();
+                        });
+                    }
+                    if full {
+                        // More may be due: look again at once.
                         continue;
                     }
-                    let Ok(permit) = permits.clone().acquire_owned().await else {
-                        return;
-                    };
-                    let (app, client, in_flight) = (app.clone(), client.clone(), in_flight.clone());
-                    tokio::spawn(async move {
-                        let id = message.id.clone();
-                        send_one(&app, &client, message, conversation, public).await;
-                        in_flight
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .remove(&id);
-                        drop(permit);
-                        app.outbound_wake.notify_one();
-                    });
+                    next_due
                 }
-                next_due
-            }
-            Err(e) => {
-                tracing::error!("cannot read the outbound queue: {e:#}");
-                None
+                Err(e) => {
+                    tracing::error!("cannot read the outbound queue: {e:#}");
+                    None
+                }
             }
         };
-        // Sleep until the next retry falls due (never spin on in-flight ones), or a wake-up.
+        // Sleep until the next retry falls due (never spin on claimed ones), or a wake-up.
         let wait = next_due.map_or(1000, |at| (at - store::now_ms()).clamp(20, 1000));
         tokio::select! {
             _ = &mut wake => {}
@@ -210,7 +232,8 @@ async fn send_one(
     conversation: Conversation,
     public: Option<String>,
 ) {
-    let attempts = message.attempts + 1;
+    // The attempt this send holds the claim for (counted when it was claimed).
+    let attempts = message.attempts;
     let id = message.id.clone();
     let Some(integration) = app.sender_for(&conversation.integration) else {
         let error = format!(
@@ -238,7 +261,7 @@ async fn send_one(
         let at = now + DEAUTHORIZED_RECHECK_MS;
         if let Err(e) = app
             .store
-            .call(move |c| store::messages::schedule_retry(c, &id, &error, attempts - 1, at, now))
+            .call(move |c| store::messages::schedule_retry(c, &id, &error, attempts, at, now, true))
             .await
         {
             tracing::error!("cannot record a send result: {e:#}");
@@ -273,7 +296,9 @@ async fn send_one(
             tracing::warn!(message = %id, integration = %integration_id, attempts, "send failed, retrying in {} ms: {error}", at - now);
             let id = id.clone();
             app.store
-                .call(move |c| store::messages::schedule_retry(c, &id, &error, attempts, at, now))
+                .call(move |c| {
+                    store::messages::schedule_retry(c, &id, &error, attempts, at, now, false)
+                })
                 .await
         }
         SendResult::Failed(SendFailure::Auth(detail)) => {
@@ -293,6 +318,7 @@ async fn send_one(
                         attempts,
                         now + DEAUTHORIZED_RECHECK_MS,
                         now,
+                        false,
                     )
                 })
                 .await

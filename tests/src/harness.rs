@@ -154,6 +154,27 @@ pub struct ExtraIntegration {
     pub settings: Vec<(String, String)>,
 }
 
+/// Fills `dir` with the repository's example flows and the test flows of `tests/flows/`
+/// (e.g. `echo`, which answers every message once), for [`TestConfig::flows_dir`].
+pub fn flows_with_test_flows(dir: &Path) -> PathBuf {
+    let workspace = workspace_dir();
+    for source in [
+        workspace.join("flows"),
+        workspace.join("tests").join("flows"),
+    ] {
+        for entry in std::fs::read_dir(&source)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()))
+        {
+            let path = entry.expect("a folder entry").path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                std::fs::copy(&path, dir.join(path.file_name().expect("a file name")))
+                    .unwrap_or_else(|e| panic!("cannot copy {}: {e}", path.display()));
+            }
+        }
+    }
+    dir.to_path_buf()
+}
+
 /// A host config for tests: an X and an open-messaging integration whose replies go to the
 /// simulator at `sim_base_url`, queues `support` and `billing`, agent alice, an admin token.
 #[derive(Debug, Clone)]
@@ -175,6 +196,8 @@ pub struct TestConfig {
     /// The adapter of the open-messaging integration (default `open-messaging`; its
     /// JavaScript and Python twins speak the same wire format).
     pub om_adapter: String,
+    /// The flow of the open-messaging integration (default `support`).
+    pub om_flow: String,
     /// The flows folder (default: the repository's `flows/`).
     pub flows_dir: Option<PathBuf>,
     /// The plugins folder (default: [`plugins_dir`]).
@@ -203,6 +226,7 @@ impl TestConfig {
             x_options: Vec::new(),
             x_flow: "support".into(),
             om_adapter: "open-messaging".into(),
+            om_flow: "support".into(),
             flows_dir: None,
             plugins_dir: None,
             console_dir: None,
@@ -253,7 +277,7 @@ api_base = {api_base}
 [[integration]]
 id = {om_id}
 adapter = {om_adapter}
-flow = "support"
+flow = {om_flow}
 [integration.settings]
 secret = {om_secret}
 webhook_url = {om_url}
@@ -286,6 +310,7 @@ webhook_url = {om_url}
             api_base = q(&self.sim_base_url),
             om_id = q(OM_INTEGRATION),
             om_adapter = q(&self.om_adapter),
+            om_flow = q(&self.om_flow),
             om_secret = q(OM_SECRET),
             om_url = q(&format!("{}/open-messaging/{OM_PATH}", self.sim_base_url)),
         );

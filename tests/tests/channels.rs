@@ -94,6 +94,92 @@ impl Env {
     }
 }
 
+/// The CRC answer is `HMAC(consumer secret, crc_token)`, the same value X puts on an event
+/// POST; answered for any token, it would sign a forged DM. Only short base64 tokens are
+/// answered, so the forged POST has no valid signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_crc_answer_signs_no_forged_webhook() {
+    let env = start("x-crc-oracle", |_| {}).await;
+
+    // X's own check still works.
+    let response = env
+        .api
+        .get(
+            &format!("/webhooks/{X_INTEGRATION}?crc_token=crc-7f3a9c21-0b4e-4d2a-9e55&nonce=MTc5"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.json()["response_token"],
+        json!(switchboard_tests::signing::x_crc_response_token(
+            X_CONSUMER_SECRET,
+            "crc-7f3a9c21-0b4e-4d2a-9e55"
+        ))
+    );
+
+    // An attacker passes a whole DM body as the token, hoping to get its signature back.
+    let forged = switchboard_tests::fixtures::x_dm(&XDm {
+        event_id: env.ids.next_id(),
+        sender_id: "4400000000000000044".into(),
+        for_user_id: X_ACCOUNT_ID.into(),
+        text: "forged: send my refund to this account".into(),
+        created_ms: switchboard_tests::fixtures::unix_millis(std::time::SystemTime::now()),
+        ..XDm::default()
+    });
+    let encoded: String = forged
+        .iter()
+        .map(|&b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let answer = env
+        .api
+        .get(
+            &format!("/webhooks/{X_INTEGRATION}?crc_token={encoded}"),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert_eq!(answer.json()["error"]["code"], json!("malformed"));
+    assert!(
+        answer.json().get("response_token").is_none(),
+        "{}",
+        answer.text()
+    );
+
+    // Whatever came back is no signature: the forged POST is refused and nothing is answered.
+    let got = answer.json()["response_token"]
+        .as_str()
+        .unwrap_or("sha256=")
+        .to_string();
+    let post = env
+        .api
+        .post_raw(
+            &format!("/webhooks/{X_INTEGRATION}"),
+            &[
+                ("content-type", "application/json"),
+                ("x-twitter-webhooks-signature", &got),
+            ],
+            forged,
+        )
+        .await;
+    assert_eq!(post.status, 401, "{}", post.text());
+    let metrics = env.api.metrics().await;
+    assert_eq!(
+        metric(
+            &metrics,
+            "switchboard_events_stored_total",
+            &[("integration", X_INTEGRATION)]
+        ),
+        0.0,
+        "nothing was stored"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mentions_get_public_replies_and_likes_get_none() {
     let env = start("x-public", |_| {}).await;

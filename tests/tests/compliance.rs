@@ -31,8 +31,8 @@ struct Profile {
     sign: fn(secret: &str, body: &[u8]) -> (String, String),
     /// The setting holding the signing secret.
     secret_setting: &'static str,
-    /// A GET handshake query and a check of its answer body.
-    handshake: Option<(&'static str, fn(&[u8]) -> bool)>,
+    /// The GET handshake, if the platform has one.
+    handshake: Option<Handshake>,
     /// Fixtures that are webhook bodies for this profile, and whether each yields events.
     webhooks: &'static [(&'static str, Yields)],
     /// Fixtures that are not inbound webhooks for this profile (send bodies, answers, other
@@ -50,6 +50,27 @@ struct Profile {
     /// Whether the platform takes templates and public replies.
     templates: bool,
     public_replies: bool,
+}
+
+/// A platform's GET handshake: the query (`{challenge}` is replaced by the challenge), a check of
+/// the answer to `challenge`, and what the answer is made of.
+struct Handshake {
+    query: &'static str,
+    challenge: &'static str,
+    answer_ok: fn(&[u8]) -> bool,
+    answer: Answer,
+}
+
+/// What a handshake answer is made of, which decides how it could be abused.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Answer {
+    /// A signature of the challenge with the key that signs webhooks (X's CRC): answered for
+    /// any challenge it would sign forged bodies, so only challenges of the platform's shape
+    /// may be answered.
+    Signature,
+    /// The challenge itself, echoed once the verify token matches (Meta's `hub.challenge`):
+    /// it signs nothing, so it cannot forge a webhook.
+    Echo,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -137,13 +158,18 @@ fn profiles() -> Vec<Profile> {
             ],
             sign: x_sign,
             secret_setting: "consumer_secret",
-            handshake: Some(("crc_token=challenge-123", |body| {
-                json_has(
-                    body,
-                    "response_token",
-                    &signing::x_crc_response_token("fixture-consumer-secret", "challenge-123"),
-                )
-            })),
+            handshake: Some(Handshake {
+                query: "crc_token={challenge}",
+                challenge: "challenge-123",
+                answer_ok: |body| {
+                    json_has(
+                        body,
+                        "response_token",
+                        &signing::x_crc_response_token("fixture-consumer-secret", "challenge-123"),
+                    )
+                },
+                answer: Answer::Signature,
+            }),
             webhooks: &[
                 ("aaa-message.json", Yields::Events),
                 ("aaa-quick-reply.json", Yields::Events),
@@ -208,10 +234,12 @@ fn profiles() -> Vec<Profile> {
             ],
             sign: hub_hex,
             secret_setting: "app_secret",
-            handshake: Some((
-                "hub.mode=subscribe&hub.verify_token=fixture-verify-token&hub.challenge=1158201444",
-                |body| body == b"1158201444",
-            )),
+            handshake: Some(Handshake {
+                query: "hub.mode=subscribe&hub.verify_token=fixture-verify-token&hub.challenge={challenge}",
+                challenge: "1158201444",
+                answer_ok: |body| body == b"1158201444",
+                answer: Answer::Echo,
+            }),
             webhooks: &[
                 ("text.json", Yields::Events),
                 ("image.json", Yields::Events),
@@ -272,10 +300,12 @@ fn profiles() -> Vec<Profile> {
             ],
             sign: hub_hex,
             secret_setting: "app_secret",
-            handshake: Some((
-                "hub.mode=subscribe&hub.verify_token=fixture-verify-token&hub.challenge=777",
-                |body| body == b"777",
-            )),
+            handshake: Some(Handshake {
+                query: "hub.mode=subscribe&hub.verify_token=fixture-verify-token&hub.challenge={challenge}",
+                challenge: "777",
+                answer_ok: |body| body == b"777",
+                answer: Answer::Echo,
+            }),
             webhooks: &[
                 ("messenger-message-text.json", Yields::Events),
                 ("messenger-message-attachments.json", Yields::Events),
@@ -330,10 +360,12 @@ fn profiles() -> Vec<Profile> {
             ],
             sign: hub_hex,
             secret_setting: "app_secret",
-            handshake: Some((
-                "hub.mode=subscribe&hub.verify_token=fixture-verify-token&hub.challenge=778",
-                |body| body == b"778",
-            )),
+            handshake: Some(Handshake {
+                query: "hub.mode=subscribe&hub.verify_token=fixture-verify-token&hub.challenge={challenge}",
+                challenge: "778",
+                answer_ok: |body| body == b"778",
+                answer: Answer::Echo,
+            }),
             webhooks: &[
                 ("instagram-message-text.json", Yields::Events),
                 ("instagram-message-media.json", Yields::Events),
@@ -540,6 +572,19 @@ fn outbound(kind: &str) -> OutboundMessage {
     message
 }
 
+/// Percent-encodes everything but unreserved characters, as a platform builds a query.
+fn percent_encode(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn code(result: &SendResult) -> &'static str {
     match result {
         SendResult::Sent(_) => "sent",
@@ -571,11 +616,24 @@ async fn every_adapter_passes_the_compliance_suite() {
             }
         };
 
+        let dir = workspace()
+            .join("plugins")
+            .join(profile.fixtures)
+            .join("fixtures");
+
         // The handshake.
-        if let Some((query, answer_ok)) = profile.handshake {
-            match adapter.webhook("GET", query, vec![], b"").await {
+        if let Some(handshake) = &profile.handshake {
+            let query = |challenge: &str| {
+                handshake
+                    .query
+                    .replace("{challenge}", &percent_encode(challenge.as_bytes()))
+            };
+            match adapter
+                .webhook("GET", &query(handshake.challenge), vec![], b"")
+                .await
+            {
                 Ok(outcome) => check(
-                    outcome.status == 200 && answer_ok(&outcome.body),
+                    outcome.status == 200 && (handshake.answer_ok)(&outcome.body),
                     format!(
                         "handshake answered {} {:?}",
                         outcome.status,
@@ -584,13 +642,68 @@ async fn every_adapter_passes_the_compliance_suite() {
                 ),
                 Err(e) => check(false, format!("handshake refused: {e}")),
             }
+            let (first_webhook, _) = profile.webhooks[0];
+            let body = std::fs::read(dir.join(first_webhook))
+                .unwrap_or_else(|e| panic!("{first_webhook}: {e}"));
+            let body = String::from_utf8(body).expect("fixtures are UTF-8");
+            match handshake.answer {
+                // Not a signing oracle: a webhook body (or anything but a short token) as the
+                // challenge is refused, so its signature never leaves the host.
+                Answer::Signature => {
+                    for (what, challenge) in [
+                        (format!("the body of {first_webhook}"), body.clone()),
+                        ("a 4 KiB token".to_string(), "a".repeat(4096)),
+                    ] {
+                        let result = adapter
+                            .webhook("GET", &query(&challenge), vec![], b"")
+                            .await;
+                        check(
+                            matches!(result, Err(AdapterError::Malformed(_))),
+                            format!(
+                                "a handshake with {what} as the challenge gave {:?}; a signing \
+                                 handshake must refuse it as malformed",
+                                result.map(|o| (
+                                    o.status,
+                                    String::from_utf8_lossy(&o.body).into_owned()
+                                ))
+                            ),
+                        );
+                    }
+                }
+                // An echo answers the challenge itself, never a signature of it, and only to
+                // whoever knows the verify token.
+                Answer::Echo => {
+                    let result = adapter.webhook("GET", &query(&body), vec![], b"").await;
+                    let signature = (profile.sign)(secret(&profile), body.as_bytes()).1;
+                    match result {
+                        Ok(outcome) => check(
+                            outcome.body == body.as_bytes()
+                                && !String::from_utf8_lossy(&outcome.body).contains(&signature),
+                            format!(
+                                "an echo handshake answered {:?}, not the challenge itself",
+                                String::from_utf8_lossy(&outcome.body)
+                            ),
+                        ),
+                        Err(e) => check(
+                            false,
+                            format!("an echo handshake refused a body-shaped challenge: {e}"),
+                        ),
+                    }
+                    let wrong_token = query(handshake.challenge)
+                        .replace("fixture-verify-token", "not-the-verify-token");
+                    check(
+                        matches!(
+                            adapter.webhook("GET", &wrong_token, vec![], b"").await,
+                            Err(AdapterError::Unauthorized(_))
+                        ),
+                        "a handshake with a wrong verify token was not refused as unauthorized"
+                            .into(),
+                    );
+                }
+            }
         }
 
         // Every fixture is accounted for and decodes; signatures are checked on each.
-        let dir = workspace()
-            .join("plugins")
-            .join(profile.fixtures)
-            .join("fixtures");
         let mut files: Vec<String> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

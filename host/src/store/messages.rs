@@ -19,6 +19,10 @@ pub enum Direction {
 pub enum MessageStatus {
     Received,
     Pending,
+    /// Claimed by a sender, its request under way (shown as `pending`: to the customer and the
+    /// agent it is still on its way).
+    #[serde(rename = "pending")]
+    Sending,
     Sent,
     Delivered,
     Read,
@@ -30,6 +34,7 @@ impl MessageStatus {
         match self {
             MessageStatus::Received => "received",
             MessageStatus::Pending => "pending",
+            MessageStatus::Sending => "sending",
             MessageStatus::Sent => "sent",
             MessageStatus::Delivered => "delivered",
             MessageStatus::Read => "read",
@@ -41,6 +46,7 @@ impl MessageStatus {
         match s {
             "received" => MessageStatus::Received,
             "pending" => MessageStatus::Pending,
+            "sending" => MessageStatus::Sending,
             "sent" => MessageStatus::Sent,
             "delivered" => MessageStatus::Delivered,
             "read" => MessageStatus::Read,
@@ -193,28 +199,90 @@ pub fn transcript(conn: &Connection, conversation: &str) -> anyhow::Result<Vec<M
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Outbound messages due for a send attempt, oldest first. A message waits while an earlier
-/// one of its conversation is still pending, so a conversation's messages go out in order.
+/// Outbound messages due for a send attempt, oldest first: pending ones whose time has come,
+/// and claims left unfinished past `claimed_until` (a sender that died mid-send). A message
+/// waits while an earlier one of its conversation is still pending or being sent, so a
+/// conversation's messages go out in order.
 pub fn due(conn: &Connection, now: i64, limit: usize) -> anyhow::Result<Vec<Message>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages m WHERE status = 'pending' AND next_attempt_at <= ?1
+        "SELECT {COLUMNS} FROM messages m
+         WHERE ((status = 'pending' AND next_attempt_at <= ?1)
+                OR (status = 'sending' AND claimed_until <= ?1))
            AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.conversation = m.conversation
-                           AND p.status = 'pending' AND p.rowid < m.rowid)
+                           AND p.status IN ('pending', 'sending') AND p.rowid < m.rowid)
          ORDER BY next_attempt_at, rowid LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![now, limit as i64], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// When the next pending message falls due, if any.
+/// Claims up to `limit` due messages for sending (see [`due`]): each moves to `sending`, its
+/// attempt counted, until `now + lease_ms`. Only what this call claimed is returned (with its
+/// new attempt number), so no other pass or worker can send the same message; the attempt
+/// number fences the result: only the holder of that attempt can record it.
+pub fn claim_due(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+    lease_ms: i64,
+) -> anyhow::Result<Vec<Message>> {
+    let mut claimed = Vec::new();
+    for mut message in due(conn, now, limit)? {
+        if claim(conn, &message.id, message.attempts, now, lease_ms)? {
+            message.attempts += 1;
+            message.status = MessageStatus::Sending;
+            claimed.push(message);
+        }
+    }
+    Ok(claimed)
+}
+
+/// Claims one message for its attempt `attempts + 1`, only if it is still due with `attempts`
+/// recorded. Returns whether this call won.
+pub fn claim(
+    conn: &Connection,
+    id: &str,
+    attempts: i64,
+    now: i64,
+    lease_ms: i64,
+) -> anyhow::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_until = ?3,
+                updated_at = ?4
+             WHERE id = ?1 AND attempts = ?2
+               AND ((status = 'pending' AND next_attempt_at <= ?4)
+                    OR (status = 'sending' AND claimed_until <= ?4))",
+        )?
+        .execute(params![id, attempts, now + lease_ms, now])?;
+    Ok(n == 1)
+}
+
+/// Gives back every claim still open (at start, when this process is the only sender: a claim
+/// left from before a crash may or may not have reached the platform, and is sent again).
+/// Returns how many there were.
+pub fn release_all_claims(conn: &Connection, now: i64) -> anyhow::Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE messages SET status = 'pending', next_attempt_at = ?1, claimed_until = NULL
+             WHERE status = 'sending'",
+        )?
+        .execute(params![now])?)
+}
+
+/// When the next pending message falls due, or an unfinished claim may be taken again.
 pub fn next_due_at(conn: &Connection) -> anyhow::Result<Option<i64>> {
     Ok(conn.query_row(
-        "SELECT MIN(next_attempt_at) FROM messages WHERE status = 'pending'",
+        "SELECT MIN(at) FROM (
+            SELECT MIN(next_attempt_at) AS at FROM messages WHERE status = 'pending'
+            UNION ALL
+            SELECT MIN(claimed_until) FROM messages WHERE status = 'sending')",
         [],
         |r| r.get(0),
     )?)
 }
 
+/// Records that attempt `attempts` went out. Only the holder of that claim can.
 pub fn mark_sent(
     conn: &Connection,
     id: &str,
@@ -223,14 +291,15 @@ pub fn mark_sent(
     now: i64,
 ) -> anyhow::Result<()> {
     conn.prepare_cached(
-        "UPDATE messages SET status = 'sent', platform_id = ?2, attempts = ?3, next_attempt_at = NULL,
-            error = NULL, updated_at = ?4
-         WHERE id = ?1 AND status = 'pending'",
+        "UPDATE messages SET status = 'sent', platform_id = ?2, next_attempt_at = NULL,
+            claimed_until = NULL, error = NULL, updated_at = ?4
+         WHERE id = ?1 AND status = 'sending' AND attempts = ?3",
     )?
     .execute(params![id, platform_id, attempts, now])?;
     Ok(())
 }
 
+/// Records that attempt `attempts` failed for good (or that the message cannot be sent at all).
 pub fn mark_failed(
     conn: &Connection,
     id: &str,
@@ -239,13 +308,16 @@ pub fn mark_failed(
     now: i64,
 ) -> anyhow::Result<()> {
     conn.prepare_cached(
-        "UPDATE messages SET status = 'failed', error = ?2, attempts = ?3, next_attempt_at = NULL, updated_at = ?4
-         WHERE id = ?1",
+        "UPDATE messages SET status = 'failed', error = ?2, next_attempt_at = NULL,
+            claimed_until = NULL, updated_at = ?4
+         WHERE id = ?1 AND status IN ('pending', 'sending') AND attempts = ?3",
     )?
     .execute(params![id, error, attempts, now])?;
     Ok(())
 }
 
+/// Attempt `attempts` did not go out: the message is pending again, due at `at`. `uncount`
+/// gives the attempt back (nothing was tried, e.g. the integration is deauthorized).
 pub fn schedule_retry(
     conn: &Connection,
     id: &str,
@@ -253,12 +325,14 @@ pub fn schedule_retry(
     attempts: i64,
     at: i64,
     now: i64,
+    uncount: bool,
 ) -> anyhow::Result<()> {
     conn.prepare_cached(
-        "UPDATE messages SET error = ?2, attempts = ?3, next_attempt_at = ?4, updated_at = ?5
-         WHERE id = ?1 AND status = 'pending'",
+        "UPDATE messages SET status = 'pending', error = ?2, attempts = attempts - ?6,
+            next_attempt_at = ?4, claimed_until = NULL, updated_at = ?5
+         WHERE id = ?1 AND status = 'sending' AND attempts = ?3",
     )?
-    .execute(params![id, error, attempts, at, now])?;
+    .execute(params![id, error, attempts, at, now, uncount as i64])?;
     Ok(())
 }
 
@@ -325,7 +399,7 @@ pub fn mark_read_up_to(
 /// Outbound messages waiting to be sent (a gauge for `/metrics`).
 pub fn pending_count(conn: &Connection) -> anyhow::Result<i64> {
     Ok(conn.query_row(
-        "SELECT COUNT(*) FROM messages WHERE status = 'pending'",
+        "SELECT COUNT(*) FROM messages WHERE status IN ('pending', 'sending')",
         [],
         |r| r.get(0),
     )?)

@@ -325,6 +325,15 @@ mod tests {
             vec![first.clone(), other.clone()],
             "the second message of c1 waits for the first"
         );
+        let claimed = store
+            .call(|c| messages::claim_due(c, 10, 1, 1000))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(
+            (claimed[0].id.as_str(), claimed[0].attempts),
+            (first.as_str(), 1)
+        );
         store
             .call(move |c| messages::mark_sent(c, &first, "p1", 1, 2))
             .await
@@ -353,5 +362,84 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(c1.agent.as_deref(), Some("alice"));
+    }
+
+    /// A message is claimed once: a second pass (or a stale list) cannot send it again, a retry
+    /// is not claimed before its backoff, a stale claim cannot record a result, and a claim a
+    /// crash left open is released at start.
+    #[tokio::test]
+    async fn an_outbound_message_is_claimed_once_per_attempt() {
+        let (_dir, store) = open_temp();
+        let id = store
+            .call(|c| {
+                conversations::insert(c, &conversation("c1"))?;
+                messages::insert(c, outbound("c1", "one"), 1)
+            })
+            .await
+            .unwrap();
+        let first = store
+            .call(|c| messages::claim_due(c, 10, 10, 1000))
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].attempts, 1);
+        // Another pass, and a claim from a list read before the first claim: both lose.
+        assert!(
+            store
+                .call(|c| messages::claim_due(c, 20, 10, 1000))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let (i, stale) = (id.clone(), id.clone());
+        assert!(
+            !store
+                .call(move |c| messages::claim(c, &stale, 0, 20, 1000))
+                .await
+                .unwrap()
+        );
+        // Attempt 1 failed: due again at 500, not before.
+        store
+            .call(move |c| messages::schedule_retry(c, &i, "transient: 503", 1, 500, 30, false))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .call(|c| messages::claim_due(c, 499, 10, 1000))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let second = store
+            .call(|c| messages::claim_due(c, 500, 10, 1000))
+            .await
+            .unwrap();
+        assert_eq!(second[0].attempts, 2);
+        // The holder of attempt 1 cannot record anything any more.
+        let i = id.clone();
+        store
+            .call(move |c| messages::mark_sent(c, &i, "late", 1, 510))
+            .await
+            .unwrap();
+        let i = id.clone();
+        let m = store
+            .call(move |c| messages::get(c, &i))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((m.status, m.platform_id), (MessageStatus::Sending, None));
+        // A crash leaves the claim open; the next start releases it, attempts kept.
+        assert_eq!(
+            store
+                .call(|c| messages::release_all_claims(c, 600))
+                .await
+                .unwrap(),
+            1
+        );
+        let third = store
+            .call(|c| messages::claim_due(c, 600, 10, 1000))
+            .await
+            .unwrap();
+        assert_eq!(third[0].attempts, 3);
     }
 }

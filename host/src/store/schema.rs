@@ -167,6 +167,13 @@ CREATE TABLE integrations (
     updated_at INTEGER NOT NULL
 );
 "#,
+    r#"
+-- Outbound claims: a sender moves a message from `pending` to `sending` (counting the attempt)
+-- before its request, so no other pass or worker sends it too; `claimed_until` is when an
+-- unfinished claim (a crash mid-send) may be taken again.
+ALTER TABLE messages ADD COLUMN claimed_until INTEGER;
+CREATE INDEX messages_sending ON messages (claimed_until) WHERE status = 'sending';
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> anyhow::Result<()> {

@@ -28,9 +28,19 @@ pub fn handle(
     }
 }
 
+/// The longest `crc_token` answered. X's tokens are short random strings (tens of characters).
+pub const MAX_CRC_TOKEN_LEN: usize = 128;
+
 /// X proves we hold the consumer secret by sending `GET ?crc_token=…` (when the webhook is
 /// registered and then periodically); a wrong answer marks the webhook invalid and stops events.
 /// The HMAC covers only `crc_token`; the `nonce` X sometimes adds is not part of it.
+///
+/// The answer is `HMAC-SHA256(consumer secret, token)`, exactly what X puts in
+/// `x-twitter-webhooks-signature` over a POST body. Answered for any token, it would sign any
+/// body an attacker sends as the token (a *signing oracle*), and the forged POST would pass.
+/// So only tokens of the shape X sends are answered: at most [`MAX_CRC_TOKEN_LEN`] base64
+/// characters (`A-Z a-z 0-9 - _ + /`, `=` padding at the end). An event body is JSON, which
+/// needs `{` and `"`, so no body the adapter would accept can ever be signed here.
 fn crc_answer(query: &str, consumer_secret: &str) -> Result<WebhookOutcome, AdapterError> {
     let token = http::query_param(query, "crc_token")
         .filter(|token| !token.is_empty())
@@ -39,6 +49,7 @@ fn crc_answer(query: &str, consumer_secret: &str) -> Result<WebhookOutcome, Adap
                 "a GET must carry `crc_token` (X's CRC check); events arrive by POST".into(),
             )
         })?;
+    check_crc_token(&token)?;
     let response_token = signature::sign_base64(consumer_secret.as_bytes(), token.as_bytes());
     Ok(WebhookOutcome {
         response: http::json_response(
@@ -47,6 +58,29 @@ fn crc_answer(query: &str, consumer_secret: &str) -> Result<WebhookOutcome, Adap
         ),
         events: Vec::new(),
     })
+}
+
+/// Refuses a `crc_token` that is not a short base64 string (see [`crc_answer`]).
+fn check_crc_token(token: &str) -> Result<(), AdapterError> {
+    if token.len() > MAX_CRC_TOKEN_LEN {
+        return Err(AdapterError::Malformed(format!(
+            "`crc_token` is {} bytes long; X's CRC tokens are at most {MAX_CRC_TOKEN_LEN}",
+            token.len()
+        )));
+    }
+    let body = token.trim_end_matches('=');
+    let padding = token.len() - body.len();
+    let base64 = body
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/'));
+    if !base64 || padding > 2 || body.is_empty() {
+        return Err(AdapterError::Malformed(
+            "`crc_token` must be a base64 string (A-Z, a-z, 0-9, `-`, `_`, `+`, `/`, `=` padding) \
+             as X sends; nothing else is signed"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The signature covers the raw body bytes; anything re-serialized would not match.
@@ -98,6 +132,40 @@ mod tests {
             br#"{"response_token":"sha256=XdBiQu5rh/HAC6KexTvJl7Ysd32Wx0gNeD0e4VzHHKg="}"#
         );
         assert!(outcome.events.is_empty());
+    }
+
+    #[test]
+    fn answers_base64_shaped_tokens_only() {
+        for token in [
+            "abc",
+            "ZjBjNjVmZTgtMjE1Ni00YjhkLWE5YjctYjZmMzRhNzI3YjBl",
+            "a+b/c==",
+            "x_y-z",
+        ] {
+            let query = format!(
+                "crc_token={}",
+                token.replace('+', "%2B").replace('/', "%2F")
+            );
+            let outcome = handle(&request("GET", &query, &[], b""), SECRET, ACCOUNT).unwrap();
+            assert_eq!(outcome.response.status, 200, "{token}");
+        }
+        // A whole event body as the token would come back signed: refused, as are long tokens,
+        // spaces and padding in the middle.
+        let body = "%7B%22for_user_id%22%3A%221500000000000000001%22%2C%22direct_message_events%22%3A%5B%5D%7D";
+        let long = "a".repeat(MAX_CRC_TOKEN_LEN + 1);
+        for query in [
+            format!("crc_token={body}"),
+            format!("crc_token={long}"),
+            "crc_token=a+b".to_string(),
+            "crc_token=ab%3Dcd".to_string(),
+            "crc_token=%3D%3D".to_string(),
+        ] {
+            let error = refusal(handle(&request("GET", &query, &[], b""), SECRET, ACCOUNT));
+            assert!(
+                matches!(&error, AdapterError::Malformed(reason) if reason.contains("crc_token")),
+                "{query}: {error:?}"
+            );
+        }
     }
 
     #[test]
