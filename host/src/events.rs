@@ -305,3 +305,42 @@ pub enum SendResult {
     Sent(String),
     Failed(SendFailure),
 }
+
+/// The unit a platform counts its text limit in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextUnit {
+    Chars,
+    Bytes,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    pub attachments: bool,
+    pub quick_replies: bool,
+    pub typing: bool,
+    pub receipts: bool,
+    pub templates: bool,
+}
+
+/// What an adapter says about its platform (`describe()`), checked once at load: the
+/// outbound policy (reply windows, text limits) is decided from it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AdapterInfo {
+    pub platform: String,
+    pub text_limit: u32,
+    pub text_unit: TextUnit,
+    pub reply_window_hours: Option<u32>,
+    pub human_agent_window_hours: Option<u32>,
+    pub capabilities: Capabilities,
+}
+
+impl AdapterInfo {
+    /// The length of `text` in this platform's unit.
+    pub fn text_len(&self, text: &str) -> usize {
+        match self.text_unit {
+            TextUnit::Chars => text.chars().count(),
+            TextUnit::Bytes => text.len(),
+        }
+    }
+}

@@ -35,7 +35,7 @@ use crate::engine::{
     self, Drive, Effect, Event, Flow, FlowState, Known, Outcome, PluginCall, PluginKind,
     PluginResult, TurnInput,
 };
-use crate::flow_plugins::call_with;
+use crate::flows::call_with;
 use crate::runtime::{FlowCallContext, FlowPlugin, FlowPluginKind, KvStore, PluginRuntime};
 
 #[derive(Debug, Deserialize)]
@@ -155,7 +155,7 @@ pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> an
         flows: HashMap::new(),
     };
     if let Some(dir) = flow_path.parent() {
-        for path in crate::app::flow_files(dir)? {
+        for path in crate::flows::flow_files(dir)? {
             if let (Some(name), Ok(text)) = (
                 path.file_stem().and_then(|s| s.to_str()),
                 std::fs::read_to_string(&path),

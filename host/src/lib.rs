@@ -1,21 +1,33 @@
 //! Switchboard: a self-hosted runtime for contact-center inbound message flows.
 //!
-//! The path of a message, and the module that owns each step:
-//! `server` (HTTP) → `runtime` (the Wasm adapter decodes the webhook) → `store` (durable before
-//! the 2xx) → `conversations` (threading, the flow run) → `engine` (the flow interpreter) →
-//! `acd` (queues and agents) → `outbound` (the adapter encodes, the host sends).
-//! `app` holds what they share.
+//! The path of a message, and the module that owns each step (ARCHITECTURE.md at the
+//! repository root draws it): `server` (HTTP) → `intake` (the adapter decodes the webhook;
+//! events are stored before the 2xx) → `conversations` (the inbox worker: threading, the flow
+//! run through `engine` and `flows`) → `acd` (queues, routing, agents) → `outbound` (the sender:
+//! the adapter encodes, the host sends). Below them: `integrations` and `catalog` (adapters and
+//! plugins), `deploy` (hot loading), `runtime` (Wasm), `store` (durable state behind one
+//! interface), `rules` (the decisions, as pure functions) and `model` (the data). `host` wires
+//! them together.
 
 pub mod acd;
-pub mod app;
+pub mod catalog;
 pub mod config;
 pub mod conversations;
+pub mod deploy;
+pub mod directory;
 pub mod engine;
 pub mod events;
-pub mod flow_plugins;
+pub mod flows;
 pub mod flowtest;
+pub mod host;
+pub mod intake;
+pub mod integrations;
+pub mod live;
 pub mod metrics;
+pub mod model;
 pub mod outbound;
+pub mod rules;
 pub mod runtime;
 pub mod server;
 pub mod store;
+pub mod wake;

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchboard::app::{self, App};
 use switchboard::config::Config;
+use switchboard::flows;
+use switchboard::host::Host;
 
 #[derive(Parser)]
 #[command(
@@ -135,7 +136,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Flow {
             command: FlowCommand::Graph { file, format },
         } => {
-            let flow = match app::validate_flow_file(&file, None, None)? {
+            let flow = match flows::validate_flow_file(&file, None, None)? {
                 Ok(flow) => flow,
                 Err(errors) => {
                     for e in &errors {
@@ -205,10 +206,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .map(|c| c.queues.iter().map(|q| q.id.clone()).collect());
             // With a configuration, the plugins the flow calls must exist and be of the right kind.
             let plugins = match &config {
-                Some(config) => Some(app::plugin_kinds_for(&file, config).await?),
+                Some(config) => Some(flows::plugin_kinds_for(&file, config).await?),
                 None => None,
             };
-            match app::validate_flow_file(&file, queues.as_ref(), plugins.as_ref())? {
+            match flows::validate_flow_file(&file, queues.as_ref(), plugins.as_ref())? {
                 Ok(flow) => {
                     println!("{}: ok ({} steps)", file.display(), flow.steps.len());
                     Ok(ExitCode::SUCCESS)
@@ -414,17 +415,17 @@ async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode>
         None => Config::default(),
     };
     let listen = config.server.listen;
-    let app = App::open(config).await?;
+    let host = Host::open(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    app.spawn_workers();
+    host.spawn_workers();
     if watch {
-        tokio::spawn(switchboard::app::watch_flows(app.clone()));
-        tokio::spawn(switchboard::app::watch_plugins(app.clone()));
+        host.spawn_watchers();
     }
-    let integrations: Vec<String> = app
-        .integrations()
+    let integrations: Vec<String> = host
+        .integrations
+        .all()
         .iter()
         .map(|i| format!("/webhooks/{}", i.config.id))
         .collect();
@@ -433,7 +434,7 @@ async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode>
         listener.local_addr()?,
         integrations.join(", ")
     );
-    switchboard::server::serve(app, listener, shutdown_signal()).await?;
+    switchboard::server::serve(host.router(), listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -182,7 +182,9 @@ pub struct TestConfig {
     pub listen: SocketAddr,
     pub db_path: PathBuf,
     pub sim_base_url: String,
-    /// Kept small so a spinning plugin is interrupted quickly.
+    /// The plugin call deadline (`[plugins] deadline_ms`). Generous by default, so a legitimate
+    /// call is never cut short on a loaded machine; tests of spinning plugins give those a short
+    /// deadline of their own with a `[[plugin]]` grant (see [`TestConfig::short_deadline`]).
     pub deadline_ms: u64,
     pub memory_mib: u64,
     /// Kept small so retries happen quickly.
@@ -218,7 +220,7 @@ impl TestConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, free_port())),
             db_path: dir.path().join("switchboard.db"),
             sim_base_url: sim_base_url.trim_end_matches('/').to_owned(),
-            deadline_ms: 500,
+            deadline_ms: 10_000,
             memory_mib: 64,
             backoff_ms: 50,
             max_attempts: 4,
@@ -233,6 +235,16 @@ impl TestConfig {
             extra_toml: String::new(),
             billing_options: Vec::new(),
         }
+    }
+
+    /// Gives plugin `name` a call deadline of `ms` of its own (a `[[plugin]]` grant), e.g. so a
+    /// spinning fixture is interrupted quickly while every other plugin keeps the default.
+    pub fn short_deadline(&mut self, name: &str, ms: u64) {
+        let _ = write!(
+            self.extra_toml,
+            "\n[[plugin]]\nname = {}\ndeadline_ms = {ms}\n",
+            toml::Value::String(name.to_owned())
+        );
     }
 
     pub fn render(&self) -> String {

@@ -246,7 +246,8 @@ steps:
 "#
     );
     let env = start("flow-plugins", &[("plugin-checks.yaml", flow)], |c| {
-        c.x_flow = "plugin-checks".into()
+        c.x_flow = "plugin-checks".into();
+        c.short_deadline("fixtures/spin-bot", 500);
     })
     .await;
     env.dm("1700000000000000201", "where is my order?").await;

@@ -1,10 +1,12 @@
 //! The outbound content filter: admin-defined words and regular expressions that an agent's
 //! message may not contain.
 
+use crate::model::FilterRule;
+
 /// The reason a text is blocked, naming the rule; `None` when it passes.
-pub fn blocked(rules: &[(String, String, String)], text: &str) -> Option<String> {
+pub fn blocked(rules: &[FilterRule], text: &str) -> Option<String> {
     let lower = text.to_lowercase();
-    for (id, kind, pattern) in rules {
+    for FilterRule { id, kind, pattern } in rules {
         let hit = match kind.as_str() {
             "word" => {
                 let word = pattern.to_lowercase();
@@ -47,17 +49,14 @@ mod tests {
 
     #[test]
     fn words_match_whole_words_and_patterns_match_anywhere() {
+        let rule = |id: &str, kind: &str, pattern: &str| FilterRule {
+            id: id.into(),
+            kind: kind.into(),
+            pattern: pattern.into(),
+        };
         let rules = vec![
-            (
-                "no-refunds".to_string(),
-                "word".to_string(),
-                "refund".to_string(),
-            ),
-            (
-                "card".to_string(),
-                "regex".to_string(),
-                r"\b\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}\b".to_string(),
-            ),
+            rule("no-refunds", "word", "refund"),
+            rule("card", "regex", r"\b\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}\b"),
         ];
         assert!(
             blocked(&rules, "You will get a REFUND.")

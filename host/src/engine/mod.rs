@@ -5,6 +5,7 @@
 //! Nothing here touches the network, the store or wasmtime: plugin calls go through the
 //! [`driver::Plugins`] trait, which the host implements with its Wasm runtime.
 
+mod customer;
 pub mod driver;
 pub mod expr;
 pub mod flow;
@@ -14,6 +15,7 @@ pub mod schedule;
 pub mod slots;
 pub mod template;
 
+pub use customer::customer_value;
 pub use driver::{Drive, Flows, Plugins, drive};
 pub use flow::{Flow, FlowError, Known, PluginKind, Step};
 pub use interp::{

@@ -16,7 +16,10 @@ use wasmtime::component::{Component, Linker};
 use super::error::{AdapterError, PluginError};
 use super::host::{CallContext, PluginState};
 use super::{PluginRuntime, SUPPORTED_CHANNEL_VERSIONS};
-use crate::events::{self, InboundEvent, OutboundMessage, SendFailure, SendResult};
+use crate::events::{
+    self, AdapterInfo, Capabilities, InboundEvent, OutboundMessage, SendFailure, SendResult,
+    TextUnit,
+};
 
 mod bindings {
     /// `switchboard:channel@0.2.0`, the latest.
@@ -106,44 +109,6 @@ mod v0_1_imports {
 
         fn integration_id(&mut self) -> String {
             latest_config::Host::integration_id(self)
-        }
-    }
-}
-
-/// The unit a platform counts its text limit in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TextUnit {
-    Chars,
-    Bytes,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Capabilities {
-    pub attachments: bool,
-    pub quick_replies: bool,
-    pub typing: bool,
-    pub receipts: bool,
-    pub templates: bool,
-}
-
-/// What an adapter says about its platform (`describe()`), checked once at load.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct AdapterInfo {
-    pub platform: String,
-    pub text_limit: u32,
-    pub text_unit: TextUnit,
-    pub reply_window_hours: Option<u32>,
-    pub human_agent_window_hours: Option<u32>,
-    pub capabilities: Capabilities,
-}
-
-impl AdapterInfo {
-    /// The length of `text` in this platform's unit.
-    pub fn text_len(&self, text: &str) -> usize {
-        match self.text_unit {
-            TextUnit::Chars => text.chars().count(),
-            TextUnit::Bytes => text.len(),
         }
     }
 }

@@ -27,9 +27,8 @@ use anyhow::Context;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-pub use adapter::{
-    AdapterInfo, AdapterPlugin, Capabilities, HttpRequest, TextUnit, WebhookOutcome, WebhookRequest,
-};
+pub use crate::events::{AdapterInfo, Capabilities, TextUnit};
+pub use adapter::{AdapterPlugin, HttpRequest, WebhookOutcome, WebhookRequest};
 pub use error::{AdapterError, CallErrorKind, PluginError};
 pub use flow_http::check_http_host;
 pub use flow_plugins::{

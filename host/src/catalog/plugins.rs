@@ -1,0 +1,250 @@
+//! Plugin components and their versions.
+//!
+//! A plugin named `NAME` runs the version an admin published (kept in the store), else the file
+//! `NAME.wasm` in the plugins folder; a file rebuilt since the last publish becomes a new
+//! version (an admin can roll back). Every component loaded is recorded as a version.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, bail};
+
+use crate::config::{PluginGrant, PluginsConfig};
+use crate::engine::PluginKind;
+use crate::model::now_ms;
+use crate::runtime::{AdapterPlugin, FlowPlugin, FlowPluginKind, PluginRuntime};
+use crate::store::CatalogStore;
+
+/// What is known about a loaded plugin's version.
+#[derive(Debug, Clone)]
+pub struct PluginMeta {
+    pub version: i64,
+    pub world: String,
+    pub loaded_at: i64,
+}
+
+/// Where a component's bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The version an admin published, from the store.
+    Store,
+    /// The plugins folder.
+    File,
+}
+
+/// The plugin catalog (see the module docs).
+pub struct PluginCatalog {
+    runtime: PluginRuntime,
+    store: Arc<dyn CatalogStore>,
+    dir: PathBuf,
+    grants: Vec<PluginGrant>,
+    flow_plugins: RwLock<HashMap<String, Arc<FlowPlugin>>>,
+    meta: RwLock<HashMap<String, PluginMeta>>,
+}
+
+impl PluginCatalog {
+    pub fn new(
+        runtime: PluginRuntime,
+        store: Arc<dyn CatalogStore>,
+        config: &PluginsConfig,
+        grants: Vec<PluginGrant>,
+    ) -> PluginCatalog {
+        PluginCatalog {
+            runtime,
+            store,
+            dir: config.dir.clone(),
+            grants,
+            flow_plugins: RwLock::new(HashMap::new()),
+            meta: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn runtime(&self) -> &PluginRuntime {
+        &self.runtime
+    }
+
+    /// The plugins folder.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// What the configuration grants plugin `name` (`[[plugin]]`), or nothing beyond the
+    /// defaults.
+    pub fn grant(&self, name: &str) -> PluginGrant {
+        self.grants
+            .iter()
+            .find(|g| g.name == name)
+            .cloned()
+            .unwrap_or_else(|| PluginGrant::none(name))
+    }
+
+    /// The names the configuration grants something to.
+    pub fn granted_names(&self) -> Vec<String> {
+        self.grants.iter().map(|g| g.name.clone()).collect()
+    }
+
+    /// The component file of plugin `name` in the plugins folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.wasm"))
+    }
+
+    /// The component to load for plugin `name` (see the module docs) and where it came from.
+    pub async fn component(&self, name: &str) -> anyhow::Result<(Vec<u8>, Source)> {
+        let path = self.file(name);
+        if let Some(stored) = self.store.active_plugin(name).await? {
+            if let Ok(file) = std::fs::read(&path)
+                && sha256_hex(&file) != stored.hash
+            {
+                // A file rebuilt since: it becomes a new version (an admin can roll back).
+                return Ok((file, Source::File));
+            }
+            return Ok((stored.bytes, Source::Store));
+        }
+        if !path.exists() {
+            bail!(
+                "not found at {} (run `cargo xtask build-plugins`, set [plugins] dir, or PUT it to /admin/v1/plugins/{name})",
+                path.display()
+            );
+        }
+        Ok((
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
+            Source::File,
+        ))
+    }
+
+    /// Stores the loaded component as a version (a no-op when it is the active one) and
+    /// remembers it as loaded. Returns the version.
+    pub async fn record_version(
+        &self,
+        name: &str,
+        hash: &str,
+        world: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<i64> {
+        let (version, _) = self
+            .store
+            .publish_plugin(name, hash, world, bytes, now_ms())
+            .await?;
+        self.meta.write().unwrap_or_else(|e| e.into_inner()).insert(
+            name.to_string(),
+            PluginMeta {
+                version,
+                world: world.to_string(),
+                loaded_at: now_ms(),
+            },
+        );
+        Ok(version)
+    }
+
+    pub fn meta(&self, name: &str) -> Option<PluginMeta> {
+        self.meta
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Loads adapter `name` (its active component) and records its version.
+    pub async fn load_adapter(&self, name: &str) -> anyhow::Result<(Arc<AdapterPlugin>, i64)> {
+        let (bytes, _) = self.component(name).await?;
+        let adapter = self
+            .runtime
+            .load_adapter(name, bytes.clone(), &self.grant(name))
+            .await?;
+        let version = self
+            .record_version(name, adapter.hash(), "adapter", &bytes)
+            .await?;
+        tracing::info!(plugin = %name, version, wit = adapter.wit_version(), hash = &adapter.hash()[..12], "adapter loaded");
+        Ok((Arc::new(adapter), version))
+    }
+
+    /// Loads (or reloads) flow plugin `name` (its active component), with its grant.
+    pub async fn load_flow_plugin(&self, name: &str) -> anyhow::Result<()> {
+        let (bytes, _) = self.component(name).await?;
+        let plugin = self
+            .runtime
+            .load_flow_plugin(name, bytes.clone(), self.grant(name))
+            .await?;
+        self.record_version(name, plugin.hash(), world_of(&plugin), &bytes)
+            .await?;
+        tracing::info!(plugin = %name, kind = ?plugin.kind(), "flow plugin loaded");
+        self.set_flow_plugin(name, plugin);
+        Ok(())
+    }
+
+    /// Makes `plugin` the one flow plugin `name` runs from its next call on.
+    pub fn set_flow_plugin(&self, name: &str, plugin: FlowPlugin) {
+        self.flow_plugins
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), Arc::new(plugin));
+    }
+
+    /// Loads the flow plugins `names` that are not loaded yet. A plugin that is missing or fails
+    /// to load is logged (and reported again by the validation of every flow that names it).
+    pub async fn load_flow_plugins(&self, names: impl IntoIterator<Item = String>) {
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            if self.flow_plugin(&name).is_some() {
+                continue;
+            }
+            if let Err(e) = self.load_flow_plugin(&name).await {
+                tracing::error!(plugin = %name, "cannot load flow plugin from {}: {e:#}", self.dir.display());
+            }
+        }
+    }
+
+    pub fn flow_plugin(&self, name: &str) -> Option<Arc<FlowPlugin>> {
+        self.flow_plugins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Every loaded flow plugin, by name.
+    pub fn flow_plugins(&self) -> Vec<(String, Arc<FlowPlugin>)> {
+        let mut all: Vec<_> = self
+            .flow_plugins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// The loaded flow plugins' kinds, for flow validation.
+    pub fn kinds(&self) -> HashMap<String, PluginKind> {
+        self.flow_plugins()
+            .into_iter()
+            .map(|(name, p)| (name, kind_of(&p)))
+            .collect()
+    }
+}
+
+/// The world name a flow plugin is recorded under.
+pub fn world_of(plugin: &FlowPlugin) -> &'static str {
+    match plugin.kind() {
+        FlowPluginKind::Bot => "bot",
+        FlowPluginKind::DataAction => "data-action",
+    }
+}
+
+/// The engine's view of a flow plugin's kind.
+pub fn kind_of(plugin: &FlowPlugin) -> PluginKind {
+    match plugin.kind() {
+        FlowPluginKind::Bot => PluginKind::Bot,
+        FlowPluginKind::DataAction => PluginKind::DataAction,
+    }
+}
+
+/// The content hash components are compared by.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

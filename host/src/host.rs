@@ -1,0 +1,214 @@
+//! The composition root: `switchboard serve` opens the store, loads the plugins, publishes the
+//! flows folder, binds the integrations, starts the workers and builds the routes. This is the
+//! one place that sees every part; each part is handed only the handles it uses, and no module
+//! imports this one.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::acd::{Acd, InactivityTimer, Router};
+use crate::catalog::PluginCatalog;
+use crate::config::Config;
+use crate::conversations::Inbox;
+use crate::deploy::{Deployer, watch_flows, watch_plugins};
+use crate::directory::AgentDirectory;
+use crate::flows::{FlowRegistry, plugins_named_in};
+use crate::intake::Intake;
+use crate::integrations::Integrations;
+use crate::live::AgentEvents;
+use crate::metrics::Metrics;
+use crate::outbound::{Sender, SenderActions};
+use crate::runtime::PluginRuntime;
+use crate::server::{AdminState, AgentState, Auth, MetricsState, Routes};
+use crate::store::Store;
+use crate::wake::Wakeups;
+
+/// A host ready to serve.
+pub struct Host {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub catalog: Arc<PluginCatalog>,
+    pub flows: Arc<FlowRegistry>,
+    pub integrations: Arc<Integrations>,
+    pub deployer: Arc<Deployer>,
+    pub agents: Arc<AgentDirectory>,
+    pub live: Arc<AgentEvents>,
+    pub wake: Arc<Wakeups>,
+    pub metrics: Arc<Metrics>,
+    /// The client every platform request goes through.
+    pub http: reqwest::Client,
+}
+
+impl Host {
+    /// Opens the store, loads the flow plugins the configuration and the flows name, publishes
+    /// the flows folder and loads every integration's adapter.
+    pub async fn open(config: Config) -> anyhow::Result<Host> {
+        let store = crate::store::open(&config.store)?;
+        let runtime = PluginRuntime::new(&config.plugins)?;
+        let kv_path = config.store.path.with_file_name("plugin-kv.db");
+        runtime.set_kv_store(crate::runtime::KvStore::open(&kv_path).with_context(|| {
+            format!(
+                "cannot open the plugin key-value store {}",
+                kv_path.display()
+            )
+        })?);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(config.outbound.timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("cannot build the HTTP client")?;
+        let queues: Arc<HashSet<String>> =
+            Arc::new(config.queues.iter().map(|q| q.id.clone()).collect());
+        let wake = Arc::new(Wakeups::default());
+        let catalog = Arc::new(PluginCatalog::new(
+            runtime,
+            store.clone(),
+            &config.plugins,
+            config.plugin_grants.clone(),
+        ));
+        // The bots and data actions the flows name (e.g. `faq-bot`) and those the configuration
+        // grants something to; others load when published through the admin API.
+        let mut names = catalog.granted_names();
+        names.extend(plugins_named_in(&config.flows.dir)?);
+        catalog.load_flow_plugins(names).await;
+        let flows = Arc::new(FlowRegistry::new(store.clone(), queues));
+        flows
+            .publish_folder(&config.flows.dir, &catalog.kinds())
+            .await?;
+        let integrations = Arc::new(
+            Integrations::open(
+                config.integrations.clone(),
+                store.clone(),
+                catalog.clone(),
+                flows.clone(),
+                config.flows.dir.clone(),
+                wake.clone(),
+            )
+            .await?,
+        );
+        let deployer = Arc::new(Deployer {
+            catalog: catalog.clone(),
+            integrations: integrations.clone(),
+            flows: flows.clone(),
+            store: store.clone(),
+        });
+        Ok(Host {
+            agents: Arc::new(AgentDirectory::new(&config.agents)),
+            live: Arc::new(AgentEvents::default()),
+            metrics: Arc::new(Metrics::default()),
+            store,
+            catalog,
+            flows,
+            integrations,
+            deployer,
+            wake,
+            http,
+            config,
+        })
+    }
+
+    /// Starts the inbox worker, the sender, the router and the inactivity timer.
+    pub fn spawn_workers(&self) {
+        let inbox = Inbox {
+            store: self.store.clone(),
+            flows: self.flows.clone(),
+            catalog: self.catalog.clone(),
+            integrations: self.integrations.clone(),
+            live: self.live.clone(),
+            wake: self.wake.clone(),
+            metrics: self.metrics.clone(),
+        };
+        tokio::spawn(Arc::new(inbox).run());
+        let sender = Sender {
+            store: self.store.clone(),
+            integrations: self.integrations.clone(),
+            agents: self.agents.clone(),
+            http: self.http.clone(),
+            live: self.live.clone(),
+            wake: self.wake.clone(),
+            metrics: self.metrics.clone(),
+            config: self.config.outbound.clone(),
+        };
+        tokio::spawn(Arc::new(sender).run());
+        let router = Router {
+            store: self.store.clone(),
+            agents: self.agents.clone(),
+            queues: self.config.queues.clone(),
+            integrations: self.integrations.clone(),
+            live: self.live.clone(),
+            wake: self.wake.clone(),
+        };
+        tokio::spawn(Arc::new(router).run());
+        let inactivity = InactivityTimer {
+            store: self.store.clone(),
+            queues: self.config.queues.clone(),
+            flows: self.flows.clone(),
+            live: self.live.clone(),
+            wake: self.wake.clone(),
+        };
+        tokio::spawn(Arc::new(inactivity).run());
+    }
+
+    /// `serve --watch`: publishes flow files and hot-loads plugin components as they change.
+    pub fn spawn_watchers(&self) {
+        tokio::spawn(watch_flows(
+            self.deployer.clone(),
+            self.config.flows.dir.clone(),
+        ));
+        tokio::spawn(watch_plugins(self.deployer.clone()));
+    }
+
+    /// The HTTP routes.
+    pub fn router(&self) -> axum::Router {
+        let auth = Arc::new(Auth {
+            admin_token: self.config.server.admin_token.clone(),
+            agents: self.agents.clone(),
+        });
+        let actions = Arc::new(SenderActions::new(
+            self.integrations.clone(),
+            self.store.clone(),
+            self.http.clone(),
+            self.metrics.clone(),
+        ));
+        let acd = Arc::new(Acd {
+            store: self.store.clone(),
+            integrations: self.integrations.clone(),
+            actions,
+            live: self.live.clone(),
+            wake: self.wake.clone(),
+            queues: self.flows.queues().clone(),
+            wrapup_codes: self.config.wrapup_codes.clone(),
+        });
+        crate::server::router(Routes {
+            intake: Arc::new(Intake {
+                integrations: self.integrations.clone(),
+                store: self.store.clone(),
+                wake: self.wake.clone(),
+                metrics: self.metrics.clone(),
+            }),
+            agents: AgentState {
+                acd,
+                auth: auth.clone(),
+                live: self.live.clone(),
+                wrapup_codes: Arc::new(self.config.wrapup_codes.clone()),
+            },
+            admin: AdminState {
+                deployer: self.deployer.clone(),
+                store: self.store.clone(),
+                queues: Arc::new(self.config.queues.clone()),
+                agents: self.agents.clone(),
+            },
+            metrics: MetricsState {
+                store: self.store.clone(),
+                metrics: self.metrics.clone(),
+                integrations: self.integrations.clone(),
+                queues: Arc::new(self.config.queues.iter().map(|q| q.id.clone()).collect()),
+            },
+            auth,
+            console_dir: self.config.server.console_dir.clone(),
+            max_body_bytes: self.config.server.max_body_bytes,
+        })
+    }
+}

@@ -1,0 +1,266 @@
+//! The live integrations and their adapters.
+//!
+//! Integrations come from the configuration file and from the admin API (stored, they override
+//! the file's on the next start). Each binds one adapter; an adapter may serve several
+//! integrations (one `describe()` per integration, with its settings: one adapter may serve
+//! several platforms, e.g. Messenger and Instagram). A hot-loaded adapter is swapped in for
+//! every integration using it at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, bail};
+
+use crate::catalog::PluginCatalog;
+use crate::config::{IntegrationConfig, check_integrations};
+use crate::events::AdapterInfo;
+use crate::flows::FlowRegistry;
+use crate::model::now_ms;
+use crate::runtime::{AdapterPlugin, CallContext};
+use crate::store::CatalogStore;
+use crate::wake::Wakeups;
+
+/// One configured integration with its loaded adapter.
+pub struct Integration {
+    pub config: IntegrationConfig,
+    pub adapter: Arc<AdapterPlugin>,
+    pub ctx: CallContext,
+    /// What the adapter says about the platform with this integration's settings.
+    pub info: AdapterInfo,
+    /// The adapter's plugin version.
+    pub adapter_version: i64,
+}
+
+/// The live integrations (see the module docs).
+pub struct Integrations {
+    live: RwLock<HashMap<String, Arc<Integration>>>,
+    /// Integrations whose credentials the platform refused: id → (since, reason).
+    deauthorized: RwLock<HashMap<String, (i64, String)>>,
+    store: Arc<dyn CatalogStore>,
+    catalog: Arc<PluginCatalog>,
+    flows: Arc<FlowRegistry>,
+    flows_dir: std::path::PathBuf,
+    wake: Arc<Wakeups>,
+}
+
+impl Integrations {
+    /// Loads every integration: the file's, overridden and extended by those admins set through
+    /// the API. Their flows must be published already.
+    pub async fn open(
+        mut configs: Vec<IntegrationConfig>,
+        store: Arc<dyn CatalogStore>,
+        catalog: Arc<PluginCatalog>,
+        flows: Arc<FlowRegistry>,
+        flows_dir: std::path::PathBuf,
+        wake: Arc<Wakeups>,
+    ) -> anyhow::Result<Integrations> {
+        for (id, json) in store.saved_integrations().await? {
+            let saved: IntegrationConfig = serde_json::from_str(&json)
+                .with_context(|| format!("stored integration `{id}` cannot be read"))?;
+            match configs.iter_mut().find(|i| i.id == id) {
+                Some(existing) => *existing = saved,
+                None => configs.push(saved),
+            }
+        }
+        check_integrations(&configs)?;
+        let deauthorized = store
+            .deauthorized()
+            .await?
+            .into_iter()
+            .map(|(id, since, reason)| (id, (since, reason)))
+            .collect();
+        let integrations = Integrations {
+            live: RwLock::new(HashMap::new()),
+            deauthorized: RwLock::new(deauthorized),
+            store,
+            catalog,
+            flows,
+            flows_dir,
+            wake,
+        };
+        let mut adapters = HashMap::new();
+        for config in configs {
+            integrations.install(config, &mut adapters).await?;
+        }
+        Ok(integrations)
+    }
+
+    /// Loads an integration's adapter (once per plugin name, through `adapters`) and makes the
+    /// integration live.
+    async fn install(
+        &self,
+        config: IntegrationConfig,
+        adapters: &mut HashMap<String, (Arc<AdapterPlugin>, i64)>,
+    ) -> anyhow::Result<()> {
+        let (adapter, adapter_version) = match adapters.get(&config.adapter) {
+            Some(loaded) => loaded.clone(),
+            None => {
+                let loaded = self
+                    .catalog
+                    .load_adapter(&config.adapter)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "integration `{}`: adapter plugin `{}`",
+                            config.id, config.adapter
+                        )
+                    })?;
+                adapters.insert(config.adapter.clone(), loaded.clone());
+                loaded
+            }
+        };
+        if self.flows.latest_version(&config.flow).is_none() {
+            bail!(
+                "integration `{}`: flow `{}` not found (looked for {})",
+                config.id,
+                config.flow,
+                self.flows_dir
+                    .join(format!("{}.yaml", config.flow))
+                    .display()
+            );
+        }
+        let ctx = CallContext {
+            integration_id: config.id.clone(),
+            settings: Arc::new(config.settings_as_strings()),
+        };
+        let info = adapter
+            .describe(&ctx)
+            .await
+            .with_context(|| format!("integration `{}`: describe() failed", config.id))?;
+        self.live.write().unwrap_or_else(|e| e.into_inner()).insert(
+            config.id.clone(),
+            Arc::new(Integration {
+                config,
+                adapter,
+                ctx,
+                info,
+                adapter_version,
+            }),
+        );
+        Ok(())
+    }
+
+    /// Adds or replaces an integration at run time (the admin API) and stores it so it
+    /// survives a restart. Replacing an integration re-authorizes it: its waiting messages go
+    /// out.
+    pub async fn put(&self, integration: IntegrationConfig) -> anyhow::Result<()> {
+        let mut all: Vec<IntegrationConfig> = self.all().iter().map(|i| i.config.clone()).collect();
+        match all.iter_mut().find(|i| i.id == integration.id) {
+            Some(existing) => *existing = integration.clone(),
+            None => all.push(integration.clone()),
+        }
+        check_integrations(&all)?;
+        let mut adapters: HashMap<String, (Arc<AdapterPlugin>, i64)> = self
+            .all()
+            .iter()
+            .map(|i| {
+                (
+                    i.config.adapter.clone(),
+                    (i.adapter.clone(), i.adapter_version),
+                )
+            })
+            .collect();
+        self.install(integration.clone(), &mut adapters).await?;
+        let json = serde_json::to_string(&integration)?;
+        self.store
+            .save_integration(&integration.id, &json, now_ms())
+            .await?;
+        self.deauthorized
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&integration.id);
+        self.wake.outbound.notify_one();
+        tracing::info!(integration = %integration.id, "integration updated");
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Integration>> {
+        self.live
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Every live integration, by id.
+    pub fn all(&self) -> Vec<Arc<Integration>> {
+        let mut all: Vec<_> = self
+            .live
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.config.id.cmp(&b.config.id));
+        all
+    }
+
+    /// The integrations bound to adapter `name`.
+    pub fn using_adapter(&self, name: &str) -> Vec<Arc<Integration>> {
+        self.all()
+            .into_iter()
+            .filter(|i| i.config.adapter == name)
+            .collect()
+    }
+
+    /// Binds `adapter` (version `version`) to the integrations of `described`, each with what
+    /// its `describe()` answered, in one swap: calls already running finish on the old one.
+    pub fn swap_adapter(
+        &self,
+        adapter: Arc<AdapterPlugin>,
+        version: i64,
+        described: Vec<(Arc<Integration>, AdapterInfo)>,
+    ) {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        for (old, info) in described {
+            live.insert(
+                old.config.id.clone(),
+                Arc::new(Integration {
+                    config: old.config.clone(),
+                    adapter: adapter.clone(),
+                    ctx: old.ctx.clone(),
+                    info,
+                    adapter_version: version,
+                }),
+            );
+        }
+    }
+
+    /// Integration id → platform (`x`, `whatsapp`, ...).
+    pub fn platforms(&self) -> HashMap<String, String> {
+        self.all()
+            .iter()
+            .map(|i| (i.config.id.clone(), i.info.platform.clone()))
+            .collect()
+    }
+
+    /// The integration that sends for `id`: itself, or the one its `reply_as` names.
+    pub fn sender_for(&self, id: &str) -> Option<Arc<Integration>> {
+        let integration = self.get(id)?;
+        match &integration.config.reply_as {
+            Some(other) => self.get(other),
+            None => Some(integration),
+        }
+    }
+
+    /// Since when and why the platform refuses the integration's credentials, if it does.
+    pub fn deauthorized(&self, id: &str) -> Option<(i64, String)> {
+        self.deauthorized
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Marks an integration deauthorized after the platform refused its credentials.
+    pub async fn set_deauthorized(&self, id: &str, reason: &str) {
+        let now = now_ms();
+        self.deauthorized
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), (now, reason.to_string()));
+        if let Err(e) = self.store.set_deauthorized(id, reason, now).await {
+            tracing::error!("cannot record a deauthorization: {e:#}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The host's data as every part of it sees it: conversations, messages, agents' presence,
+//! inbox events, published versions. Plain types with no I/O: the store persists them, the
+//! rules decide over them, the workers and the HTTP layer carry them.
+
+mod catalog;
+mod clock;
+mod conversation;
+mod inbox;
+mod message;
+mod presence;
+
+pub use catalog::{Canned, FilterRule, FlowVersion, FlowVersionInfo, PluginVersion, Wrapup};
+pub use clock::{new_id, now_ms};
+pub use conversation::{Conversation, ConversationState};
+pub use inbox::{InboxEvent, InsertOutcome};
+pub use message::{Direction, Message, MessageStatus, NewMessage};
+pub use presence::{AgentPresence, Presence};

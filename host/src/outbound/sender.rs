@@ -1,0 +1,349 @@
+//! The sender worker: pending outbound messages go through the adapter's `encode-send`, the
+//! host performs the HTTP request with a timeout, and the adapter's `decode-send-response` says
+//! whether the platform took it. Transient failures and rate limits are retried with
+//! exponential backoff (or at the time the platform names); everything else is recorded as
+//! failed with its reason.
+//!
+//! Messages are durable before they are sent (stored `pending` in the same transaction as what
+//! caused them), and every attempt is claimed in the store before its request (pending →
+//! sending, the attempt counted), so a message is never in two sends at once, every request the
+//! platform sees is a recorded attempt, and a crash only delays what it interrupted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::config::OutboundConfig;
+use crate::directory::AgentDirectory;
+use crate::events::{OutboundKind, OutboundMessage, SendFailure, SendResult};
+use crate::integrations::{Integration, Integrations, perform};
+use crate::live::AgentEvents;
+use crate::metrics::Metrics;
+use crate::model::{Conversation, Message, now_ms};
+use crate::rules::outbound::{self as policy, Outgoing, Refusal};
+use crate::store::{ClaimedSend, OutboxStore, SendRecord};
+use crate::wake::Wakeups;
+
+/// The longest wait between retries.
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+/// How often a message of a deauthorized integration is looked at again (re-authorizing wakes
+/// them at once).
+const DEAUTHORIZED_RECHECK_MS: i64 = 60 * 1000;
+/// How long a claim on a message lasts beyond the request's own timeout: a sender that has not
+/// recorded the result by then is taken to have died, and the message is due again.
+const CLAIM_MARGIN_MS: i64 = 30_000;
+
+/// The sender worker and what it needs.
+pub struct Sender {
+    pub store: Arc<dyn OutboxStore>,
+    pub integrations: Arc<Integrations>,
+    pub agents: Arc<AgentDirectory>,
+    pub http: reqwest::Client,
+    pub live: Arc<AgentEvents>,
+    pub wake: Arc<Wakeups>,
+    pub metrics: Arc<Metrics>,
+    pub config: OutboundConfig,
+}
+
+impl Sender {
+    /// Runs forever: claims due messages and sends them, at most `outbound.concurrency` at once.
+    pub async fn run(self: Arc<Self>) {
+        let concurrency = self.config.concurrency.max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let lease_ms = self.config.timeout_ms as i64 + CLAIM_MARGIN_MS;
+        // This process is the store's only sender: a claim still open is one a crash interrupted.
+        match self.store.release_claims(now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                "{n} message(s) were being sent when the host stopped; they may have reached the \
+                 platform and are sent again"
+            ),
+            Err(e) => tracing::error!("cannot release unfinished sends: {e:#}"),
+        }
+        loop {
+            let wake = self.wake.outbound.notified();
+            tokio::pin!(wake);
+            wake.as_mut().enable();
+            let free = permits.available_permits();
+            let next_due = if free == 0 {
+                // Every sender is busy; one that finishes wakes this loop.
+                None
+            } else {
+                match self.claim(free, lease_ms).await {
+                    Ok((claimed, next_due)) => {
+                        let full = claimed.len() == free;
+                        for send in claimed {
+                            let Ok(permit) = permits.clone().acquire_owned().await else {
+                                return;
+                            };
+                            let sender = self.clone();
+                            tokio::spawn(async move {
+                                sender.send_one(send).await;
+                                drop(permit);
+                                sender.wake.outbound.notify_one();
+                            });
+                        }
+                        if full {
+                            // More may be due: look again at once.
+                            continue;
+                        }
+                        next_due
+                    }
+                    Err(e) => {
+                        tracing::error!("cannot read the outbound queue: {e:#}");
+                        None
+                    }
+                }
+            };
+            // Sleep until the next retry falls due (never spin on claimed ones), or a wake-up.
+            let wait = next_due.map_or(1000, |at| (at - now_ms()).clamp(20, 1000));
+            tokio::select! {
+                _ = &mut wake => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            }
+        }
+    }
+
+    async fn claim(
+        &self,
+        limit: usize,
+        lease_ms: i64,
+    ) -> anyhow::Result<(Vec<ClaimedSend>, Option<i64>)> {
+        let claimed = self.store.claim_sends(now_ms(), limit, lease_ms).await?;
+        Ok((claimed, self.store.next_send_at().await?))
+    }
+
+    async fn record(&self, id: &str, attempt: i64, record: SendRecord) {
+        if let Err(e) = self.store.record_send(id, attempt, record, now_ms()).await {
+            tracing::error!(message = %id, "cannot record the send result: {e:#}");
+        }
+    }
+
+    async fn send_one(&self, send: ClaimedSend) {
+        let ClaimedSend {
+            message,
+            conversation,
+            public_reply_to,
+        } = send;
+        // The attempt this send holds the claim for (counted when it was claimed).
+        let attempts = message.attempts;
+        let id = message.id.clone();
+        let Some(integration) = self.integrations.sender_for(&conversation.integration) else {
+            let error = format!(
+                "integration `{}` is no longer configured",
+                conversation.integration
+            );
+            self.record(&id, attempts, SendRecord::Failed { error })
+                .await;
+            return;
+        };
+        let integration_id = integration.config.id.clone();
+        if let Some((_, reason)) = self.integrations.deauthorized(&integration_id) {
+            // Kept, not lost: it goes out once an admin re-authorizes the integration.
+            let error = format!(
+                "auth: integration `{integration_id}` is deauthorized ({reason}); waiting for re-authorization"
+            );
+            let at = now_ms() + DEAUTHORIZED_RECHECK_MS;
+            let retry = SendRecord::Retry {
+                error,
+                at,
+                uncount: true,
+            };
+            self.record(&id, attempts, retry).await;
+            return;
+        }
+        let result = self
+            .attempt(&integration, &message, &conversation, public_reply_to)
+            .await;
+        let now = now_ms();
+        let config = &self.config;
+        let retryable = |f: &SendFailure| f.is_retryable() && attempts < config.max_attempts as i64;
+        let record = match &result {
+            SendResult::Sent(platform_id) => {
+                self.metrics.outbound_sent(&integration_id);
+                SendRecord::Sent {
+                    platform_id: platform_id.clone(),
+                }
+            }
+            SendResult::Failed(failure) if retryable(failure) => {
+                self.metrics.outbound_retry(&integration_id, failure.code());
+                let backoff = (config.backoff_ms as i64)
+                    .saturating_mul(1 << (attempts - 1).min(20))
+                    .min(MAX_BACKOFF_MS);
+                let at = match failure {
+                    SendFailure::RateLimited {
+                        retry_at_ms: Some(at),
+                        ..
+                    } => (*at as i64).max(now),
+                    _ => now + backoff,
+                };
+                let error = format!("{}: {}", failure.code(), failure.detail());
+                tracing::warn!(message = %id, integration = %integration_id, attempts, "send failed, retrying in {} ms: {error}", at - now);
+                SendRecord::Retry {
+                    error,
+                    at,
+                    uncount: false,
+                }
+            }
+            SendResult::Failed(SendFailure::Auth(detail)) => {
+                // Wrong or revoked credentials: stop sending for this integration until an admin
+                // re-authorizes it; the message waits, pending.
+                self.metrics.outbound_retry(&integration_id, "auth");
+                tracing::error!(integration = %integration_id, "the platform refused the credentials; integration deauthorized: {detail}");
+                self.integrations
+                    .set_deauthorized(&integration_id, detail)
+                    .await;
+                SendRecord::Retry {
+                    error: format!("auth: {detail}"),
+                    at: now + DEAUTHORIZED_RECHECK_MS,
+                    uncount: false,
+                }
+            }
+            SendResult::Failed(failure) => {
+                self.metrics
+                    .outbound_failed(&integration_id, failure.code());
+                let error = format!("{}: {}", failure.code(), failure.detail());
+                tracing::error!(message = %id, integration = %integration_id, attempts, "send failed: {error}");
+                SendRecord::Failed { error }
+            }
+        };
+        if let Err(e) = self.store.record_send(&id, attempts, record, now).await {
+            tracing::error!(message = %id, "cannot record the send result: {e:#}");
+            return;
+        }
+        let (status, error) = match &result {
+            SendResult::Sent(_) => ("sent", None),
+            SendResult::Failed(f) if retryable(f) => ("pending", Some(f.detail().to_string())),
+            SendResult::Failed(SendFailure::Auth(d)) => ("pending", Some(d.clone())),
+            SendResult::Failed(f) => ("failed", Some(format!("{}: {}", f.code(), f.detail()))),
+        };
+        self.live.notify_holder(
+            conversation.agent.as_deref(),
+            "delivery_status",
+            serde_json::json!({ "interaction": conversation.id, "message_id": id, "status": status, "error": error }),
+        );
+    }
+
+    /// One attempt: the policy, the daily cap, then the request.
+    async fn attempt(
+        &self,
+        integration: &Integration,
+        message: &Message,
+        conversation: &Conversation,
+        public: Option<String>,
+    ) -> SendResult {
+        let info = &integration.info;
+        let now = now_ms();
+        let (text, quick_replies) =
+            if !message.quick_replies.is_empty() && !info.capabilities.quick_replies {
+                (
+                    Some(policy::text_with_options(
+                        message.text.as_deref(),
+                        &message.quick_replies,
+                    )),
+                    Vec::new(),
+                )
+            } else {
+                (message.text.clone(), message.quick_replies.clone())
+            };
+        let outgoing = Outgoing {
+            author: message.author,
+            text: text.as_deref(),
+            template: message.template.is_some(),
+            last_customer_written_at: conversation.last_customer_written_at,
+        };
+        let tag = match policy::check(info, outgoing, now) {
+            Ok(tag) => tag,
+            Err(Refusal::WindowClosed(reason)) => {
+                return SendResult::Failed(SendFailure::WindowClosed(reason));
+            }
+            Err(refusal) => {
+                return SendResult::Failed(SendFailure::Permanent(refusal.message().to_string()));
+            }
+        };
+        let outbound = OutboundMessage {
+            id: message.id.clone(),
+            conversation_id: conversation.id.clone(),
+            customer_id: conversation.customer_id.clone(),
+            text,
+            quick_replies,
+            attachments: message.attachments.clone(),
+            author: message.author,
+            author_name: message
+                .agent
+                .as_deref()
+                .and_then(|a| self.agents.display_name(a)),
+            in_reply_to: public.clone().or_else(|| message.in_reply_to.clone()),
+            kind: if public.is_some() {
+                OutboundKind::PublicReply
+            } else {
+                OutboundKind::Direct
+            },
+            template: message.template.clone(),
+            tag,
+        };
+        // The daily cap: reserve one send before it goes out, give it back if it does not.
+        let reserved = match integration.config.size {
+            Some(size) => {
+                match self
+                    .store
+                    .reserve_daily_send(&integration.config.id, size.daily_cap(), now)
+                    .await
+                {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        return SendResult::Failed(SendFailure::DailyCapReached(
+                            policy::cap_message(&integration.config.id, size),
+                        ));
+                    }
+                    Err(e) => {
+                        return SendResult::Failed(SendFailure::Transient(format!(
+                            "cannot count today's sends: {e:#}"
+                        )));
+                    }
+                }
+            }
+            None => false,
+        };
+        let result = self.perform(integration, message, &outbound).await;
+        if reserved
+            && !matches!(result, SendResult::Sent(_))
+            && let Err(e) = self
+                .store
+                .release_daily_send(&integration.config.id, now)
+                .await
+        {
+            tracing::warn!("cannot give back a daily-cap reservation: {e:#}");
+        }
+        result
+    }
+
+    async fn perform(
+        &self,
+        integration: &Integration,
+        message: &Message,
+        outbound: &OutboundMessage,
+    ) -> SendResult {
+        let request = match integration.encode_send(&self.metrics, outbound).await {
+            Ok(Ok(request)) => request,
+            Ok(Err(e)) => {
+                return SendResult::Failed(SendFailure::Permanent(format!(
+                    "the adapter refused the message: {e}"
+                )));
+            }
+            Err(e) => return SendResult::Failed(SendFailure::Transient(e.to_string())),
+        };
+        let (status, headers, body) = match perform(&self.http, request).await {
+            Ok(answer) => answer,
+            Err(failure) => return SendResult::Failed(failure),
+        };
+        match integration
+            .decode_send_response(&self.metrics, &message.id, status, headers, body)
+            .await
+        {
+            Ok(result) => result,
+            Err(e) => SendResult::Failed(SendFailure::Transient(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Routing: which agent is offered which waiting interaction, one agent at a time.
+//!
+//! The candidates are the queue's members who are available, have every skill the transfer
+//! asked for and its language, have not refused this interaction since it was queued, and have
+//! room (total capacity and per-channel capacity, counting open offers). Among them: the
+//! transfer's preferred agents first, then the last agent who handled the customer (last-agent
+//! routing), then the longest idle. Interactions are taken in order of priority and waiting
+//! time, a priority point being worth a minute of waiting.
+//!
+//! [`choose`] decides over a [`Snapshot`] the store reads in the same transaction in which it
+//! records the offers, so an interaction is never offered to two agents at once.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::config::{AgentConfig, QueueConfig};
+use crate::model::{Conversation, Presence};
+
+/// A priority point is worth this much waiting.
+pub const PRIORITY_POINT_MS: i64 = 60_000;
+
+/// What routing needs from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingConfig {
+    pub agents: Vec<AgentConfig>,
+    pub queues: HashMap<String, QueueConfig>,
+    /// Integration id → platform (`x`, `whatsapp`, ...), for per-channel capacity.
+    pub platforms: HashMap<String, String>,
+}
+
+impl RoutingConfig {
+    /// The platform of an integration (empty when unknown).
+    pub fn platform_of(&self, integration: &str) -> &str {
+        self.platforms.get(integration).map_or("", String::as_str)
+    }
+
+    /// How long an offer from `queue` waits for the agent, in ms (30 s for an unknown queue).
+    pub fn alerting_ms(&self, queue: &str) -> i64 {
+        let seconds = self
+            .queues
+            .get(queue)
+            .map_or(30.0, |q| q.alerting_timeout_seconds);
+        (seconds * 1000.0) as i64
+    }
+}
+
+/// What an agent holds or is being offered, in total and per platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Load {
+    pub total: u32,
+    pub per_platform: HashMap<String, u32>,
+}
+
+impl Load {
+    pub fn add(&mut self, platform: &str) {
+        self.total += 1;
+        *self.per_platform.entry(platform.to_string()).or_default() += 1;
+    }
+}
+
+/// An interaction waiting for an agent, with the agents who refused it since it was queued.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub conversation: Conversation,
+    pub refused_by: HashSet<String>,
+}
+
+/// What routing decides over.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Agent id → stored presence and idle-since (agents never seen are offline).
+    pub presence: HashMap<String, (Presence, i64)>,
+    /// Agent id → what they hold and are being offered now.
+    pub load: HashMap<String, Load>,
+    /// Waiting interactions with no open offer, in any order.
+    pub waiting: Vec<Waiting>,
+}
+
+/// An offer to make.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub agent: String,
+    pub conversation: Conversation,
+    pub expires_at: i64,
+}
+
+/// The offers to make now, in the order of who waited longest (weighted by priority).
+pub fn choose(config: &RoutingConfig, snapshot: Snapshot, now: i64) -> Vec<Offer> {
+    let Snapshot {
+        presence,
+        mut load,
+        mut waiting,
+    } = snapshot;
+    waiting.sort_by_key(|w| {
+        let c = &w.conversation;
+        std::cmp::Reverse(c.priority * PRIORITY_POINT_MS + (now - c.queued_at.unwrap_or(now)))
+    });
+    let mut offers = Vec::new();
+    for Waiting {
+        conversation,
+        refused_by,
+    } in waiting
+    {
+        let Some(queue) = conversation.queue.as_deref() else {
+            continue;
+        };
+        let platform = config.platform_of(&conversation.integration);
+        let eligible = |agent: &AgentConfig| {
+            let (state, _) = presence
+                .get(&agent.id)
+                .copied()
+                .unwrap_or((Presence::Offline, 0));
+            let held = load.get(&agent.id).cloned().unwrap_or_default();
+            state == Presence::Available
+                && agent.queues.iter().any(|q| q == queue)
+                && !refused_by.contains(&agent.id)
+                && conversation
+                    .skills
+                    .iter()
+                    .all(|s| agent.skills.get(s).is_some_and(|p| *p > 0))
+                && conversation
+                    .language
+                    .as_ref()
+                    .is_none_or(|l| agent.languages.iter().any(|a| a.eq_ignore_ascii_case(l)))
+                && held.total < agent.capacity
+                && agent
+                    .channel_capacity
+                    .get(platform)
+                    .is_none_or(|cap| held.per_platform.get(platform).copied().unwrap_or(0) < *cap)
+        };
+        let candidates: Vec<&AgentConfig> = config.agents.iter().filter(|a| eligible(a)).collect();
+        let by_id = |id: &str| candidates.iter().find(|a| a.id == id).copied();
+        let chosen = conversation
+            .preferred_agents
+            .iter()
+            .find_map(|id| by_id(id))
+            .or_else(|| conversation.last_agent.as_deref().and_then(by_id))
+            .or_else(|| {
+                candidates.iter().copied().min_by_key(|a| {
+                    (
+                        presence.get(&a.id).map_or(i64::MAX, |(_, idle)| *idle),
+                        a.id.clone(),
+                    )
+                })
+            });
+        let Some(agent) = chosen else { continue };
+        let agent = agent.id.clone();
+        load.entry(agent.clone()).or_default().add(platform);
+        offers.push(Offer {
+            expires_at: now + config.alerting_ms(queue),
+            agent,
+            conversation,
+        });
+    }
+    offers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ConversationState;
+
+    const MIN: i64 = 60_000;
+
+    fn agent(id: &str, queues: &[&str], capacity: u32) -> AgentConfig {
+        AgentConfig {
+            id: id.into(),
+            name: None,
+            token: format!("{id}-token"),
+            queues: queues.iter().map(|q| q.to_string()).collect(),
+            capacity,
+            channel_capacity: Default::default(),
+            skills: Default::default(),
+            languages: Vec::new(),
+        }
+    }
+
+    fn waiting(id: &str, queue: &str, priority: i64, queued_at: i64) -> Waiting {
+        Waiting {
+            conversation: Conversation {
+                id: id.into(),
+                integration: "x-demo".into(),
+                customer_id: format!("customer-{id}"),
+                customer: Default::default(),
+                state: ConversationState::Queued,
+                flow: None,
+                flow_version: None,
+                flow_state: None,
+                queue: Some(queue.into()),
+                priority,
+                skills: vec![],
+                agent: None,
+                last_agent: None,
+                participant_data: Default::default(),
+                queued_at: Some(queued_at),
+                created_at: 0,
+                updated_at: 0,
+                last_customer_at: 0,
+                last_customer_written_at: 0,
+                flow_timeout_at: None,
+                language: None,
+                preferred_agents: vec![],
+                inactivity_warned_at: None,
+                assigned_at: None,
+            },
+            refused_by: HashSet::new(),
+        }
+    }
+
+    fn config(agents: Vec<AgentConfig>) -> RoutingConfig {
+        RoutingConfig {
+            agents,
+            queues: HashMap::new(),
+            platforms: [
+                ("x-demo".to_string(), "x".to_string()),
+                ("wa".to_string(), "whatsapp".to_string()),
+            ]
+            .into(),
+        }
+    }
+
+    fn available(ids: &[(&str, i64)]) -> HashMap<String, (Presence, i64)> {
+        ids.iter()
+            .map(|(id, idle)| (id.to_string(), (Presence::Available, *idle)))
+            .collect()
+    }
+
+    fn offered(offers: &[Offer]) -> Vec<(String, String)> {
+        offers
+            .iter()
+            .map(|o| (o.conversation.id.clone(), o.agent.clone()))
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(c, a)| (c.to_string(), a.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_longest_waiting_goes_to_the_longest_idle_and_capacity_holds() {
+        let config = config(vec![
+            agent("alice", &["support"], 1),
+            agent("bob", &["support"], 1),
+        ]);
+        let snapshot = Snapshot {
+            presence: available(&[("alice", 500), ("bob", 100)]),
+            load: HashMap::new(),
+            waiting: vec![
+                waiting("new", "support", 0, 10 * MIN),
+                waiting("old", "support", 0, 0),
+                waiting("third", "support", 0, 5 * MIN),
+            ],
+        };
+        let offers = choose(&config, snapshot, 20 * MIN);
+        // bob has been idle longer; each agent gets one (capacity 1); the newest waits.
+        assert_eq!(
+            offered(&offers),
+            pairs(&[("old", "bob"), ("third", "alice")])
+        );
+        assert_eq!(offers[0].expires_at, 20 * MIN + 30_000);
+    }
+
+    #[test]
+    fn a_priority_point_is_worth_a_minute() {
+        let config = config(vec![agent("alice", &["support"], 1)]);
+        let snapshot = Snapshot {
+            presence: available(&[("alice", 0)]),
+            load: HashMap::new(),
+            // Waited 3 minutes with priority 0, against 1 minute with priority 5.
+            waiting: vec![
+                waiting("patient", "support", 0, 7 * MIN),
+                waiting("vip", "support", 5, 9 * MIN),
+            ],
+        };
+        assert_eq!(
+            offered(&choose(&config, snapshot, 10 * MIN)),
+            pairs(&[("vip", "alice")])
+        );
+    }
+
+    #[test]
+    fn presence_membership_refusals_skills_and_language_decide_eligibility() {
+        let mut skilled = agent("sam", &["support"], 5);
+        skilled.skills.insert("spanish-billing".into(), 3);
+        skilled.languages.push("ES".into());
+        let config = config(vec![
+            agent("away", &["support"], 5),
+            agent("other-queue", &["billing"], 5),
+            agent("refuser", &["support"], 5),
+            skilled,
+        ]);
+        let mut presence = available(&[("other-queue", 0), ("refuser", 0), ("sam", 9)]);
+        presence.insert("away".into(), (Presence::Away, 0));
+        let mut refused = waiting("refused", "support", 0, 0);
+        refused.refused_by.insert("refuser".into());
+        refused.refused_by.insert("sam".into());
+        let mut needs_skill = waiting("skill", "support", 0, 0);
+        needs_skill.conversation.skills = vec!["spanish-billing".into()];
+        needs_skill.conversation.language = Some("es".into());
+        let snapshot = Snapshot {
+            presence,
+            load: HashMap::new(),
+            waiting: vec![refused, needs_skill],
+        };
+        // `refused` has no one left (away is away, billing is another queue); `skill` only sam.
+        assert_eq!(
+            offered(&choose(&config, snapshot, MIN)),
+            pairs(&[("skill", "sam")])
+        );
+    }
+
+    #[test]
+    fn preferred_agents_come_first_then_the_last_agent() {
+        let config = config(vec![
+            agent("alice", &["support"], 5),
+            agent("bob", &["support"], 5),
+            agent("carol", &["support"], 5),
+        ]);
+        let mut preferred = waiting("preferred", "support", 0, 0);
+        preferred.conversation.preferred_agents = vec!["nobody".into(), "carol".into()];
+        preferred.conversation.last_agent = Some("bob".into());
+        let mut returning = waiting("returning", "support", 0, 1);
+        returning.conversation.last_agent = Some("bob".into());
+        let snapshot = Snapshot {
+            presence: available(&[("alice", 0), ("bob", 50), ("carol", 100)]),
+            load: HashMap::new(),
+            waiting: vec![preferred, returning],
+        };
+        assert_eq!(
+            offered(&choose(&config, snapshot, MIN)),
+            pairs(&[("preferred", "carol"), ("returning", "bob")])
+        );
+    }
+
+    #[test]
+    fn per_channel_capacity_counts_what_an_agent_holds_and_is_offered() {
+        let mut alice = agent("alice", &["support"], 3);
+        alice.channel_capacity.insert("x".into(), 1);
+        let config = config(vec![alice]);
+        let mut wa = waiting("wa-1", "support", 0, 2);
+        wa.conversation.integration = "wa".into();
+        let mut load = HashMap::new();
+        let mut held = Load::default();
+        held.add("whatsapp");
+        load.insert("alice".to_string(), held);
+        let snapshot = Snapshot {
+            presence: available(&[("alice", 0)]),
+            load,
+            waiting: vec![
+                waiting("x-1", "support", 0, 0),
+                waiting("x-2", "support", 0, 1),
+                wa,
+            ],
+        };
+        // One X at a time; WhatsApp still fits (3 in all: 1 held + x-1 + wa-1).
+        assert_eq!(
+            offered(&choose(&config, snapshot, MIN)),
+            pairs(&[("x-1", "alice"), ("wa-1", "alice")])
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! The admin API (`/admin/v1/...`), by resource: flows, plugins, integrations, and the ACD's
+//! queues, canned responses and content filters. Every route sits behind one layer that checks
+//! the admin token.
+
+mod acd;
+mod flows;
+mod integrations;
+mod plugins;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use super::auth::{Auth, require_admin};
+use crate::config::QueueConfig;
+use crate::deploy::Deployer;
+use crate::directory::AgentDirectory;
+use crate::store::Store;
+
+/// What the admin routes need.
+#[derive(Clone)]
+pub struct AdminState {
+    pub deployer: Arc<Deployer>,
+    pub store: Arc<dyn Store>,
+    pub queues: Arc<Vec<QueueConfig>>,
+    pub agents: Arc<AgentDirectory>,
+}
+
+pub fn routes(state: AdminState, auth: Arc<Auth>) -> Router {
+    Router::new()
+        .merge(flows::routes())
+        .merge(plugins::routes())
+        .merge(integrations::routes())
+        .merge(acd::routes())
+        .route_layer(axum::middleware::from_fn_with_state(auth, require_admin))
+        .with_state(state)
+}

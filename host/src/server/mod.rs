@@ -1,0 +1,64 @@
+//! HTTP routes (DESIGN.md, "Public interfaces"), by audience: the platforms' webhooks
+//! (`webhooks.rs`), agents (`agents.rs`), admins (`admin/`, by resource), the console
+//! (`console.rs`), health and metrics (`metrics.rs`). Handlers parse the request, call one
+//! operation of the part of the host that owns it, and shape the JSON; every error is JSON
+//! `{"error": {"code", "message"}}` (`error.rs`). Who may call what is decided once, in
+//! `auth.rs`.
+
+mod admin;
+mod agents;
+mod auth;
+mod console;
+mod error;
+mod metrics;
+mod webhooks;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+pub use admin::AdminState;
+pub use agents::AgentState;
+pub use auth::Auth;
+pub use error::ApiError;
+pub use metrics::MetricsState;
+
+use crate::intake::Intake;
+
+/// Everything the routes need, per audience.
+pub struct Routes {
+    pub intake: Arc<Intake>,
+    pub agents: AgentState,
+    pub admin: AdminState,
+    pub metrics: MetricsState,
+    pub auth: Arc<Auth>,
+    pub console_dir: PathBuf,
+    /// The largest request body accepted (webhooks, JSON); larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+/// The whole HTTP surface.
+pub fn router(routes: Routes) -> Router {
+    Router::new()
+        .merge(webhooks::routes(routes.intake))
+        .merge(metrics::routes(routes.metrics))
+        .merge(agents::routes(routes.agents))
+        .merge(admin::routes(routes.admin, routes.auth))
+        .merge(console::routes(routes.console_dir))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(routes.max_body_bytes))
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    router: Router,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,480 @@
+//! Conversations: threading customer messages, storing flow turns, receipts and read markers,
+//! timeouts, transcripts.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{SqliteStore, inbox, messages};
+use crate::events::Author;
+use crate::events::{DeliveryStatus, ReadMarker, Receipt};
+use crate::model::{
+    Conversation, ConversationState, Direction, Message, MessageStatus, NewMessage, Wrapup, new_id,
+};
+use crate::rules::threading;
+use crate::store::api::{
+    ConversationStore, DueTimeout, ReceiptApplied, StateCount, ThreadMessage, Transcript,
+    TurnRecord,
+};
+
+const COLUMNS: &str = "id, integration, customer_id, customer, state, flow, flow_version, flow_state, queue, \
+     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at, last_customer_written_at, flow_timeout_at, language, preferred_agents, inactivity_warned_at, assigned_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
+    let customer: String = r.get(3)?;
+    let state: String = r.get(4)?;
+    let skills: String = r.get(10)?;
+    let data: String = r.get(13)?;
+    Ok(Conversation {
+        id: r.get(0)?,
+        integration: r.get(1)?,
+        customer_id: r.get(2)?,
+        customer: serde_json::from_str(&customer).unwrap_or_default(),
+        state: ConversationState::parse(&state),
+        flow: r.get(5)?,
+        flow_version: r.get(6)?,
+        flow_state: r.get(7)?,
+        queue: r.get(8)?,
+        priority: r.get(9)?,
+        skills: serde_json::from_str(&skills).unwrap_or_default(),
+        agent: r.get(11)?,
+        last_agent: r.get(12)?,
+        participant_data: serde_json::from_str(&data).unwrap_or_default(),
+        queued_at: r.get(14)?,
+        created_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        last_customer_at: r.get(17)?,
+        last_customer_written_at: r.get::<_, Option<i64>>(18)?.unwrap_or(r.get(17)?),
+        flow_timeout_at: r.get(19)?,
+        language: r.get(20)?,
+        preferred_agents: serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_default(),
+        inactivity_warned_at: r.get(22)?,
+        assigned_at: r.get(23)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> anyhow::Result<Option<Conversation>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM conversations WHERE id = ?1"
+        ))?
+        .query_row(params![id], row)
+        .optional()?)
+}
+
+/// The customer's latest conversation on this integration whose last customer message is
+/// within the threading window, whatever its state.
+pub fn find_threaded(
+    conn: &Connection,
+    integration: &str,
+    customer_id: &str,
+    window_start: i64,
+) -> anyhow::Result<Option<Conversation>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM conversations
+             WHERE integration = ?1 AND customer_id = ?2 AND last_customer_at >= ?3
+             ORDER BY last_customer_at DESC LIMIT 1"
+        ))?
+        .query_row(params![integration, customer_id, window_start], row)
+        .optional()?)
+}
+
+/// The customer's latest conversation on this integration, however old (receipts and read
+/// markers refer to it).
+pub fn latest_for_customer(
+    conn: &Connection,
+    integration: &str,
+    customer_id: &str,
+) -> anyhow::Result<Option<Conversation>> {
+    find_threaded(conn, integration, customer_id, i64::MIN)
+}
+
+pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+    ))?
+    .execute(params![
+        c.id,
+        c.integration,
+        c.customer_id,
+        serde_json::to_string(&c.customer)?,
+        c.state.as_str(),
+        c.flow,
+        c.flow_version,
+        c.flow_state,
+        c.queue,
+        c.priority,
+        serde_json::to_string(&c.skills)?,
+        c.agent,
+        c.last_agent,
+        serde_json::to_string(&c.participant_data)?,
+        c.queued_at,
+        c.created_at,
+        c.updated_at,
+        c.last_customer_at,
+        c.last_customer_written_at,
+        c.flow_timeout_at,
+        c.language,
+        serde_json::to_string(&c.preferred_agents)?,
+        c.inactivity_warned_at,
+        c.assigned_at,
+    ])?;
+    Ok(())
+}
+
+/// Writes every mutable field of `c` back.
+pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET customer = ?2, state = ?3, flow = ?4, flow_version = ?5, flow_state = ?6,
+            queue = ?7, priority = ?8, skills = ?9, agent = ?10, last_agent = ?11, participant_data = ?12,
+            queued_at = ?13, updated_at = ?14, last_customer_at = ?15, last_customer_written_at = ?16,
+            flow_timeout_at = ?17, language = ?18, preferred_agents = ?19, inactivity_warned_at = ?20,
+            assigned_at = ?21
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        c.id,
+        serde_json::to_string(&c.customer)?,
+        c.state.as_str(),
+        c.flow,
+        c.flow_version,
+        c.flow_state,
+        c.queue,
+        c.priority,
+        serde_json::to_string(&c.skills)?,
+        c.agent,
+        c.last_agent,
+        serde_json::to_string(&c.participant_data)?,
+        c.queued_at,
+        c.updated_at,
+        c.last_customer_at,
+        c.last_customer_written_at,
+        c.flow_timeout_at,
+        c.language,
+        serde_json::to_string(&c.preferred_agents)?,
+        c.inactivity_warned_at,
+        c.assigned_at,
+    ])?;
+    Ok(())
+}
+
+/// Conversations waiting in a queue, highest priority first, then longest waiting.
+pub fn queued(conn: &Connection, queue: &str) -> anyhow::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE queue = ?1 AND state = 'queued'
+         ORDER BY priority DESC, queued_at ASC"
+    ))?;
+    let rows = stmt.query_map(params![queue], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Conversations an agent holds right now.
+pub fn assigned_to(conn: &Connection, agent: &str) -> anyhow::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE agent = ?1 AND state = 'assigned' ORDER BY updated_at"
+    ))?;
+    let rows = stmt.query_map(params![agent], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Moves a queued conversation to `agent`, only if it is still queued: two agents accepting at
+/// once cannot both get it. Returns whether this call won.
+pub fn claim(conn: &Connection, id: &str, agent: &str, now: i64) -> anyhow::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE conversations SET state = 'assigned', agent = ?2, last_agent = ?2, updated_at = ?3,
+                assigned_at = ?3, inactivity_warned_at = NULL
+             WHERE id = ?1 AND state = 'queued'",
+        )?
+        .execute(params![id, agent, now])?;
+    Ok(n == 1)
+}
+
+pub fn count_by_state(conn: &Connection) -> anyhow::Result<Vec<StateCount>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT state, queue, COUNT(*) FROM conversations GROUP BY state, queue")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(StateCount {
+            state: r.get(0)?,
+            queue: r.get(1)?,
+            count: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records the agent's wrap-up code and ends the conversation, only if `agent` holds it.
+/// Returns whether it did.
+pub fn wrap_up(
+    conn: &Connection,
+    id: &str,
+    agent: &str,
+    code: &str,
+    notes: Option<&str>,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE conversations SET state = 'ended', agent = NULL, updated_at = ?3
+             WHERE id = ?1 AND state = 'assigned' AND agent = ?2",
+        )?
+        .execute(params![id, agent, now])?;
+    if n == 1 {
+        conn.prepare_cached("INSERT INTO wrapups (conversation, agent, code, notes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![id, agent, code, notes, now])?;
+    }
+    Ok(n == 1)
+}
+
+/// The wrap-ups recorded for a conversation, oldest first.
+pub fn wrapups(conn: &Connection, id: &str) -> anyhow::Result<Vec<Wrapup>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT agent, code, notes, created_at FROM wrapups WHERE conversation = ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map(params![id], |r| {
+        Ok(Wrapup {
+            agent: r.get(0)?,
+            code: r.get(1)?,
+            notes: r.get(2)?,
+            at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Conversations whose waiting `ask` has timed out by `now`, soonest first.
+pub fn due_timeouts(conn: &Connection, now: i64, limit: usize) -> anyhow::Result<Vec<DueTimeout>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, integration, customer_id FROM conversations
+         WHERE flow_timeout_at IS NOT NULL AND flow_timeout_at <= ?1 AND state = 'flow'
+         ORDER BY flow_timeout_at LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit as i64], |r| {
+        Ok(DueTimeout {
+            conversation: r.get(0)?,
+            integration: r.get(1)?,
+            customer_id: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// When the next waiting `ask` times out, if any.
+pub fn next_timeout(conn: &Connection) -> anyhow::Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT MIN(flow_timeout_at) FROM conversations WHERE flow_timeout_at IS NOT NULL AND state = 'flow'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Every queued conversation, in all queues.
+pub fn queued_all(conn: &Connection) -> anyhow::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE state = 'queued'"
+    ))?;
+    let rows = stmt.query_map([], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every conversation an agent holds, in all queues.
+pub fn assigned_all(conn: &Connection) -> anyhow::Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversations WHERE state = 'assigned'"
+    ))?;
+    let rows = stmt.query_map([], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Threads a message (see [`ConversationStore::thread_message`]).
+fn thread(conn: &Connection, t: &ThreadMessage) -> anyhow::Result<Conversation> {
+    let latest = match threading::window_start(t.window_ms, t.now) {
+        Some(start) => find_threaded(conn, &t.integration, &t.message.customer_id, start)?,
+        None => None,
+    };
+    let threading::Threaded {
+        mut conversation,
+        is_new,
+    } = threading::choose(
+        latest,
+        &t.message,
+        || {
+            threading::new_conversation(
+                new_id("c"),
+                &t.integration,
+                &t.message,
+                &t.flow,
+                t.flow_version,
+                t.now,
+            )
+        },
+        t.now,
+    );
+    // A redelivered event (handled before a crash) finds its message already stored.
+    if !is_new && messages::has_inbound(conn, &conversation.id, &t.message.id)? {
+        return Ok(conversation);
+    }
+    threading::note_customer_message(&mut conversation, &t.message, is_new, t.now);
+    if is_new {
+        insert(conn, &conversation)?;
+    } else {
+        update(conn, &conversation)?;
+    }
+    let m = &t.message;
+    messages::insert(
+        conn,
+        NewMessage {
+            conversation: conversation.id.clone(),
+            direction: Direction::Inbound,
+            author: Author::Customer,
+            agent: None,
+            text: m.text.clone(),
+            attachments: m.attachments.clone(),
+            quick_replies: Vec::new(),
+            quick_reply: m.quick_reply.clone(),
+            platform_id: Some(m.id.clone()),
+            in_reply_to: None,
+            kind: m.kind,
+            template: None,
+            reaction: m.reaction.clone(),
+            reply_to: m.reply_to.clone(),
+        },
+        t.now,
+    )?;
+    Ok(conversation)
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn thread_message(&self, message: ThreadMessage) -> anyhow::Result<Conversation> {
+        self.db
+            .call(move |c| {
+                let conversation = thread(c, &message)?;
+                if !threading::runs_flow(&conversation, &message.message) {
+                    inbox::mark_processed(c, message.seq, message.now)?;
+                }
+                Ok(conversation)
+            })
+            .await
+    }
+
+    async fn conversation(&self, id: &str) -> anyhow::Result<Option<Conversation>> {
+        let id = id.to_string();
+        self.db.call(move |c| get(c, &id)).await
+    }
+
+    async fn apply_turn(&self, turn: TurnRecord) -> anyhow::Result<()> {
+        self.db
+            .call(move |c| {
+                for reply in turn.replies {
+                    messages::insert(c, reply, turn.now)?;
+                }
+                update(c, &turn.conversation)?;
+                if let Some(seq) = turn.processed {
+                    inbox::mark_processed(c, seq, turn.now)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn due_flow_timeouts(&self, now: i64, limit: usize) -> anyhow::Result<Vec<DueTimeout>> {
+        self.db.call(move |c| due_timeouts(c, now, limit)).await
+    }
+
+    async fn next_flow_timeout(&self) -> anyhow::Result<Option<i64>> {
+        self.db.call(next_timeout).await
+    }
+
+    async fn apply_receipt(
+        &self,
+        integration: &str,
+        seq: i64,
+        receipt: Receipt,
+        now: i64,
+    ) -> anyhow::Result<Option<ReceiptApplied>> {
+        let integration = integration.to_string();
+        self.db
+            .call(move |c| {
+                let status = match receipt.status {
+                    DeliveryStatus::Pending => MessageStatus::Pending,
+                    DeliveryStatus::Sent => MessageStatus::Sent,
+                    DeliveryStatus::Delivered => MessageStatus::Delivered,
+                    DeliveryStatus::Read => MessageStatus::Read,
+                    DeliveryStatus::Failed => MessageStatus::Failed,
+                };
+                let changed = messages::apply_receipt(
+                    c,
+                    &integration,
+                    &receipt.message_id,
+                    status,
+                    receipt.reason.as_deref(),
+                    now,
+                )?;
+                inbox::mark_processed(c, seq, now)?;
+                let Some((message, conversation)) = changed else {
+                    return Ok(None);
+                };
+                let agent = get(c, &conversation)?.and_then(|c| c.agent);
+                Ok(Some(ReceiptApplied {
+                    message,
+                    conversation,
+                    agent,
+                    status,
+                    reason: receipt.reason,
+                }))
+            })
+            .await
+    }
+
+    async fn apply_read(
+        &self,
+        integration: &str,
+        seq: i64,
+        read: ReadMarker,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let integration = integration.to_string();
+        self.db
+            .call(move |c| {
+                if let Some(conversation) = latest_for_customer(c, &integration, &read.customer_id)?
+                {
+                    messages::mark_read_up_to(
+                        c,
+                        &conversation.id,
+                        read.up_to_message_id.as_deref(),
+                        now,
+                    )?;
+                }
+                inbox::mark_processed(c, seq, now)
+            })
+            .await
+    }
+
+    async fn transcript(&self, id: &str) -> anyhow::Result<Option<Transcript>> {
+        let id = id.to_string();
+        self.db
+            .call(move |c| {
+                let Some(conversation) = get(c, &id)? else {
+                    return Ok(None);
+                };
+                Ok(Some(Transcript {
+                    messages: messages::transcript(c, &id)?,
+                    wrapups: wrapups(c, &id)?,
+                    conversation,
+                }))
+            })
+            .await
+    }
+
+    async fn latest_inbound(&self, conversation: &str) -> anyhow::Result<Option<Message>> {
+        let conversation = conversation.to_string();
+        self.db
+            .call(move |c| messages::latest_inbound(c, &conversation))
+            .await
+    }
+
+    async fn count_by_state(&self) -> anyhow::Result<Vec<StateCount>> {
+        self.db.call(count_by_state).await
+    }
+}

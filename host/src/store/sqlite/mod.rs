@@ -1,0 +1,64 @@
+//! The embedded engine: one SQLite file in WAL mode, written by one thread that commits the
+//! work of concurrent callers together (see `writer.rs`). Each area's SQL and its part of the
+//! Store interface live side by side: `inbox.rs`, `conversations.rs`, `messages.rs` (the
+//! transcript and the outbox), `acd.rs`, `catalog.rs`.
+
+mod acd;
+mod catalog;
+mod conversations;
+mod inbox;
+mod messages;
+mod schema;
+mod writer;
+
+use crate::config::StoreConfig;
+
+/// The SQLite engine of the Store interface.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: writer::Writer,
+}
+
+impl SqliteStore {
+    /// Opens (or creates, and migrates) the database at `config.path` and starts its thread.
+    pub fn open(config: &StoreConfig) -> anyhow::Result<SqliteStore> {
+        Ok(SqliteStore {
+            db: writer::Writer::open(config)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::SqliteStore;
+    use crate::config::{StoreConfig, SyncMode};
+    use crate::store::api::Store;
+
+    /// A folder under the system temp dir, removed on drop.
+    pub struct TempDir(std::path::PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A fresh store in its own folder.
+    pub fn temp_store() -> (TempDir, Arc<dyn Store>) {
+        let dir = std::env::temp_dir().join(format!(
+            "switchboard-store-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&StoreConfig {
+            path: dir.join("t.db"),
+            sync: SyncMode::Normal,
+        })
+        .expect("open store");
+        (TempDir(dir), Arc::new(store))
+    }
+
+    crate::store_conformance_tests!(temp_store());
+}

@@ -1,0 +1,147 @@
+//! The database thread. One thread owns the connection. Callers send it closures; it runs every
+//! closure waiting in its queue inside **one** transaction (each in its own savepoint, so one
+//! failing closure does not undo the others), commits once, and only then answers each caller.
+//! A webhook is therefore on disk before the platform gets its 2xx, while concurrent webhooks
+//! share one fsync instead of queueing behind each other's ("group commit").
+
+use std::path::Path;
+use std::sync::mpsc as std_mpsc;
+
+use anyhow::Context;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::schema;
+use crate::config::{StoreConfig, SyncMode};
+
+/// A unit of work for the database thread. It runs inside the batch's transaction and returns
+/// the reply to deliver once the batch's commit is known (`Err` carries the commit error).
+type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// A cheap handle to the database thread.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: std_mpsc::Sender<Job>,
+}
+
+/// The most closures committed together; bounds the latency one batch adds.
+const MAX_BATCH: usize = 256;
+
+impl Writer {
+    /// Open (or create) the database and start its thread.
+    pub fn open(config: &StoreConfig) -> anyhow::Result<Writer> {
+        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        }
+        let conn = open_connection(&config.path, config.sync)?;
+        let (tx, rx) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("switchboard-store".into())
+            .spawn(move || run_writer(conn, rx))
+            .context("cannot start the store thread")?;
+        Ok(Writer { jobs: tx })
+    }
+
+    /// Run `f` on the database thread inside a transaction; the result is returned after the
+    /// transaction commits, so whatever `f` wrote is durable when this returns `Ok`.
+    pub async fn call<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = run_in_savepoint(conn, f);
+            Box::new(move |commit: Result<(), String>| {
+                let result = match commit {
+                    Ok(()) => result,
+                    Err(e) => Err(anyhow::anyhow!("the store could not commit: {e}")),
+                };
+                // A caller that has gone away no longer needs the answer.
+                let _ = reply_tx.send(result);
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the store thread has stopped"))?;
+        reply_rx
+            .await
+            .map_err(|_| anyhow::anyhow!("the store thread stopped before committing"))?
+    }
+}
+
+fn open_connection(path: &Path, sync: SyncMode) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        if sync == SyncMode::Full {
+            "FULL"
+        } else {
+            "NORMAL"
+        },
+    )?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    schema::migrate(&conn)
+        .with_context(|| format!("cannot prepare the database {}", path.display()))?;
+    Ok(conn)
+}
+
+/// Runs one closure in a savepoint: its writes are kept only if it succeeds.
+fn run_in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(e)
+        }
+    }
+}
+
+/// The database thread: run the waiting jobs in one transaction, commit, then answer them all.
+fn run_writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let commit = conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                let replies: Vec<Reply> = batch.drain(..).map(|job| job(&conn)).collect();
+                match conn.execute_batch("COMMIT") {
+                    Ok(()) => Ok(replies),
+                    Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        for reply in replies {
+                            reply(Err(e.to_string()));
+                        }
+                        Err(e.to_string())
+                    }
+                }
+            });
+        match commit {
+            Ok(replies) => replies.into_iter().for_each(|reply| reply(Ok(()))),
+            Err(e) => {
+                tracing::error!(error = %e, "store: a transaction failed; its callers get an error");
+                // Jobs that never ran (BEGIN failed) are dropped: their callers see an error.
+            }
+        }
+    }
+}
