@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+mod architecture;
 mod foreign_plugins;
 mod new_plugin;
 
@@ -37,6 +38,8 @@ commands:
   serve [--config FILE]                the demo: platform simulator + host (default switchboard.toml)
   bench [--seconds N] [--connections N]
                                        load-test a release host (defaults: 10 s, 32 connections)
+  check-architecture                   host/src: no import cycle, no file over 600 lines of
+                                       non-test code, the database driver only under store/
   new-plugin KIND NAME [--out DIR]     a new plugin crate plugins/NAME from a template (KIND: adapter,
                                        bot, data-action); --out DIR: a standalone crate in DIR/NAME
   help                                 this text";
@@ -99,6 +102,9 @@ fn main() -> ExitCode {
             .and_then(|args| Workspace::locate().and_then(|ws| serve(&ws, args))),
         Some("bench") => BenchArgs::parse(&rest)
             .and_then(|args| Workspace::locate().and_then(|ws| bench(&ws, args))),
+        Some("check-architecture") => no_args("check-architecture", &rest)
+            .and_then(|()| Workspace::locate())
+            .and_then(|ws| check_architecture(&ws)),
         Some("new-plugin") => new_plugin::Args::parse(&rest).and_then(|args| {
             Workspace::locate()
                 .and_then(|ws| new_plugin::run(&ws.root, &args).map(|()| ExitCode::SUCCESS))
@@ -114,6 +120,22 @@ fn main() -> ExitCode {
             eprintln!("xtask: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `check-architecture`: prints what breaks the host's layout rules, and the files' sizes.
+fn check_architecture(ws: &Workspace) -> anyhow::Result<ExitCode> {
+    let src = ws.root.join("host").join("src");
+    let findings = architecture::check(&src)?;
+    for (file, (code, all)) in architecture::line_counts(&src)? {
+        println!("{code:>5} {all:>5}  host/src/{file}");
+    }
+    if findings.is_empty() {
+        println!("host/src keeps its architecture (see ARCHITECTURE.md)");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprint!("{}", findings.report());
+        Ok(ExitCode::FAILURE)
     }
 }
 

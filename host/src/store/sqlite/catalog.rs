@@ -1,5 +1,5 @@
 //! What admins publish and keep: flow versions, plugin versions, integrations set through the
-//! admin API, their deauthorization and daily send counts.
+//! admin API and their deauthorization.
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -210,65 +210,7 @@ pub fn activate_plugin(conn: &Connection, name: &str, version: i64) -> anyhow::R
     Ok(())
 }
 
-// Integrations: daily send counts, deauthorization, and those admins set through the API.
-
-/// The UTC day of a timestamp, `YYYY-MM-DD` (days since the epoch converted by the civil
-/// calendar algorithm, no date crate needed).
-pub fn utc_day(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
-}
-
-/// Reserves one send of today's allowance. Returns the count after the reservation, or `None`
-/// when `cap` sends are already counted today.
-pub fn reserve_send(
-    conn: &Connection,
-    integration: &str,
-    cap: u32,
-    now: i64,
-) -> anyhow::Result<Option<i64>> {
-    let day = utc_day(now);
-    let count: i64 = conn
-        .prepare_cached("SELECT count FROM daily_sends WHERE integration = ?1 AND day = ?2")?
-        .query_row(params![integration, day], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
-    if count >= cap as i64 {
-        return Ok(None);
-    }
-    conn.prepare_cached(
-        "INSERT INTO daily_sends (integration, day, count) VALUES (?1, ?2, 1)
-         ON CONFLICT (integration, day) DO UPDATE SET count = count + 1",
-    )?
-    .execute(params![integration, day])?;
-    Ok(Some(count + 1))
-}
-
-/// Gives back a reservation whose send did not go out.
-pub fn release_send(conn: &Connection, integration: &str, reserved_at: i64) -> anyhow::Result<()> {
-    conn.prepare_cached(
-        "UPDATE daily_sends SET count = MAX(count - 1, 0) WHERE integration = ?1 AND day = ?2",
-    )?
-    .execute(params![integration, utc_day(reserved_at)])?;
-    Ok(())
-}
-
-pub fn sends_today(conn: &Connection, integration: &str, now: i64) -> anyhow::Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT count FROM daily_sends WHERE integration = ?1 AND day = ?2")?
-        .query_row(params![integration, utc_day(now)], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
-}
+// Integrations: deauthorization, and those admins set through the API.
 
 pub fn set_deauthorized(
     conn: &Connection,
@@ -422,18 +364,5 @@ impl CatalogStore for SqliteStore {
 
     async fn deauthorized(&self) -> anyhow::Result<Vec<(String, i64, String)>> {
         self.db.call(deauthorized).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_days() {
-        assert_eq!(utc_day(0), "1970-01-01");
-        assert_eq!(utc_day(951_782_400_000), "2000-02-29");
-        assert_eq!(utc_day(1_795_311_044_825), "2026-11-22");
-        assert_eq!(utc_day(1_795_305_599_999), "2026-11-21");
     }
 }

@@ -1,15 +1,11 @@
-//! Messages: the transcript of every conversation, both directions, with delivery statuses.
+//! Message rows: the transcript of every conversation, both directions, with delivery statuses.
 //! Outbound messages double as the outbox: a `pending` one is waiting to be sent, a `sending`
 //! one is claimed by a sender for one attempt.
 
-use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::SqliteStore;
-use super::conversations;
-use crate::events::{Author, MessageKind};
+use crate::events::Author;
 use crate::model::{Direction, Message, MessageStatus, NewMessage, new_id};
-use crate::store::api::{ClaimedSend, OutboxStore, SendRecord};
 
 const COLUMNS: &str = "id, conversation, direction, author, agent, text, attachments, quick_replies, quick_reply, \
      platform_id, in_reply_to, status, error, attempts, next_attempt_at, created_at, updated_at, kind, template, reaction, reply_to";
@@ -350,108 +346,6 @@ pub fn has_inbound(
         .query_row(params![conversation, platform_id], |_| Ok(()))
         .optional()?
         .is_some())
-}
-
-#[async_trait]
-impl OutboxStore for SqliteStore {
-    async fn queue_message(&self, message: NewMessage, now: i64) -> anyhow::Result<String> {
-        self.db.call(move |c| insert(c, message, now)).await
-    }
-
-    async fn claim_sends(
-        &self,
-        now: i64,
-        limit: usize,
-        lease_ms: i64,
-    ) -> anyhow::Result<Vec<ClaimedSend>> {
-        self.db
-            .call(move |c| {
-                let mut claimed = Vec::new();
-                for message in claim_due(c, now, limit, lease_ms)? {
-                    let Some(conversation) = conversations::get(c, &message.conversation)? else {
-                        continue;
-                    };
-                    // A conversation a mention started is answered in public, each reply under
-                    // the post it answers (the customer's latest, for an agent).
-                    let started_public = first_inbound(c, &conversation.id)?
-                        .is_some_and(|first| first.kind == MessageKind::Mention.as_str());
-                    let public_reply_to = match started_public {
-                        true => {
-                            message
-                                .in_reply_to
-                                .clone()
-                                .or(latest_inbound(c, &conversation.id)?
-                                    .and_then(|latest| latest.platform_id))
-                        }
-                        false => None,
-                    };
-                    claimed.push(ClaimedSend {
-                        message,
-                        conversation,
-                        public_reply_to,
-                    });
-                }
-                Ok(claimed)
-            })
-            .await
-    }
-
-    async fn release_claims(&self, now: i64) -> anyhow::Result<usize> {
-        self.db.call(move |c| release_all_claims(c, now)).await
-    }
-
-    async fn next_send_at(&self) -> anyhow::Result<Option<i64>> {
-        self.db.call(next_due_at).await
-    }
-
-    async fn record_send(
-        &self,
-        id: &str,
-        attempt: i64,
-        record: SendRecord,
-        now: i64,
-    ) -> anyhow::Result<()> {
-        let id = id.to_string();
-        self.db
-            .call(move |c| match record {
-                SendRecord::Sent { platform_id } => mark_sent(c, &id, &platform_id, attempt, now),
-                SendRecord::Retry { error, at, uncount } => {
-                    schedule_retry(c, &id, &error, attempt, at, now, uncount)
-                }
-                SendRecord::Failed { error } => mark_failed(c, &id, &error, attempt, now),
-            })
-            .await
-    }
-
-    async fn pending_sends(&self) -> anyhow::Result<i64> {
-        self.db.call(pending_count).await
-    }
-
-    async fn reserve_daily_send(
-        &self,
-        integration: &str,
-        cap: u32,
-        now: i64,
-    ) -> anyhow::Result<bool> {
-        let integration = integration.to_string();
-        self.db
-            .call(move |c| Ok(super::catalog::reserve_send(c, &integration, cap, now)?.is_some()))
-            .await
-    }
-
-    async fn release_daily_send(&self, integration: &str, reserved_at: i64) -> anyhow::Result<()> {
-        let integration = integration.to_string();
-        self.db
-            .call(move |c| super::catalog::release_send(c, &integration, reserved_at))
-            .await
-    }
-
-    async fn sends_today(&self, integration: &str, now: i64) -> anyhow::Result<i64> {
-        let integration = integration.to_string();
-        self.db
-            .call(move |c| super::catalog::sends_today(c, &integration, now))
-            .await
-    }
 }
 
 /// A new outbound message of `author` (used by the flow's and the timers' replies).

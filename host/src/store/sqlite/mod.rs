@@ -1,13 +1,16 @@
 //! The embedded engine: one SQLite file in WAL mode, written by one thread that commits the
-//! work of concurrent callers together (see `writer.rs`). Each area's SQL and its part of the
-//! Store interface live side by side: `inbox.rs`, `conversations.rs`, `messages.rs` (the
-//! transcript and the outbox), `acd.rs`, `catalog.rs`.
+//! work of concurrent callers together (`writer.rs`). The rows of the two big tables have their
+//! own files (`conversations.rs`, `messages.rs`); each part of the Store interface is
+//! implemented over them in its own file: `inbox.rs`, `conversation_store.rs`, `outbox.rs`,
+//! `acd.rs`, `catalog.rs`.
 
 mod acd;
 mod catalog;
+mod conversation_store;
 mod conversations;
 mod inbox;
 mod messages;
+mod outbox;
 mod schema;
 mod writer;
 

@@ -1,0 +1,49 @@
+//! The store conformance suite: behaviours every engine of the Store interface must have,
+//! written against the interface only. Each case takes a fresh, empty store;
+//! [`crate::store_conformance_tests`] turns the whole suite into `#[tokio::test]`s for an engine
+//! (the SQLite engine runs it in `sqlite/`; another engine runs it unchanged).
+
+mod acd;
+mod catalog;
+mod conversations;
+mod outbox;
+mod support;
+
+pub use acd::*;
+pub use catalog::*;
+pub use conversations::*;
+pub use outbox::*;
+
+/// Generates one `#[tokio::test]` per conformance case. `$make` is an expression giving
+/// `(guard, Arc<dyn Store>)` for a fresh store; the guard lives as long as the case (a temp
+/// folder, a database to drop).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@cases $make;
+            a_redelivered_event_is_stored_once,
+            messages_thread_into_one_conversation_per_customer,
+            a_zero_window_makes_every_message_a_new_conversation,
+            a_flow_turn_stores_replies_state_and_the_processed_event,
+            a_message_is_claimed_once_per_attempt_and_in_order,
+            a_crash_leaves_claims_that_the_next_start_releases,
+            receipts_only_move_forward_and_failed_wins,
+            one_of_two_agents_accepting_at_once_wins,
+            routing_offers_one_agent_at_a_time_and_expiry_moves_on,
+            a_quiet_customer_is_warned_then_ended,
+            flows_and_plugins_keep_every_version,
+            daily_caps_count_per_utc_day,
+            saving_an_integration_reauthorizes_it_and_wakes_its_messages,
+            canned_responses_and_filters,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (_guard, store) = $make;
+                $crate::store::conformance::$case(store).await;
+            }
+        )*
+    };
+}

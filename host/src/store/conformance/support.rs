@@ -1,0 +1,102 @@
+//! What the conformance cases share: fixtures, and helpers that drive the store the way the
+//! workers do.
+
+use std::sync::Arc;
+
+use crate::config::AgentConfig;
+use crate::events::{InboundEvent, InboundMessage};
+use crate::model::{ConversationState, InsertOutcome};
+use crate::store::api::{Store, ThreadMessage, TurnRecord};
+
+pub const INTEGRATION: &str = "x-demo";
+pub const MIN: i64 = 60_000;
+
+pub fn message(id: &str, customer: &str, text: &str) -> InboundMessage {
+    InboundMessage {
+        id: id.into(),
+        customer_id: customer.into(),
+        timestamp_ms: 0,
+        text: Some(text.into()),
+        attachments: vec![],
+        quick_reply: None,
+        profile: None,
+        kind: Default::default(),
+        reply_to: None,
+        reaction: None,
+    }
+}
+
+/// Stores `message` in the inbox and threads it, as the inbox worker does.
+pub async fn deliver(
+    store: &Arc<dyn Store>,
+    message: InboundMessage,
+    window_ms: i64,
+    now: i64,
+) -> crate::model::Conversation {
+    let outcomes = store
+        .ingest(
+            INTEGRATION,
+            vec![InboundEvent::Message(message.clone())],
+            now,
+        )
+        .await
+        .unwrap();
+    let seq = match outcomes[0] {
+        InsertOutcome::Stored(seq) => seq,
+        InsertOutcome::Duplicate => 0,
+    };
+    store
+        .thread_message(ThreadMessage {
+            integration: INTEGRATION.into(),
+            seq,
+            message,
+            flow: "support".into(),
+            flow_version: Some(1),
+            window_ms,
+            now,
+        })
+        .await
+        .unwrap()
+}
+
+/// A conversation of `customer` waiting in `queue` (threaded, then transferred by a turn).
+pub async fn queued(
+    store: &Arc<dyn Store>,
+    customer: &str,
+    queue: &str,
+    now: i64,
+) -> crate::model::Conversation {
+    let mut c = deliver(
+        store,
+        message(&format!("m-{customer}"), customer, "hi"),
+        72 * 60 * MIN,
+        now,
+    )
+    .await;
+    c.state = ConversationState::Queued;
+    c.queue = Some(queue.into());
+    c.queued_at = Some(now);
+    store
+        .apply_turn(TurnRecord {
+            conversation: c.clone(),
+            replies: vec![],
+            processed: None,
+            now,
+        })
+        .await
+        .unwrap();
+    c
+}
+
+pub fn agent(id: &str, capacity: u32) -> AgentConfig {
+    AgentConfig {
+        id: id.into(),
+        name: None,
+        token: format!("{id}-token"),
+        queues: vec!["support".into()],
+        capacity,
+        channel_capacity: Default::default(),
+        skills: Default::default(),
+        languages: vec![],
+    }
+}

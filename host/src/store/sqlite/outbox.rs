@@ -1,0 +1,187 @@
+//! The outbox: claiming due messages for one attempt each, recording how attempts end, and the
+//! daily send counts of capped integrations.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{SqliteStore, conversations, messages};
+use crate::events::MessageKind;
+use crate::model::NewMessage;
+use crate::store::api::{ClaimedSend, OutboxStore, SendRecord};
+
+/// The UTC day of a timestamp, `YYYY-MM-DD` (days since the epoch converted by the civil
+/// calendar algorithm, no date crate needed).
+pub fn utc_day(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", if m <= 2 { y + 1 } else { y })
+}
+
+/// Reserves one send of today's allowance. Returns the count after the reservation, or `None`
+/// when `cap` sends are already counted today.
+pub fn reserve_send(
+    conn: &Connection,
+    integration: &str,
+    cap: u32,
+    now: i64,
+) -> anyhow::Result<Option<i64>> {
+    let day = utc_day(now);
+    let count: i64 = conn
+        .prepare_cached("SELECT count FROM daily_sends WHERE integration = ?1 AND day = ?2")?
+        .query_row(params![integration, day], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    if count >= cap as i64 {
+        return Ok(None);
+    }
+    conn.prepare_cached(
+        "INSERT INTO daily_sends (integration, day, count) VALUES (?1, ?2, 1)
+         ON CONFLICT (integration, day) DO UPDATE SET count = count + 1",
+    )?
+    .execute(params![integration, day])?;
+    Ok(Some(count + 1))
+}
+
+/// Gives back a reservation whose send did not go out.
+pub fn release_send(conn: &Connection, integration: &str, reserved_at: i64) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE daily_sends SET count = MAX(count - 1, 0) WHERE integration = ?1 AND day = ?2",
+    )?
+    .execute(params![integration, utc_day(reserved_at)])?;
+    Ok(())
+}
+
+pub fn sends_today(conn: &Connection, integration: &str, now: i64) -> anyhow::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count FROM daily_sends WHERE integration = ?1 AND day = ?2")?
+        .query_row(params![integration, utc_day(now)], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn queue_message(&self, message: NewMessage, now: i64) -> anyhow::Result<String> {
+        self.db
+            .call(move |c| messages::insert(c, message, now))
+            .await
+    }
+
+    async fn claim_sends(
+        &self,
+        now: i64,
+        limit: usize,
+        lease_ms: i64,
+    ) -> anyhow::Result<Vec<ClaimedSend>> {
+        self.db
+            .call(move |c| {
+                let mut claimed = Vec::new();
+                for message in messages::claim_due(c, now, limit, lease_ms)? {
+                    let Some(conversation) = conversations::get(c, &message.conversation)? else {
+                        continue;
+                    };
+                    // A conversation a mention started is answered in public, each reply under
+                    // the post it answers (the customer's latest, for an agent).
+                    let started_public = messages::first_inbound(c, &conversation.id)?
+                        .is_some_and(|first| first.kind == MessageKind::Mention.as_str());
+                    let public_reply_to = match started_public {
+                        true => message.in_reply_to.clone().or(messages::latest_inbound(
+                            c,
+                            &conversation.id,
+                        )?
+                        .and_then(|latest| latest.platform_id)),
+                        false => None,
+                    };
+                    claimed.push(ClaimedSend {
+                        message,
+                        conversation,
+                        public_reply_to,
+                    });
+                }
+                Ok(claimed)
+            })
+            .await
+    }
+
+    async fn release_claims(&self, now: i64) -> anyhow::Result<usize> {
+        self.db
+            .call(move |c| messages::release_all_claims(c, now))
+            .await
+    }
+
+    async fn next_send_at(&self) -> anyhow::Result<Option<i64>> {
+        self.db.call(messages::next_due_at).await
+    }
+
+    async fn record_send(
+        &self,
+        id: &str,
+        attempt: i64,
+        record: SendRecord,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let id = id.to_string();
+        self.db
+            .call(move |c| match record {
+                SendRecord::Sent { platform_id } => {
+                    messages::mark_sent(c, &id, &platform_id, attempt, now)
+                }
+                SendRecord::Retry { error, at, uncount } => {
+                    messages::schedule_retry(c, &id, &error, attempt, at, now, uncount)
+                }
+                SendRecord::Failed { error } => messages::mark_failed(c, &id, &error, attempt, now),
+            })
+            .await
+    }
+
+    async fn pending_sends(&self) -> anyhow::Result<i64> {
+        self.db.call(messages::pending_count).await
+    }
+
+    async fn reserve_daily_send(
+        &self,
+        integration: &str,
+        cap: u32,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        let integration = integration.to_string();
+        self.db
+            .call(move |c| Ok(reserve_send(c, &integration, cap, now)?.is_some()))
+            .await
+    }
+
+    async fn release_daily_send(&self, integration: &str, reserved_at: i64) -> anyhow::Result<()> {
+        let integration = integration.to_string();
+        self.db
+            .call(move |c| release_send(c, &integration, reserved_at))
+            .await
+    }
+
+    async fn sends_today(&self, integration: &str, now: i64) -> anyhow::Result<i64> {
+        let integration = integration.to_string();
+        self.db
+            .call(move |c| sends_today(c, &integration, now))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_days() {
+        assert_eq!(utc_day(0), "1970-01-01");
+        assert_eq!(utc_day(951_782_400_000), "2000-02-29");
+        assert_eq!(utc_day(1_795_311_044_825), "2026-11-22");
+        assert_eq!(utc_day(1_795_305_599_999), "2026-11-21");
+    }
+}
