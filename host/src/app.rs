@@ -205,13 +205,14 @@ impl App {
             config,
         };
         let kv_path = app.config.store.path.with_file_name("plugin-kv.db");
-        app.runtime
-            .set_kv_store(crate::runtime::KvStore::open(&kv_path).with_context(|| {
+        app.runtime.set_kv_store(Arc::new(
+            store::plugin_kv::SqlitePluginKv::open(&kv_path).with_context(|| {
                 format!(
                     "cannot open the plugin key-value store {}",
                     kv_path.display()
                 )
-            })?);
+            })?,
+        ));
         app.load_flow_plugins().await?;
         app.load_flows().await?;
         app.load_integrations().await?;

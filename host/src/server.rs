@@ -551,7 +551,7 @@ async fn put_plugin_kv(
             "the value must be UTF-8 text",
         )
     })?;
-    app.runtime.kv_store().put(&name, &key, &value)?;
+    app.runtime.kv_store().set(&name, &key, &value).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -561,7 +561,7 @@ async fn get_plugin_kv(
     headers: HeaderMap,
 ) -> ApiResult {
     admin(&app, &headers)?;
-    match app.runtime.kv_store().get(&name, &key)? {
+    match app.runtime.kv_store().get(&name, &key).await? {
         Some(value) => Ok(value.into_response()),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -11,8 +11,9 @@ use serde_json::{Map, Value, json};
 use switchboard::config::{PluginGrant, PluginsConfig};
 use switchboard::runtime::{
     ActionError, BotExit, BotInput, CallErrorKind, FlowCallContext, FlowPlugin, FlowPluginKind,
-    KvStore, PluginError, PluginRuntime,
+    PluginError, PluginKv, PluginRuntime,
 };
+use switchboard::store::plugin_kv::SqlitePluginKv;
 
 fn plugins_dir() -> PathBuf {
     std::env::var_os("SWITCHBOARD_PLUGINS_DIR")
@@ -106,14 +107,17 @@ async fn faq_bot_answers_asks_and_hands_off() {
 
     // Answers come from the plugin's own kv keys; another plugin's keys do not count.
     let kv = rt.kv_store();
-    kv.put("directory", "faq/hours", "wrong plugin").unwrap();
+    kv.set("directory", "faq/hours", "wrong plugin")
+        .await
+        .unwrap();
     let out = bot
         .turn(&ctx(), turn_input("opening hours?", ""))
         .await
         .unwrap()
         .unwrap();
     assert_ne!(out.replies[0].text, "wrong plugin");
-    kv.put("faq-bot", "faq/hours", "Open around the clock.")
+    kv.set("faq-bot", "faq/hours", "Open around the clock.")
+        .await
         .unwrap();
     let out = bot
         .turn(&ctx(), turn_input("opening hours?", ""))
@@ -130,13 +134,14 @@ async fn directory_reads_and_writes_its_kv_store() {
     let rt = runtime();
     let dir = std::env::temp_dir().join(format!("switchboard-flow-kv-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let kv = KvStore::open(&dir.join("plugin-kv.db")).unwrap();
+    let kv = Arc::new(SqlitePluginKv::open(&dir.join("plugin-kv.db")).unwrap());
     rt.set_kv_store(kv.clone());
-    kv.put(
+    kv.set(
         "directory",
         "customer/alice",
         r#"{"name":"Alice A.","tier":"gold","customer_id":"C-1"}"#,
     )
+    .await
     .unwrap();
 
     let plugin = load(&rt, "directory", PluginGrant::default()).await;
@@ -175,13 +180,14 @@ async fn directory_reads_and_writes_its_kv_store() {
         .unwrap();
     assert_eq!(out["created"], "true");
     let stored: Value =
-        serde_json::from_str(&kv.get("directory", "customer/bob").unwrap().unwrap()).unwrap();
+        serde_json::from_str(&kv.get("directory", "customer/bob").await.unwrap().unwrap()).unwrap();
     assert_eq!(
         stored["tier"], "2",
         "a number input reaches the plugin as its JSON text"
     );
     assert_eq!(
         kv.list("directory", "customer/")
+            .await
             .unwrap()
             .into_iter()
             .map(|(k, _)| k)
@@ -244,7 +250,8 @@ async fn http_lookup_reaches_only_granted_hosts() {
     let (port, hits) = order_backend().await;
     let base = format!("http://127.0.0.1:{port}");
     rt.kv_store()
-        .put("http-lookup", "config/base_url", &base)
+        .set("http-lookup", "config/base_url", &base)
+        .await
         .unwrap();
 
     let granted = PluginGrant {

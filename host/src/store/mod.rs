@@ -15,6 +15,7 @@ pub mod flows;
 pub mod inbox;
 pub mod integrations;
 pub mod messages;
+pub mod plugin_kv;
 pub mod plugins;
 mod schema;
 
