@@ -14,8 +14,8 @@ use crate::engine::{Flow, FlowError, Known, PluginKind};
 use crate::events::OutboundMessage;
 use crate::metrics::Metrics;
 use crate::runtime::{
-    AdapterError, AdapterPlugin, CallContext, FlowPlugin, FlowPluginKind, HttpRequest, PluginError,
-    PluginRuntime, WebhookOutcome, WebhookRequest,
+    AdapterError, AdapterPlugin, CallContext, FlowPlugin, FlowPluginKind, HttpRequest, Loaded,
+    PluginError, PluginRuntime, WebhookOutcome, WebhookRequest,
 };
 use crate::store::{self, Store};
 
@@ -367,8 +367,13 @@ impl App {
         let refuse = |e: &dyn std::fmt::Display| PluginPublishError::Refused(format!("{e:#}"));
         let before = self.plugin_meta(name).map(|m| m.version);
         let grant = self.config.plugin_grant(name);
-        let published = match self.runtime.load_adapter(name, bytes.clone(), &grant).await {
-            Ok(adapter) => {
+        let loaded = self
+            .runtime
+            .load(name, bytes.clone(), &grant)
+            .await
+            .map_err(|e| refuse(&e))?;
+        let published = match loaded {
+            Loaded::Adapter(adapter) => {
                 if self.flow_plugin(name).is_some() {
                     return Err(PluginPublishError::Refused(format!(
                         "`{name}` is a flow plugin; this component is a channel adapter"
@@ -414,18 +419,12 @@ impl App {
                     hash: adapter.hash().to_string(),
                 }
             }
-            Err(adapter_error) if format!("{adapter_error}").contains("switchboard:flow/") => {
+            Loaded::Flow(plugin) => {
                 if self.integrations().iter().any(|i| i.config.adapter == name) {
                     return Err(PluginPublishError::Refused(format!(
                         "`{name}` is a channel adapter in use; this component is a flow plugin"
                     )));
                 }
-                let grant = self.config.plugin_grant(name);
-                let plugin = self
-                    .runtime
-                    .load_flow_plugin(name, bytes.clone(), grant)
-                    .await
-                    .map_err(|e| refuse(&e))?;
                 let world = match plugin.kind() {
                     FlowPluginKind::Bot => "bot",
                     FlowPluginKind::DataAction => "data-action",
@@ -448,7 +447,6 @@ impl App {
                 tracing::info!(plugin = %name, version, "flow plugin swapped in");
                 published
             }
-            Err(e) => return Err(refuse(&e)),
         };
         Ok(published)
     }
