@@ -21,7 +21,7 @@ pub(crate) mod channel_v0_2 {
         exports: { default: async },
     });
 
-    pub(crate) use switchboard::channel::{config, logging, types};
+    pub(crate) use self::switchboard::channel::{config, logging, types};
 }
 
 /// `switchboard:channel@0.1.0`: its types are the latest's.
@@ -35,7 +35,7 @@ pub(crate) mod channel_v0_1 {
         },
     });
 
-    pub(crate) use switchboard::channel::{config, logging};
+    pub(crate) use self::switchboard::channel::{config, logging};
 }
 
 /// `switchboard:flow@0.1.0`.

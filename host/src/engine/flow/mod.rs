@@ -1,8 +1,8 @@
 //! The flow model: a flow is a YAML file with a `start` step and a map of named steps, each
 //! with a `type`. This file holds the types a parsed flow is made of and what can be asked of
 //! them (where a step leads, which plugins a flow calls); reading a file into them is in
-//! [`parse`], checking them in [`validate`] (every problem with its line and column, found by
-//! [`locate`]).
+//! `parse`, checking them in `validate` (every problem with its line and column, found by
+//! `locate`).
 
 mod locate;
 mod parse;

@@ -11,7 +11,7 @@
 //! in one transaction, so a restart resumes exactly where the flow stopped.
 //!
 //! The turn's loop and what every step shares are here; the types a turn takes and returns are
-//! in [`state`], running one step in `step`, and what a waiting step does with the event that
+//! in `state`, running one step in `step`, and what a waiting step does with the event that
 //! resumes it (an answer to an `ask`, a timeout, a plugin's result) in `resume`.
 
 mod resume;
