@@ -36,7 +36,9 @@ use crate::engine::{
     PluginResult, TurnInput,
 };
 use crate::flows::call_with;
-use crate::runtime::{FlowCallContext, FlowPlugin, FlowPluginKind, KvStore, PluginRuntime};
+use crate::runtime::{
+    FlowCallContext, FlowPlugin, FlowPluginKind, MemoryKv, PluginKv, PluginRuntime,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,10 +177,10 @@ pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> an
         cache_dir,
         ..PluginsConfig::default()
     })?;
-    let kv = KvStore::in_memory()?;
+    let kv = Arc::new(MemoryKv::default());
     for (plugin, entries) in &script.kv {
         for (key, value) in entries {
-            kv.put(plugin, key, value)?;
+            kv.set(plugin, key, value).await?;
         }
     }
     runtime.set_kv_store(kv);

@@ -48,12 +48,14 @@ impl Host {
         let store = crate::store::open(&config.store)?;
         let runtime = PluginRuntime::new(&config.plugins)?;
         let kv_path = config.store.path.with_file_name("plugin-kv.db");
-        runtime.set_kv_store(crate::runtime::KvStore::open(&kv_path).with_context(|| {
-            format!(
-                "cannot open the plugin key-value store {}",
-                kv_path.display()
-            )
-        })?);
+        runtime.set_kv_store(Arc::new(
+            crate::store::sqlite::SqlitePluginKv::open(&kv_path).with_context(|| {
+                format!(
+                    "cannot open the plugin key-value store {}",
+                    kv_path.display()
+                )
+            })?,
+        ));
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(config.outbound.timeout_ms))
             .redirect(reqwest::redirect::Policy::none())

@@ -278,7 +278,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 /// `plugin inspect`: what the component is, read from its bytes, then loaded as the host would
 /// (with a default configuration that grants what its manifest asks for).
 async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    use switchboard::runtime::{PluginRuntime, outline};
+    use switchboard::runtime::{Loaded, PluginRuntime, outline};
 
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let outline = outline(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -313,9 +313,9 @@ async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
         None => println!("asks for:     nothing beyond the defaults (no manifest)"),
     }
-    let Some(world) = outline.world else {
+    if outline.world.is_none() {
         return Ok(ExitCode::FAILURE);
-    };
+    }
 
     let runtime = PluginRuntime::new(&Default::default())?;
     // A default host that grants exactly what the manifest asks for.
@@ -327,26 +327,27 @@ async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
         max_output_bytes: asked.max_output_bytes,
         ..switchboard::config::PluginGrant::none(&name)
     };
-    if world.starts_with("switchboard:channel/") {
-        let plugin = runtime.load_adapter(&name, bytes, &grant).await?;
-        let info = plugin.info();
-        println!("loads:        yes; describe() answered");
-        println!("sha256:       {}", plugin.hash());
-        println!("platform:     {}", info.platform);
-        println!("text limit:   {} {:?}", info.text_limit, info.text_unit);
-        println!(
-            "reply window: {}",
-            info.reply_window_hours
-                .map_or("none".to_string(), |h| format!("{h} h"))
-        );
-        println!("capabilities: {:?}", info.capabilities);
-    } else {
-        let plugin = runtime.load_flow_plugin(&name, bytes, grant).await?;
-        println!("loads:        yes");
-        println!("sha256:       {}", plugin.hash());
-        if let Some(action) = plugin.as_data_action() {
-            let names: Vec<String> = action.actions().iter().map(|a| a.name.clone()).collect();
-            println!("actions:      {}", names.join(", "));
+    match runtime.load(&name, bytes, &grant).await? {
+        Loaded::Adapter(plugin) => {
+            let info = plugin.info();
+            println!("loads:        yes; describe() answered");
+            println!("sha256:       {}", plugin.hash());
+            println!("platform:     {}", info.platform);
+            println!("text limit:   {} {:?}", info.text_limit, info.text_unit);
+            println!(
+                "reply window: {}",
+                info.reply_window_hours
+                    .map_or("none".to_string(), |h| format!("{h} h"))
+            );
+            println!("capabilities: {:?}", info.capabilities);
+        }
+        Loaded::Flow(plugin) => {
+            println!("loads:        yes");
+            println!("sha256:       {}", plugin.hash());
+            if let Some(action) = plugin.as_data_action() {
+                let names: Vec<String> = action.actions().iter().map(|a| a.name.clone()).collect();
+                println!("actions:      {}", names.join(", "));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

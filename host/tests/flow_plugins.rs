@@ -11,8 +11,9 @@ use serde_json::{Map, Value, json};
 use switchboard::config::{PluginGrant, PluginsConfig};
 use switchboard::runtime::{
     ActionError, BotExit, BotInput, CallErrorKind, FlowCallContext, FlowPlugin, FlowPluginKind,
-    KvStore, PluginError, PluginRuntime,
+    Loaded, PluginError, PluginKv, PluginRuntime,
 };
+use switchboard::store::sqlite::SqlitePluginKv;
 
 fn plugins_dir() -> PathBuf {
     std::env::var_os("SWITCHBOARD_PLUGINS_DIR")
@@ -106,14 +107,17 @@ async fn faq_bot_answers_asks_and_hands_off() {
 
     // Answers come from the plugin's own kv keys; another plugin's keys do not count.
     let kv = rt.kv_store();
-    kv.put("directory", "faq/hours", "wrong plugin").unwrap();
+    kv.set("directory", "faq/hours", "wrong plugin")
+        .await
+        .unwrap();
     let out = bot
         .turn(&ctx(), turn_input("opening hours?", ""))
         .await
         .unwrap()
         .unwrap();
     assert_ne!(out.replies[0].text, "wrong plugin");
-    kv.put("faq-bot", "faq/hours", "Open around the clock.")
+    kv.set("faq-bot", "faq/hours", "Open around the clock.")
+        .await
         .unwrap();
     let out = bot
         .turn(&ctx(), turn_input("opening hours?", ""))
@@ -130,13 +134,14 @@ async fn directory_reads_and_writes_its_kv_store() {
     let rt = runtime();
     let dir = std::env::temp_dir().join(format!("switchboard-flow-kv-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let kv = KvStore::open(&dir.join("plugin-kv.db")).unwrap();
+    let kv = Arc::new(SqlitePluginKv::open(&dir.join("plugin-kv.db")).unwrap());
     rt.set_kv_store(kv.clone());
-    kv.put(
+    kv.set(
         "directory",
         "customer/alice",
         r#"{"name":"Alice A.","tier":"gold","customer_id":"C-1"}"#,
     )
+    .await
     .unwrap();
 
     let plugin = load(&rt, "directory", PluginGrant::default()).await;
@@ -175,13 +180,14 @@ async fn directory_reads_and_writes_its_kv_store() {
         .unwrap();
     assert_eq!(out["created"], "true");
     let stored: Value =
-        serde_json::from_str(&kv.get("directory", "customer/bob").unwrap().unwrap()).unwrap();
+        serde_json::from_str(&kv.get("directory", "customer/bob").await.unwrap().unwrap()).unwrap();
     assert_eq!(
         stored["tier"], "2",
         "a number input reaches the plugin as its JSON text"
     );
     assert_eq!(
         kv.list("directory", "customer/")
+            .await
             .unwrap()
             .into_iter()
             .map(|(k, _)| k)
@@ -244,7 +250,8 @@ async fn http_lookup_reaches_only_granted_hosts() {
     let (port, hits) = order_backend().await;
     let base = format!("http://127.0.0.1:{port}");
     rt.kv_store()
-        .put("http-lookup", "config/base_url", &base)
+        .set("http-lookup", "config/base_url", &base)
+        .await
         .unwrap();
 
     let granted = PluginGrant {
@@ -376,6 +383,69 @@ async fn non_flow_components_and_bad_grants_are_refused_at_load() {
         Ok(_) => panic!("a grant above the pool's memory was accepted"),
     };
     assert!(err.contains("1024 MiB"), "{err}");
+}
+
+/// One entry point loads any component as the world its exports implement; the kind-specific
+/// loaders refuse the other kind, and a component of no known world is refused with every world
+/// and version the host runs.
+#[tokio::test]
+async fn load_picks_the_world_from_the_component() {
+    let rt = runtime();
+    let load = |name: &'static str| {
+        let rt = rt.clone();
+        async move {
+            let bytes = std::fs::read(component(name)).unwrap();
+            rt.load(name, bytes, &PluginGrant::none(name)).await
+        }
+    };
+    match load("x").await.unwrap() {
+        Loaded::Adapter(adapter) => {
+            assert_eq!(adapter.wit_version(), "0.2.0");
+            assert_eq!(adapter.name(), "x");
+        }
+        Loaded::Flow(_) => panic!("x loaded as a flow plugin"),
+    }
+    match load("faq-bot").await.unwrap() {
+        Loaded::Flow(plugin) => assert_eq!(plugin.kind(), FlowPluginKind::Bot),
+        Loaded::Adapter(_) => panic!("faq-bot loaded as an adapter"),
+    }
+    let directory = load("directory").await.unwrap();
+    assert_eq!(directory.name(), "directory");
+    assert_eq!(directory.wit_version(), "0.1.0");
+    match directory {
+        Loaded::Flow(plugin) => assert_eq!(plugin.kind(), FlowPluginKind::DataAction),
+        Loaded::Adapter(_) => panic!("directory loaded as an adapter"),
+    }
+
+    let bot = std::fs::read(component("faq-bot")).unwrap();
+    let err = match rt
+        .load_adapter("faq-bot", bot, &PluginGrant::none("faq-bot"))
+        .await
+    {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a bot loaded as a channel adapter"),
+    };
+    assert!(
+        err.contains(
+            "it is not a channel adapter: it implements switchboard:flow/bot-plugin@0.1.0"
+        ) && err.contains("`switchboard:channel/handler@VERSION`"),
+        "{err}"
+    );
+
+    // The smallest valid component: it exports nothing.
+    let empty = b"\0asm\x0d\x00\x01\x00".to_vec();
+    let err = match rt.load("empty", empty, &PluginGrant::none("empty")).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("an empty component loaded"),
+    };
+    assert!(
+        err.starts_with("plugin `empty` cannot be loaded: it does not implement a known world")
+            && err.contains("(world switchboard:channel/adapter, versions 0.2.0, 0.1.0)")
+            && err.contains("(world switchboard:flow/bot-plugin, versions 0.1.0)")
+            && err.contains("(world switchboard:flow/data-action-plugin, versions 0.1.0)")
+            && err.ends_with("it exports []"),
+        "{err}"
+    );
 }
 
 /// `component` with one more custom section (which Wasm ignores).

@@ -6,6 +6,7 @@ use crate::catalog::{PluginCatalog, world_of};
 use crate::engine::FlowError;
 use crate::flows::FlowRegistry;
 use crate::integrations::Integrations;
+use crate::runtime::Loaded;
 use crate::store::CatalogStore;
 
 /// A plugin version that is now active.
@@ -64,75 +65,68 @@ impl Deployer {
         let refuse = |e: &dyn std::fmt::Display| PluginPublishError::Refused(format!("{e:#}"));
         let before = self.catalog.meta(name).map(|m| m.version);
         let grant = self.catalog.grant(name);
-        let runtime = self.catalog.runtime();
-        let world = crate::runtime::outline(&bytes)
-            .ok()
-            .and_then(|outline| outline.world);
-        if world
-            .as_deref()
-            .is_some_and(|w| w.starts_with("switchboard:flow/"))
-        {
-            if !self.integrations.using_adapter(name).is_empty() {
-                return Err(PluginPublishError::Refused(format!(
-                    "`{name}` is a channel adapter in use; this component is a flow plugin"
-                )));
-            }
-            let plugin = runtime
-                .load_flow_plugin(name, bytes.clone(), grant)
-                .await
-                .map_err(|e| refuse(&e))?;
-            let world = world_of(&plugin);
-            let version = self
-                .catalog
-                .record_version(name, plugin.hash(), world, &bytes)
-                .await
-                .map_err(|e| refuse(&e))?;
-            let published = Published {
-                version,
-                created: before != Some(version),
-                world: world.into(),
-                wit: format!("switchboard:flow@{}", plugin.wit_version()),
-                hash: plugin.hash().to_string(),
-            };
-            self.catalog.set_flow_plugin(name, plugin);
-            tracing::info!(plugin = %name, version, "flow plugin swapped in");
-            return Ok(published);
-        }
-        // An adapter, or not a Switchboard component at all: loading it as an adapter says
-        // what is wrong with it.
-        let adapter = runtime
-            .load_adapter(name, bytes.clone(), &grant)
-            .await
-            .map_err(|e| refuse(&e))?;
-        if self.catalog.flow_plugin(name).is_some() {
-            return Err(PluginPublishError::Refused(format!(
-                "`{name}` is a flow plugin; this component is a channel adapter"
-            )));
-        }
-        let adapter = Arc::new(adapter);
-        let mut described = Vec::new();
-        for integration in self.integrations.using_adapter(name) {
-            let info = adapter
-                .describe(&integration.ctx)
-                .await
-                .map_err(|e| refuse(&e))?;
-            described.push((integration, info));
-        }
-        let version = self
+        let loaded = self
             .catalog
-            .record_version(name, adapter.hash(), "adapter", &bytes)
+            .runtime()
+            .load(name, bytes.clone(), &grant)
             .await
             .map_err(|e| refuse(&e))?;
-        self.integrations
-            .swap_adapter(adapter.clone(), version, described);
-        tracing::info!(plugin = %name, version, hash = &adapter.hash()[..12], "adapter swapped in");
-        Ok(Published {
-            version,
-            created: before != Some(version),
-            world: "adapter".into(),
-            wit: format!("switchboard:channel@{}", adapter.wit_version()),
-            hash: adapter.hash().to_string(),
-        })
+        match loaded {
+            Loaded::Flow(plugin) => {
+                if !self.integrations.using_adapter(name).is_empty() {
+                    return Err(PluginPublishError::Refused(format!(
+                        "`{name}` is a channel adapter in use; this component is a flow plugin"
+                    )));
+                }
+                let world = world_of(&plugin);
+                let version = self
+                    .catalog
+                    .record_version(name, plugin.hash(), world, &bytes)
+                    .await
+                    .map_err(|e| refuse(&e))?;
+                let published = Published {
+                    version,
+                    created: before != Some(version),
+                    world: world.into(),
+                    wit: format!("switchboard:flow@{}", plugin.wit_version()),
+                    hash: plugin.hash().to_string(),
+                };
+                self.catalog.set_flow_plugin(name, plugin);
+                tracing::info!(plugin = %name, version, "flow plugin swapped in");
+                Ok(published)
+            }
+            Loaded::Adapter(adapter) => {
+                if self.catalog.flow_plugin(name).is_some() {
+                    return Err(PluginPublishError::Refused(format!(
+                        "`{name}` is a flow plugin; this component is a channel adapter"
+                    )));
+                }
+                let adapter = Arc::new(adapter);
+                let mut described = Vec::new();
+                for integration in self.integrations.using_adapter(name) {
+                    let info = adapter
+                        .describe(&integration.ctx)
+                        .await
+                        .map_err(|e| refuse(&e))?;
+                    described.push((integration, info));
+                }
+                let version = self
+                    .catalog
+                    .record_version(name, adapter.hash(), "adapter", &bytes)
+                    .await
+                    .map_err(|e| refuse(&e))?;
+                self.integrations
+                    .swap_adapter(adapter.clone(), version, described);
+                tracing::info!(plugin = %name, version, hash = &adapter.hash()[..12], "adapter swapped in");
+                Ok(Published {
+                    version,
+                    created: before != Some(version),
+                    world: "adapter".into(),
+                    wit: format!("switchboard:channel@{}", adapter.wit_version()),
+                    hash: adapter.hash().to_string(),
+                })
+            }
+        }
     }
 
     /// Makes an earlier version of a plugin active again, hot, like a publish.

@@ -1,6 +1,7 @@
-//! The flow engine: the flow model and its validation (`flow`), expressions (`expr`, CEL),
-//! message templates (`template`), slot types (`slots`), schedules (`schedule`), the
-//! interpreter (`interp`) and the driver that performs plugin calls between turns (`driver`).
+//! The flow engine: the flow model, its parsing and its validation (`flow/`), expressions
+//! (`expr`, CEL), message templates (`template`), slot types (`slots`), schedules (`schedule`),
+//! the interpreter (`interp/`) and the driver that performs plugin calls between turns
+//! (`driver`).
 //!
 //! Nothing here touches the network, the store or wasmtime: plugin calls go through the
 //! [`driver::Plugins`] trait, which the host implements with its Wasm runtime.

@@ -2,8 +2,7 @@
 //! implements, its top-level imports and exports, and its manifest. `switchboard plugin
 //! inspect` prints this before it loads the component the way the host would.
 
-use super::adapter::HANDLER_EXPORT;
-use super::flow_plugins::{BOT_EXPORT, DATA_ACTION_EXPORT};
+use super::detect;
 use super::manifest::{self, Manifest};
 
 /// The outline of a component.
@@ -16,13 +15,6 @@ pub struct Outline {
     pub exports: Vec<String>,
     pub manifest: Option<Manifest>,
 }
-
-/// The worlds the host knows, by the export that identifies each: (export prefix, world).
-const WORLDS: &[(&str, &str)] = &[
-    (HANDLER_EXPORT, "switchboard:channel/adapter"),
-    (BOT_EXPORT, "switchboard:flow/bot-plugin"),
-    (DATA_ACTION_EXPORT, "switchboard:flow/data-action-plugin"),
-];
 
 /// Reads the outline of the component in `bytes`.
 pub fn outline(bytes: &[u8]) -> Result<Outline, String> {
@@ -62,15 +54,8 @@ pub fn outline(bytes: &[u8]) -> Result<Outline, String> {
                 .into(),
         );
     }
-    let world = exports.iter().find_map(|export| {
-        WORLDS.iter().find_map(|(prefix, world)| {
-            export
-                .strip_prefix(prefix)
-                .map(|version| format!("{world}@{version}"))
-        })
-    });
     Ok(Outline {
-        world,
+        world: detect::name_world(&exports),
         imports,
         exports,
         manifest: manifest::read(bytes)?,

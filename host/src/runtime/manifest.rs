@@ -8,8 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Limits;
-use super::flow_http::HostRule;
+use super::grants::{HostRule, Limits};
 
 /// The custom section that holds the manifest, in the component or in one of its core modules.
 pub const SECTION: &str = "switchboard-manifest";

@@ -1,100 +1,115 @@
 //! The Wasm side of the host: one wasmtime engine, plugin loading, the sandbox, the limits.
 //!
-//! Every plugin call gets a fresh instance in a fresh `Store` (about 11 µs with the pooling
+//! Every plugin call gets a fresh instance in a fresh store (about 11 µs with the pooling
 //! allocator), so a plugin that traps, loops or leaks cannot affect the next call. Each call has
 //! a deadline (epoch interruption, ticked by a background thread) and a memory limit; the WASI
 //! context has nothing preopened, no environment, no sockets and no stdio.
 //!
+//! Organised by capability, as in wasmtime's and Spin's hosts:
+//! - `engine.rs`: the engine, its pool, the epoch ticker; compilation through `cache.rs`.
+//! - `detect.rs`: which world and WIT version a component implements, read from its exports;
+//!   [`PluginRuntime::load`] picks the world from it.
+//! - `worlds/`: one module per world (channel adapters 0.2.0 and 0.1.0, bots, data actions):
+//!   loading, calls and conversions to the host's types. `bindings.rs` holds the generated code
+//!   of every WIT version.
+//! - `host/`: the imports, one file per interface (logging, settings, kv, http), each written
+//!   once for every world and version that imports it.
+//! - `grants.rs`: the limits and HTTP hosts granted per plugin; `manifest.rs`: what a plugin
+//!   asks for; `state.rs`: one call's sandbox and capability state.
+//!
 //! Compiled components are cached on disk by content hash and engine settings, so a restart
 //! (or a test run) does not compile the same component again.
 
-mod adapter;
+mod bindings;
 mod cache;
+mod detect;
+mod engine;
 mod error;
-mod flow_http;
-mod flow_plugins;
+mod grants;
 mod host;
 mod inspect;
-mod kv;
 mod manifest;
+mod state;
+mod worlds;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::Engine;
+use wasmtime::component::Linker;
 
 pub use crate::events::{AdapterInfo, Capabilities, TextUnit};
-pub use adapter::{AdapterPlugin, HttpRequest, WebhookOutcome, WebhookRequest};
+pub use detect::{SUPPORTED_CHANNEL_VERSIONS, SUPPORTED_FLOW_VERSIONS};
 pub use error::{AdapterError, CallErrorKind, PluginError};
-pub use flow_http::check_http_host;
-pub use flow_plugins::{
-    ActionError, ActionInfo, BotExit, BotInput, BotOutput, BotPlugin, BotReply, DataActionPlugin,
-    FlowCallContext, FlowPlugin, FlowPluginKind, SUPPORTED_FLOW_VERSIONS,
-};
-pub use host::{CallContext, PluginState};
+pub use grants::{Limits, check_http_host};
+pub use host::{KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MemoryKv, PluginKv, check_kv_entry};
 pub use inspect::{Outline, outline};
-pub use kv::KvStore;
 pub use manifest::Manifest;
+pub use state::PluginState;
+pub use worlds::bot::{BotExit, BotInput, BotOutput, BotPlugin, BotReply};
+pub use worlds::channel::{
+    AdapterPlugin, CallContext, HttpRequest, WebhookOutcome, WebhookRequest,
+};
+pub use worlds::data_action::{ActionError, ActionInfo, DataActionPlugin};
+pub use worlds::flow::{FlowCallContext, FlowPlugin, FlowPluginKind};
+
+#[cfg(test)]
+pub(crate) use host::kv::conformance as kv_conformance;
 
 use crate::config::{PluginGrant, PluginsConfig};
+use detect::WorldKind;
+use engine::WasmEngine;
+use host::http::HttpGate;
 
-/// How often the epoch advances; deadlines are counted in these ticks.
-const EPOCH_TICK: Duration = Duration::from_millis(5);
-
-/// WIT versions of `switchboard:channel` this host can run, newest first.
-pub const SUPPORTED_CHANNEL_VERSIONS: &[&str] = &["0.2.0", "0.1.0"];
-
-/// Limits applied to every call of a plugin.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub deadline: Duration,
-    pub memory_bytes: usize,
-    pub max_output_bytes: usize,
+/// A loaded plugin, of the kind its component's exports say ([`PluginRuntime::load`]).
+pub enum Loaded {
+    /// A channel adapter (`switchboard:channel/adapter`).
+    Adapter(AdapterPlugin),
+    /// A bot or a data action (`switchboard:flow`).
+    Flow(FlowPlugin),
 }
 
-impl Limits {
-    /// Arms the call deadline on a fresh store, before instantiation (the default deadline of 0
-    /// would trap at once). At every epoch tick the plugin yields to the other tasks of its
-    /// worker thread, so a plugin that spins never holds a thread that other webhooks need; once
-    /// `deadline` of wall time has passed since the store was made, it is interrupted
-    /// (`Trap::Interrupt`, reported as a timeout).
-    fn arm_deadline<T: 'static>(&self, store: &mut wasmtime::Store<T>) {
-        let started = std::time::Instant::now();
-        let deadline = self.deadline;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if started.elapsed() >= deadline {
-                wasmtime::UpdateDeadline::Interrupt
-            } else {
-                wasmtime::UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
-            })
-        });
+impl Loaded {
+    pub fn name(&self) -> &str {
+        match self {
+            Loaded::Adapter(p) => p.name(),
+            Loaded::Flow(p) => p.name(),
+        }
+    }
+
+    /// SHA-256 of the component's bytes.
+    pub fn hash(&self) -> &str {
+        match self {
+            Loaded::Adapter(p) => p.hash(),
+            Loaded::Flow(p) => p.hash(),
+        }
+    }
+
+    /// The WIT package version the component implements.
+    pub fn wit_version(&self) -> &str {
+        match self {
+            Loaded::Adapter(p) => p.wit_version(),
+            Loaded::Flow(p) => p.wit_version(),
+        }
     }
 }
 
-/// The engine, the linker with the host's imports, and the compiled-component cache.
+/// The engine, the linkers with the host's imports, and what the imports share (the plugins'
+/// key-value store, the HTTP client). Cloning is cheap and shares all of it.
 #[derive(Clone)]
 pub struct PluginRuntime {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    engine: Engine,
-    linker: Linker<PluginState>,
-    cache_dir: PathBuf,
+    engine: WasmEngine,
     limits: Limits,
-    flow: flow_plugins::FlowHost,
-    stop_ticker: Arc<AtomicBool>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.stop_ticker.store(true, Ordering::Relaxed);
-    }
+    channel_linker: Linker<PluginState>,
+    flow_linker: Linker<PluginState>,
+    kv: RwLock<KvStore>,
+    http: HttpGate,
 }
 
 impl PluginRuntime {
@@ -104,117 +119,180 @@ impl PluginRuntime {
             memory_bytes: (config.memory_mib as usize) * 1024 * 1024,
             max_output_bytes: config.max_output_bytes,
         };
-        let engine = Engine::new(&engine_config(limits))
-            .map_err(anyhow::Error::from)
-            .context("cannot configure the Wasm engine")?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(anyhow::Error::from)
-            .context("cannot link WASI")?;
-        adapter::add_to_linker(&mut linker)?;
-        let flow =
-            flow_plugins::FlowHost::new(&engine).context("cannot link the flow-plugin imports")?;
-
-        let stop_ticker = Arc::new(AtomicBool::new(false));
-        let ticker_engine = engine.weak();
-        let stop = stop_ticker.clone();
-        std::thread::Builder::new()
-            .name("switchboard-epoch".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    match ticker_engine.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                }
-            })
-            .context("cannot start the epoch ticker")?;
-
+        let engine = WasmEngine::new(limits, config.cache_dir.clone())?;
+        let channel_linker = worlds::channel::linker(engine.engine())
+            .context("cannot link the channel-adapter imports")?;
+        let flow_linker =
+            worlds::flow::linker(engine.engine()).context("cannot link the flow-plugin imports")?;
         Ok(PluginRuntime {
             inner: Arc::new(Inner {
                 engine,
-                linker,
-                cache_dir: config.cache_dir.clone(),
                 limits,
-                flow,
-                stop_ticker,
+                channel_linker,
+                flow_linker,
+                kv: RwLock::new(Arc::new(MemoryKv::default())),
+                http: HttpGate::new()?,
             }),
         })
     }
 
+    /// The limits of `[plugins]`, which a plugin's grant may override.
     pub fn limits(&self) -> Limits {
         self.inner.limits
     }
 
-    /// Compile (or fetch from the cache) and check the component at `path`, naming the plugin
+    /// Compiles (or fetches from the cache) and checks the component in `bytes`, and loads it as
+    /// the world its exports implement: a channel adapter or a flow plugin. `grant` says what it
+    /// may do (its `name` is not consulted). A component that implements no world this host
+    /// runs is refused with the worlds and versions it does run.
+    pub async fn load(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        grant: &PluginGrant,
+    ) -> Result<Loaded, PluginError> {
+        self.load_kind(name, bytes, grant, None).await
+    }
+
+    /// [`PluginRuntime::load`], refusing a component of the other kind than `flow_plugin` says
+    /// (when given) before setting it up.
+    async fn load_kind(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        grant: &PluginGrant,
+        flow_plugin: Option<bool>,
+    ) -> Result<Loaded, PluginError> {
+        let limits = grants::limits(self.limits(), name, grant)?;
+        let manifest = manifest::read(&bytes).map_err(|m| PluginError::load(name, m))?;
+        let compiled = self.inner.engine.compile(name, bytes).await?;
+        let detected = detect::detect(&self.inner.engine.exports(&compiled.0))
+            .map_err(|m| PluginError::load(name, m))?;
+        if let Some(flow_plugin) = flow_plugin {
+            detect::expect_kind(&detected, flow_plugin).map_err(|m| PluginError::load(name, m))?;
+        }
+        let flow_kind = match detected.kind() {
+            WorldKind::Adapter => {
+                let adapter = AdapterPlugin::load(
+                    self.clone(),
+                    name,
+                    compiled,
+                    detected.version,
+                    limits,
+                    manifest,
+                )
+                .await?;
+                return Ok(Loaded::Adapter(adapter));
+            }
+            WorldKind::Bot => FlowPluginKind::Bot,
+            WorldKind::DataAction => FlowPluginKind::DataAction,
+        };
+        let plugin = worlds::flow::load(
+            self.clone(),
+            name,
+            compiled,
+            flow_kind,
+            detected.version,
+            grant,
+            limits,
+            manifest,
+        )
+        .await?;
+        Ok(Loaded::Flow(plugin))
+    }
+
+    /// Compile (or fetch from the cache) and check the adapter at `path`, naming the plugin
     /// after the file stem, with the `[plugins]` limits.
     pub async fn load_adapter_file(&self, path: &Path) -> Result<AdapterPlugin, PluginError> {
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("plugin")
-            .to_string();
-        let bytes = tokio::fs::read(path).await.map_err(|e| {
-            PluginError::load(&name, format!("cannot read {}: {e}", path.display()))
-        })?;
+        let (name, bytes) = read_component(path).await?;
         self.load_adapter(&name, bytes, &PluginGrant::none(&name))
             .await
     }
 
     /// Compile (or fetch from the cache) and check an adapter component from its bytes; its
-    /// calls run under `[plugins]`, overridden by its grant (`[[plugin]]`).
+    /// calls run under `[plugins]`, overridden by its grant (`[[plugin]]`). A flow plugin is
+    /// refused.
     pub async fn load_adapter(
         &self,
         name: &str,
         bytes: Vec<u8>,
         grant: &PluginGrant,
     ) -> Result<AdapterPlugin, PluginError> {
-        let limits = self.plugin_limits(name, grant)?;
-        let manifest = manifest::read(&bytes).map_err(|m| PluginError::load(name, m))?;
-        let component = self.compile(name, bytes).await?;
-        AdapterPlugin::new(self.clone(), name, component, limits, manifest).await
+        match self.load_kind(name, bytes, grant, Some(false)).await? {
+            Loaded::Adapter(adapter) => Ok(adapter),
+            // `load_kind` refused it already, with the worlds an adapter implements.
+            Loaded::Flow(_) => Err(PluginError::load(name, "it is not a channel adapter")),
+        }
     }
 
-    async fn compile(
+    /// Compile (or fetch from the cache) and check the flow plugin at `path`, naming it after the
+    /// file stem. `grant` says what it may do; its `name` is not consulted.
+    pub async fn load_flow_plugin_file(
+        &self,
+        path: &Path,
+        grant: PluginGrant,
+    ) -> Result<FlowPlugin, PluginError> {
+        let (name, bytes) = read_component(path).await?;
+        self.load_flow_plugin(&name, bytes, grant).await
+    }
+
+    /// Compile (or fetch from the cache) and check a flow plugin from its bytes. A channel
+    /// adapter is refused.
+    pub async fn load_flow_plugin(
         &self,
         name: &str,
         bytes: Vec<u8>,
-    ) -> Result<(Component, String), PluginError> {
-        let inner = self.inner.clone();
-        let plugin = name.to_string();
-        tokio::task::spawn_blocking(move || {
-            cache::load_or_compile(&inner.engine, &inner.cache_dir, &bytes)
-        })
-        .await
-        .map_err(|e| PluginError::load(&plugin, format!("compilation task failed: {e}")))?
-        .map_err(|e| PluginError::load(&plugin, format!("{e:#}")))
+        grant: PluginGrant,
+    ) -> Result<FlowPlugin, PluginError> {
+        match self.load_kind(name, bytes, &grant, Some(true)).await? {
+            Loaded::Flow(plugin) => Ok(plugin),
+            // `load_kind` refused it already, with the worlds a flow plugin implements.
+            Loaded::Adapter(_) => Err(PluginError::load(name, "it is not a flow plugin")),
+        }
+    }
+
+    /// The key-value store flow plugins use. Until [`PluginRuntime::set_kv_store`] is called it
+    /// is a [`MemoryKv`], lost at exit.
+    pub fn kv_store(&self) -> KvStore {
+        self.inner
+            .kv
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Makes flow plugins use `kv` from their next call on (the host gives it
+    /// `store::plugin_kv::SqlitePluginKv`, the file `plugin-kv.db` beside its database).
+    pub fn set_kv_store(&self, kv: KvStore) {
+        *self.inner.kv.write().unwrap_or_else(|e| e.into_inner()) = kv;
     }
 
     fn engine(&self) -> &Engine {
-        &self.inner.engine
+        self.inner.engine.engine()
     }
 
-    fn linker(&self) -> &Linker<PluginState> {
-        &self.inner.linker
+    fn channel_linker(&self) -> &Linker<PluginState> {
+        &self.inner.channel_linker
+    }
+
+    fn flow_linker(&self) -> &Linker<PluginState> {
+        &self.inner.flow_linker
+    }
+
+    fn http_gate(&self) -> &HttpGate {
+        &self.inner.http
     }
 }
 
-fn engine_config(limits: Limits) -> Config {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config.epoch_interruption(true);
-    // Pooling: instances come from pre-reserved slots, which makes a fresh instance per call
-    // cheap. The pool's memory size is the hard ceiling; `StoreLimits` enforces the
-    // configured limit below it with a clear error.
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(1000);
-    pool.total_core_instances(4000);
-    pool.total_memories(2000);
-    pool.total_tables(2000);
-    pool.max_memory_size(limits.memory_bytes.max(1 << 20));
-    pool.linear_memory_keep_resident(1 << 20);
-    pool.table_keep_resident(1 << 16);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    config
+/// Reads a component file; the plugin is named after the file stem.
+async fn read_component(path: &Path) -> Result<(String, Vec<u8>), PluginError> {
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("plugin")
+        .to_string();
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| PluginError::load(&name, format!("cannot read {}: {e}", path.display())))?;
+    Ok((name, bytes))
 }

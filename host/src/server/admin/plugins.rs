@@ -158,7 +158,8 @@ async fn put_plugin_kv(
         .catalog
         .runtime()
         .kv_store()
-        .put(&name, &key, &value)?;
+        .set(&name, &key, &value)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -171,7 +172,8 @@ async fn get_plugin_kv(
         .catalog
         .runtime()
         .kv_store()
-        .get(&name, &key)?
+        .get(&name, &key)
+        .await?
     {
         Some(value) => Ok(value.into_response()),
         None => Err(ApiError::not_found(format!(

@@ -11,8 +11,11 @@ mod conversations;
 mod inbox;
 mod messages;
 mod outbox;
+mod plugin_kv;
 mod schema;
 mod writer;
+
+pub use plugin_kv::SqlitePluginKv;
 
 use crate::config::StoreConfig;
 

@@ -1,5 +1,7 @@
-//! Outbound HTTP on behalf of flow plugins: only to the hosts a plugin's grant lists, with the
-//! time left for the call as the timeout, no redirects, no proxy and a cap on the response size.
+//! `http`: outbound HTTP on behalf of flow plugins, performed by the host: only to the hosts a
+//! plugin's grant lists ([`HostRule`], resolved at load in `grants.rs`), with the time left for
+//! the call as the timeout, no redirects, no proxy and a cap on the response size. A denied
+//! host is refused before any connection is made.
 //!
 //! Loopback is reachable only through a URL whose host is itself a loopback name or address
 //! (`localhost`, `127.0.0.1`, `[::1]`) that the grant lists: a granted public name that resolves
@@ -12,6 +14,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use wasmtime::component::{HasSelf, Linker};
+
+use super::super::bindings::flow_v0_1::{self, types as wt};
+use super::super::grants::HostRule;
+use super::super::state::PluginState;
 
 /// The largest response body handed to a plugin.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -41,67 +48,53 @@ pub(crate) enum FetchError {
     Failed(String),
 }
 
-/// One entry of a grant's `http_hosts`: a host and, optionally, the only port allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HostRule {
-    host: String,
-    port: Option<u16>,
+/// What an instance's `http` import needs: the client, the plugin's granted hosts and the
+/// moment the call's deadline passes.
+pub(crate) struct HttpAccess {
+    pub(crate) gate: HttpGate,
+    pub(crate) rules: Arc<[HostRule]>,
+    pub(crate) deadline: Instant,
 }
 
-impl HostRule {
-    pub fn parse(entry: &str) -> Result<HostRule, String> {
-        let entry = entry.trim();
-        let url = Url::parse(&format!("http://{entry}/"))
-            .map_err(|e| format!("`{entry}` is not a host or host:port: {e}"))?;
-        if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
-            return Err(format!("`{entry}` is not a host or host:port"));
-        }
-        let host = url
-            .host_str()
-            .ok_or_else(|| format!("`{entry}` has no host"))?
-            .to_string();
-        // `Url` hides a port equal to the scheme's default, so read an explicit one ourselves.
-        let port = match entry.rsplit_once(':') {
-            Some((before, digits))
-                if !digits.is_empty()
-                    && digits.bytes().all(|b| b.is_ascii_digit())
-                    && (before.ends_with(']') || !before.contains(':')) =>
-            {
-                Some(
-                    digits
-                        .parse::<u16>()
-                        .map_err(|_| format!("`{entry}` has an invalid port"))?,
-                )
-            }
-            _ => None,
+/// Links `switchboard:flow/http`.
+pub(crate) fn link(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
+    flow_v0_1::http::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    Ok(())
+}
+
+impl flow_v0_1::http::Host for PluginState {
+    async fn fetch(&mut self, request: wt::HttpRequest) -> Result<wt::HttpResponse, wt::HttpError> {
+        let Some(access) = &self.http else {
+            // A world without `http` is not linked to it; deny rather than reach anything.
+            return Err(wt::HttpError::DeniedHost(request.url));
         };
-        Ok(HostRule { host, port })
+        let request = FetchRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+        };
+        let url = request.url.clone();
+        match access
+            .gate
+            .fetch(&access.rules, access.deadline, request)
+            .await
+        {
+            Ok(r) => Ok(wt::HttpResponse {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(e) => {
+                tracing::debug!(plugin = &*self.plugin, url, error = ?e, "plugin HTTP request failed");
+                Err(match e {
+                    FetchError::DeniedHost(h) => wt::HttpError::DeniedHost(h),
+                    FetchError::Timeout => wt::HttpError::Timeout,
+                    FetchError::Failed(m) => wt::HttpError::Failed(m),
+                })
+            }
+        }
     }
-
-    /// Whether this grant covers everything `asked` asks for (a rule without a port covers
-    /// every port; one with a port covers only that port).
-    pub fn covers(&self, asked: &HostRule) -> bool {
-        self.host == asked.host && (self.port.is_none() || self.port == asked.port)
-    }
-
-    fn allows(&self, host: &str, port: u16) -> bool {
-        self.host == host && self.port.is_none_or(|p| p == port)
-    }
-}
-
-/// Checks one `http_hosts` entry of a grant: a host or `host:port`, no scheme, path or wildcard.
-pub fn check_http_host(entry: &str) -> Result<(), String> {
-    let bad = entry.is_empty()
-        || entry.contains("://")
-        || entry.contains('/')
-        || entry.contains('*')
-        || entry.chars().any(char::is_whitespace);
-    if bad {
-        return Err(format!(
-            "`{entry}` must be a host or host:port (no scheme, path or wildcard)"
-        ));
-    }
-    HostRule::parse(entry).map(|_| ())
 }
 
 /// The HTTP client shared by all flow plugins.
@@ -254,26 +247,6 @@ mod tests {
             .iter()
             .map(|e| HostRule::parse(e).unwrap())
             .collect()
-    }
-
-    #[test]
-    fn rules_match_host_and_optional_port() {
-        let r = rules(&[
-            "api.example.com",
-            "127.0.0.1:9000",
-            "[::1]:80",
-            "Example.ORG:443",
-        ]);
-        let ok = |h: &str, p: u16| r.iter().any(|x| x.allows(h, p));
-        assert!(ok("api.example.com", 443));
-        assert!(ok("api.example.com", 8080));
-        assert!(ok("127.0.0.1", 9000));
-        assert!(!ok("127.0.0.1", 9001));
-        assert!(ok("[::1]", 80));
-        assert!(ok("example.org", 443));
-        assert!(!ok("example.org", 80));
-        assert!(!ok("sub.api.example.com", 443));
-        assert!(HostRule::parse("a.com/path").is_err());
     }
 
     #[tokio::test]
