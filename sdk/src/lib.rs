@@ -5,7 +5,8 @@
 //! opens a socket: the host hands it every webhook request and performs every HTTP request it
 //! asks for. This crate hides the generated bindings and gives adapter authors a trait, one
 //! macro, the contract's types and the helpers every platform needs (signatures, JSON, HTTP
-//! details, timestamps, logging and settings).
+//! details, timestamps, logging and settings), plus [`meta`]: the webhook and Graph API rules
+//! the WhatsApp, Messenger and Instagram adapters share.
 //!
 //! ```no_run
 //! use switchboard_sdk::{
@@ -45,7 +46,9 @@
 //!
 //! Build with `cargo build --profile plugin --target wasm32-wasip2`: a `cdylib` built that way is
 //! already a component. The helpers also compile natively so adapter logic can be unit-tested
-//! with `cargo test`; only [`settings`] needs the host (natively it panics).
+//! with `cargo test`; only [`settings`] needs the host (natively it panics). The `testing`
+//! feature adds the `testing` module: the builders and assertions adapters' unit tests
+//! share; turn it on in `[dev-dependencies]` only.
 //!
 //! Flow plugins (bots and data actions, the `switchboard:flow` contract) are written with the
 //! [`flow`] module: traits [`flow::Bot`] and [`flow::DataAction`], macros [`export_bot!`] and
@@ -56,8 +59,11 @@ pub mod flow;
 pub mod http;
 pub mod json;
 pub mod log;
+pub mod meta;
 pub mod settings;
 pub mod signature;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 
 pub use adapter::Adapter;

@@ -8,6 +8,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
+use sha1::Sha1;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -33,6 +34,18 @@ pub fn hub_signature_base64(secret: &str, body: &[u8]) -> String {
 /// §2.2): lowercase hex.
 pub fn hub_signature_hex(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(hmac_sha256(secret, body)))
+}
+
+/// The legacy `X-Hub-Signature` header Meta still sends beside `X-Hub-Signature-256` (reference
+/// §2.2): `sha1=` + lowercase hex HMAC-SHA1. A real one, so that a test refusing it proves the
+/// header is refused, not merely that a made-up value fails to verify.
+pub fn hub_signature_sha1(app_secret: &str, body: &[u8]) -> String {
+    let mac = Hmac::<Sha1>::new_from_slice(app_secret.as_bytes())
+        .expect("HMAC accepts keys of any length")
+        .chain_update(body)
+        .finalize()
+        .into_bytes();
+    format!("sha1={}", hex::encode(mac))
 }
 
 /// Checks an `X-Hub-Signature-256: sha256=<base64>` header the way the simulator's open-messaging
@@ -98,6 +111,16 @@ mod tests {
         assert_eq!(
             hub_signature_hex("fixture-app-secret", body),
             "sha256=3c6c17aef3404f821546994a328dee7d0548411e3bb0476f74c11590cf5ba52a"
+        );
+    }
+
+    #[test]
+    fn legacy_meta_signature_is_hmac_sha1() {
+        // Computed independently (Python's hmac with hashlib.sha1) over §2.2's body.
+        let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+        assert_eq!(
+            hub_signature_sha1("fixture-app-secret", body),
+            "sha1=f0fbba4bb12eb2da69a98646d2506b8f572e20fb"
         );
     }
 

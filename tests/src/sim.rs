@@ -7,6 +7,11 @@
 //! - the **customers**, posting signed webhooks to the host's `/webhooks/{integration}`
 //!   ([`PlatformSim::send_x_dm`], [`PlatformSim::send_open_message`]).
 //!
+//! The two Meta send APIs (WhatsApp's Cloud API and the Messenger Platform's Send API) are one
+//! Graph API to a host: they share its token, version and body checks, its error envelope, one
+//! fault type ([`GraphFault`], also named [`WhatsAppFault`] and [`MetaFault`]) and the signed
+//! webhooks and verification GET of the customer side.
+//!
 //! Routes:
 //!
 //! | route | what |
@@ -25,6 +30,7 @@
 //! | `GET /sim/delivered`, `/sim/attempts`, `/sim/refused` | the records as JSON |
 
 mod customer;
+mod graph;
 mod meta;
 mod open_messaging;
 mod records;
@@ -44,6 +50,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use self::graph::GraphFault;
 pub use self::meta::{MetaCustomerEvent, MetaFault, MetaPage, MetaPlatform, meta_webhook_body};
 pub use self::records::{Attempt, Delivered, Platform, Refused, SenderAction};
 pub use self::whatsapp::{WhatsAppFault, WhatsAppNumber, WhatsAppReadMark};

@@ -493,12 +493,23 @@ fn toolchain_hint(plugin: &str) -> &'static str {
 }
 
 fn secret(profile: &Profile) -> &'static str {
+    setting(profile, profile.secret_setting).expect("secret setting")
+}
+
+fn setting(profile: &Profile, key: &str) -> Option<&'static str> {
     profile
         .settings
         .iter()
-        .find(|(k, _)| *k == profile.secret_setting)
+        .find(|(k, _)| *k == key)
         .map(|(_, v)| *v)
-        .expect("secret setting")
+}
+
+/// The plugin, and the platform setting where one adapter serves several (`facebook (instagram)`).
+fn profile_name(profile: &Profile) -> String {
+    match setting(profile, "platform") {
+        Some(platform) => format!("{} ({platform})", profile.plugin),
+        None => profile.plugin.to_string(),
+    }
 }
 
 fn runtime() -> PluginRuntime {
@@ -600,15 +611,7 @@ async fn every_adapter_passes_the_compliance_suite() {
     let runtime = runtime();
     let mut failures = Vec::new();
     for profile in profiles() {
-        let name = format!(
-            "{} ({})",
-            profile.plugin,
-            profile
-                .settings
-                .iter()
-                .find(|(k, _)| *k == "platform")
-                .map_or("", |p| p.1)
-        );
+        let name = profile_name(&profile);
         let adapter = load(&runtime, &profile).await;
         let mut check = |ok: bool, what: String| {
             if !ok {
@@ -874,6 +877,195 @@ async fn every_adapter_passes_the_compliance_suite() {
     assert!(
         failures.is_empty(),
         "compliance failures:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// Request headers as the host passes them to an adapter.
+type Headers = Vec<(String, String)>;
+
+/// Meta's verification GETs, as `(case, query)`; `{token}` is the integration's verify token.
+const META_HANDSHAKES: [(&str, &str); 7] = [
+    (
+        "good",
+        "hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444",
+    ),
+    (
+        "wrong mode",
+        "hub.mode=unsubscribe&hub.verify_token={token}&hub.challenge=1158201444",
+    ),
+    (
+        "missing mode",
+        "hub.verify_token={token}&hub.challenge=1158201444",
+    ),
+    (
+        "wrong token",
+        "hub.mode=subscribe&hub.verify_token=not-the-verify-token&hub.challenge=1158201444",
+    ),
+    (
+        "missing token",
+        "hub.mode=subscribe&hub.challenge=1158201444",
+    ),
+    (
+        "empty challenge",
+        "hub.mode=subscribe&hub.verify_token={token}&hub.challenge=",
+    ),
+    (
+        "missing challenge",
+        "hub.mode=subscribe&hub.verify_token={token}",
+    ),
+];
+
+/// What every Meta adapter answers to each case: the one behaviour of `switchboard_sdk::meta`.
+const META_EXPECTED: [(&str, &str); 13] = [
+    ("GET good", "200 text/plain 1158201444"),
+    ("GET wrong mode", "400 malformed"),
+    ("GET missing mode", "400 malformed"),
+    ("GET wrong token", "401 unauthorized"),
+    ("GET missing token", "401 unauthorized"),
+    ("GET empty challenge", "400 malformed"),
+    ("GET missing challenge", "400 malformed"),
+    ("POST good", "200"),
+    ("POST missing header", "401 unauthorized"),
+    ("POST wrong key", "401 unauthorized"),
+    ("POST sha256= with bad hex", "401 unauthorized"),
+    ("POST SHA-1 X-Hub-Signature only", "401 unauthorized"),
+    ("POST tampered body", "401 unauthorized"),
+];
+
+/// What the host answers for an adapter's result (`server.rs`): the status, then the error kind,
+/// or the content type and body of an answer that has them.
+fn answer(result: &Result<switchboard::runtime::WebhookOutcome, AdapterError>) -> String {
+    match result {
+        Ok(outcome) => {
+            let content_type = outcome
+                .headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+                .map(|(_, value)| value.as_str());
+            [
+                Some(outcome.status.to_string()),
+                content_type.map(str::to_owned),
+                (!outcome.body.is_empty())
+                    .then(|| String::from_utf8_lossy(&outcome.body).into_owned()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+        }
+        Err(AdapterError::Unauthorized(_)) => "401 unauthorized".into(),
+        Err(AdapterError::Malformed(_)) => "400 malformed".into(),
+        Err(AdapterError::Misconfigured(_)) => "500 misconfigured".into(),
+    }
+}
+
+/// WhatsApp, Messenger and Instagram follow the same Meta rules for the subscription handshake
+/// and `X-Hub-Signature-256`, so a partner must get the same answer from each for the same
+/// request: the same status and the same error kind, case by case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_adapters_answer_handshakes_and_signatures_alike() {
+    let runtime = runtime();
+    let meta: Vec<Profile> = profiles()
+        .into_iter()
+        .filter(|p| {
+            p.handshake
+                .as_ref()
+                .is_some_and(|h| h.answer == Answer::Echo)
+        })
+        .collect();
+    let names: Vec<String> = meta.iter().map(profile_name).collect();
+    assert_eq!(
+        names,
+        ["whatsapp", "facebook (messenger)", "facebook (instagram)"],
+        "the Meta adapters this case compares"
+    );
+
+    // answers[case] = what each adapter answered, in the order of `names`.
+    let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for profile in &meta {
+        let adapter = load(&runtime, profile).await;
+        let token = setting(profile, "verify_token").expect("a Meta profile has a verify token");
+        for (case, query) in META_HANDSHAKES {
+            let query = query.replace("{token}", token);
+            let result = adapter.webhook("GET", &query, vec![], b"").await;
+            answers
+                .entry(format!("GET {case}"))
+                .or_default()
+                .push(answer(&result));
+        }
+
+        let (fixture, _) = profile.webhooks[0];
+        let dir = workspace()
+            .join("plugins")
+            .join(profile.fixtures)
+            .join("fixtures");
+        let body = std::fs::read(dir.join(fixture)).unwrap_or_else(|e| panic!("{fixture}: {e}"));
+        let secret = secret(profile);
+        let signed = (profile.sign)(secret, &body);
+        let header = |name: &str, value: String| vec![(name.to_string(), value)];
+        let posts: [(&str, Headers, Vec<u8>); 6] = [
+            ("good", vec![signed.clone()], body.clone()),
+            ("missing header", vec![], body.clone()),
+            (
+                "wrong key",
+                vec![(profile.sign)("not-the-app-secret", &body)],
+                body.clone(),
+            ),
+            (
+                "sha256= with bad hex",
+                header(&signed.0, format!("sha256={}", "zz".repeat(32))),
+                body.clone(),
+            ),
+            (
+                "SHA-1 X-Hub-Signature only",
+                header(
+                    "x-hub-signature",
+                    signing::hub_signature_sha1(secret, &body),
+                ),
+                body.clone(),
+            ),
+            (
+                "tampered body",
+                vec![signed.clone()],
+                [body.as_slice(), b" "].concat(),
+            ),
+        ];
+        for (case, headers, body) in posts {
+            let result = adapter.webhook("POST", "", headers, &body).await;
+            answers
+                .entry(format!("POST {case}"))
+                .or_default()
+                .push(answer(&result));
+        }
+    }
+
+    let mut failures = Vec::new();
+    for (case, expected) in META_EXPECTED {
+        let got = &answers[case];
+        let table = names
+            .iter()
+            .zip(got)
+            .map(|(name, answer)| format!("{name}: {answer}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if got.iter().any(|answer| answer != &got[0]) {
+            failures.push(format!("{case}: the Meta adapters differ ({table})"));
+        } else if got[0] != expected {
+            failures.push(format!(
+                "{case}: expected {expected}, all answered {}",
+                got[0]
+            ));
+        }
+    }
+    assert_eq!(
+        answers.len(),
+        META_EXPECTED.len(),
+        "every case has an expected answer"
+    );
+    assert!(
+        failures.is_empty(),
+        "Meta handshake and signature answers:\n  {}",
         failures.join("\n  ")
     );
 }

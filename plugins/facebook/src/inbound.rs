@@ -374,6 +374,8 @@ fn field<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, AdapterErro
 
 #[cfg(test)]
 mod tests {
+    use switchboard_sdk::testing::only_message;
+
     use super::*;
 
     const PAGE: &str = "600000000000003";
@@ -388,20 +390,13 @@ mod tests {
         decode(body, Platform::Instagram, IG).unwrap()
     }
 
-    fn one_message(events: Vec<InboundEvent>) -> InboundMessage {
-        match <[InboundEvent; 1]>::try_from(events) {
-            Ok([InboundEvent::Message(message)]) => message,
-            other => panic!("expected one message, got {other:?}"),
-        }
-    }
-
     fn media(kind: AttachmentKind, url: &str) -> Attachment {
         bare_attachment(kind, Some(url.into()))
     }
 
     #[test]
     fn text_with_quick_reply() {
-        let message = one_message(messenger(include_bytes!(
+        let message = only_message(messenger(include_bytes!(
             "../fixtures/messenger-message-text.json"
         )));
         assert_eq!(
@@ -423,7 +418,7 @@ mod tests {
 
     #[test]
     fn attachments_of_every_kind() {
-        let message = one_message(messenger(include_bytes!(
+        let message = only_message(messenger(include_bytes!(
             "../fixtures/messenger-message-attachments.json"
         )));
         assert_eq!(message.id, "m_FIXTURE-mid-0002");
@@ -454,7 +449,7 @@ mod tests {
 
     #[test]
     fn postback() {
-        let message = one_message(messenger(include_bytes!(
+        let message = only_message(messenger(include_bytes!(
             "../fixtures/messenger-postback.json"
         )));
         assert_eq!(message.id, "m_FIXTURE-mid-0003");
@@ -469,7 +464,7 @@ mod tests {
         let body = br#"{"object":"page","entry":[{"id":"600000000000003","time":5,"messaging":[
             {"sender":{"id":"7000000000000004"},"recipient":{"id":"600000000000003"},"timestamp":1790000002400,
              "postback":{"title":"Start","payload":"GET_STARTED"}}]}]}"#;
-        let message = one_message(messenger(body));
+        let message = only_message(messenger(body));
         assert_eq!(message.id, "postback:7000000000000004:1790000002400");
         assert_eq!(message.quick_reply.as_deref(), Some("GET_STARTED"));
     }
@@ -546,7 +541,7 @@ mod tests {
 
     #[test]
     fn instagram_message_story_reply_and_unsupported() {
-        let message = one_message(instagram(include_bytes!(
+        let message = only_message(instagram(include_bytes!(
             "../fixtures/instagram-message-text.json"
         )));
         assert_eq!(message.id, "aWdfZAG1fixture0001");

@@ -25,7 +25,7 @@ mod webhook;
 
 use switchboard_sdk::{
     Adapter, AdapterError, AdapterInfo, Capabilities, HttpRequest, HttpResponse, OutboundMessage,
-    SendResult, TextUnit, WebhookOutcome, WebhookRequest, log, settings,
+    SendResult, TextUnit, WebhookOutcome, WebhookRequest, log, meta, settings,
 };
 
 const DEFAULT_API_BASE: &str = "https://graph.facebook.com";
@@ -111,14 +111,18 @@ impl Adapter for Facebook {
 
     fn handle_webhook(req: WebhookRequest) -> Result<WebhookOutcome, AdapterError> {
         let platform = platform()?;
+        // The handshake and the signature follow Meta's rules as the WhatsApp adapter does:
+        // one behaviour, in `switchboard_sdk::meta`.
         match req.method.as_str() {
-            "GET" => webhook::verify_subscription(&req.query, &settings::require("verify_token")?),
+            "GET" => {
+                meta::verify_subscription(&req.query, settings::get("verify_token").as_deref())
+            }
             "POST" => {
                 let app_secret = settings::require("app_secret")?;
                 let page_id = settings::require("page_id")?;
                 webhook::handle_post(&req, platform, &app_secret, &page_id)
             }
-            other => Err(webhook::unsupported_method(other)),
+            other => Err(meta::unsupported_method(other)),
         }
     }
 

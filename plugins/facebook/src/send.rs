@@ -7,13 +7,10 @@
 use serde_json::{Map, Value, json};
 use switchboard_sdk::{
     AdapterError, AttachmentKind, HttpRequest, HttpResponse, OutboundKind, OutboundMessage,
-    RateLimit, SendFailure, SendResult, http, json as sdk_json, log, time,
+    SendResult, json as sdk_json, meta,
 };
 
 use crate::Platform;
-
-/// How much of an unreadable error body goes into a failure message.
-const EXCERPT_CHARS: usize = 300;
 /// Quick replies per message and characters per title (Graph error 100 beyond them, §4.2).
 const MAX_QUICK_REPLIES: usize = 13;
 const MAX_QUICK_REPLY_TITLE_CHARS: usize = 20;
@@ -228,102 +225,53 @@ fn percent_encode(value: &str) -> String {
     out
 }
 
-/// Read Meta's answer to the send of Switchboard message `message_id`.
-pub fn decode_response(message_id: &str, resp: &HttpResponse) -> SendResult {
-    let status = resp.status;
-    let body: Option<Value> = serde_json::from_slice(&resp.body).ok();
-    if (200..300).contains(&status) {
-        let sent = body
-            .as_ref()
-            .and_then(|body| body.get("message_id"))
-            .and_then(Value::as_str);
-        return SendResult::Sent(match sent {
-            Some(id) => id.to_owned(),
-            None => {
-                // Accepted all the same: failing it would make the host send it twice.
-                log::warn(&format!(
-                    "Meta accepted message {message_id} (HTTP {status}) without `message_id`"
-                ));
-                message_id.to_owned()
-            }
-        });
+/// The Send API as a Graph product: where an accepted send's id is, and the error codes only
+/// Messenger and Instagram use (reference §4.2); the codes every Graph API shares (190, 4, 613,
+/// 1, 2) and the HTTP statuses are mapped in [`meta::Product::failure`], as for WhatsApp.
+const SEND_API: meta::Product = meta::Product {
+    name: "Meta",
+    message_id_at: "/message_id",
+    codes: send_api_codes,
+};
+
+fn send_api_codes(error: &meta::GraphError) -> Option<meta::FailureKind> {
+    use meta::FailureKind::*;
+    let outside_window = error.subcode == Some(SUBCODE_OUTSIDE_WINDOW)
+        || (error.code == Some(10)
+            && error
+                .message
+                .as_deref()
+                .is_some_and(|message| message.contains("outside of allowed window")));
+    if outside_window {
+        return Some(WindowClosed);
     }
-
-    let error = body.as_ref().and_then(|body| body.get("error"));
-    let number = |key: &str| error.and_then(|e| e.get(key)).and_then(Value::as_i64);
-    let code = number("code");
-    let subcode = number("error_subcode");
-    let message = error
-        .and_then(|e| e.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let detail = format!(
-        "Meta answered HTTP {status}: {}",
-        error_detail(error, code, subcode, message, &resp.body)
-    );
-
-    let outside_window = subcode == Some(SUBCODE_OUTSIDE_WINDOW)
-        || (code == Some(10) && message.contains("outside of allowed window"));
-    SendResult::Failed(if outside_window {
-        SendFailure::WindowClosed(detail)
-    } else if matches!(code, Some(4 | 613 | 80006)) || (code.is_none() && status == 429) {
-        SendFailure::RateLimited(RateLimit {
-            retry_at_ms: http::retry_after_ms(&resp.headers, time::now_ms()),
-            detail,
-        })
-    } else if code == Some(190) || (code.is_none() && status == 401) {
-        SendFailure::Auth(detail)
-    } else if code == Some(551)
-        || subcode.is_some_and(|subcode| SUBCODES_USER_UNAVAILABLE.contains(&subcode))
+    if error
+        .subcode
+        .is_some_and(|subcode| SUBCODES_USER_UNAVAILABLE.contains(&subcode))
     {
-        SendFailure::RecipientUnreachable(detail)
-    } else if matches!(code, Some(1 | 2)) || (500..=599).contains(&status) {
-        SendFailure::Transient(detail)
-    } else {
-        SendFailure::Permanent(detail)
+        return Some(RecipientUnreachable);
+    }
+    Some(match error.code? {
+        // The Messenger Platform's own rate limit.
+        80_006 => RateLimited,
+        // "This person isn't available right now."
+        551 => RecipientUnreachable,
+        // The Send API's permission error for this message (a policy, this person), not the
+        // token's permissions: failing the message, not the integration.
+        10 => Permanent,
+        _ => return None,
     })
 }
 
-/// `message (code C, subcode S, fbtrace_id T)` from the Graph error envelope, or an excerpt of
-/// whatever else came back.
-fn error_detail(
-    error: Option<&Value>,
-    code: Option<i64>,
-    subcode: Option<i64>,
-    message: &str,
-    body: &[u8],
-) -> String {
-    let Some(error) = error else {
-        return match http::body_excerpt(body, EXCERPT_CHARS) {
-            text if text.is_empty() => "no body".to_owned(),
-            text => text,
-        };
-    };
-    let mut facts = Vec::new();
-    if let Some(code) = code {
-        facts.push(format!("code {code}"));
-    }
-    if let Some(subcode) = subcode {
-        facts.push(format!("subcode {subcode}"));
-    }
-    if let Some(trace) = error.get("fbtrace_id").and_then(Value::as_str) {
-        facts.push(format!("fbtrace_id {trace}"));
-    }
-    let message = if message.is_empty() {
-        "no message"
-    } else {
-        message
-    };
-    if facts.is_empty() {
-        message.to_owned()
-    } else {
-        format!("{message} ({})", facts.join(", "))
-    }
+/// Read Meta's answer to the send of Switchboard message `message_id`.
+pub fn decode_response(message_id: &str, resp: &HttpResponse) -> SendResult {
+    SEND_API.decode_send_response(message_id, resp)
 }
 
 #[cfg(test)]
 mod tests {
-    use switchboard_sdk::{Attachment, Author, QuickReply, TemplateMessage};
+    use switchboard_sdk::testing::{self, attachment, graph_error, outbound_message, response};
+    use switchboard_sdk::{QuickReply, SendFailure, TemplateMessage, http, time};
 
     use super::*;
 
@@ -339,20 +287,9 @@ mod tests {
     }
 
     fn message(text: Option<&str>) -> OutboundMessage {
-        OutboundMessage {
-            id: "sb-msg-0001".into(),
-            conversation_id: "sb-conv-0001".into(),
-            customer_id: PSID.into(),
-            text: text.map(str::to_owned),
-            quick_replies: Vec::new(),
-            attachments: Vec::new(),
-            author: Author::Agent,
-            author_name: Some("Sam".into()),
-            in_reply_to: Some("m_FIXTURE-mid-0001".into()),
-            kind: OutboundKind::Direct,
-            template: None,
-            tag: None,
-        }
+        let mut message = outbound_message(PSID, text);
+        message.in_reply_to = Some("m_FIXTURE-mid-0001".into());
+        message
     }
 
     fn body_of(msg: &OutboundMessage, platform: Platform) -> Value {
@@ -361,42 +298,7 @@ mod tests {
     }
 
     fn refusal(msg: &OutboundMessage, platform: Platform) -> String {
-        match encode(msg, &api(platform)) {
-            Err(AdapterError::Malformed(reason)) => reason,
-            other => panic!("expected a refusal, got {other:?}"),
-        }
-    }
-
-    fn attachment(kind: AttachmentKind, url: Option<&str>, media_id: Option<&str>) -> Attachment {
-        Attachment {
-            kind,
-            url: url.map(str::to_owned),
-            media_id: media_id.map(str::to_owned),
-            mime_type: None,
-            filename: None,
-            caption: None,
-        }
-    }
-
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    fn graph_error(status: u16, code: i64, subcode: Option<i64>, message: &str) -> HttpResponse {
-        let mut error = json!({
-            "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AFixtureTrace02"
-        });
-        if let Some(subcode) = subcode {
-            error["error_subcode"] = json!(subcode);
-        }
-        response(status, &[], &json!({ "error": error }).to_string())
+        testing::malformed(encode(msg, &api(platform)))
     }
 
     #[test]

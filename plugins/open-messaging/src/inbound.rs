@@ -272,6 +272,8 @@ fn missing(field: &str) -> AdapterError {
 
 #[cfg(test)]
 mod tests {
+    use switchboard_sdk::testing;
+
     use super::*;
 
     fn decoded(body: &[u8]) -> Vec<InboundEvent> {
@@ -279,10 +281,7 @@ mod tests {
     }
 
     fn malformed(body: &[u8]) -> String {
-        match decode(body) {
-            Err(AdapterError::Malformed(reason)) => reason,
-            other => panic!("expected a malformed error, got {other:?}"),
-        }
+        testing::malformed(decode(body))
     }
 
     #[test]

@@ -162,7 +162,8 @@ pub fn decode_response(message_id: &str, resp: &HttpResponse, now_ms: u64) -> Se
 
 #[cfg(test)]
 mod tests {
-    use switchboard_sdk::{OutboundKind, QuickReply};
+    use switchboard_sdk::QuickReply;
+    use switchboard_sdk::testing::{outbound_message, response};
 
     use super::*;
 
@@ -175,34 +176,16 @@ mod tests {
     };
 
     fn message() -> OutboundMessage {
-        OutboundMessage {
-            id: "sb-msg-0001".into(),
-            conversation_id: "sb-conv-0001".into(),
-            customer_id: "cust-42".into(),
-            text: Some("Hi Dana, I'm Sam from Acme. Let me check 88-431.\n1. Track parcel".into()),
-            quick_replies: vec![QuickReply {
-                label: "Track parcel".into(),
-                payload: "opt_track_parcel".into(),
-            }],
-            attachments: Vec::new(),
-            author: Author::Agent,
-            author_name: Some("Sam".into()),
-            in_reply_to: Some("ext-msg-000123".into()),
-            kind: OutboundKind::Direct,
-            template: None,
-            tag: None,
-        }
-    }
-
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        let mut message = outbound_message(
+            "cust-42",
+            Some("Hi Dana, I'm Sam from Acme. Let me check 88-431.\n1. Track parcel"),
+        );
+        message.quick_replies = vec![QuickReply {
+            label: "Track parcel".into(),
+            payload: "opt_track_parcel".into(),
+        }];
+        message.in_reply_to = Some("ext-msg-000123".into());
+        message
     }
 
     fn refusal(msg: &OutboundMessage, channel: &Channel<'_>) -> AdapterError {

@@ -127,6 +127,7 @@ fn compact_json(body: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use switchboard_sdk::InboundEvent;
+    use switchboard_sdk::testing::{Signing, webhook_request};
 
     use super::*;
 
@@ -136,16 +137,7 @@ mod tests {
     const BODY_SIGNATURE: &str = "sha256=klH9Q8l/R1Mu8Qpggwr+0C7S5T5WUTu9tQc8CZnwqRM=";
 
     fn post(headers: &[(&str, &str)], body: &[u8]) -> WebhookRequest {
-        WebhookRequest {
-            method: "POST".into(),
-            path: "/webhooks/om-demo".into(),
-            query: String::new(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.to_vec(),
-        }
+        webhook_request("POST", "", headers, body)
     }
 
     fn refusal(req: &WebhookRequest) -> AdapterError {
@@ -168,13 +160,7 @@ mod tests {
     #[test]
     fn decodes_a_signed_fixture() {
         let body = include_bytes!("../fixtures/inbound-message.json");
-        let signed = signature::sign_base64(SECRET.as_bytes(), body);
-        let outcome = handle(
-            &post(&[("X-Hub-Signature-256", &signed)], body),
-            SECRET,
-            None,
-        )
-        .unwrap();
+        let outcome = handle(&Signing::OpenMessaging.post(SECRET, body), SECRET, None).unwrap();
         assert_eq!(outcome.response.status, 200);
         assert!(matches!(
             outcome.events.as_slice(),
@@ -237,9 +223,8 @@ mod tests {
     #[test]
     fn a_signed_but_malformed_body_is_malformed() {
         let body = b"{\"channel\":";
-        let signed = signature::sign_base64(SECRET.as_bytes(), body);
         assert!(matches!(
-            refusal(&post(&[(SIGNATURE_HEADER, &signed)], body)),
+            refusal(&Signing::OpenMessaging.post(SECRET, body)),
             AdapterError::Malformed(_)
         ));
     }
@@ -273,8 +258,7 @@ mod tests {
             AdapterError::Unauthorized("the x-hub-signature-256 header is missing".into())
         );
         // A signature is still checked when both are configured.
-        let signed = signature::sign_base64(SECRET.as_bytes(), body);
-        assert!(handle(&post(&[(SIGNATURE_HEADER, &signed)], body), SECRET, token).is_ok());
+        assert!(handle(&Signing::OpenMessaging.post(SECRET, body), SECRET, token).is_ok());
         assert!(
             handle(
                 &post(&[(SIGNATURE_HEADER, BODY_SIGNATURE)], body),
@@ -288,8 +272,7 @@ mod tests {
     #[test]
     fn answers_with_the_normalized_message_as_genesys_does() {
         let body = include_bytes!("../fixtures/inbound-message.json");
-        let signed = signature::sign_base64(SECRET.as_bytes(), body);
-        let outcome = handle(&post(&[(SIGNATURE_HEADER, &signed)], body), SECRET, None).unwrap();
+        let outcome = handle(&Signing::OpenMessaging.post(SECRET, body), SECRET, None).unwrap();
         assert_eq!(
             http::header(&outcome.response.headers, "content-type"),
             Some("application/json")
@@ -302,8 +285,7 @@ mod tests {
         assert_eq!(answer["text"], "Hi, I need help with order 88-431");
 
         let receipt = include_bytes!("../fixtures/receipt-failed.json");
-        let signed = signature::sign_base64(SECRET.as_bytes(), receipt);
-        let outcome = handle(&post(&[(SIGNATURE_HEADER, &signed)], receipt), SECRET, None).unwrap();
+        let outcome = handle(&Signing::OpenMessaging.post(SECRET, receipt), SECRET, None).unwrap();
         let answer: Value = serde_json::from_slice(&outcome.response.body).unwrap();
         assert_eq!(answer["status"], "Failed");
         assert!(answer.get("direction").is_none());

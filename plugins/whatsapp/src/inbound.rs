@@ -460,6 +460,8 @@ fn epoch_ms(timestamp: &Timestamp, path: &str) -> Result<u64, AdapterError> {
 
 #[cfg(test)]
 mod tests {
+    use switchboard_sdk::testing;
+
     use super::*;
 
     const NUMBER: &str = "500000000000002";
@@ -470,10 +472,7 @@ mod tests {
     }
 
     fn message(body: &[u8]) -> InboundMessage {
-        match decoded(body).as_slice() {
-            [InboundEvent::Message(message)] => message.clone(),
-            other => panic!("expected one message, got {other:?}"),
-        }
+        testing::only_message(decoded(body))
     }
 
     fn receipt(body: &[u8]) -> Receipt {
@@ -484,10 +483,7 @@ mod tests {
     }
 
     fn malformed(body: &str) -> String {
-        match decode(body.as_bytes(), NUMBER) {
-            Err(AdapterError::Malformed(reason)) => reason,
-            other => panic!("expected a malformed error, got {other:?}"),
-        }
+        testing::malformed(decode(body.as_bytes(), NUMBER))
     }
 
     fn profile(name: &str) -> Option<Profile> {

@@ -7,11 +7,8 @@
 use serde_json::{Map, Value, json};
 use switchboard_sdk::{
     AdapterError, Attachment, AttachmentKind, HttpRequest, HttpResponse, OutboundKind,
-    OutboundMessage, RateLimit, SendFailure, SendResult, http, json as sdk_json, log, time,
+    OutboundMessage, SendResult, json as sdk_json, meta,
 };
-
-/// How much of an unreadable error body goes into a failure message.
-const EXCERPT_CHARS: usize = 300;
 /// Reply buttons per interactive message [C].
 const MAX_BUTTONS: usize = 3;
 /// A reply button's title [S].
@@ -244,88 +241,40 @@ fn malformed(reason: &str) -> AdapterError {
     AdapterError::Malformed(reason.to_owned())
 }
 
-/// Read the Cloud API's answer to the send of Switchboard message `message_id`.
-pub fn decode_response(message_id: &str, resp: &HttpResponse) -> SendResult {
-    let status = resp.status;
-    let body: Option<Value> = serde_json::from_slice(&resp.body).ok();
-    if (200..300).contains(&status) {
-        let wamid = body
-            .as_ref()
-            .and_then(|body| body.pointer("/messages/0/id"))
-            .and_then(Value::as_str);
-        return SendResult::Sent(match wamid {
-            Some(wamid) => wamid.to_owned(),
-            None => {
-                // Accepted all the same: failing it would make the host send it twice.
-                log::warn(&format!(
-                    "WhatsApp accepted message {message_id} (HTTP {status}) without `messages[0].id`"
-                ));
-                message_id.to_owned()
-            }
-        });
-    }
+/// The Cloud API as a Graph product: where an accepted send's `wamid` is, and the error codes
+/// only WhatsApp uses (reference §3.4); the codes every Graph API shares (190, 4, 613, 1, 2) and
+/// the HTTP statuses are mapped in [`meta::Product::failure`], as for Messenger and Instagram.
+const CLOUD_API: meta::Product = meta::Product {
+    name: "WhatsApp",
+    message_id_at: "/messages/0/id",
+    codes: cloud_api_codes,
+};
 
-    let error = body.as_ref().and_then(|body| body.get("error"));
-    let code = error.and_then(|e| e.get("code")).and_then(Value::as_i64);
-    let detail = format!(
-        "WhatsApp answered HTTP {status}: {}",
-        error_detail(error, code, &resp.body)
-    );
-    SendResult::Failed(match (code, status) {
+fn cloud_api_codes(error: &meta::GraphError) -> Option<meta::FailureKind> {
+    use meta::FailureKind::*;
+    Some(match error.code? {
         // The 24-hour customer-service window is closed (470: the legacy code).
-        (Some(131_047 | 470), _) => SendFailure::WindowClosed(detail),
-        // Throughput, pair rate and app-level call limits.
-        (Some(130_429 | 131_056 | 80_007 | 4), _) | (None, 429) => {
-            SendFailure::RateLimited(RateLimit {
-                retry_at_ms: http::retry_after_ms(&resp.headers, time::now_ms()),
-                detail,
-            })
-        }
-        (Some(190), _) => SendFailure::Auth(detail),
+        131_047 | 470 => WindowClosed,
+        // The number's throughput, the pair rate (one customer) and the WhatsApp Business
+        // Management API's own limit.
+        130_429 | 131_056 | 80_007 => RateLimited,
         // Not a WhatsApp user, an old client, or terms not accepted.
-        (Some(131_026), _) => SendFailure::RecipientUnreachable(detail),
-        (Some(131_000 | 131_016 | 1 | 2), _) => SendFailure::Transient(detail),
-        (_, 401 | 403) => SendFailure::Auth(detail),
-        (_, 429) => SendFailure::RateLimited(RateLimit {
-            retry_at_ms: http::retry_after_ms(&resp.headers, time::now_ms()),
-            detail,
-        }),
-        (_, 500..=599) => SendFailure::Transient(detail),
-        _ => SendFailure::Permanent(detail),
+        131_026 => RecipientUnreachable,
+        // "Something went wrong", "Service unavailable".
+        131_000 | 131_016 => Transient,
+        _ => return None,
     })
 }
 
-/// `code 131047: Re-engagement message (more than 24 hours …)`, from the Graph error envelope, or
-/// an excerpt of whatever else came back.
-fn error_detail(error: Option<&Value>, code: Option<i64>, body: &[u8]) -> String {
-    let text = |key: &str| error.and_then(|e| e.get(key)).and_then(Value::as_str);
-    let message = text("message");
-    let details = error
-        .and_then(|e| e.pointer("/error_data/details"))
-        .and_then(Value::as_str);
-    let mut parts = Vec::new();
-    if let Some(code) = code {
-        parts.push(format!("code {code}"));
-    }
-    if let Some(message) = message {
-        parts.push(message.to_owned());
-    }
-    if parts.is_empty() {
-        return match http::body_excerpt(body, EXCERPT_CHARS) {
-            excerpt if excerpt.is_empty() => "no body".to_owned(),
-            excerpt => excerpt,
-        };
-    }
-    let mut detail = parts.join(": ");
-    if let Some(details) = details.filter(|d| Some(*d) != message) {
-        detail.push_str(&format!(" ({details})"));
-    }
-    detail
+/// Read the Cloud API's answer to the send of Switchboard message `message_id`.
+pub fn decode_response(message_id: &str, resp: &HttpResponse) -> SendResult {
+    CLOUD_API.decode_send_response(message_id, resp)
 }
 
 #[cfg(test)]
 mod tests {
-    use switchboard_sdk::{Author, QuickReply, TemplateMessage};
+    use switchboard_sdk::testing::{self, attachment, outbound_message, response};
+    use switchboard_sdk::{QuickReply, RateLimit, SendFailure, TemplateMessage, http, time};
 
     use super::*;
 
@@ -339,20 +288,7 @@ mod tests {
     }
 
     fn message(text: Option<&str>) -> OutboundMessage {
-        OutboundMessage {
-            id: "sb-msg-0001".into(),
-            conversation_id: "sb-conv-0001".into(),
-            customer_id: "4915112345678".into(),
-            text: text.map(str::to_owned),
-            quick_replies: Vec::new(),
-            attachments: Vec::new(),
-            author: Author::Agent,
-            author_name: Some("Sam".into()),
-            in_reply_to: None,
-            kind: OutboundKind::Direct,
-            template: None,
-            tag: None,
-        }
+        outbound_message("4915112345678", text)
     }
 
     fn body(msg: &OutboundMessage) -> Value {
@@ -360,10 +296,7 @@ mod tests {
     }
 
     fn refusal(msg: &OutboundMessage) -> String {
-        match encode(msg, &api()) {
-            Err(AdapterError::Malformed(reason)) => reason,
-            other => panic!("expected a refusal, got {other:?}"),
-        }
+        testing::malformed(encode(msg, &api()))
     }
 
     fn replies(n: usize) -> Vec<QuickReply> {
@@ -376,30 +309,14 @@ mod tests {
     }
 
     fn media(kind: AttachmentKind, media_id: Option<&str>, url: Option<&str>) -> Attachment {
-        Attachment {
-            kind,
-            url: url.map(str::to_owned),
-            media_id: media_id.map(str::to_owned),
-            mime_type: None,
-            filename: None,
-            caption: None,
-        }
-    }
-
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        attachment(kind, url, media_id)
     }
 
     fn graph_error(status: u16, code: i64, message: &str) -> SendResult {
-        let body = json!({ "error": { "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AFixtureTraceId01" } });
-        decode_response("sb-msg-0001", &response(status, &[], &body.to_string()))
+        decode_response(
+            "sb-msg-0001",
+            &testing::graph_error(status, code, None, message),
+        )
     }
 
     #[test]
@@ -644,7 +561,9 @@ mod tests {
         assert_eq!(
             graph_error(400, 131_047, "Re-engagement message"),
             SendResult::Failed(SendFailure::WindowClosed(
-                "WhatsApp answered HTTP 400: code 131047: Re-engagement message".into()
+                "WhatsApp answered HTTP 400: Re-engagement message (code 131047, fbtrace_id \
+                 AFixtureTrace02)"
+                    .into()
             ))
         );
         for (status, code) in [(429, 130_429), (429, 131_056), (400, 80_007), (429, 4)] {
@@ -659,7 +578,9 @@ mod tests {
         assert_eq!(
             graph_error(401, 190, "Error validating access token"),
             SendResult::Failed(SendFailure::Auth(
-                "WhatsApp answered HTTP 401: code 190: Error validating access token".into()
+                "WhatsApp answered HTTP 401: Error validating access token (code 190, fbtrace_id \
+                 AFixtureTrace02)"
+                    .into()
             ))
         );
         assert!(matches!(
@@ -709,7 +630,8 @@ mod tests {
         assert!(limit.retry_at_ms.unwrap() > time::now_ms());
         assert_eq!(
             limit.detail,
-            "WhatsApp answered HTTP 429: code 130429: (#130429) Rate limit hit (Cloud API message throughput has been reached.)"
+            "WhatsApp answered HTTP 429: (#130429) Rate limit hit: Cloud API message throughput has \
+             been reached. (code 130429, subcode 2494055, fbtrace_id AFixtureTraceId01)"
         );
         assert_eq!(
             decode_response("m", &response(429, &[], "")),

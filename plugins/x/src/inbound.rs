@@ -411,6 +411,8 @@ fn count(object: &Value, pointer: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use switchboard_sdk::testing;
+
     use super::*;
 
     const ACCOUNT: &str = "1500000000000000001";
@@ -421,10 +423,7 @@ mod tests {
     }
 
     fn malformed(body: &[u8]) -> String {
-        match decode(body, ACCOUNT) {
-            Err(AdapterError::Malformed(reason)) => reason,
-            other => panic!("expected a malformed error, got {other:?}"),
-        }
+        testing::malformed(decode(body, ACCOUNT))
     }
 
     #[test]

@@ -262,38 +262,17 @@ fn v1_error_code(body: &[u8]) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use switchboard_sdk::{Attachment, AttachmentKind, Author, OutboundKind, QuickReply};
+    use switchboard_sdk::testing::{self, outbound_message, response};
+    use switchboard_sdk::{Attachment, AttachmentKind, OutboundKind, QuickReply};
 
     use super::*;
 
     const API: &str = "https://api.x.invalid";
 
     fn message(text: Option<&str>) -> OutboundMessage {
-        OutboundMessage {
-            id: "sb-msg-0001".into(),
-            conversation_id: "sb-conv-0001".into(),
-            customer_id: "1500000000000000777".into(),
-            text: text.map(str::to_owned),
-            quick_replies: Vec::new(),
-            attachments: Vec::new(),
-            author: Author::Agent,
-            author_name: Some("Sam".into()),
-            in_reply_to: Some("1800000000000000101".into()),
-            kind: OutboundKind::Direct,
-            template: None,
-            tag: None,
-        }
-    }
-
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        let mut message = outbound_message("1500000000000000777", text);
+        message.in_reply_to = Some("1800000000000000101".into());
+        message
     }
 
     fn media(media_id: Option<&str>) -> Attachment {
@@ -308,10 +287,7 @@ mod tests {
     }
 
     fn refusal(msg: &OutboundMessage) -> String {
-        match encode(msg, API, "token") {
-            Err(AdapterError::Malformed(reason)) => reason,
-            other => panic!("expected a refusal, got {other:?}"),
-        }
+        testing::malformed(encode(msg, API, "token"))
     }
 
     #[test]

@@ -95,6 +95,7 @@ fn verify_signature(req: &WebhookRequest, consumer_secret: &str) -> Result<(), A
 #[cfg(test)]
 mod tests {
     use switchboard_sdk::InboundEvent;
+    use switchboard_sdk::testing::{Signing, webhook_request as request};
 
     use super::*;
 
@@ -104,19 +105,6 @@ mod tests {
     const SIGNED_BODY: &[u8] =
         br#"{"for_user_id":"1500000000000000001","direct_message_events":[]}"#;
     const BODY_SIGNATURE: &str = "sha256=H6uCFNjmOrvcve7O/goS2xoqLmNF6grbokClLZswKqg=";
-
-    fn request(method: &str, query: &str, headers: &[(&str, &str)], body: &[u8]) -> WebhookRequest {
-        WebhookRequest {
-            method: method.into(),
-            path: "/webhooks/x-demo".into(),
-            query: query.into(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.to_vec(),
-        }
-    }
 
     fn refusal(result: Result<WebhookOutcome, AdapterError>) -> AdapterError {
         result.expect_err("the request should be refused")
@@ -195,13 +183,7 @@ mod tests {
     #[test]
     fn checks_the_signature_over_the_raw_body() {
         let body = include_bytes!("../fixtures/aaa-message.json");
-        let signed = signature::sign_base64(SECRET.as_bytes(), body);
-        let req = request(
-            "POST",
-            "",
-            &[("X-Twitter-Webhooks-Signature", &signed)],
-            body,
-        );
+        let req = Signing::X.post(SECRET, body);
         let events = handle(&req, SECRET, ACCOUNT).unwrap().events;
         assert!(matches!(events.as_slice(), [InboundEvent::Message(_)]));
     }
