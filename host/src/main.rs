@@ -32,6 +32,22 @@ enum Command {
         #[arg(long)]
         watch: bool,
     },
+    /// Fill the store of `--config` with `--conversations` ended conversations and `--waiting`
+    /// ones queued in `--queue` (for `cargo xtask bench --scale`; see the README's Performance
+    /// section).
+    #[command(hide = true)]
+    BenchPrefill {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 10_000)]
+        waiting: usize,
+        #[arg(long)]
+        integration: String,
+        #[arg(long, default_value = "support")]
+        queue: String,
+    },
     /// Work with flow files.
     Flow {
         #[command(subcommand)]
@@ -133,6 +149,32 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { config, watch } => serve(config, watch).await,
+        Command::BenchPrefill {
+            config,
+            conversations,
+            waiting,
+            integration,
+            queue,
+        } => {
+            let config = Config::load(&config)?;
+            let store = switchboard::store::sqlite::SqliteStore::open(&config.store)?;
+            let started = std::time::Instant::now();
+            store
+                .prefill(
+                    &integration,
+                    &queue,
+                    conversations.saturating_sub(waiting),
+                    waiting,
+                    switchboard::model::now_ms(),
+                )
+                .await?;
+            println!(
+                "{}: {conversations} conversations ({waiting} waiting in `{queue}`) in {:.1?}",
+                config.store.path.display(),
+                started.elapsed()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Flow {
             command: FlowCommand::Graph { file, format },
         } => {

@@ -362,3 +362,19 @@ pub fn insert_outbound(
         now,
     )
 }
+
+/// Marks a reply written by the benchmark's prefill as sent, without a claim.
+pub fn mark_prefilled_sent(
+    conn: &Connection,
+    id: &str,
+    platform_id: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET status = 'sent', platform_id = ?2, attempts = 1,
+            next_attempt_at = NULL, updated_at = ?3
+         WHERE id = ?1",
+    )?
+    .execute(params![id, platform_id, now])?;
+    Ok(())
+}

@@ -12,6 +12,7 @@ mod inbox;
 mod messages;
 mod outbox;
 mod plugin_kv;
+mod prefill;
 mod schema;
 mod writer;
 
