@@ -16,8 +16,9 @@
 //!   end-to-end tests (`tests/e2e.rs`).
 //!
 //! The `platform-sim` binary runs the simulator for `cargo xtask serve`; the `bench` binary is the
-//! load driver behind `cargo xtask bench`.
+//! load driver behind `cargo xtask bench`, built from [`bench`].
 
+pub mod bench;
 pub mod fixtures;
 pub mod harness;
 pub mod host_config;
