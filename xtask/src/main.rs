@@ -9,8 +9,9 @@
 //!   `SWITCHBOARD_PLUGINS_DIR` pointing at the components.
 //! - `serve [--config FILE]`: the demo: the platform simulator and the host, both reading one
 //!   config (`switchboard.toml` by default).
-//! - `bench [--seconds N] [--connections N]`: a release host and simulator on free ports and a
-//!   load run of `bench` against the host's X webhook.
+//! - `bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]`: release builds,
+//!   then the bench's phases against bare hyper, Node-RED and the host (see `bench/mod.rs`),
+//!   merged into `target/bench/report.json` and `report.md`.
 //!
 //! Every step is printed before it runs; a failing step stops the task with a non-zero exit code.
 
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 mod architecture;
+mod bench;
 mod foreign_plugins;
 mod new_plugin;
 
@@ -36,8 +38,12 @@ commands:
   build-console                        build the browser console into console/dist (npm ci, npm run build)
   test [ARGS...]                       build-plugins, build-console, then `cargo test --workspace ARGS...`
   serve [--config FILE]                the demo: platform simulator + host (default switchboard.toml)
-  bench [--seconds N] [--connections N]
-                                       load-test a release host (defaults: 10 s, 32 connections)
+  bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]
+                                       measure a release host: intake beside bare hyper and
+                                       Node-RED, sustained open-loop rate, faults, and the
+                                       sustained rate on a million stored conversations unless
+                                       --no-scale (defaults: 10 s, 32 connections, 20 s steps);
+                                       report in target/bench/
   check-architecture                   host/src: no import cycle, no file over 600 lines of
                                        non-test code, the database driver only under store/
   new-plugin KIND NAME [--out DIR]     a new plugin crate plugins/NAME from a template (KIND: adapter,
@@ -48,39 +54,10 @@ commands:
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// The Cargo profile plugins are built with (`[profile.plugin]` in the workspace Cargo.toml).
 const PLUGIN_PROFILE: &str = "plugin";
-/// How long the bench host may take to answer `/healthz` (it may compile plugins first).
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a simulator may take to accept connections.
 const SIM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where `serve`'s simulator listens (platform-sim's default).
 const DEMO_SIM_ADDR: &str = "127.0.0.1:9090";
-
-/// Fake credentials of the bench integration; they only have to match between host and bench.
-const BENCH_INTEGRATION: &str = "x-bench";
-const BENCH_CONSUMER_SECRET: &str = "bench-consumer-secret-not-real";
-const BENCH_ACCESS_TOKEN: &str = "bench-access-token-not-real";
-const BENCH_ACCOUNT_ID: &str = "1500000000000000001";
-
-/// Queues and agents of the bench config, the same as the demo's `switchboard.toml`.
-/// Fault-fixture adapters the bench calls beside the X load, each on an integration of its own
-/// (`{kind}-fixture`), to measure fault isolation.
-const BENCH_FAULTS: [&str; 4] = ["trap", "spin", "hog", "flood"];
-
-const BENCH_QUEUES_AND_AGENTS: &str = r#"
-[[queue]]
-id = "support"
-name = "Support"
-
-[[queue]]
-id = "billing"
-name = "Billing"
-
-[[agent]]
-id = "alice"
-name = "Alice"
-token = "demo-agent-alice"
-queues = ["support", "billing"]
-"#;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -100,8 +77,8 @@ fn main() -> ExitCode {
         Some("test") => Workspace::locate().and_then(|ws| test(&ws, &rest)),
         Some("serve") => ServeArgs::parse(&rest)
             .and_then(|args| Workspace::locate().and_then(|ws| serve(&ws, args))),
-        Some("bench") => BenchArgs::parse(&rest)
-            .and_then(|args| Workspace::locate().and_then(|ws| bench(&ws, args))),
+        Some("bench") => bench::Args::parse(&rest)
+            .and_then(|args| Workspace::locate().and_then(|ws| bench::run(&ws, args))),
         Some("check-architecture") => no_args("check-architecture", &rest)
             .and_then(|()| Workspace::locate())
             .and_then(|ws| check_architecture(&ws)),
@@ -505,196 +482,7 @@ fn serve(ws: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// bench
-
-struct BenchArgs {
-    seconds: u64,
-    connections: u64,
-}
-
-impl BenchArgs {
-    fn parse(args: &[String]) -> anyhow::Result<BenchArgs> {
-        let mut parsed = BenchArgs {
-            seconds: 10,
-            connections: 32,
-        };
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
-                _ => (arg.as_str(), None),
-            };
-            let slot = match flag {
-                "--seconds" => &mut parsed.seconds,
-                "--connections" => &mut parsed.connections,
-                other => bail!(
-                    "bench: unexpected argument {other:?} (usage: bench [--seconds N] [--connections N])"
-                ),
-            };
-            let value = match inline {
-                Some(value) => value,
-                None => args
-                    .next()
-                    .with_context(|| format!("{flag} needs a number"))?
-                    .clone(),
-            };
-            *slot = match value.parse::<u64>() {
-                Ok(n) if n > 0 => n,
-                _ => bail!("{flag} must be a positive whole number, not {value:?}"),
-            };
-        }
-        Ok(parsed)
-    }
-}
-
-fn bench(ws: &Workspace, args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let plugins = build_plugins(ws)?;
-    let mut build = ws.cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "switchboard",
-        "-p",
-        "switchboard-tests",
-        "--bins",
-    ]);
-    run(&mut build)?;
-
-    let run_dir = ws.target.join("bench-run");
-    step(&format!("fresh {}", run_dir.display()));
-    if run_dir.exists() {
-        fs::remove_dir_all(&run_dir)
-            .with_context(|| format!("cannot remove {}", run_dir.display()))?;
-    }
-    fs::create_dir_all(&run_dir).with_context(|| format!("cannot create {}", run_dir.display()))?;
-
-    let host_addr = free_port()?;
-    let sim_addr = free_port()?;
-    let config = bench_config(ws, &plugins, &run_dir, host_addr, sim_addr);
-    let config_path = run_dir.join("switchboard.toml");
-    step(&format!("write {}", config_path.display()));
-    fs::write(&config_path, config)
-        .with_context(|| format!("cannot write {}", config_path.display()))?;
-
-    survive_ctrl_c();
-
-    let sim_log = run_dir.join("platform-sim.log");
-    let mut sim = Command::new(ws.bin("release", "platform-sim"));
-    sim.arg("--config")
-        .arg(&config_path)
-        .arg("--listen")
-        .arg(sim_addr.to_string())
-        .current_dir(&run_dir);
-    redirect_output(&mut sim, &sim_log)?;
-    let mut sim = Running::spawn("platform-sim", &mut sim)?;
-    wait_for_listener(&mut sim, sim_addr, SIM_TIMEOUT)
-        .map_err(|e| e.context(format!("see {}", sim_log.display())))?;
-
-    let host_log = run_dir.join("switchboard.log");
-    let mut host = Command::new(ws.bin("release", "switchboard"));
-    host.arg("serve")
-        .arg("--config")
-        .arg(&config_path)
-        .current_dir(&run_dir)
-        .env_remove("RUST_BACKTRACE")
-        .env("RUST_LOG", "warn");
-    redirect_output(&mut host, &host_log)?;
-    let mut host = Running::spawn("switchboard", &mut host)?;
-    if let Err(e) = wait_for_health(&mut host, host_addr, HEALTH_TIMEOUT) {
-        host.stop();
-        eprintln!(
-            "--- last lines of {} ---\n{}",
-            host_log.display(),
-            tail(&host_log, 40)
-        );
-        return Err(e);
-    }
-
-    let mut load = Command::new(ws.bin("release", "bench"));
-    load.arg("--target")
-        .arg(format!("http://{host_addr}/webhooks/{BENCH_INTEGRATION}"))
-        .args(["--consumer-secret", BENCH_CONSUMER_SECRET])
-        .args(["--account-id", BENCH_ACCOUNT_ID])
-        .arg("--seconds")
-        .arg(args.seconds.to_string())
-        .arg("--connections")
-        .arg(args.connections.to_string());
-    for kind in BENCH_FAULTS {
-        load.arg("--fault")
-            .arg(format!("{kind}=http://{host_addr}/webhooks/{kind}-fixture"));
-    }
-    let result = run(&mut load);
-
-    let host_exited = host.try_exited();
-    host.stop();
-    sim.stop();
-    step(&format!(
-        "logs: {} and {}",
-        host_log.display(),
-        sim_log.display()
-    ));
-    if let Some(status) = host_exited {
-        eprintln!(
-            "--- last lines of {} ---\n{}",
-            host_log.display(),
-            tail(&host_log, 40)
-        );
-        bail!("the host exited during the run: {status}");
-    }
-    result?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The bench host's config: everything absolute, so it runs from any folder.
-fn bench_config(
-    ws: &Workspace,
-    plugins: &Path,
-    run_dir: &Path,
-    host: SocketAddr,
-    sim: SocketAddr,
-) -> String {
-    let store = run_dir.join("switchboard.db");
-    let cache = ws.target.join("plugin-cache");
-    let flows = ws.root.join("flows");
-    format!(
-        r#"# Written by `cargo xtask bench`; fake credentials, for the load run only.
-[server]
-listen = "{host}"
-
-[store]
-path = {store}
-sync = "normal"
-
-[plugins]
-dir = {plugins}
-cache_dir = {cache}
-
-[flows]
-dir = {flows}
-
-[[integration]]
-id = "{BENCH_INTEGRATION}"
-adapter = "x"
-flow = "support"
-[integration.settings]
-consumer_secret = "{BENCH_CONSUMER_SECRET}"
-access_token = "{BENCH_ACCESS_TOKEN}"
-account_id = "{BENCH_ACCOUNT_ID}"
-api_base = "http://{sim}"
-{faults}{BENCH_QUEUES_AND_AGENTS}"#,
-        store = toml_string(&store),
-        plugins = toml_string(plugins),
-        cache = toml_string(&cache),
-        flows = toml_string(&flows),
-        faults = BENCH_FAULTS
-            .iter()
-            .map(|kind| format!(
-                "\n[[integration]]\nid = \"{kind}-fixture\"\nadapter = \"fixtures/{kind}\"\nflow = \"support\"\n"
-            ))
-            .collect::<String>(),
-    )
-}
+// helpers shared by serve and bench
 
 /// A path as a TOML basic string.
 fn toml_string(path: &Path) -> String {
@@ -865,6 +653,31 @@ impl Running {
         self.child.as_mut()?.try_wait().ok().flatten()
     }
 
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Closes the child's standard input (when it was piped), which some children wait for.
+    fn close_stdin(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            drop(child.stdin.take());
+        }
+    }
+
+    /// Waits up to `timeout` for the child to exit by itself; kills it after that.
+    fn wait_or_stop(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(status) = self.try_exited() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.stop();
+        None
+    }
+
     fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
@@ -985,18 +798,6 @@ mod tests {
             Some("switchboard-adapter-x")
         );
         assert_eq!(package_name("[lib]\nname = \"x\"\n"), None);
-    }
-
-    #[test]
-    fn bench_args_have_defaults_and_check_numbers() {
-        let args = BenchArgs::parse(&[]).unwrap();
-        assert_eq!((args.seconds, args.connections), (10, 32));
-        let args =
-            BenchArgs::parse(&["--seconds".into(), "3".into(), "--connections=8".into()]).unwrap();
-        assert_eq!((args.seconds, args.connections), (3, 8));
-        assert!(BenchArgs::parse(&["--seconds".into(), "0".into()]).is_err());
-        assert!(BenchArgs::parse(&["--seconds".into()]).is_err());
-        assert!(BenchArgs::parse(&["--rate".into(), "1".into()]).is_err());
     }
 
     #[test]
