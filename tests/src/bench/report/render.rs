@@ -103,7 +103,9 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "\n`peak_rss_mb` is the host's VmHWM on the {} store.",
+        "\n`peak_rss_mb` is the host's VmHWM over its life on the {} store. The empty-store \
+         session also ran the intake backlog and the fault run (whose `hog` fixture grows a Wasm \
+         memory to its limit), so its peak is not the store's alone.",
         f.peak_rss_store.as_deref().unwrap_or("?")
     );
 
@@ -120,7 +122,7 @@ pub fn markdown(report: &Report) -> String {
     );
     closed_row(
         &mut out,
-        "bare hyper (host not running)",
+        "bare hyper (in the driver; host not running)",
         &report.peers.baseline,
     );
     if let Some(intake) = &report.host.intake {
@@ -306,7 +308,7 @@ mod tests {
         assert!(text.contains("| `intake_ratio` | 0.15 | >= 0.3 | below |"));
         assert!(text.contains("| `sustained_1m_ratio` | 0.90 | >= 0.8 | PASS |"));
         assert!(text.contains("| `p99_first_reply_ms` | 60.00 | < 50 | above |"));
-        assert!(text.contains("| bare hyper (host not running) | 20000 |"));
+        assert!(text.contains("| bare hyper (in the driver; host not running) | 20000 |"));
         assert!(text.contains("Highest sustained: **500 msgs/s**"));
         assert!(text.contains("## Scale"));
     }
