@@ -138,6 +138,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<HostSession> {
             max_connections: plan.max_connections,
             max_rate: plan.max_rate as f64,
             half: true,
+            leftover: intake.as_ref().map_or(0, |i| i.drain.unfinished),
         };
         Some(sustained::run(&session, load).await)
     } else {

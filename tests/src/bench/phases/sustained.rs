@@ -33,6 +33,8 @@ pub struct SustainedLoad {
     pub max_rate: f64,
     /// Whether to run the half-rate latency step after the ladder.
     pub half: bool,
+    /// Messages of an earlier phase still unfinished when this one starts (0: an idle host).
+    pub leftover: u64,
 }
 
 /// One rate step.
@@ -83,7 +85,7 @@ pub async fn run(session: &Session, load: SustainedLoad) -> Sustained {
     let mut ladder = Ladder::new(load.start_rate);
     ladder.max_rate = load.max_rate;
     let mut steps = Vec::new();
-    let mut leftover = 0;
+    let mut leftover = load.leftover;
     while let Some(rate) = ladder.next() {
         let step = step(session, rate, load, leftover).await;
         leftover = step.drain.unfinished;
