@@ -28,7 +28,7 @@ use crate::model::{InboxEvent, now_ms};
 use crate::store::Store;
 use crate::wake::Wakeups;
 
-const SHARDS: usize = 8;
+const SHARDS: usize = 32;
 const BATCH: usize = 512;
 
 /// Work for a shard: an inbox event, or an `ask` that timed out.

@@ -111,7 +111,12 @@ impl Sender {
         lease_ms: i64,
     ) -> anyhow::Result<(Vec<ClaimedSend>, Option<i64>)> {
         let claimed = self.store.claim_sends(now_ms(), limit, lease_ms).await?;
-        Ok((claimed, self.store.next_send_at().await?))
+        // With a full batch the loop looks again at once; otherwise it sleeps until the next due.
+        let next = match claimed.len() < limit {
+            true => self.store.next_send_at().await?,
+            false => None,
+        };
+        Ok((claimed, next))
     }
 
     async fn record(&self, id: &str, attempt: i64, record: SendRecord) {

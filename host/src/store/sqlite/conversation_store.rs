@@ -91,7 +91,7 @@ impl ConversationStore for SqliteStore {
 
     async fn conversation(&self, id: &str) -> anyhow::Result<Option<Conversation>> {
         let id = id.to_string();
-        self.db.call(move |c| get(c, &id)).await
+        self.reads.call(move |c| get(c, &id)).await
     }
 
     async fn apply_turn(&self, turn: TurnRecord) -> anyhow::Result<()> {
@@ -110,11 +110,11 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn due_flow_timeouts(&self, now: i64, limit: usize) -> anyhow::Result<Vec<DueTimeout>> {
-        self.db.call(move |c| due_timeouts(c, now, limit)).await
+        self.reads.call(move |c| due_timeouts(c, now, limit)).await
     }
 
     async fn next_flow_timeout(&self) -> anyhow::Result<Option<i64>> {
-        self.db.call(next_timeout).await
+        self.reads.call(next_timeout).await
     }
 
     async fn apply_receipt(
@@ -184,7 +184,7 @@ impl ConversationStore for SqliteStore {
 
     async fn transcript(&self, id: &str) -> anyhow::Result<Option<Transcript>> {
         let id = id.to_string();
-        self.db
+        self.reads
             .call(move |c| {
                 let Some(conversation) = get(c, &id)? else {
                     return Ok(None);
@@ -200,12 +200,12 @@ impl ConversationStore for SqliteStore {
 
     async fn latest_inbound(&self, conversation: &str) -> anyhow::Result<Option<Message>> {
         let conversation = conversation.to_string();
-        self.db
+        self.reads
             .call(move |c| messages::latest_inbound(c, &conversation))
             .await
     }
 
     async fn count_by_state(&self) -> anyhow::Result<Vec<StateCount>> {
-        self.db.call(count_by_state).await
+        self.reads.call(count_by_state).await
     }
 }

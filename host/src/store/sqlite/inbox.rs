@@ -97,7 +97,7 @@ impl InboxStore for SqliteStore {
         after_seq: i64,
         limit: usize,
     ) -> anyhow::Result<Vec<InboxEvent>> {
-        self.db.call(move |c| pending(c, after_seq, limit)).await
+        self.reads.call(move |c| pending(c, after_seq, limit)).await
     }
 
     async fn mark_processed(&self, seq: i64, now: i64) -> anyhow::Result<()> {

@@ -89,7 +89,12 @@ impl SqliteStore {
                                 ),
                                 at,
                             )?;
-                            messages::mark_prefilled_sent(c, &reply, &format!("prefill-out-{n}"), at)?;
+                            messages::mark_prefilled_sent(
+                                c,
+                                &reply,
+                                &format!("prefill-out-{n}"),
+                                at,
+                            )?;
                         }
                     }
                     Ok(())
