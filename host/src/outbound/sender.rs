@@ -52,6 +52,7 @@ impl Sender {
         let concurrency = self.config.concurrency.max(1);
         let permits = Arc::new(Semaphore::new(concurrency));
         let lease_ms = self.config.timeout_ms as i64 + CLAIM_MARGIN_MS;
+        let batch = (concurrency / 4).clamp(1, 16);
         // This process is the store's only sender: a claim still open is one a crash interrupted.
         match self.store.release_claims(now_ms()).await {
             Ok(0) => {}
@@ -66,8 +67,10 @@ impl Sender {
             tokio::pin!(wake);
             wake.as_mut().enable();
             let free = permits.available_permits();
-            let next_due = if free == 0 {
-                // Every sender is busy; one that finishes wakes this loop.
+            // Claims are batched: with most senders busy, wait until a few are free rather
+            // than claiming one message per finished send.
+            let next_due = if free == 0 || (free < batch && free < concurrency) {
+                // Senders that finish wake this loop.
                 None
             } else {
                 match self.claim(free, lease_ms).await {
