@@ -1,0 +1,62 @@
+//! `switchboard plugin ...` and the plugins folder of `switchboard serve --watch`.
+
+use serde_json::json;
+use switchboard_tests::harness::{
+    Setup, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually, plugins_dir,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serve_watch_hot_loads_changed_plugin_files() {
+    let original = std::fs::read(plugins_dir().join("x.wasm")).unwrap();
+    let env = TestEnv::start_with("plugin-watch", Setup::watching(), |c| {
+        let plugins = c.dir.join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::fs::write(plugins.join("x.wasm"), &original).unwrap();
+        std::fs::copy(
+            plugins_dir().join("open-messaging.wasm"),
+            plugins.join("open-messaging.wasm"),
+        )
+        .unwrap();
+        c.plugins_dir = Some(plugins);
+        c.own_flows(&[]);
+    })
+    .await;
+    let host = &env.host;
+    let plugins = host.dir().join("plugins");
+    let version = || async { env.plugin("x").await["version"].clone() };
+    let dm = |n: u64| env.dm(&format!("{}", 1_960_000_000_000_000_000u64 + n), "hi");
+    assert_eq!(version().await, json!(1));
+
+    // A broken file is refused with the reason in the log; version 1 keeps serving.
+    std::fs::write(plugins.join("x.wasm"), b"\0asm broken").unwrap();
+    eventually("the broken file refused", WAIT, || async {
+        let log = host.log_tail(200);
+        if log.contains("x.wasm was refused") {
+            Ok(())
+        } else {
+            Err(host.log_tail(20))
+        }
+    })
+    .await;
+    assert_eq!(version().await, json!(1));
+    assert_eq!(
+        env.sim.send_x_dm(X_INTEGRATION, &dm(1)).await.unwrap().0,
+        200
+    );
+
+    // A good new build is hot-loaded.
+    std::fs::write(plugins.join("x.wasm"), as_new_version(original, "watched")).unwrap();
+    eventually("the changed file hot-loaded", WAIT, || async {
+        let v = version().await;
+        if v == json!(2) {
+            Ok(())
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
+    assert_eq!(
+        env.sim.send_x_dm(X_INTEGRATION, &dm(2)).await.unwrap().0,
+        200
+    );
+}
