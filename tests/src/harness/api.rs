@@ -111,21 +111,23 @@ impl Api {
 
     /// POSTs JSON.
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(
-            Method::POST,
-            path,
-            token,
-            &[("content-type", "application/json")],
-            body.to_string(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"))
+        self.send_json(Method::POST, path, token, body).await
     }
 
     /// PUTs JSON.
     pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.send_json(Method::PUT, path, token, body).await
+    }
+
+    async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
         self.request(
-            Method::PUT,
+            method,
             path,
             token,
             &[("content-type", "application/json")],

@@ -2,14 +2,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use anyhow::bail;
 use hyper::StatusCode;
 
 use super::api::Api;
-use super::paths::{TempDir, host_binary};
+use super::paths::{TempDir, host_binary, workspace_dir};
+use super::wait::{WAIT, eventually};
 
 /// How long the host may take to answer `/healthz` after it was spawned (a cold plugin cache
 /// compiles every component first).
@@ -61,19 +62,17 @@ impl HostProcess {
 
     /// Runs `switchboard {flow|plugin} publish FILE --name NAME` against this host, as an admin
     /// would from another terminal.
-    pub fn cli_publish(
-        &self,
-        kind: &str,
-        file: &Path,
-        name: &str,
-        token: &str,
-    ) -> std::process::Output {
-        std::process::Command::new(host_binary())
-            .args([kind, "publish"])
-            .arg(file)
-            .args(["--name", name, "--host", &self.base_url(), "--token", token])
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `switchboard {kind} publish`: {e}"))
+    pub fn cli_publish(&self, kind: &str, file: &Path, name: &str, token: &str) -> Output {
+        run_cli(|command| {
+            command.args([kind, "publish"]).arg(file).args([
+                "--name",
+                name,
+                "--host",
+                &self.base_url(),
+                "--token",
+                token,
+            ]);
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -108,6 +107,19 @@ impl HostProcess {
         let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Waits until the last 200 lines of the host's log say `needle` (what an admin watching
+    /// the log would see, e.g. why `serve --watch` refused a file).
+    pub async fn wait_for_log(&self, what: &str, needle: &str) {
+        eventually(what, WAIT, || async {
+            if self.log_tail(200).contains(needle) {
+                Ok(())
+            } else {
+                Err(self.log_tail(20))
+            }
+        })
+        .await
     }
 
     async fn spawn_and_wait(&mut self) {
@@ -187,6 +199,30 @@ impl Drop for HostProcess {
             );
         }
     }
+}
+
+/// Runs the `switchboard` command as `args` sets it up, in the workspace folder (so relative
+/// paths such as `flows/support.yaml` work), and returns what it did.
+pub fn run_cli(args: impl FnOnce(&mut Command)) -> Output {
+    let mut command = Command::new(host_binary());
+    command.current_dir(workspace_dir());
+    args(&mut command);
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+}
+
+/// The trimmed standard output of a command that must have succeeded; panics with what it said
+/// otherwise.
+pub fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "the command failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 fn writeln_file(file: &mut std::fs::File, line: &str) -> std::io::Result<()> {

@@ -1,7 +1,9 @@
 //! `switchboard flow ...` and the flows folder of `switchboard serve --watch`.
 
 use serde_json::json;
-use switchboard_tests::harness::{ADMIN_TOKEN, Setup, TestEnv, WAIT, eventually, workspace_dir};
+use switchboard_tests::harness::{
+    ADMIN_TOKEN, Setup, TestEnv, WAIT, eventually, succeeded, workspace_dir,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
@@ -21,15 +23,8 @@ async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
 
     // A broken file in the watched folder is reported and never replaces the working version.
     std::fs::write(flows.join("support.yaml"), "start: nowhere\nsteps: {}\n").unwrap();
-    eventually("the broken file reported", WAIT, || async {
-        let log = host.log_tail(200);
-        if log.contains("support.yaml does not validate") {
-            Ok(())
-        } else {
-            Err(host.log_tail(20))
-        }
-    })
-    .await;
+    host.wait_for_log("the broken file reported", "support.yaml does not validate")
+        .await;
     assert_eq!(version().await, json!(1));
 
     // A valid change is published.
@@ -68,15 +63,7 @@ async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
     )
     .unwrap();
     let output = host.cli_publish("flow", &file, "support", ADMIN_TOKEN);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        "support: version 3 (published)"
-    );
+    assert_eq!(succeeded(&output), "support: version 3 (published)");
     assert_eq!(version().await, json!(3));
     let bad = host.cli_publish("flow", &file, "support", "wrong-token");
     assert!(!bad.status.success());

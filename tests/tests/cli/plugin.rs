@@ -29,15 +29,8 @@ async fn serve_watch_hot_loads_changed_plugin_files() {
 
     // A broken file is refused with the reason in the log; version 1 keeps serving.
     std::fs::write(plugins.join("x.wasm"), b"\0asm broken").unwrap();
-    eventually("the broken file refused", WAIT, || async {
-        let log = host.log_tail(200);
-        if log.contains("x.wasm was refused") {
-            Ok(())
-        } else {
-            Err(host.log_tail(20))
-        }
-    })
-    .await;
+    host.wait_for_log("the broken file refused", "x.wasm was refused")
+        .await;
     assert_eq!(version().await, json!(1));
     assert_eq!(
         env.sim.send_x_dm(X_INTEGRATION, &dm(1)).await.unwrap().0,

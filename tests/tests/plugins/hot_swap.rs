@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use serde_json::json;
 use switchboard_tests::harness::{
     ADMIN_TOKEN, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually, metric, plugins_dir,
-    with_custom_section,
+    succeeded, with_custom_section,
 };
 
 /// How many webhooks version `version` of the X adapter handled.
@@ -211,13 +211,8 @@ async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
     let file = env.host.dir().join("x-v3.wasm");
     std::fs::write(&file, as_new_version(original, "v3")).unwrap();
     let output = env.host.cli_publish("plugin", &file, "x", ADMIN_TOKEN);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
+        succeeded(&output),
         "x: version 3 (adapter, switchboard:channel@0.2.0)"
     );
 }
