@@ -29,7 +29,7 @@ pub use self::components::{as_new_version, with_custom_section};
 pub use self::config::{
     ADMIN_TOKEN, ALICE, ALICE_TOKEN, ExtraIntegration, OM_INTEGRATION, OM_PATH, OM_SECRET,
     TestConfig, X_ACCESS_TOKEN, X_ACCOUNT_ID, X_CONSUMER_SECRET, X_INTEGRATION, agent_token,
-    flows_with_test_flows, settings, sim_config, support_flow,
+    flows_with_test_flows, invalid_flow, settings, sim_config, support_flow,
 };
 pub use self::env::{Setup, TestEnv, texts};
 pub use self::paths::{TempDir, free_port, host_binary, plugins_dir, workspace_dir};

@@ -77,6 +77,16 @@ pub fn flows_with_test_flows(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// `tests/flows/invalid/six-errors.yaml`: a flow with six errors, on lines 5, 11, 15, 16, 20 and
+/// 23; the last (a transfer to queue `no-such-queue`) only a configuration can tell.
+pub fn invalid_flow() -> PathBuf {
+    workspace_dir()
+        .join("tests")
+        .join("flows")
+        .join("invalid")
+        .join("six-errors.yaml")
+}
+
 /// A host config for tests: an X and an open-messaging integration whose replies go to the
 /// simulator at `sim_base_url`, queues `support` and `billing`, agent alice, an admin token.
 #[derive(Debug, Clone)]

@@ -1,9 +1,38 @@
-//! `switchboard plugin ...` and the plugins folder of `switchboard serve --watch`.
+//! `switchboard plugin inspect` and the plugins folder of `switchboard serve --watch`.
 
 use serde_json::json;
 use switchboard_tests::harness::{
-    Setup, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually, plugins_dir,
+    Setup, TempDir, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually, plugins_dir, run_cli,
+    succeeded,
 };
+
+/// `plugin inspect` loads a flow plugin as the host would and says what it is; a file that is
+/// not a component is refused with the reason.
+#[test]
+fn plugin_inspect_says_what_a_component_is() {
+    let bot = plugins_dir().join("faq-bot.wasm");
+    let said = succeeded(&run_cli(|c| {
+        c.args(["plugin", "inspect"]).arg(&bot);
+    }));
+    for line in [
+        "plugin:       faq-bot",
+        "world:        switchboard:flow/bot-plugin@0.1.0",
+        "exports:      switchboard:flow/bot@0.1.0",
+        "loads:        yes",
+    ] {
+        assert!(said.contains(line), "no {line:?} in:\n{said}");
+    }
+
+    let dir = TempDir::new("cli-inspect");
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, "not a component").unwrap();
+    let refused = run_cli(|c| {
+        c.args(["plugin", "inspect"]).arg(&bogus);
+    });
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("not a valid Wasm binary"), "{stderr}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serve_watch_hot_loads_changed_plugin_files() {

@@ -3,7 +3,7 @@
 //! working version serves on.
 
 use serde_json::json;
-use switchboard_tests::harness::{ADMIN_TOKEN, TestEnv, workspace_dir};
+use switchboard_tests::harness::{ADMIN_TOKEN, TestEnv, invalid_flow, workspace_dir};
 
 use crate::dm;
 
@@ -63,31 +63,8 @@ async fn versions_rollback_and_a_broken_publish() {
     assert_eq!(listed["versions"].as_array().unwrap().len(), 2);
 
     // A file with six different errors is refused with six located messages; v1 keeps serving.
-    let broken = r#"start: greet
-steps:
-  greet:
-    type: send
-    text: "Hi {{customer.name"
-    next: ask
-  ask:
-    type: ask
-    text: Which?
-    variable: topic
-    expect: colour
-    next: route
-  route:
-    type: decision
-    condition: 'topic ==='
-    then: nowhere
-    else: bye
-  bye:
-    type: disconnect
-    txt: Bye
-  lost:
-    type: transfer
-    queue: no-such-queue
-"#;
-    let (status, body) = env.put_flow("support", broken).await;
+    let broken = std::fs::read_to_string(invalid_flow()).unwrap();
+    let (status, body) = env.put_flow("support", &broken).await;
     assert_eq!(status, 422, "{body}");
     let errors = body["errors"].as_array().unwrap();
     let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
