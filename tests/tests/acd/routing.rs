@@ -165,7 +165,7 @@ async fn a_hundred_interactions_and_ten_agents() {
     );
     for (id, agents) in &by_interaction {
         assert_eq!(agents.len(), 1, "{id} was accepted by {agents:?}");
-        let transcript = env.interaction(&id).await;
+        let transcript = env.interaction(id).await;
         assert_eq!(
             transcript["wrapups"].as_array().unwrap().len(),
             1,
