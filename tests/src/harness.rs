@@ -34,4 +34,4 @@ pub use self::config::{
 pub use self::env::{Setup, TestEnv, texts};
 pub use self::paths::{TempDir, free_port, host_binary, plugins_dir, workspace_dir};
 pub use self::process::{HostProcess, run_cli, succeeded};
-pub use self::wait::{WAIT, eventually};
+pub use self::wait::{WAIT, eventually, eventually_eq};

@@ -26,3 +26,25 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Waits until `probe` answers `want` (as [`eventually`], with the [`WAIT`] deadline); panics
+/// with `what` and the last answer.
+pub async fn eventually_eq<T, F, Fut>(what: &str, want: T, mut probe: F)
+where
+    T: PartialEq + std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = T>,
+{
+    eventually(what, WAIT, || {
+        let seen = probe();
+        async {
+            let seen = seen.await;
+            if seen == want {
+                Ok(())
+            } else {
+                Err(format!("{seen:?}, not {want:?}"))
+            }
+        }
+    })
+    .await
+}

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 use switchboard_tests::harness::{
-    ADMIN_TOKEN, Setup, TempDir, TestConfig, TestEnv, WAIT, eventually, invalid_flow, plugins_dir,
-    run_cli, succeeded, workspace_dir,
+    ADMIN_TOKEN, Setup, TempDir, TestConfig, TestEnv, WAIT, eventually, eventually_eq,
+    invalid_flow, plugins_dir, run_cli, succeeded, workspace_dir,
 };
 
 /// The standard output and error of a command, as text.
@@ -200,15 +200,7 @@ async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
         v1.replace("thanks for writing to us.", "hello from the folder."),
     )
     .unwrap();
-    eventually("the watched change published", WAIT, || async {
-        let v = version().await;
-        if v == json!(2) {
-            Ok(())
-        } else {
-            Err(v.to_string())
-        }
-    })
-    .await;
+    eventually_eq("the watched change published", json!(2), version).await;
 
     // A file added after start is a new flow, published when it appears.
     std::fs::write(flows.join("extra.yaml"), &v1).unwrap();

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use switchboard_tests::harness::{
-    Setup, TempDir, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually, plugins_dir, run_cli,
+    Setup, TempDir, TestEnv, X_INTEGRATION, as_new_version, eventually_eq, plugins_dir, run_cli,
     succeeded,
 };
 
@@ -68,15 +68,7 @@ async fn serve_watch_hot_loads_changed_plugin_files() {
 
     // A good new build is hot-loaded.
     std::fs::write(plugins.join("x.wasm"), as_new_version(original, "watched")).unwrap();
-    eventually("the changed file hot-loaded", WAIT, || async {
-        let v = version().await;
-        if v == json!(2) {
-            Ok(())
-        } else {
-            Err(v.to_string())
-        }
-    })
-    .await;
+    eventually_eq("the changed file hot-loaded", json!(2), version).await;
     assert_eq!(
         env.sim.send_x_dm(X_INTEGRATION, &dm(2)).await.unwrap().0,
         200

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::json;
 use switchboard_tests::harness::{
-    ADMIN_TOKEN, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually, metric, plugins_dir,
-    succeeded, with_custom_section,
+    ADMIN_TOKEN, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually, eventually_eq, metric,
+    plugins_dir, succeeded, with_custom_section,
 };
 
 /// How many webhooks version `version` of the X adapter handled.
@@ -197,13 +197,8 @@ async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
         .await
         .unwrap();
     assert_eq!(status, 200);
-    eventually("version 1 serves again", WAIT, || async {
-        let now = version_calls(&api.metrics().await, "1");
-        if now == before + 1.0 {
-            Ok(())
-        } else {
-            Err(format!("{now}"))
-        }
+    eventually_eq("version 1 serves again", before + 1.0, || async {
+        version_calls(&api.metrics().await, "1")
     })
     .await;
 
