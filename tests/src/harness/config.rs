@@ -97,7 +97,9 @@ pub struct TestConfig {
     pub listen: SocketAddr,
     pub db_path: PathBuf,
     pub sim_base_url: String,
-    /// Kept small so a spinning plugin is interrupted quickly.
+    /// Every plugin call's deadline (`[plugins] deadline_ms`). Long, so that no call is
+    /// interrupted because a loaded machine ran it slowly; a test that needs a spinning plugin
+    /// interrupted gives that plugin a short one with [`TestConfig::plugin_deadline`].
     pub deadline_ms: u64,
     pub memory_mib: u64,
     /// Kept small so retries happen quickly.
@@ -134,7 +136,7 @@ impl TestConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, free_port())),
             db_path: dir.path().join("switchboard.db"),
             sim_base_url: sim_base_url.trim_end_matches('/').to_owned(),
-            deadline_ms: 500,
+            deadline_ms: 10_000,
             memory_mib: 64,
             backoff_ms: 50,
             max_attempts: 4,
@@ -175,6 +177,14 @@ impl TestConfig {
         std::fs::create_dir_all(&flows)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", flows.display()));
         self.flows_dir = Some(flows_with_test_flows(&flows));
+    }
+
+    /// Gives plugin `name` (e.g. `fixtures/spin`) its own call deadline, as a `[[plugin]]` grant.
+    pub fn plugin_deadline(&mut self, name: &str, deadline_ms: u64) {
+        let _ = write!(
+            self.extra_toml,
+            "\n[[plugin]]\nname = \"{name}\"\ndeadline_ms = {deadline_ms}\n"
+        );
     }
 
     /// One more agent in queue `billing`, with token [`agent_token`]`(id)`; `extra` is more TOML

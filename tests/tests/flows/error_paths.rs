@@ -52,6 +52,9 @@ steps:
     let env = TestEnv::start("flow-plugins", |c| {
         c.own_flows(&[("plugin-checks.yaml", &flow)]);
         c.x_flow = "plugin-checks".into();
+        // The spinning bot is interrupted quickly; everything else has the harness's long
+        // default, so a loaded machine interrupts nothing else.
+        c.plugin_deadline("fixtures/spin-bot", 500);
     })
     .await;
     dm(&env, "1700000000000000201", "where is my order?").await;
