@@ -545,7 +545,7 @@ fn default_backoff_ms() -> u64 {
     500
 }
 fn default_concurrency() -> usize {
-    32
+    128
 }
 fn default_threading_hours() -> f64 {
     72.0

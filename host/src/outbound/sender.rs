@@ -351,6 +351,17 @@ impl Sender {
             .await
         {
             Ok(result) => result,
+            // The platform took the message (2xx) but the adapter could not read its answer
+            // (a trap, its deadline): sending again would reach the customer twice. It counts
+            // as sent, without a platform id (receipts cannot be matched to it).
+            Err(e) if (200..300).contains(&status) => {
+                tracing::error!(
+                    message = %message.id,
+                    integration = %integration.config.id,
+                    "the platform accepted the message (HTTP {status}) but the adapter could not read the answer; recorded as sent without a platform id: {e}"
+                );
+                SendResult::Sent(String::new())
+            }
             Err(e) => SendResult::Failed(SendFailure::Transient(e.to_string())),
         }
     }

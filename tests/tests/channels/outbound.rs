@@ -4,7 +4,8 @@
 
 use switchboard_tests::harness::support_flow::{GREETING_SUFFIX, QUESTION, TO_BILLING};
 use switchboard_tests::harness::{
-    OM_INTEGRATION, TestEnv, X_INTEGRATION, eventually, metric, outbound_all_sent, texts,
+    ExtraIntegration, OM_INTEGRATION, TestEnv, X_INTEGRATION, eventually, metric,
+    outbound_all_sent, texts,
 };
 use switchboard_tests::sim::Fault;
 
@@ -279,5 +280,59 @@ async fn failing_sends_are_retried_or_reported() {
             &[("integration", X_INTEGRATION)]
         ) >= 1.0,
         "{metrics}"
+    );
+}
+
+/// The platform took a reply (2xx) but the adapter trapped reading its answer: the reply counts
+/// as sent, once, and is never sent again (a retry would reach the customer twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reply_the_platform_took_is_not_sent_again_when_its_answer_cannot_be_read() {
+    let env = TestEnv::start("decode-trap", |c| {
+        let reply_url = format!("{}/sim/delivered", c.sim_base_url);
+        c.extra_integrations.push(ExtraIntegration {
+            id: "trap-decode".into(),
+            adapter: "fixtures/trap".into(),
+            settings: vec![
+                ("trap_in".into(), "decode-send-response".into()),
+                ("reply_url".into(), reply_url),
+            ],
+            ..Default::default()
+        });
+    })
+    .await;
+    for (id, text) in [("t-1", "Hello"), ("t-2", "billing")] {
+        let answer = env
+            .api
+            .post_json(
+                "/webhooks/trap-decode",
+                None,
+                &serde_json::json!({ "id": id, "from": "tina", "text": text }),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    let alice = env.alice();
+    let id = alice.wait_queued_id("billing", "tina").await;
+    let interaction = alice
+        .wait_interaction(&id, "every reply recorded sent", outbound_all_sent)
+        .await;
+    let outbound: Vec<(u64, String)> = interaction["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .map(|m| {
+            (
+                m["attempts"].as_u64().unwrap_or_default(),
+                m["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(outbound.len(), 3, "{interaction}");
+    assert!(
+        outbound
+            .iter()
+            .all(|(attempts, status)| *attempts == 1 && status == "sent"),
+        "each reply went out once: {outbound:?}"
     );
 }

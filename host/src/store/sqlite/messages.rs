@@ -201,7 +201,7 @@ pub fn mark_sent(
     now: i64,
 ) -> anyhow::Result<()> {
     conn.prepare_cached(
-        "UPDATE messages SET status = 'sent', platform_id = ?2, next_attempt_at = NULL,
+        "UPDATE messages SET status = 'sent', platform_id = NULLIF(?2, ''), next_attempt_at = NULL,
             claimed_until = NULL, error = NULL, updated_at = ?4
          WHERE id = ?1 AND status = 'sending' AND attempts = ?3",
     )?
