@@ -14,9 +14,9 @@ use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::engine::arm_deadline;
-use super::grants::Limits;
 use super::host::http::HttpAccess;
 use super::host::kv::KvAccess;
+use super::limits::Limits;
 use super::worlds::channel::CallContext;
 use super::worlds::flow::FlowCallContext;
 

@@ -17,8 +17,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use wasmtime::component::{HasSelf, Linker};
 
 use super::super::bindings::flow_v0_1::{self, types as wt};
-use super::super::grants::HostRule;
 use super::super::state::PluginState;
+use crate::config::HostRule;
 
 /// The largest response body handed to a plugin.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;

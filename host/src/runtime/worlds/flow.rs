@@ -13,15 +13,16 @@ use wasmtime::{Engine, Store};
 use super::super::PluginRuntime;
 use super::super::bindings::flow_v0_1;
 use super::super::error::PluginError;
-use super::super::grants::{self, HostRule, Limits};
+use super::super::grants;
 use super::super::host::http::HttpAccess;
 use super::super::host::kv::KvAccess;
 use super::super::host::{http, kv, logging};
+use super::super::limits::Limits;
 use super::super::manifest::Manifest;
 use super::super::state::{Caller, PluginState};
 use super::bot::BotPlugin;
 use super::data_action::DataActionPlugin;
-use crate::config::PluginGrant;
+use crate::config::{HostRule, PluginGrant};
 
 /// Who a flow-plugin call serves, for the plugin's log lines.
 #[derive(Debug, Clone, Default)]
