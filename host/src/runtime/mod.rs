@@ -22,14 +22,17 @@
 
 mod bindings;
 mod cache;
+mod caller;
 mod detect;
 mod engine;
 mod error;
 mod grants;
 mod host;
+mod http_gate;
 mod inspect;
 mod limits;
 mod manifest;
+mod plugin_kv;
 mod state;
 mod worlds;
 
@@ -43,27 +46,26 @@ use wasmtime::component::Linker;
 
 pub use crate::config::check_http_host;
 pub use crate::events::{AdapterInfo, Capabilities, TextUnit};
+pub use caller::{CallContext, FlowCallContext};
 pub use detect::{SUPPORTED_CHANNEL_VERSIONS, SUPPORTED_FLOW_VERSIONS};
 pub use error::{AdapterError, CallErrorKind, PluginError};
-pub use host::{KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MemoryKv, PluginKv, check_kv_entry};
 pub use inspect::{Outline, outline};
 pub use limits::Limits;
 pub use manifest::Manifest;
+pub use plugin_kv::{KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MemoryKv, PluginKv, check_kv_entry};
 pub use state::PluginState;
 pub use worlds::bot::{BotExit, BotInput, BotOutput, BotPlugin, BotReply};
-pub use worlds::channel::{
-    AdapterPlugin, CallContext, HttpRequest, WebhookOutcome, WebhookRequest,
-};
+pub use worlds::channel::{AdapterPlugin, HttpRequest, WebhookOutcome, WebhookRequest};
 pub use worlds::data_action::{ActionError, ActionInfo, DataActionPlugin};
-pub use worlds::flow::{FlowCallContext, FlowPlugin, FlowPluginKind};
+pub use worlds::flow::{FlowPlugin, FlowPluginKind};
 
 #[cfg(test)]
-pub(crate) use host::kv::conformance as kv_conformance;
+pub(crate) use plugin_kv::conformance as kv_conformance;
 
 use crate::config::{PluginGrant, PluginsConfig};
 use detect::WorldKind;
 use engine::WasmEngine;
-use host::http::HttpGate;
+use http_gate::HttpGate;
 
 /// A loaded plugin, of the kind its component's exports say ([`PluginRuntime::load`]).
 pub enum Loaded {

@@ -12,26 +12,16 @@ use wasmtime::{Engine, Store};
 
 use super::super::PluginRuntime;
 use super::super::bindings::flow_v0_1;
+use super::super::caller::{Caller, FlowCallContext};
 use super::super::error::PluginError;
 use super::super::grants;
-use super::super::host::http::HttpAccess;
-use super::super::host::kv::KvAccess;
 use super::super::host::{http, kv, logging};
 use super::super::limits::Limits;
 use super::super::manifest::Manifest;
-use super::super::state::{Caller, PluginState};
+use super::super::state::{HttpAccess, KvAccess, PluginState};
 use super::bot::BotPlugin;
 use super::data_action::DataActionPlugin;
 use crate::config::{HostRule, PluginGrant};
-
-/// Who a flow-plugin call serves, for the plugin's log lines.
-#[derive(Debug, Clone, Default)]
-pub struct FlowCallContext {
-    /// The flow making the call.
-    pub flow: String,
-    /// The conversation the call is about ("" when none).
-    pub conversation_id: String,
-}
 
 /// Which world a flow plugin implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -114,6 +104,9 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<PluginState>> {
     http::link(&mut linker)?;
     Ok(linker)
 }
+
+// `types` holds only types, but still needs a `Host` impl to be linked.
+impl flow_v0_1::types::Host for PluginState {}
 
 /// Checks the manifest and the HTTP grant, links the component for its world and, for a data
 /// action, runs the health check.

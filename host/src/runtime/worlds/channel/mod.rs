@@ -12,7 +12,6 @@
 
 mod convert;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -20,20 +19,14 @@ use wasmtime::{Engine, Store};
 
 use super::super::PluginRuntime;
 use super::super::bindings::{channel_v0_1, channel_v0_2};
+use super::super::caller::{CallContext, Caller};
 use super::super::error::{AdapterError, CallErrorKind, PluginError};
 use super::super::grants;
 use super::super::host::{logging, settings};
 use super::super::limits::Limits;
 use super::super::manifest::Manifest;
-use super::super::state::{Caller, PluginState};
+use super::super::state::PluginState;
 use crate::events::{InboundEvent, OutboundMessage, SendResult};
-
-/// Who a call serves: the integration and its settings.
-#[derive(Debug, Clone)]
-pub struct CallContext {
-    pub integration_id: String,
-    pub settings: Arc<BTreeMap<String, String>>,
-}
 
 pub use crate::events::{AdapterInfo, Capabilities, TextUnit};
 
@@ -77,6 +70,9 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<PluginState>> {
     settings::link(&mut linker)?;
     Ok(linker)
 }
+
+// `types` holds only types, but still needs a `Host` impl to be linked.
+impl channel_v0_2::types::Host for PluginState {}
 
 /// A loaded, checked channel adapter.
 pub struct AdapterPlugin {
