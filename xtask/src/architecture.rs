@@ -189,11 +189,21 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<File>) -> anyhow::Result<()>
 }
 
 /// The text before the first module-level `#[cfg(test)]`.
+///
+/// A module-level `#[cfg(test)]` on a one-line item (`mod test_support;`, `use x::y;`) skips
+/// that item only; one on a block (`mod tests { ... }`) ends the code.
 fn code_before_tests(text: &str) -> String {
     let mut out = String::new();
-    for line in text.lines() {
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
         if line.starts_with("#[cfg(test)]") {
-            break;
+            match lines.peek() {
+                Some(next) if next.trim_end().ends_with(';') => {
+                    lines.next();
+                    continue;
+                }
+                _ => break,
+            }
         }
         out.push_str(line);
         out.push('\n');
@@ -226,7 +236,16 @@ fn paths_in(file: &File) -> Vec<Vec<String>> {
     // Inline paths, outside the `use` statements read above.
     let code = without_use_statements(&code);
     let inline = inline_modules(&code);
-    for start in ["crate::", "super::"] {
+    // Paths into a child module the file declares (`child::f()`), besides `crate::`/`super::`.
+    let children: Vec<String> = declared_children(file)
+        .into_iter()
+        .map(|c| format!("{c}::"))
+        .collect();
+    let starts: Vec<&str> = ["crate::", "super::"]
+        .into_iter()
+        .chain(children.iter().map(String::as_str))
+        .collect();
+    for start in starts {
         let mut rest = code.as_str();
         while let Some(at) = rest.find(start) {
             let module = module_at(file, &inline, code.len() - rest.len() + at);
@@ -431,6 +450,22 @@ fn absolute(path: &[String], file: &File, module: &[String]) -> Option<Vec<Strin
     }
 }
 
+/// The child modules `file` declares (`mod name;`, `pub mod name;`).
+fn declared_children(file: &File) -> Vec<String> {
+    file.code
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let line = line
+                .strip_prefix("pub(crate) ")
+                .or_else(|| line.strip_prefix("pub "))
+                .unwrap_or(line);
+            let name = line.strip_prefix("mod ")?.strip_suffix(';')?.trim();
+            Some(name.to_string())
+        })
+        .collect()
+}
+
 /// Whether `file` declares a child module `name` (`mod name;` or `pub mod name;`).
 fn declares_child(file: &File, name: &str) -> bool {
     file.code.lines().any(|line| {
@@ -452,7 +487,10 @@ fn reexports_of(file: &File) -> HashMap<String, Vec<String>> {
     }
     for line in strip_comments(&file.code).split(';') {
         let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        let Some(tree) = line.strip_prefix("pub use ") else {
+        let Some(tree) = line
+            .strip_prefix("pub use ")
+            .or_else(|| line.strip_prefix("pub(crate) use "))
+        else {
             continue;
         };
         for path in expand(tree) {
@@ -691,6 +729,20 @@ mod tests {
             [("long.rs".to_string(), MAX_CODE_LINES + 1)]
         );
         assert_eq!(findings.driver_outside_store, ["driver.rs".to_string()]);
+    }
+
+    #[test]
+    fn calls_into_a_child_and_test_only_items_are_read() {
+        let dir = temp_crate(&[
+            ("lib.rs", "pub mod p;\n"),
+            (
+                "p/mod.rs",
+                "mod child;\n#[cfg(test)]\nmod helpers;\npub struct State;\npub fn routes() { child::routes(); }\nfn more() {}\n",
+            ),
+            ("p/child.rs", "use super::State;\npub fn routes() {}\n"),
+        ]);
+        let findings = check(&dir).unwrap();
+        assert_eq!(findings.file_cycles, [vec!["p/child.rs".to_string(), "p/mod.rs".into()]]);
     }
 
     /// The rule itself, on the host.

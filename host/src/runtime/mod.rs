@@ -11,7 +11,7 @@
 //!   ticker; compilation through `cache.rs`.
 //! - `manifest.rs`: what a plugin asks for; `grants.rs`: the limits and HTTP hosts granted per
 //!   plugin (their syntax is the configuration's, `config/grants.rs`), checked against it.
-//! - `plugin_kv.rs`: the plugins' key-value store ([`PluginKv`]); `http_gate.rs`: the HTTP client
+//! - the plugins' key-value store ([`PluginKv`]) is the store's (`store/plugin_kv.rs`); `http_gate.rs`: the HTTP client
 //!   that performs plugins' requests to granted hosts only.
 //! - `caller.rs`: whom a call serves; `state.rs`: one call's sandbox and capability state.
 //! - `bindings.rs`: the generated code of every WIT version, independent of the host's state.
@@ -39,7 +39,6 @@ mod http_gate;
 mod inspect;
 mod limits;
 mod manifest;
-mod plugin_kv;
 mod plugin_runtime;
 mod shared;
 mod state;
@@ -53,7 +52,9 @@ pub use error::{AdapterError, CallErrorKind, PluginError};
 pub use inspect::{Outline, outline};
 pub use limits::Limits;
 pub use manifest::Manifest;
-pub use plugin_kv::{KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MemoryKv, PluginKv, check_kv_entry};
+pub use crate::store::plugin_kv::{
+    KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MemoryKv, PluginKv, check_kv_entry,
+};
 pub use plugin_runtime::{Loaded, PluginRuntime};
 pub use state::PluginState;
 pub use worlds::channel::{AdapterPlugin, HttpRequest, WebhookOutcome, WebhookRequest};
@@ -62,5 +63,3 @@ pub use worlds::flow::{
     FlowPlugin, FlowPluginKind,
 };
 
-#[cfg(test)]
-pub(crate) use plugin_kv::conformance as kv_conformance;

@@ -15,7 +15,7 @@ use super::grants;
 use super::http_gate::HttpGate;
 use super::limits::Limits;
 use super::manifest;
-use super::plugin_kv::{KvStore, MemoryKv};
+use crate::store::plugin_kv::{KvStore, MemoryKv};
 use super::shared::Shared;
 use super::worlds::channel::{self, AdapterPlugin};
 use super::worlds::flow::{self, FlowPlugin, FlowPluginKind};
@@ -209,7 +209,7 @@ impl PluginRuntime {
     }
 
     /// Makes flow plugins use `kv` from their next call on (the host gives it
-    /// `store::plugin_kv::SqlitePluginKv`, the file `plugin-kv.db` beside its database).
+    /// `store::sqlite::SqlitePluginKv`, the file `plugin-kv.db` beside its database).
     pub fn set_kv_store(&self, kv: KvStore) {
         self.shared.set_kv_store(kv);
     }

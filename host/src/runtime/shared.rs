@@ -13,7 +13,7 @@ use wasmtime::component::Linker;
 
 use super::engine::WasmEngine;
 use super::http_gate::HttpGate;
-use super::plugin_kv::KvStore;
+use crate::store::plugin_kv::KvStore;
 use super::state::PluginState;
 
 /// The engine, the linkers and what the imports share; plugins hold it in an `Arc`.

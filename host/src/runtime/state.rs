@@ -18,7 +18,7 @@ use super::caller::Caller;
 use super::engine::arm_deadline;
 use super::http_gate::HttpGate;
 use super::limits::Limits;
-use super::plugin_kv::KvStore;
+use crate::store::plugin_kv::KvStore;
 use crate::config::HostRule;
 
 /// The state of one instance (one call).

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod conformance;
+pub mod plugin_kv;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::super::bindings::flow_v0_1;
-use super::super::plugin_kv::PluginKv;
+use crate::store::plugin_kv::PluginKv;
 use super::super::state::PluginState;
 
 /// Links `switchboard:flow/kv`.

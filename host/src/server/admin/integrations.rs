@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::AdminState;
+use super::state::AdminState;
 use crate::integrations::Integration;
 use crate::model::now_ms;
 use crate::server::error::{ApiError, ApiResult, json_body};

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
-use super::AdminState;
+use super::state::AdminState;
 use super::flows::RollbackBody;
 use crate::catalog::world_of;
 use crate::deploy::PluginPublishError;

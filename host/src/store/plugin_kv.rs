@@ -3,7 +3,7 @@
 //!
 //! The runtime does not own the storage: it calls a [`PluginKv`], which the host gives it with
 //! [`PluginRuntime::set_kv_store`](crate::runtime::PluginRuntime::set_kv_store) (the embedded
-//! one is `store::plugin_kv`, a SQLite file). The trait is async and object-safe, so a store
+//! one is `store::sqlite::SqlitePluginKv`, a SQLite file). The trait is async and object-safe, so a store
 //! that waits on a disk or a network never holds a worker thread. Until the host sets one,
 //! plugins get a [`MemoryKv`]. The `kv` import that plugins call is `host/kv.rs`.
 
