@@ -742,7 +742,10 @@ mod tests {
             ("p/child.rs", "use super::State;\npub fn routes() {}\n"),
         ]);
         let findings = check(&dir).unwrap();
-        assert_eq!(findings.file_cycles, [vec!["p/child.rs".to_string(), "p/mod.rs".into()]]);
+        assert_eq!(
+            findings.file_cycles,
+            [vec!["p/child.rs".to_string(), "p/mod.rs".into()]]
+        );
     }
 
     /// The rule itself, on the host.

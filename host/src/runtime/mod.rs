@@ -46,15 +46,15 @@ mod worlds;
 
 pub use crate::config::check_http_host;
 pub use crate::events::{AdapterInfo, Capabilities, TextUnit};
+pub use crate::store::plugin_kv::{
+    KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MemoryKv, PluginKv, check_kv_entry,
+};
 pub use caller::{CallContext, FlowCallContext};
 pub use detect::{SUPPORTED_CHANNEL_VERSIONS, SUPPORTED_FLOW_VERSIONS};
 pub use error::{AdapterError, CallErrorKind, PluginError};
 pub use inspect::{Outline, outline};
 pub use limits::Limits;
 pub use manifest::Manifest;
-pub use crate::store::plugin_kv::{
-    KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MemoryKv, PluginKv, check_kv_entry,
-};
 pub use plugin_runtime::{Loaded, PluginRuntime};
 pub use state::PluginState;
 pub use worlds::channel::{AdapterPlugin, HttpRequest, WebhookOutcome, WebhookRequest};
@@ -62,4 +62,3 @@ pub use worlds::flow::{
     ActionError, ActionInfo, BotExit, BotInput, BotOutput, BotPlugin, BotReply, DataActionPlugin,
     FlowPlugin, FlowPluginKind,
 };
-

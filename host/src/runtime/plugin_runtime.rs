@@ -15,11 +15,11 @@ use super::grants;
 use super::http_gate::HttpGate;
 use super::limits::Limits;
 use super::manifest;
-use crate::store::plugin_kv::{KvStore, MemoryKv};
 use super::shared::Shared;
 use super::worlds::channel::{self, AdapterPlugin};
 use super::worlds::flow::{self, FlowPlugin, FlowPluginKind};
 use crate::config::{PluginGrant, PluginsConfig};
+use crate::store::plugin_kv::{KvStore, MemoryKv};
 
 /// A loaded plugin, of the kind its component's exports say ([`PluginRuntime::load`]).
 pub enum Loaded {

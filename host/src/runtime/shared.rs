@@ -13,8 +13,8 @@ use wasmtime::component::Linker;
 
 use super::engine::WasmEngine;
 use super::http_gate::HttpGate;
-use crate::store::plugin_kv::KvStore;
 use super::state::PluginState;
+use crate::store::plugin_kv::KvStore;
 
 /// The engine, the linkers and what the imports share; plugins hold it in an `Arc`.
 pub(crate) struct Shared {

@@ -18,8 +18,8 @@ use super::caller::Caller;
 use super::engine::arm_deadline;
 use super::http_gate::HttpGate;
 use super::limits::Limits;
-use crate::store::plugin_kv::KvStore;
 use crate::config::HostRule;
+use crate::store::plugin_kv::KvStore;
 
 /// The state of one instance (one call).
 pub struct PluginState {

@@ -10,8 +10,8 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::super::bindings::flow_v0_1;
-use crate::store::plugin_kv::PluginKv;
 use super::super::state::PluginState;
+use crate::store::plugin_kv::PluginKv;
 
 /// Links `switchboard:flow/kv`.
 pub(crate) fn link(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
