@@ -333,9 +333,9 @@ impl Sender {
         message: &Message,
         outbound: &OutboundMessage,
     ) -> SendResult {
-        let request = match integration.encode_send(&self.metrics, outbound).await {
-            Ok(Ok(request)) => request,
-            Ok(Err(e)) => {
+        let (request, send) = match integration.send(&self.metrics, outbound).await {
+            Ok((Ok(request), send)) => (request, send),
+            Ok((Err(e), _)) => {
                 return SendResult::Failed(SendFailure::Permanent(format!(
                     "the adapter refused the message: {e}"
                 )));
@@ -346,10 +346,7 @@ impl Sender {
             Ok(answer) => answer,
             Err(failure) => return SendResult::Failed(failure),
         };
-        match integration
-            .decode_send_response(&self.metrics, &message.id, status, headers, body)
-            .await
-        {
+        match send.decode(&message.id, status, headers, body).await {
             Ok(result) => result,
             // The platform took the message (2xx) but the adapter could not read its answer
             // (a trap, its deadline): sending again would reach the customer twice. It counts
