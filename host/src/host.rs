@@ -39,6 +39,8 @@ pub struct Host {
     pub metrics: Arc<Metrics>,
     /// The client every platform request goes through.
     pub http: reqwest::Client,
+    /// This process's name for the leases it takes (a new one per start).
+    pub holder: String,
 }
 
 impl Host {
@@ -107,6 +109,7 @@ impl Host {
             deployer,
             wake,
             http,
+            holder: crate::model::new_id("host"),
             config,
         })
     }
@@ -121,6 +124,7 @@ impl Host {
             live: self.live.clone(),
             wake: self.wake.clone(),
             metrics: self.metrics.clone(),
+            holder: self.holder.clone(),
         };
         tokio::spawn(Arc::new(inbox).run());
         let sender = Sender {

@@ -14,9 +14,10 @@ pub mod sqlite;
 use std::sync::Arc;
 
 pub use api::{
-    AcceptRequest, Accepted, AcdStore, CatalogStore, ClaimedSend, ConversationStore, DueTimeout,
-    InactivityPass, InactivityRule, InboxStore, OutboxStore, ReceiptApplied, Routed, SendRecord,
-    StateCount, Store, ThreadMessage, Transcript, TurnRecord,
+    AcceptRequest, Accepted, AcdStore, AlreadyProcessed, CatalogStore, ClaimBatch, Claimed,
+    ClaimedSend, ConversationStore, DueTimeout, InactivityPass, InactivityRule, InboxStore, Lease,
+    LeaseLost, OutboxStore, ReceiptApplied, Routed, SendRecord, StateCount, Store, Superseded,
+    ThreadMessage, Transcript, TurnRecord, Work,
 };
 
 use crate::config::StoreConfig;
