@@ -97,7 +97,7 @@ impl Inbox {
                         },
                     }),
                 ),
-                ConversationState::Queued => self.wake.route.notify_one(),
+                ConversationState::Queued => self.wake.wake_route(),
                 _ => {}
             }
             return Ok(());
@@ -205,10 +205,10 @@ impl Inbox {
             tracing::error!(integration = %integration, "flow failed: {error}");
         }
         if report.sends > 0 {
-            self.wake.outbound.notify_one();
+            self.wake.wake_outbound();
         }
         if report.queued {
-            self.wake.route.notify_one();
+            self.wake.wake_route();
         }
     }
 }

@@ -84,7 +84,7 @@ impl Sender {
                             tokio::spawn(async move {
                                 sender.send_one(send).await;
                                 drop(permit);
-                                sender.wake.outbound.notify_one();
+                                sender.wake.wake_outbound();
                             });
                         }
                         if full {
