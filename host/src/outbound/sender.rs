@@ -10,7 +10,7 @@
 //! platform sees is a recorded attempt, and a crash only delays what it interrupted.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -76,13 +76,14 @@ impl Sender {
                 match self.claim(free, lease_ms).await {
                     Ok((claimed, next_due)) => {
                         let full = claimed.len() == free;
+                        let claimed_at = Instant::now();
                         for send in claimed {
                             let Ok(permit) = permits.clone().acquire_owned().await else {
                                 return;
                             };
                             let sender = self.clone();
                             tokio::spawn(async move {
-                                sender.send_one(send).await;
+                                sender.send_one(send, claimed_at).await;
                                 drop(permit);
                                 sender.wake.wake_outbound();
                             });
@@ -128,7 +129,7 @@ impl Sender {
         }
     }
 
-    async fn send_one(&self, send: ClaimedSend) {
+    async fn send_one(&self, send: ClaimedSend, claimed_at: Instant) {
         let ClaimedSend {
             message,
             conversation,
@@ -159,6 +160,13 @@ impl Sender {
                 uncount: true,
             };
             self.record(&id, attempts, retry).await;
+            return;
+        }
+        // A claim only this sender holds for its lease: a send that would start too late to end
+        // within it (this host stalled, or lost the store) is left for whoever claims the
+        // message next, rather than risk two sends.
+        if claimed_at.elapsed() > Duration::from_millis(CLAIM_MARGIN_MS as u64 / 2) {
+            tracing::warn!(message = %id, "a claimed send started too late; it is left to the next claim");
             return;
         }
         let result = self
