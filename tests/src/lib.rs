@@ -12,8 +12,9 @@
 //!   faults) and a customer-side client that posts signed webhooks to the host;
 //! - [`host_config`]: derives a simulator setup from the host's own `switchboard.toml`, so the demo
 //!   and the tests configure both sides from one file;
-//! - [`harness`]: runs the real `switchboard` binary on a temporary config and database for the
-//!   end-to-end tests (`tests/e2e.rs`).
+//! - [`harness`]: the one harness of the end-to-end tests (`tests/tests/<area>/`): a
+//!   [`harness::TestEnv`] runs the simulator and the real `switchboard` binary on a temporary
+//!   config and database, with helpers for what customers, agents and admins do.
 //!
 //! The `platform-sim` binary runs the simulator for `cargo xtask serve`; the `bench` binary is the
 //! load driver behind `cargo xtask bench`, built from [`bench`].

@@ -12,16 +12,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard_tests::fixtures::{UniqueIds, XDm};
-use switchboard_tests::harness::{
-    ALICE, ALICE_TOKEN, HostProcess, TempDir, TestConfig, WAIT, X_ACCOUNT_ID, X_INTEGRATION,
-    eventually, sim_config, workspace_dir,
-};
-use switchboard_tests::sim::PlatformSim;
+use switchboard_tests::harness::support_flow::TO_BILLING;
+use switchboard_tests::harness::{ALICE, ALICE_TOKEN, TestEnv, workspace_dir};
 
 const CUSTOMER: &str = "1500000000000000901";
 const FIRST_TEXT: &str = "Hi, my invoice is wrong";
-const TO_BILLING: &str = "Thanks! A billing specialist will be with you shortly.";
 const REPLY: &str = "Hello from the console, I have corrected your invoice.";
 /// How long the browser script may run (it has its own 30 s limit per step).
 const BROWSER_DEADLINE: Duration = Duration::from_secs(240);
@@ -130,15 +125,11 @@ async fn run_browser_script(
 async fn an_agent_answers_a_customer_in_the_browser_console() {
     let prerequisites = prerequisites();
 
-    let sim = PlatformSim::start(sim_config())
-        .await
-        .expect("starting the platform simulator");
-    let dir = TempDir::new("console");
-    let mut config = TestConfig::new(&dir, &sim.base_url());
-    config.console_dir = Some(prerequisites.dist.clone());
-    let host = HostProcess::start(dir, &config.render()).await;
-    sim.set_host_base_url(host.base_url());
-    let api = host.api();
+    let env = TestEnv::start("console", |c| {
+        c.console_dir = Some(prerequisites.dist.clone());
+    })
+    .await;
+    let (host, api) = (&env.host, &env.api);
 
     // The console is served where the browser will look for it.
     let page = api.get("/console/", None).await;
@@ -150,44 +141,16 @@ async fn an_agent_answers_a_customer_in_the_browser_console() {
     );
 
     // A customer writes on X and chooses Billing: the conversation waits in `billing`.
-    let ids = UniqueIds::new();
     for text in [FIRST_TEXT, "1"] {
-        let dm = XDm {
-            event_id: ids.next_id(),
-            sender_id: CUSTOMER.into(),
-            for_user_id: X_ACCOUNT_ID.into(),
-            text: text.into(),
-            ..XDm::default()
-        };
-        let (status, body) = sim
-            .send_x_dm(X_INTEGRATION, &dm)
-            .await
-            .expect("posting the DM");
-        assert_eq!(status, 200, "DM {text:?} was answered {status}: {body}");
+        env.send_dm_text(CUSTOMER, text).await;
         if text == FIRST_TEXT {
             // The greeting and the question went out before the answer comes.
-            delivered_texts(&sim, 2).await;
+            env.texts_to(CUSTOMER, 2).await;
         }
     }
-    let routed = delivered_texts(&sim, 3).await;
+    let routed = env.texts_to(CUSTOMER, 3).await;
     assert_eq!(routed[2], TO_BILLING, "{routed:?}");
-    let waiting = eventually("the conversation waiting in billing", WAIT, || async {
-        let listing = api.get("/api/v1/queues/billing", Some(ALICE_TOKEN)).await;
-        if listing.status != 200 {
-            return Err(format!("{}: {}", listing.status, listing.text()));
-        }
-        let listing = listing.json();
-        listing["waiting"]
-            .as_array()
-            .and_then(|w| w.iter().find(|c| c["customer_id"] == CUSTOMER))
-            .cloned()
-            .ok_or_else(|| listing.to_string())
-    })
-    .await;
-    let interaction_id = waiting["id"]
-        .as_str()
-        .expect("an interaction id")
-        .to_owned();
+    let interaction_id = env.alice().wait_queued_id("billing", CUSTOMER).await;
 
     // The agent works it in the browser.
     let (passed, output) = run_browser_script(
@@ -208,21 +171,14 @@ async fn an_agent_answers_a_customer_in_the_browser_console() {
     );
 
     // The customer received the reply on X.
-    let delivered = delivered_texts(&sim, 4).await;
+    let delivered = env.texts_to(CUSTOMER, 4).await;
     assert!(
         delivered.iter().any(|t| t == REPLY),
         "the simulator received the agent's reply for {CUSTOMER}: {delivered:?}"
     );
 
     // And the host recorded what the agent did.
-    let done = api
-        .get(
-            &format!("/api/v1/interactions/{interaction_id}"),
-            Some(ALICE_TOKEN),
-        )
-        .await;
-    assert_eq!(done.status, 200, "{}", done.text());
-    let done = done.json();
+    let done = env.alice().interaction(&interaction_id).await;
     assert_eq!(done["state"], "ended", "{done}");
     assert_eq!(done["wrapups"][0]["code"], "resolved", "{done}");
     assert_eq!(done["wrapups"][0]["agent"], ALICE, "{done}");
@@ -235,26 +191,4 @@ async fn an_agent_answers_a_customer_in_the_browser_console() {
     assert_eq!(reply.len(), 1, "the reply was sent once: {done}");
     assert_eq!(reply[0]["agent"], ALICE, "{done}");
     assert_eq!(reply[0]["status"], "sent", "{done}");
-}
-
-/// The texts delivered to [`CUSTOMER`] once there are at least `n`.
-async fn delivered_texts(sim: &PlatformSim, n: usize) -> Vec<String> {
-    eventually(
-        &format!("{n} message(s) delivered to {CUSTOMER}"),
-        WAIT,
-        || async {
-            let texts: Vec<String> = sim
-                .delivered()
-                .into_iter()
-                .filter(|d| d.recipient_id == CUSTOMER)
-                .map(|d| d.text.unwrap_or_default())
-                .collect();
-            if texts.len() >= n {
-                Ok(texts)
-            } else {
-                Err(format!("{texts:?}"))
-            }
-        },
-    )
-    .await
 }

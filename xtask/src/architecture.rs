@@ -7,9 +7,11 @@
 //! - `rusqlite` appears only under `host/src/store/`: nothing else knows the engine.
 //!
 //! It reads the source as text (no compiler): `use` trees and inline `crate::`/`super::` paths,
-//! resolved against the files that exist. It runs in `cargo xtask test` as a unit test.
+//! resolved against the files that exist (a relative path inside an inline `mod name { ... }`
+//! starts from that module). It runs in `cargo xtask test` as a unit test.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The longest a file may be before its tests.
@@ -187,11 +189,21 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<File>) -> anyhow::Result<()>
 }
 
 /// The text before the first module-level `#[cfg(test)]`.
+///
+/// A module-level `#[cfg(test)]` on a one-line item (`mod test_support;`, `use x::y;`) skips
+/// that item only; one on a block (`mod tests { ... }`) ends the code.
 fn code_before_tests(text: &str) -> String {
     let mut out = String::new();
-    for line in text.lines() {
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
         if line.starts_with("#[cfg(test)]") {
-            break;
+            match lines.peek() {
+                Some(next) if next.trim_end().ends_with(';') => {
+                    lines.next();
+                    continue;
+                }
+                _ => break,
+            }
         }
         out.push_str(line);
         out.push('\n');
@@ -204,8 +216,10 @@ fn paths_in(file: &File) -> Vec<Vec<String>> {
     let code = strip_comments(&file.code);
     let mut paths = Vec::new();
     // `use` trees.
+    let inline = inline_modules(&code);
     let mut rest = code.as_str();
     while let Some(at) = find_word(rest, "use") {
+        let module = module_at(file, &inline, code.len() - rest.len() + at);
         let after = &rest[at + 3..];
         let Some(end) = after.find(';') else { break };
         let tree: String = after[..end]
@@ -213,7 +227,7 @@ fn paths_in(file: &File) -> Vec<Vec<String>> {
             .collect::<Vec<_>>()
             .join(" ");
         for path in expand(&tree) {
-            if let Some(abs) = absolute(&path, file) {
+            if let Some(abs) = absolute(&path, file, &module) {
                 paths.push(abs);
             }
         }
@@ -221,9 +235,20 @@ fn paths_in(file: &File) -> Vec<Vec<String>> {
     }
     // Inline paths, outside the `use` statements read above.
     let code = without_use_statements(&code);
-    for start in ["crate::", "super::"] {
+    let inline = inline_modules(&code);
+    // Paths into a child module the file declares (`child::f()`), besides `crate::`/`super::`.
+    let children: Vec<String> = declared_children(file)
+        .into_iter()
+        .map(|c| format!("{c}::"))
+        .collect();
+    let starts: Vec<&str> = ["crate::", "super::"]
+        .into_iter()
+        .chain(children.iter().map(String::as_str))
+        .collect();
+    for start in starts {
         let mut rest = code.as_str();
         while let Some(at) = rest.find(start) {
+            let module = module_at(file, &inline, code.len() - rest.len() + at);
             let preceded = rest[..at]
                 .chars()
                 .last()
@@ -238,7 +263,7 @@ fn paths_in(file: &File) -> Vec<Vec<String>> {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
                     .collect();
-                if let Some(abs) = absolute(&path, file) {
+                if let Some(abs) = absolute(&path, file, &module) {
                     paths.push(abs);
                 }
             }
@@ -246,6 +271,58 @@ fn paths_in(file: &File) -> Vec<Vec<String>> {
         }
     }
     paths
+}
+
+/// The inline modules (`mod name { ... }`) in `code`, each with the byte range of its body, an
+/// outer module before the modules inside it.
+fn inline_modules(code: &str) -> Vec<(String, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = find_word(&code[from..], "mod") {
+        from += at + 3;
+        let after = code[from..].trim_start();
+        let name_len = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let (name, tail) = after.split_at(name_len);
+        let tail = tail.trim_start();
+        if name.is_empty() || !tail.starts_with('{') {
+            continue;
+        }
+        let open = code.len() - tail.len();
+        let mut depth = 0usize;
+        let mut close = code.len();
+        for (i, c) in code[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        close = open + i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push((name.to_string(), open + 1..close));
+    }
+    out
+}
+
+/// The module the code at `offset` of `file` is in: the file's, then the inline modules around
+/// the offset.
+fn module_at(file: &File, inline: &[(String, Range<usize>)], offset: usize) -> Vec<String> {
+    file.module
+        .iter()
+        .cloned()
+        .chain(
+            inline
+                .iter()
+                .filter(|(_, body)| body.contains(&offset))
+                .map(|(name, _)| name.clone()),
+        )
+        .collect()
 }
 
 fn without_use_statements(code: &str) -> String {
@@ -342,10 +419,11 @@ fn expand(tree: &str) -> Vec<Vec<String>> {
     out
 }
 
-/// A path as seen from `file`, made absolute; `None` for other crates.
-fn absolute(path: &[String], file: &File) -> Option<Vec<String>> {
+/// A path as seen from `module` (`file`'s own, or an inline module in it), made absolute; `None`
+/// for other crates.
+fn absolute(path: &[String], file: &File, module: &[String]) -> Option<Vec<String>> {
     let first = path.first()?;
-    if declares_child(file, first) {
+    if module == file.module.as_slice() && declares_child(file, first) {
         // `use child::Name` in the module that declares `mod child;`.
         return Some(file.module.iter().chain(path).cloned().collect());
     }
@@ -353,7 +431,7 @@ fn absolute(path: &[String], file: &File) -> Option<Vec<String>> {
         "crate" => Some(path[1..].to_vec()),
         "super" | "self" => {
             // The module a relative path starts from: `x.rs` and `x/mod.rs` are both module x.
-            let mut base = file.module.clone();
+            let mut base = module.to_vec();
             let mut rest = path;
             while let Some(seg) = rest.first() {
                 match seg.as_str() {
@@ -370,6 +448,22 @@ fn absolute(path: &[String], file: &File) -> Option<Vec<String>> {
         }
         _ => None,
     }
+}
+
+/// The child modules `file` declares (`mod name;`, `pub mod name;`).
+fn declared_children(file: &File) -> Vec<String> {
+    file.code
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let line = line
+                .strip_prefix("pub(crate) ")
+                .or_else(|| line.strip_prefix("pub "))
+                .unwrap_or(line);
+            let name = line.strip_prefix("mod ")?.strip_suffix(';')?.trim();
+            Some(name.to_string())
+        })
+        .collect()
 }
 
 /// Whether `file` declares a child module `name` (`mod name;` or `pub mod name;`).
@@ -393,7 +487,10 @@ fn reexports_of(file: &File) -> HashMap<String, Vec<String>> {
     }
     for line in strip_comments(&file.code).split(';') {
         let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        let Some(tree) = line.strip_prefix("pub use ") else {
+        let Some(tree) = line
+            .strip_prefix("pub use ")
+            .or_else(|| line.strip_prefix("pub(crate) use "))
+        else {
             continue;
         };
         for path in expand(tree) {
@@ -401,7 +498,7 @@ fn reexports_of(file: &File) -> HashMap<String, Vec<String>> {
                 .first()
                 .is_some_and(|s| s == "crate" || s == "super" || s == "self")
             {
-                absolute(&path, file)
+                absolute(&path, file, &file.module)
             } else {
                 // Relative to this module (`pub use child::Name`).
                 Some(file.module.iter().cloned().chain(path).collect())
@@ -578,6 +675,31 @@ mod tests {
     }
 
     #[test]
+    fn paths_inside_an_inline_module_start_from_it() {
+        // `super::` in `mod y { ... }` of `b.rs` is module `b`, not the crate root: `b.rs` does
+        // not import `lib.rs` (which re-exports from it), and it does import `c.rs`.
+        let dir = temp_crate(&[
+            ("lib.rs", "pub mod b;\npub mod c;\npub use b::Thing;\n"),
+            (
+                "b.rs",
+                "pub struct Thing;\nmod x {\n    pub struct X;\n}\nmod y {\n    \
+                 pub type Y = super::x::X;\n    pub type Z = super::super::c::Z;\n    \
+                 mod deeper {\n        use super::super::x::X;\n    }\n}\n",
+            ),
+            (
+                "c.rs",
+                "pub struct Z;\nfn f() { let _ = crate::b::Thing; }\n",
+            ),
+        ]);
+        let findings = check(&dir).unwrap();
+        assert_eq!(
+            findings.file_cycles,
+            [vec!["b.rs".to_string(), "c.rs".into()]]
+        );
+        assert_eq!(findings.module_cycles, [vec!["b".to_string(), "c".into()]]);
+    }
+
+    #[test]
     fn a_layered_crate_passes_and_long_files_and_drivers_are_reported() {
         let long = "fn f() {}\n".repeat(MAX_CODE_LINES + 1);
         let tests = format!(
@@ -607,6 +729,23 @@ mod tests {
             [("long.rs".to_string(), MAX_CODE_LINES + 1)]
         );
         assert_eq!(findings.driver_outside_store, ["driver.rs".to_string()]);
+    }
+
+    #[test]
+    fn calls_into_a_child_and_test_only_items_are_read() {
+        let dir = temp_crate(&[
+            ("lib.rs", "pub mod p;\n"),
+            (
+                "p/mod.rs",
+                "mod child;\n#[cfg(test)]\nmod helpers;\npub struct State;\npub fn routes() { child::routes(); }\nfn more() {}\n",
+            ),
+            ("p/child.rs", "use super::State;\npub fn routes() {}\n"),
+        ]);
+        let findings = check(&dir).unwrap();
+        assert_eq!(
+            findings.file_cycles,
+            [vec!["p/child.rs".to_string(), "p/mod.rs".into()]]
+        );
     }
 
     /// The rule itself, on the host.

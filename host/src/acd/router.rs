@@ -17,6 +17,9 @@ use crate::rules::routing::RoutingConfig;
 use crate::store::{AcdStore, Routed};
 use crate::wake::Wakeups;
 
+/// The longest the router sleeps with nothing to do.
+const IDLE_WAIT_MS: i64 = 30_000;
+
 /// The router worker and what it needs.
 pub struct Router {
     pub store: Arc<dyn AcdStore>,
@@ -42,7 +45,8 @@ impl Router {
         }
     }
 
-    /// Runs forever: routes when woken and when the next offer expires.
+    /// Runs forever: routes when woken (a new interaction, a freed agent, a decline) and when
+    /// the next offer expires; it does not poll.
     pub async fn run(self: Arc<Self>) {
         loop {
             let wake = self.wake.route.notified();
@@ -59,7 +63,9 @@ impl Router {
                     None
                 }
             };
-            let wait = next.map_or(1000, |at| (at - now_ms()).clamp(10, 1000));
+            // Nothing to do until woken or the next offer expires; the long wait only guards
+            // against a lost wake-up.
+            let wait = next.map_or(IDLE_WAIT_MS, |at| (at - now_ms()).clamp(10, IDLE_WAIT_MS));
             tokio::select! {
                 _ = &mut wake => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}

@@ -10,7 +10,7 @@
 //! platform sees is a recorded attempt, and a crash only delays what it interrupted.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -52,6 +52,7 @@ impl Sender {
         let concurrency = self.config.concurrency.max(1);
         let permits = Arc::new(Semaphore::new(concurrency));
         let lease_ms = self.config.timeout_ms as i64 + CLAIM_MARGIN_MS;
+        let batch = (concurrency / 4).clamp(1, 16);
         // This process is the store's only sender: a claim still open is one a crash interrupted.
         match self.store.release_claims(now_ms()).await {
             Ok(0) => {}
@@ -66,22 +67,25 @@ impl Sender {
             tokio::pin!(wake);
             wake.as_mut().enable();
             let free = permits.available_permits();
-            let next_due = if free == 0 {
-                // Every sender is busy; one that finishes wakes this loop.
+            // Claims are batched: with most senders busy, wait until a few are free rather
+            // than claiming one message per finished send.
+            let next_due = if free == 0 || (free < batch && free < concurrency) {
+                // Senders that finish wake this loop.
                 None
             } else {
                 match self.claim(free, lease_ms).await {
                     Ok((claimed, next_due)) => {
                         let full = claimed.len() == free;
+                        let claimed_at = Instant::now();
                         for send in claimed {
                             let Ok(permit) = permits.clone().acquire_owned().await else {
                                 return;
                             };
                             let sender = self.clone();
                             tokio::spawn(async move {
-                                sender.send_one(send).await;
+                                sender.send_one(send, claimed_at).await;
                                 drop(permit);
-                                sender.wake.outbound.notify_one();
+                                sender.wake.wake_outbound();
                             });
                         }
                         if full {
@@ -111,7 +115,12 @@ impl Sender {
         lease_ms: i64,
     ) -> anyhow::Result<(Vec<ClaimedSend>, Option<i64>)> {
         let claimed = self.store.claim_sends(now_ms(), limit, lease_ms).await?;
-        Ok((claimed, self.store.next_send_at().await?))
+        // With a full batch the loop looks again at once; otherwise it sleeps until the next due.
+        let next = match claimed.len() < limit {
+            true => self.store.next_send_at().await?,
+            false => None,
+        };
+        Ok((claimed, next))
     }
 
     async fn record(&self, id: &str, attempt: i64, record: SendRecord) {
@@ -120,7 +129,7 @@ impl Sender {
         }
     }
 
-    async fn send_one(&self, send: ClaimedSend) {
+    async fn send_one(&self, send: ClaimedSend, claimed_at: Instant) {
         let ClaimedSend {
             message,
             conversation,
@@ -151,6 +160,13 @@ impl Sender {
                 uncount: true,
             };
             self.record(&id, attempts, retry).await;
+            return;
+        }
+        // A claim only this sender holds for its lease: a send that would start too late to end
+        // within it (this host stalled, or lost the store) is left for whoever claims the
+        // message next, rather than risk two sends.
+        if claimed_at.elapsed() > Duration::from_millis(CLAIM_MARGIN_MS as u64 / 2) {
+            tracing::warn!(message = %id, "a claimed send started too late; it is left to the next claim");
             return;
         }
         let result = self
@@ -325,9 +341,9 @@ impl Sender {
         message: &Message,
         outbound: &OutboundMessage,
     ) -> SendResult {
-        let request = match integration.encode_send(&self.metrics, outbound).await {
-            Ok(Ok(request)) => request,
-            Ok(Err(e)) => {
+        let (request, send) = match integration.send(&self.metrics, outbound).await {
+            Ok((Ok(request), send)) => (request, send),
+            Ok((Err(e), _)) => {
                 return SendResult::Failed(SendFailure::Permanent(format!(
                     "the adapter refused the message: {e}"
                 )));
@@ -338,11 +354,19 @@ impl Sender {
             Ok(answer) => answer,
             Err(failure) => return SendResult::Failed(failure),
         };
-        match integration
-            .decode_send_response(&self.metrics, &message.id, status, headers, body)
-            .await
-        {
+        match send.decode(&message.id, status, headers, body).await {
             Ok(result) => result,
+            // The platform took the message (2xx) but the adapter could not read its answer
+            // (a trap, its deadline): sending again would reach the customer twice. It counts
+            // as sent, without a platform id (receipts cannot be matched to it).
+            Err(e) if (200..300).contains(&status) => {
+                tracing::error!(
+                    message = %message.id,
+                    integration = %integration.config.id,
+                    "the platform accepted the message (HTTP {status}) but the adapter could not read the answer; recorded as sent without a platform id: {e}"
+                );
+                SendResult::Sent(String::new())
+            }
             Err(e) => SendResult::Failed(SendFailure::Transient(e.to_string())),
         }
     }

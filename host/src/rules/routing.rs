@@ -7,8 +7,10 @@
 //! routing), then the longest idle. Interactions are taken in order of priority and waiting
 //! time, a priority point being worth a minute of waiting.
 //!
-//! [`choose`] decides over a [`Snapshot`] the store reads in the same transaction in which it
-//! records the offers, so an interaction is never offered to two agents at once.
+//! [`Assigner`] decides one waiting interaction at a time, in the order the store reads them
+//! through an index (so a pass costs what it offers, not what waits); [`choose`] does the same
+//! over a whole [`Snapshot`]. The store decides in the same transaction in which it records the
+//! offers, so an interaction is never offered to two agents at once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -83,34 +85,70 @@ pub struct Offer {
     pub expires_at: i64,
 }
 
-/// The offers to make now, in the order of who waited longest (weighted by priority).
-pub fn choose(config: &RoutingConfig, snapshot: Snapshot, now: i64) -> Vec<Offer> {
-    let Snapshot {
-        presence,
-        mut load,
-        mut waiting,
-    } = snapshot;
-    waiting.sort_by_key(|w| {
-        let c = &w.conversation;
-        std::cmp::Reverse(c.priority * PRIORITY_POINT_MS + (now - c.queued_at.unwrap_or(now)))
-    });
-    let mut offers = Vec::new();
-    for Waiting {
-        conversation,
-        refused_by,
-    } in waiting
-    {
-        let Some(queue) = conversation.queue.as_deref() else {
-            continue;
-        };
-        let platform = config.platform_of(&conversation.integration);
+/// The order waiting interactions are taken in: smaller first. A priority point is worth
+/// [`PRIORITY_POINT_MS`] of waiting, so this is the time the interaction "counts as" queued since.
+pub fn route_key(conversation: &Conversation, now: i64) -> i64 {
+    conversation.queued_at.unwrap_or(now) - conversation.priority * PRIORITY_POINT_MS
+}
+
+/// Makes offers one waiting interaction at a time, in the order the caller feeds them (by
+/// [`route_key`]), keeping count of the load each offer adds. The store pages waiting
+/// interactions through an index into this, and stops as soon as no agent has room.
+pub struct Assigner<'a> {
+    config: &'a RoutingConfig,
+    presence: HashMap<String, (Presence, i64)>,
+    load: HashMap<String, Load>,
+}
+
+impl<'a> Assigner<'a> {
+    pub fn new(
+        config: &'a RoutingConfig,
+        presence: HashMap<String, (Presence, i64)>,
+        load: HashMap<String, Load>,
+    ) -> Assigner<'a> {
+        Assigner {
+            config,
+            presence,
+            load,
+        }
+    }
+
+    fn available(&self, agent: &AgentConfig) -> bool {
+        self.presence
+            .get(&agent.id)
+            .is_some_and(|(state, _)| *state == Presence::Available)
+    }
+
+    fn total(&self, agent: &AgentConfig) -> u32 {
+        self.load.get(&agent.id).map_or(0, |l| l.total)
+    }
+
+    /// The queues in which an available agent has room: only these can get an offer now.
+    pub fn queues_with_room(&self) -> Vec<String> {
+        let mut queues: Vec<String> = self
+            .config
+            .agents
+            .iter()
+            .filter(|a| self.available(a) && self.total(a) < a.capacity)
+            .flat_map(|a| a.queues.iter().cloned())
+            .collect();
+        queues.sort();
+        queues.dedup();
+        queues
+    }
+
+    /// Offers `waiting` to the best eligible agent, if any has room; the offer counts into that
+    /// agent's load from now on.
+    pub fn offer(&mut self, waiting: Waiting, now: i64) -> Option<Offer> {
+        let Waiting {
+            conversation,
+            refused_by,
+        } = waiting;
+        let queue = conversation.queue.as_deref()?;
+        let platform = self.config.platform_of(&conversation.integration);
         let eligible = |agent: &AgentConfig| {
-            let (state, _) = presence
-                .get(&agent.id)
-                .copied()
-                .unwrap_or((Presence::Offline, 0));
-            let held = load.get(&agent.id).cloned().unwrap_or_default();
-            state == Presence::Available
+            let held = self.load.get(&agent.id).cloned().unwrap_or_default();
+            self.available(agent)
                 && agent.queues.iter().any(|q| q == queue)
                 && !refused_by.contains(&agent.id)
                 && conversation
@@ -127,7 +165,8 @@ pub fn choose(config: &RoutingConfig, snapshot: Snapshot, now: i64) -> Vec<Offer
                     .get(platform)
                     .is_none_or(|cap| held.per_platform.get(platform).copied().unwrap_or(0) < *cap)
         };
-        let candidates: Vec<&AgentConfig> = config.agents.iter().filter(|a| eligible(a)).collect();
+        let candidates: Vec<&AgentConfig> =
+            self.config.agents.iter().filter(|a| eligible(a)).collect();
         let by_id = |id: &str| candidates.iter().find(|a| a.id == id).copied();
         let chosen = conversation
             .preferred_agents
@@ -137,21 +176,36 @@ pub fn choose(config: &RoutingConfig, snapshot: Snapshot, now: i64) -> Vec<Offer
             .or_else(|| {
                 candidates.iter().copied().min_by_key(|a| {
                     (
-                        presence.get(&a.id).map_or(i64::MAX, |(_, idle)| *idle),
+                        self.presence.get(&a.id).map_or(i64::MAX, |(_, idle)| *idle),
                         a.id.clone(),
                     )
                 })
-            });
-        let Some(agent) = chosen else { continue };
-        let agent = agent.id.clone();
-        load.entry(agent.clone()).or_default().add(platform);
-        offers.push(Offer {
-            expires_at: now + config.alerting_ms(queue),
+            })?;
+        let agent = chosen.id.clone();
+        let expires_at = now + self.config.alerting_ms(queue);
+        self.load.entry(agent.clone()).or_default().add(platform);
+        Some(Offer {
             agent,
             conversation,
-        });
+            expires_at,
+        })
     }
-    offers
+}
+
+/// The offers to make now for every interaction of `snapshot`, in the order of who waited
+/// longest (weighted by priority).
+pub fn choose(config: &RoutingConfig, snapshot: Snapshot, now: i64) -> Vec<Offer> {
+    let Snapshot {
+        presence,
+        load,
+        mut waiting,
+    } = snapshot;
+    waiting.sort_by_key(|w| route_key(&w.conversation, now));
+    let mut assigner = Assigner::new(config, presence, load);
+    waiting
+        .into_iter()
+        .filter_map(|w| assigner.offer(w, now))
+        .collect()
 }
 
 #[cfg(test)]
@@ -201,6 +255,7 @@ mod tests {
                 preferred_agents: vec![],
                 inactivity_warned_at: None,
                 assigned_at: None,
+                version: 0,
             },
             refused_by: HashSet::new(),
         }
@@ -358,5 +413,32 @@ mod tests {
             offered(&choose(&config, snapshot, MIN)),
             pairs(&[("x-1", "alice"), ("wa-1", "alice")])
         );
+    }
+
+    #[test]
+    fn only_queues_with_an_available_agent_with_room_are_read() {
+        let mut full = agent("full", &["billing"], 1);
+        full.queues.push("vip".into());
+        let config = config(vec![
+            agent("alice", &["support"], 2),
+            full,
+            agent("away", &["sales"], 5),
+        ]);
+        let mut presence = available(&[("alice", 0), ("full", 0)]);
+        presence.insert("away".into(), (Presence::Away, 0));
+        let mut load = HashMap::new();
+        let mut held = Load::default();
+        held.add("x");
+        load.insert("full".to_string(), held);
+        let assigner = Assigner::new(&config, presence, load);
+        assert_eq!(assigner.queues_with_room(), ["support"]);
+    }
+
+    #[test]
+    fn the_route_key_weighs_priority_as_minutes() {
+        let mut a = waiting("a", "support", 2, 10 * MIN).conversation;
+        assert_eq!(route_key(&a, 20 * MIN), 8 * MIN);
+        a.queued_at = None;
+        assert_eq!(route_key(&a, 20 * MIN), 18 * MIN);
     }
 }

@@ -9,9 +9,9 @@
 //!   share every import. `kv` and `http` are async on the host: they wait on a store and on the
 //!   network without holding a worker thread.
 //!
-//! Nothing outside `runtime/` sees these types.
-
-use super::state::PluginState;
+//! Nothing outside `runtime/` sees these types, and nothing here knows the host's state: each
+//! interface's `Host` impl is with the capability it belongs to (`host/`, or the world's linker
+//! for the interfaces that only hold types).
 
 /// `switchboard:channel@0.2.0`, the latest.
 pub(crate) mod channel_v0_2 {
@@ -70,7 +70,3 @@ pub(crate) mod flow_v0_1 {
 
     pub(crate) use bot::switchboard::flow::{http, kv, logging, types};
 }
-
-// Interfaces with only types still need a `Host` impl to be linked.
-impl channel_v0_2::types::Host for PluginState {}
-impl flow_v0_1::types::Host for PluginState {}

@@ -1,6 +1,7 @@
 //! What one plugin may do, decided by the admin: the limits its calls run under (`[plugins]`,
-//! overridden by its `[[plugin]]` grant), the hosts its `http` import may reach, and the check,
-//! at load, that its manifest asks for no more than that.
+//! overridden by its `[[plugin]]` grant), the hosts its `http` import may reach (written as the
+//! configuration's `http_hosts`, `config/grants.rs`), and the check, at load, that its manifest
+//! asks for no more than that.
 //!
 //! Every world goes through here when it loads, so a grant means the same for an adapter and a
 //! flow plugin; the capabilities in `host/` only apply what was resolved here.
@@ -8,22 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Url;
-
 use super::error::PluginError;
+use super::limits::Limits;
 use super::manifest::{Granted, Manifest};
-use crate::config::PluginGrant;
-
-/// Limits applied to every call of a plugin.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// The wall time one call may take before it is interrupted.
-    pub deadline: Duration,
-    /// The most linear memory one instance may grow to.
-    pub memory_bytes: usize,
-    /// The most one adapter call may return.
-    pub max_output_bytes: usize,
-}
+use crate::config::{HostRule, PluginGrant, check_http_host};
 
 /// The limits a plugin's calls run under: `base` (`[plugins]`), overridden by its grant. A
 /// grant may lower the memory but not raise it past `base`, which sizes the engine's pool.
@@ -98,100 +87,9 @@ pub(crate) fn http_rules(name: &str, grant: &PluginGrant) -> Result<Arc<[HostRul
         .map_err(|m| PluginError::load(name, format!("invalid grant: {m}")))
 }
 
-/// One entry of a grant's `http_hosts`: a host and, optionally, the only port allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HostRule {
-    host: String,
-    port: Option<u16>,
-}
-
-impl HostRule {
-    pub(crate) fn parse(entry: &str) -> Result<HostRule, String> {
-        let entry = entry.trim();
-        let url = Url::parse(&format!("http://{entry}/"))
-            .map_err(|e| format!("`{entry}` is not a host or host:port: {e}"))?;
-        if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
-            return Err(format!("`{entry}` is not a host or host:port"));
-        }
-        let host = url
-            .host_str()
-            .ok_or_else(|| format!("`{entry}` has no host"))?
-            .to_string();
-        // `Url` hides a port equal to the scheme's default, so read an explicit one ourselves.
-        let port = match entry.rsplit_once(':') {
-            Some((before, digits))
-                if !digits.is_empty()
-                    && digits.bytes().all(|b| b.is_ascii_digit())
-                    && (before.ends_with(']') || !before.contains(':')) =>
-            {
-                Some(
-                    digits
-                        .parse::<u16>()
-                        .map_err(|_| format!("`{entry}` has an invalid port"))?,
-                )
-            }
-            _ => None,
-        };
-        Ok(HostRule { host, port })
-    }
-
-    /// Whether this grant covers everything `asked` asks for (a rule without a port covers
-    /// every port; one with a port covers only that port).
-    pub(crate) fn covers(&self, asked: &HostRule) -> bool {
-        self.host == asked.host && (self.port.is_none() || self.port == asked.port)
-    }
-
-    /// Whether a request to `host:port` is allowed by this rule.
-    pub(crate) fn allows(&self, host: &str, port: u16) -> bool {
-        self.host == host && self.port.is_none_or(|p| p == port)
-    }
-}
-
-/// Checks one `http_hosts` entry of a grant: a host or `host:port`, no scheme, path or wildcard.
-pub fn check_http_host(entry: &str) -> Result<(), String> {
-    let bad = entry.is_empty()
-        || entry.contains("://")
-        || entry.contains('/')
-        || entry.contains('*')
-        || entry.chars().any(char::is_whitespace);
-    if bad {
-        return Err(format!(
-            "`{entry}` must be a host or host:port (no scheme, path or wildcard)"
-        ));
-    }
-    HostRule::parse(entry).map(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rules(entries: &[&str]) -> Vec<HostRule> {
-        entries
-            .iter()
-            .map(|e| HostRule::parse(e).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn rules_match_host_and_optional_port() {
-        let r = rules(&[
-            "api.example.com",
-            "127.0.0.1:9000",
-            "[::1]:80",
-            "Example.ORG:443",
-        ]);
-        let ok = |h: &str, p: u16| r.iter().any(|x| x.allows(h, p));
-        assert!(ok("api.example.com", 443));
-        assert!(ok("api.example.com", 8080));
-        assert!(ok("127.0.0.1", 9000));
-        assert!(!ok("127.0.0.1", 9001));
-        assert!(ok("[::1]", 80));
-        assert!(ok("example.org", 443));
-        assert!(!ok("example.org", 80));
-        assert!(!ok("sub.api.example.com", 443));
-        assert!(HostRule::parse("a.com/path").is_err());
-    }
 
     fn base() -> Limits {
         Limits {

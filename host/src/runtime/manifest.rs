@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::grants::{HostRule, Limits};
+use super::limits::Limits;
+use crate::config::HostRule;
 
 /// The custom section that holds the manifest, in the component or in one of its core modules.
 pub const SECTION: &str = "switchboard-manifest";

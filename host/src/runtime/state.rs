@@ -8,17 +8,18 @@
 //! world that does not import a capability leaves it empty, and its linker does not offer it.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::caller::Caller;
 use super::engine::arm_deadline;
-use super::grants::Limits;
-use super::host::http::HttpAccess;
-use super::host::kv::KvAccess;
-use super::worlds::channel::CallContext;
-use super::worlds::flow::FlowCallContext;
+use super::http_gate::HttpGate;
+use super::limits::Limits;
+use crate::config::HostRule;
+use crate::store::plugin_kv::KvStore;
 
 /// The state of one instance (one call).
 pub struct PluginState {
@@ -31,14 +32,6 @@ pub struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: TrackingLimits,
-}
-
-/// Whom a call serves: its log lines say so, and an adapter reads its integration's settings.
-pub(crate) enum Caller {
-    /// A channel adapter working for an integration.
-    Integration(CallContext),
-    /// A bot or data action called by a flow.
-    Flow(FlowCallContext),
 }
 
 impl PluginState {
@@ -73,6 +66,25 @@ impl PluginState {
     pub(crate) fn memory_exceeded(&self) -> bool {
         self.limits.exceeded
     }
+}
+
+/// What an instance's `kv` import needs: the store; the namespace is the plugin's name.
+pub(crate) struct KvAccess {
+    pub(crate) store: KvStore,
+}
+
+impl KvAccess {
+    pub(crate) fn new(store: KvStore) -> KvAccess {
+        KvAccess { store }
+    }
+}
+
+/// What an instance's `http` import needs: the client, the plugin's granted hosts and the
+/// moment the call's deadline passes.
+pub(crate) struct HttpAccess {
+    pub(crate) gate: HttpGate,
+    pub(crate) rules: Arc<[HostRule]>,
+    pub(crate) deadline: Instant,
 }
 
 impl WasiView for PluginState {

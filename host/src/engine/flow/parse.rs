@@ -3,12 +3,13 @@
 //! so an author fixes a file in one round.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Deserialize;
 
+use super::error::FlowError;
 use super::locate::{locate, locate_value};
-use super::{Flow, Known, Step};
+use super::model::{Flow, Step};
+use super::validate::Known;
 
 /// The top level of a flow file; steps are decoded one by one afterwards.
 #[derive(Debug, Deserialize)]
@@ -20,26 +21,6 @@ struct RawFlow {
     #[serde(default)]
     on_error: Option<String>,
     steps: BTreeMap<String, serde_yaml_ng::Value>,
-}
-
-/// One problem in a flow file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FlowError {
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column, when known.
-    pub column: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for FlowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: {}", self.message),
-            (Some(l), None) => write!(f, "line {l}: {}", self.message),
-            _ => write!(f, "{}", self.message),
-        }
-    }
 }
 
 impl Flow {

@@ -5,8 +5,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::super::{expr, schedule, slots, template};
+use super::error::FlowError;
 use super::locate::{locate, locate_top};
-use super::{Flow, FlowError, PluginKind, Step};
+use super::model::{Flow, PluginKind, Step};
 
 #[derive(Debug, Default, Clone)]
 pub struct Known<'a> {

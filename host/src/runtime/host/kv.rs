@@ -2,129 +2,16 @@
 //! Each plugin sees only its own keys (its name is the namespace); admins seed them through the
 //! host (`PUT /admin/v1/plugins/{name}/kv/{key}`).
 //!
-//! The runtime does not own the storage: it calls a [`PluginKv`], which the host gives it with
-//! [`PluginRuntime::set_kv_store`](crate::runtime::PluginRuntime::set_kv_store) (the embedded
-//! one is `store::plugin_kv`, a SQLite file). The trait is async and object-safe, so a store
-//! that waits on a disk or a network never holds a worker thread, and the `kv` import is async
-//! on the host for the same reason. Until the host sets one, plugins get a [`MemoryKv`].
+//! The storage is a [`PluginKv`] (`plugin_kv.rs`), which the host chooses; the import is async
+//! on the host, so a store that waits on a disk or a network never holds a worker thread.
 //!
 //! A store failure traps the call: the plugin cannot tell a missing key from a broken disk.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use anyhow::bail;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::super::bindings::flow_v0_1;
 use super::super::state::PluginState;
-
-/// The longest key a plugin may use, in bytes.
-pub const MAX_KEY_BYTES: usize = 1024;
-/// The largest value a plugin may store, in bytes.
-pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
-
-/// Storage for the plugins' key-value entries, one namespace per plugin name.
-///
-/// Every implementation refuses, through [`check_kv_entry`], keys and values over
-/// [`MAX_KEY_BYTES`] and [`MAX_VALUE_BYTES`], and lists entries sorted by key, so a plugin
-/// behaves the same on any of them.
-#[async_trait::async_trait]
-pub trait PluginKv: Send + Sync {
-    /// The value of `key` in `plugin`'s namespace.
-    async fn get(&self, plugin: &str, key: &str) -> anyhow::Result<Option<String>>;
-
-    /// Sets `key` of `plugin` to `value`, refusing keys and values over the limits.
-    async fn set(&self, plugin: &str, key: &str, value: &str) -> anyhow::Result<()>;
-
-    /// Removes `key`; says whether it existed.
-    async fn delete(&self, plugin: &str, key: &str) -> anyhow::Result<bool>;
-
-    /// The entries of `plugin` whose key starts with `prefix`, sorted by key.
-    async fn list(&self, plugin: &str, prefix: &str) -> anyhow::Result<Vec<(String, String)>>;
-
-    /// The keys of `plugin` starting with `prefix`, sorted.
-    async fn list_keys(&self, plugin: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
-        Ok(self
-            .list(plugin, prefix)
-            .await?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect())
-    }
-}
-
-/// The key-value store the runtime hands to flow plugins; cloning shares it.
-pub type KvStore = Arc<dyn PluginKv>;
-
-/// Refuses a key or a value over the limits every [`PluginKv`] applies.
-pub fn check_kv_entry(key: &str, value: &str) -> anyhow::Result<()> {
-    if key.len() > MAX_KEY_BYTES {
-        bail!("kv key is longer than {MAX_KEY_BYTES} bytes");
-    }
-    if value.len() > MAX_VALUE_BYTES {
-        bail!("kv value of `{key}` is larger than {MAX_VALUE_BYTES} bytes");
-    }
-    Ok(())
-}
-
-/// A [`PluginKv`] that lives only as long as the process: the runtime's default, and what
-/// `switchboard flow test` seeds from its script.
-#[derive(Debug, Default)]
-pub struct MemoryKv {
-    entries: Mutex<BTreeMap<(String, String), String>>,
-}
-
-impl MemoryKv {
-    fn entries(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), String>> {
-        // Every change is one map operation: a panic elsewhere cannot leave it half done.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-#[async_trait::async_trait]
-impl PluginKv for MemoryKv {
-    async fn get(&self, plugin: &str, key: &str) -> anyhow::Result<Option<String>> {
-        Ok(self
-            .entries()
-            .get(&(plugin.to_string(), key.to_string()))
-            .cloned())
-    }
-
-    async fn set(&self, plugin: &str, key: &str, value: &str) -> anyhow::Result<()> {
-        check_kv_entry(key, value)?;
-        self.entries()
-            .insert((plugin.to_string(), key.to_string()), value.to_string());
-        Ok(())
-    }
-
-    async fn delete(&self, plugin: &str, key: &str) -> anyhow::Result<bool> {
-        Ok(self
-            .entries()
-            .remove(&(plugin.to_string(), key.to_string()))
-            .is_some())
-    }
-
-    async fn list(&self, plugin: &str, prefix: &str) -> anyhow::Result<Vec<(String, String)>> {
-        Ok(self
-            .entries()
-            .range((plugin.to_string(), prefix.to_string())..)
-            .take_while(|((p, k), _)| p == plugin && k.starts_with(prefix))
-            .map(|((_, k), v)| (k.clone(), v.clone()))
-            .collect())
-    }
-}
-
-/// What an instance's `kv` import needs: the store; the namespace is the plugin's name.
-pub(crate) struct KvAccess {
-    store: KvStore,
-}
-
-impl KvAccess {
-    pub(crate) fn new(store: KvStore) -> KvAccess {
-        KvAccess { store }
-    }
-}
+use crate::store::plugin_kv::PluginKv;
 
 /// Links `switchboard:flow/kv`.
 pub(crate) fn link(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
@@ -169,62 +56,4 @@ impl flow_v0_1::kv::Host for PluginState {
 
 fn kv_error(e: anyhow::Error) -> wasmtime::Error {
     wasmtime::Error::msg(format!("kv: {e:#}"))
-}
-
-/// The behaviour every [`PluginKv`] must have; each implementation's tests run it.
-#[cfg(test)]
-pub(crate) async fn conformance(kv: &dyn PluginKv) {
-    kv.set("a", "customer/x", "1").await.unwrap();
-    kv.set("a", "customer/y", "2").await.unwrap();
-    kv.set("a", "customes", "3").await.unwrap();
-    kv.set("a", "faq/hours", "4").await.unwrap();
-    kv.set("b", "customer/z", "5").await.unwrap();
-    assert_eq!(
-        kv.list_keys("a", "customer/").await.unwrap(),
-        ["customer/x", "customer/y"]
-    );
-    assert_eq!(kv.list_keys("b", "").await.unwrap(), ["customer/z"]);
-    assert_eq!(kv.get("b", "customer/x").await.unwrap(), None);
-    kv.set("a", "customer/x", "new").await.unwrap();
-    assert_eq!(
-        kv.get("a", "customer/x").await.unwrap().as_deref(),
-        Some("new")
-    );
-    assert!(kv.delete("a", "customer/x").await.unwrap());
-    assert!(!kv.delete("a", "customer/x").await.unwrap());
-    assert_eq!(
-        kv.list("a", "").await.unwrap(),
-        [
-            ("customer/y".to_string(), "2".to_string()),
-            ("customes".to_string(), "3".to_string()),
-            ("faq/hours".to_string(), "4".to_string())
-        ]
-    );
-
-    let long_key = "k".repeat(MAX_KEY_BYTES + 1);
-    let error = kv.set("a", &long_key, "v").await.unwrap_err();
-    assert_eq!(error.to_string(), "kv key is longer than 1024 bytes");
-    let big = "x".repeat(MAX_VALUE_BYTES + 1);
-    let error = kv.set("a", "k", &big).await.unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "kv value of `k` is larger than 1048576 bytes"
-    );
-    assert_eq!(kv.get("a", "k").await.unwrap(), None);
-    let at_limit = "x".repeat(MAX_VALUE_BYTES);
-    kv.set("a", "k", &at_limit).await.unwrap();
-    assert_eq!(
-        kv.get("a", "k").await.unwrap().map(|v| v.len()),
-        Some(MAX_VALUE_BYTES)
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_memory_store_behaves_like_every_plugin_store() {
-        conformance(&MemoryKv::default()).await;
-    }
 }

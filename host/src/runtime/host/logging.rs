@@ -8,7 +8,8 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::super::bindings::{channel_v0_1, channel_v0_2, flow_v0_1};
-use super::super::state::{Caller, PluginState};
+use super::super::caller::Caller;
+use super::super::state::PluginState;
 
 /// A log line's level, whatever the interface it came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

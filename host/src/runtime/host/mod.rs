@@ -7,12 +7,12 @@
 //!
 //! - `logging`: into the host's log, tagged with the plugin and whom the call serves.
 //! - `settings`: the channel `config` import, an integration's settings (adapters).
-//! - `kv`: the plugin's private key-value store, behind [`PluginKv`] (flow plugins).
-//! - `http`: outbound HTTP, only to the hosts the plugin's grant lists (flow plugins).
+//! - `kv`: the plugin's private key-value store, behind [`PluginKv`](super::PluginKv) (flow
+//!   plugins).
+//! - `http`: outbound HTTP, only to the hosts the plugin's grant lists, through the gate in
+//!   `http_gate.rs` (flow plugins).
 
 pub(crate) mod http;
 pub(crate) mod kv;
 pub(crate) mod logging;
 pub(crate) mod settings;
-
-pub use kv::{KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MemoryKv, PluginKv, check_kv_entry};

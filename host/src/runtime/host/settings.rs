@@ -7,8 +7,8 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::super::bindings::{channel_v0_1, channel_v0_2};
-use super::super::state::{Caller, PluginState};
-use super::super::worlds::channel::CallContext;
+use super::super::caller::{CallContext, Caller};
+use super::super::state::PluginState;
 
 /// Links `switchboard:channel/config` in every supported version.
 pub(crate) fn link(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ use axum::routing::{get, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AdminState;
+use super::state::AdminState;
 use crate::model::{Canned, FilterRule, Presence};
 use crate::server::error::{ApiError, ApiResult, json_body};
 

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AdminState;
+use super::state::AdminState;
 use crate::server::error::{ApiError, ApiResult, json_body};
 
 pub fn routes() -> Router<AdminState> {

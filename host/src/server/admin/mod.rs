@@ -6,25 +6,15 @@ mod acd;
 mod flows;
 mod integrations;
 mod plugins;
+mod state;
 
 use std::sync::Arc;
 
 use axum::Router;
 
-use super::auth::{Auth, require_admin};
-use crate::config::QueueConfig;
-use crate::deploy::Deployer;
-use crate::directory::AgentDirectory;
-use crate::store::Store;
+pub use state::AdminState;
 
-/// What the admin routes need.
-#[derive(Clone)]
-pub struct AdminState {
-    pub deployer: Arc<Deployer>,
-    pub store: Arc<dyn Store>,
-    pub queues: Arc<Vec<QueueConfig>>,
-    pub agents: Arc<AgentDirectory>,
-}
+use super::auth::{Auth, require_admin};
 
 pub fn routes(state: AdminState, auth: Arc<Auth>) -> Router {
     Router::new()

@@ -9,8 +9,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
-use super::AdminState;
 use super::flows::RollbackBody;
+use super::state::AdminState;
 use crate::catalog::world_of;
 use crate::deploy::PluginPublishError;
 use crate::server::error::{ApiError, ApiResult, json_body};

@@ -200,7 +200,41 @@ pub fn delete_filter(conn: &Connection, id: &str) -> anyhow::Result<bool> {
         > 0)
 }
 
-/// One routing pass (see [`AcdStore::route`]).
+/// How many waiting interactions of a queue one read takes.
+const ROUTING_PAGE: usize = 64;
+
+/// What each agent holds or is being offered, in total and per platform, counted through
+/// indexes (assigned conversations, open offers).
+fn load(
+    conn: &Connection,
+    config: &routing::RoutingConfig,
+) -> anyhow::Result<HashMap<String, routing::Load>> {
+    let mut load: HashMap<String, routing::Load> = HashMap::new();
+    for sql in [
+        "SELECT agent, integration, COUNT(*) FROM conversations
+         WHERE state = 'assigned' AND agent IS NOT NULL GROUP BY agent, integration",
+        "SELECT o.agent, c.integration, COUNT(*) FROM offers o JOIN conversations c ON c.id = o.conversation
+         WHERE o.state = 'offered' GROUP BY o.agent, c.integration",
+    ] {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        for row in rows {
+            let (agent, integration, n) = row?;
+            let entry = load.entry(agent).or_default();
+            for _ in 0..n {
+                entry.add(config.platform_of(&integration));
+            }
+        }
+    }
+    Ok(load)
+}
+
+/// One routing pass (see [`AcdStore::route`]). Its cost follows what it can offer, not how many
+/// wait: with no available agent with room it reads nothing more; otherwise it reads the
+/// waiting interactions of the queues those agents work, best first, a page at a time, and stops
+/// when no agent has room left.
 fn route(conn: &Connection, config: &routing::RoutingConfig, now: i64) -> anyhow::Result<Routed> {
     let mut routed = Routed::default();
     for (conversation, agent) in expire_offers(conn, now)? {
@@ -211,51 +245,93 @@ fn route(conn: &Connection, config: &routing::RoutingConfig, now: i64) -> anyhow
         .into_iter()
         .map(|p| (p.agent, (p.presence, p.idle_since)))
         .collect();
-    let mut load: HashMap<String, routing::Load> = HashMap::new();
-    for c in conversations::assigned_all(conn)? {
-        if let Some(agent) = &c.agent {
-            load.entry(agent.clone())
-                .or_default()
-                .add(config.platform_of(&c.integration));
+    let mut assigner = routing::Assigner::new(config, presence, load(conn, config)?);
+    let mut pages: Vec<Page> = assigner
+        .queues_with_room()
+        .into_iter()
+        .map(Page::new)
+        .collect();
+    loop {
+        // The best head among the queues' pages (a k-way merge by route key).
+        for page in pages.iter_mut() {
+            page.fill(conn)?;
         }
-    }
-    let mut offered_now = HashSet::new();
-    for (conversation, agent) in open_offers(conn)? {
-        if let Some(c) = conversations::get(conn, &conversation)? {
-            load.entry(agent)
-                .or_default()
-                .add(config.platform_of(&c.integration));
-        }
-        offered_now.insert(conversation);
-    }
-    let mut waiting = Vec::new();
-    for conversation in conversations::queued_all(conn)? {
-        if offered_now.contains(&conversation.id) {
-            continue;
-        }
+        let Some(best) = pages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.head().map(|key| (key, i)))
+            .min()
+            .map(|(_, i)| i)
+        else {
+            break;
+        };
+        let conversation = pages[best].pop();
         let refused_by = refused_by(conn, &conversation.id, conversation.queued_at.unwrap_or(0))?;
-        waiting.push(routing::Waiting {
-            conversation,
-            refused_by,
-        });
-    }
-    let snapshot = routing::Snapshot {
-        presence,
-        load,
-        waiting,
-    };
-    for offer in routing::choose(config, snapshot, now) {
-        create_offer(
-            conn,
-            &offer.conversation.id,
-            &offer.agent,
+        if let Some(offer) = assigner.offer(
+            routing::Waiting {
+                conversation,
+                refused_by,
+            },
             now,
-            offer.expires_at,
-        )?;
-        routed.offered.push(offer);
+        ) {
+            create_offer(
+                conn,
+                &offer.conversation.id,
+                &offer.agent,
+                now,
+                offer.expires_at,
+            )?;
+            routed.offered.push(offer);
+            let open: std::collections::HashSet<String> =
+                assigner.queues_with_room().into_iter().collect();
+            pages.retain(|p| open.contains(&p.queue));
+        }
     }
     routed.next_expiry = next_expiry(conn)?;
     Ok(routed)
+}
+
+/// The waiting interactions of one queue with no open offer, read a page at a time in route-key
+/// order through `conversations_routing`.
+struct Page {
+    queue: String,
+    rows: std::collections::VecDeque<(i64, i64, Conversation)>,
+    /// (route key, rowid) of the last row read.
+    after: Option<(i64, i64)>,
+    exhausted: bool,
+}
+
+impl Page {
+    fn new(queue: String) -> Page {
+        Page {
+            queue,
+            rows: Default::default(),
+            after: None,
+            exhausted: false,
+        }
+    }
+
+    fn fill(&mut self, conn: &Connection) -> anyhow::Result<()> {
+        if !self.rows.is_empty() || self.exhausted {
+            return Ok(());
+        }
+        let (key, rowid) = self.after.unwrap_or((i64::MIN, i64::MIN));
+        let read = conversations::waiting_page(conn, &self.queue, key, rowid, ROUTING_PAGE)?;
+        self.exhausted = read.len() < ROUTING_PAGE;
+        if let Some((key, rowid, _)) = read.last() {
+            self.after = Some((*key, *rowid));
+        }
+        self.rows.extend(read);
+        Ok(())
+    }
+
+    fn head(&self) -> Option<(i64, i64)> {
+        self.rows.front().map(|(key, rowid, _)| (*key, *rowid))
+    }
+
+    fn pop(&mut self) -> Conversation {
+        self.rows.pop_front().expect("a head was seen").2
+    }
 }
 
 /// One inactivity pass (see [`AcdStore::inactivity`]).
@@ -291,7 +367,7 @@ fn inactivity_pass(
                     None => conv.state = ConversationState::Ended,
                 }
                 conv.updated_at = now;
-                conversations::update(conn, &conv)?;
+                conversations::update(conn, &mut conv)?;
                 if let Some(agent) = &agent {
                     set_idle_since(conn, agent, now)?;
                 }
@@ -302,7 +378,7 @@ fn inactivity_pass(
                 pass.sends += 1;
                 let mut conv = conv.clone();
                 conv.inactivity_warned_at = Some(now);
-                conversations::update(conn, &conv)?;
+                conversations::update(conn, &mut conv)?;
             }
         }
     }
@@ -354,23 +430,23 @@ impl AcdStore for SqliteStore {
 
     async fn presence(&self, agent: &str) -> anyhow::Result<(Presence, Option<i64>)> {
         let agent = agent.to_string();
-        self.db.call(move |c| presence(c, &agent)).await
+        self.reads.call(move |c| presence(c, &agent)).await
     }
 
     async fn presences(&self) -> anyhow::Result<Vec<AgentPresence>> {
-        self.db.call(all).await
+        self.reads.call(all).await
     }
 
     async fn assigned_to(&self, agent: &str) -> anyhow::Result<Vec<Conversation>> {
         let agent = agent.to_string();
-        self.db
+        self.reads
             .call(move |c| conversations::assigned_to(c, &agent))
             .await
     }
 
     async fn offers_to(&self, agent: &str) -> anyhow::Result<Vec<(Conversation, i64)>> {
         let agent = agent.to_string();
-        self.db
+        self.reads
             .call(move |c| {
                 let mut offered = Vec::new();
                 for (conversation, to) in open_offers(c)? {
@@ -388,7 +464,7 @@ impl AcdStore for SqliteStore {
 
     async fn queued(&self, queue: &str) -> anyhow::Result<Vec<Conversation>> {
         let queue = queue.to_string();
-        self.db
+        self.reads
             .call(move |c| conversations::queued(c, &queue))
             .await
     }
@@ -445,7 +521,7 @@ impl AcdStore for SqliteStore {
     }
 
     async fn canned(&self) -> anyhow::Result<Vec<Canned>> {
-        self.db.call(canned).await
+        self.reads.call(canned).await
     }
 
     async fn put_canned(&self, canned: Canned) -> anyhow::Result<()> {
@@ -458,7 +534,7 @@ impl AcdStore for SqliteStore {
     }
 
     async fn filters(&self) -> anyhow::Result<Vec<FilterRule>> {
-        self.db.call(filters).await
+        self.reads.call(filters).await
     }
 
     async fn put_filter(&self, rule: FilterRule) -> anyhow::Result<()> {

@@ -281,21 +281,23 @@ impl CatalogStore for SqliteStore {
 
     async fn flow_version(&self, name: &str, version: i64) -> anyhow::Result<Option<FlowVersion>> {
         let name = name.to_string();
-        self.db.call(move |c| flow_version(c, &name, version)).await
+        self.reads
+            .call(move |c| flow_version(c, &name, version))
+            .await
     }
 
     async fn active_flow(&self, name: &str) -> anyhow::Result<Option<FlowVersion>> {
         let name = name.to_string();
-        self.db.call(move |c| active_flow(c, &name)).await
+        self.reads.call(move |c| active_flow(c, &name)).await
     }
 
     async fn flow_versions(&self, name: &str) -> anyhow::Result<Vec<FlowVersionInfo>> {
         let name = name.to_string();
-        self.db.call(move |c| flow_versions(c, &name)).await
+        self.reads.call(move |c| flow_versions(c, &name)).await
     }
 
     async fn active_flows(&self) -> anyhow::Result<Vec<FlowVersion>> {
-        self.db.call(active_flows).await
+        self.reads.call(active_flows).await
     }
 
     async fn publish_plugin(
@@ -323,14 +325,14 @@ impl CatalogStore for SqliteStore {
         version: i64,
     ) -> anyhow::Result<Option<PluginVersion>> {
         let name = name.to_string();
-        self.db
+        self.reads
             .call(move |c| plugin_version(c, &name, version))
             .await
     }
 
     async fn active_plugin(&self, name: &str) -> anyhow::Result<Option<PluginVersion>> {
         let name = name.to_string();
-        self.db.call(move |c| active_plugin(c, &name)).await
+        self.reads.call(move |c| active_plugin(c, &name)).await
     }
 
     async fn activate_plugin(&self, name: &str, version: i64) -> anyhow::Result<()> {
@@ -341,7 +343,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn saved_integrations(&self) -> anyhow::Result<Vec<(String, String)>> {
-        self.db.call(saved).await
+        self.reads.call(saved).await
     }
 
     async fn save_integration(&self, id: &str, config_json: &str, now: i64) -> anyhow::Result<()> {
@@ -363,6 +365,6 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn deauthorized(&self) -> anyhow::Result<Vec<(String, i64, String)>> {
-        self.db.call(deauthorized).await
+        self.reads.call(deauthorized).await
     }
 }

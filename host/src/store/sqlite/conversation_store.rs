@@ -8,12 +8,12 @@ use super::conversations::{
     count_by_state, due_timeouts, find_threaded, get, insert, latest_for_customer, next_timeout,
     update, wrapups,
 };
-use super::{SqliteStore, inbox, messages};
+use super::{SqliteStore, inbox, leases, messages};
 use crate::events::{Author, DeliveryStatus, ReadMarker, Receipt};
 use crate::model::{Conversation, Direction, Message, MessageStatus, NewMessage, new_id};
 use crate::rules::threading;
 use crate::store::api::{
-    ConversationStore, DueTimeout, ReceiptApplied, StateCount, ThreadMessage, Transcript,
+    ConversationStore, DueTimeout, Lease, ReceiptApplied, StateCount, ThreadMessage, Transcript,
     TurnRecord,
 };
 
@@ -49,7 +49,7 @@ fn thread(conn: &Connection, t: &ThreadMessage) -> anyhow::Result<Conversation> 
     if is_new {
         insert(conn, &conversation)?;
     } else {
-        update(conn, &conversation)?;
+        update(conn, &mut conversation)?;
     }
     let m = &t.message;
     messages::insert(
@@ -80,9 +80,11 @@ impl ConversationStore for SqliteStore {
     async fn thread_message(&self, message: ThreadMessage) -> anyhow::Result<Conversation> {
         self.db
             .call(move |c| {
+                leases::check(c, &message.lease)?;
+                inbox::check_unprocessed(c, message.seq)?;
                 let conversation = thread(c, &message)?;
                 if !threading::runs_flow(&conversation, &message.message) {
-                    inbox::mark_processed(c, message.seq, message.now)?;
+                    inbox::mark_processed_under(c, message.seq, &message.lease, message.now)?;
                 }
                 Ok(conversation)
             })
@@ -91,18 +93,21 @@ impl ConversationStore for SqliteStore {
 
     async fn conversation(&self, id: &str) -> anyhow::Result<Option<Conversation>> {
         let id = id.to_string();
-        self.db.call(move |c| get(c, &id)).await
+        self.reads.call(move |c| get(c, &id)).await
     }
 
     async fn apply_turn(&self, turn: TurnRecord) -> anyhow::Result<()> {
         self.db
             .call(move |c| {
+                leases::check(c, &turn.lease)?;
+                let mut conversation = turn.conversation;
+                update(c, &mut conversation)?;
                 for reply in turn.replies {
                     messages::insert(c, reply, turn.now)?;
                 }
-                update(c, &turn.conversation)?;
-                if let Some(seq) = turn.processed {
-                    inbox::mark_processed(c, seq, turn.now)?;
+                match turn.processed {
+                    Some(seq) => inbox::mark_processed_under(c, seq, &turn.lease, turn.now)?,
+                    None => leases::release_if_idle(c, &turn.lease)?,
                 }
                 Ok(())
             })
@@ -110,11 +115,11 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn due_flow_timeouts(&self, now: i64, limit: usize) -> anyhow::Result<Vec<DueTimeout>> {
-        self.db.call(move |c| due_timeouts(c, now, limit)).await
+        self.reads.call(move |c| due_timeouts(c, now, limit)).await
     }
 
     async fn next_flow_timeout(&self) -> anyhow::Result<Option<i64>> {
-        self.db.call(next_timeout).await
+        self.reads.call(next_timeout).await
     }
 
     async fn apply_receipt(
@@ -122,9 +127,11 @@ impl ConversationStore for SqliteStore {
         integration: &str,
         seq: i64,
         receipt: Receipt,
+        lease: &Lease,
         now: i64,
     ) -> anyhow::Result<Option<ReceiptApplied>> {
         let integration = integration.to_string();
+        let lease = lease.clone();
         self.db
             .call(move |c| {
                 let status = match receipt.status {
@@ -142,7 +149,7 @@ impl ConversationStore for SqliteStore {
                     receipt.reason.as_deref(),
                     now,
                 )?;
-                inbox::mark_processed(c, seq, now)?;
+                inbox::mark_processed_under(c, seq, &lease, now)?;
                 let Some((message, conversation)) = changed else {
                     return Ok(None);
                 };
@@ -163,9 +170,11 @@ impl ConversationStore for SqliteStore {
         integration: &str,
         seq: i64,
         read: ReadMarker,
+        lease: &Lease,
         now: i64,
     ) -> anyhow::Result<()> {
         let integration = integration.to_string();
+        let lease = lease.clone();
         self.db
             .call(move |c| {
                 if let Some(conversation) = latest_for_customer(c, &integration, &read.customer_id)?
@@ -177,14 +186,14 @@ impl ConversationStore for SqliteStore {
                         now,
                     )?;
                 }
-                inbox::mark_processed(c, seq, now)
+                inbox::mark_processed_under(c, seq, &lease, now)
             })
             .await
     }
 
     async fn transcript(&self, id: &str) -> anyhow::Result<Option<Transcript>> {
         let id = id.to_string();
-        self.db
+        self.reads
             .call(move |c| {
                 let Some(conversation) = get(c, &id)? else {
                     return Ok(None);
@@ -200,12 +209,12 @@ impl ConversationStore for SqliteStore {
 
     async fn latest_inbound(&self, conversation: &str) -> anyhow::Result<Option<Message>> {
         let conversation = conversation.to_string();
-        self.db
+        self.reads
             .call(move |c| messages::latest_inbound(c, &conversation))
             .await
     }
 
     async fn count_by_state(&self) -> anyhow::Result<Vec<StateCount>> {
-        self.db.call(count_by_state).await
+        self.reads.call(count_by_state).await
     }
 }

@@ -97,16 +97,30 @@ pub fn transcript(conn: &Connection, conversation: &str) -> anyhow::Result<Vec<M
 /// waits while an earlier one of its conversation is still pending or being sent, so a
 /// conversation's messages go out in order.
 pub fn due(conn: &Connection, now: i64, limit: usize) -> anyhow::Result<Vec<Message>> {
-    let mut stmt = conn.prepare_cached(&format!(
+    // Two queries, each served by its partial index (`messages_outbox`, `messages_sending`),
+    // rather than one with an OR that would read the whole table.
+    let mut due = Vec::new();
+    for sql in [
         "SELECT {COLUMNS} FROM messages m
-         WHERE ((status = 'pending' AND next_attempt_at <= ?1)
-                OR (status = 'sending' AND claimed_until <= ?1))
+         WHERE status = 'sending' AND claimed_until <= ?1
+         ORDER BY claimed_until, rowid LIMIT ?2",
+        "SELECT {COLUMNS} FROM messages m
+         WHERE status = 'pending' AND next_attempt_at <= ?1
            AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.conversation = m.conversation
                            AND p.status IN ('pending', 'sending') AND p.rowid < m.rowid)
-         ORDER BY next_attempt_at, rowid LIMIT ?2"
-    ))?;
-    let rows = stmt.query_map(params![now, limit as i64], row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+         ORDER BY next_attempt_at, rowid LIMIT ?2",
+    ] {
+        let left = limit - due.len();
+        if left == 0 {
+            break;
+        }
+        let mut stmt = conn.prepare_cached(&sql.replace("{COLUMNS}", COLUMNS))?;
+        let rows = stmt.query_map(params![now, left as i64], row)?;
+        for message in rows {
+            due.push(message?);
+        }
+    }
+    Ok(due)
 }
 
 /// Claims up to `limit` due messages for sending (see [`due`]): each moves to `sending`, its
@@ -187,7 +201,7 @@ pub fn mark_sent(
     now: i64,
 ) -> anyhow::Result<()> {
     conn.prepare_cached(
-        "UPDATE messages SET status = 'sent', platform_id = ?2, next_attempt_at = NULL,
+        "UPDATE messages SET status = 'sent', platform_id = NULLIF(?2, ''), next_attempt_at = NULL,
             claimed_until = NULL, error = NULL, updated_at = ?4
          WHERE id = ?1 AND status = 'sending' AND attempts = ?3",
     )?
@@ -292,13 +306,12 @@ pub fn mark_read_up_to(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Outbound messages waiting to be sent (a gauge for `/metrics`).
+/// Outbound messages waiting to be sent or being sent (a gauge for `/metrics`, kept by
+/// triggers).
 pub fn pending_count(conn: &Connection) -> anyhow::Result<i64> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM messages WHERE status IN ('pending', 'sending')",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT n FROM outbox_count WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// The customer's latest message in a conversation (what a reply answers, what an agent reads).

@@ -9,10 +9,12 @@ mod catalog;
 mod conversation_store;
 mod conversations;
 mod inbox;
+mod leases;
 mod messages;
 mod outbox;
 mod plugin_kv;
 mod prefill;
+mod readers;
 mod schema;
 mod writer;
 
@@ -23,14 +25,19 @@ use crate::config::StoreConfig;
 /// The SQLite engine of the Store interface.
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Every write, and reads that must see what the same unit of work wrote.
     db: writer::Writer,
+    /// Reads of committed state, which never wait for the writer.
+    reads: readers::Readers,
 }
 
 impl SqliteStore {
     /// Opens (or creates, and migrates) the database at `config.path` and starts its thread.
     pub fn open(config: &StoreConfig) -> anyhow::Result<SqliteStore> {
+        let db = writer::Writer::open(config)?;
         Ok(SqliteStore {
-            db: writer::Writer::open(config)?,
+            db,
+            reads: readers::Readers::new(&config.path),
         })
     }
 }

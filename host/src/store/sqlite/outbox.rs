@@ -118,7 +118,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn next_send_at(&self) -> anyhow::Result<Option<i64>> {
-        self.db.call(messages::next_due_at).await
+        self.reads.call(messages::next_due_at).await
     }
 
     async fn record_send(
@@ -143,7 +143,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn pending_sends(&self) -> anyhow::Result<i64> {
-        self.db.call(messages::pending_count).await
+        self.reads.call(messages::pending_count).await
     }
 
     async fn reserve_daily_send(
@@ -167,7 +167,7 @@ impl OutboxStore for SqliteStore {
 
     async fn sends_today(&self, integration: &str, now: i64) -> anyhow::Result<i64> {
         let integration = integration.to_string();
-        self.db
+        self.reads
             .call(move |c| sends_today(c, &integration, now))
             .await
     }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::runtime::{PluginKv, check_kv_entry};
+use crate::store::plugin_kv::{PluginKv, check_kv_entry};
 
 /// The plugins' key-value store in a SQLite file. Cloning is cheap and shares the connection.
 #[derive(Clone)]
@@ -146,7 +146,7 @@ mod tests {
 
     #[tokio::test]
     async fn behaves_like_every_plugin_store() {
-        crate::runtime::kv_conformance(&SqlitePluginKv::in_memory().unwrap()).await;
+        crate::store::plugin_kv::conformance(&SqlitePluginKv::in_memory().unwrap()).await;
     }
 
     #[tokio::test]
@@ -161,7 +161,7 @@ mod tests {
             .unwrap();
         let kv = SqlitePluginKv::open(&path).unwrap();
         assert_eq!(kv.get("p", "k").await.unwrap().as_deref(), Some("v"));
-        let big = "x".repeat(crate::runtime::MAX_VALUE_BYTES + 1);
+        let big = "x".repeat(crate::store::plugin_kv::MAX_VALUE_BYTES + 1);
         assert!(kv.set("p", "k", &big).await.is_err());
         assert_eq!(kv.get("p", "k").await.unwrap().as_deref(), Some("v"));
         let _ = std::fs::remove_dir_all(&dir);

@@ -64,6 +64,7 @@ impl SqliteStore {
                             preferred_agents: Vec::new(),
                             inactivity_warned_at: None,
                             assigned_at: None,
+                            version: 0,
                         };
                         conversations::insert(c, &conversation)?;
                         messages::insert(
@@ -89,7 +90,12 @@ impl SqliteStore {
                                 ),
                                 at,
                             )?;
-                            messages::mark_prefilled_sent(c, &reply, &format!("prefill-out-{n}"), at)?;
+                            messages::mark_prefilled_sent(
+                                c,
+                                &reply,
+                                &format!("prefill-out-{n}"),
+                                at,
+                            )?;
                         }
                     }
                     Ok(())

@@ -174,6 +174,82 @@ CREATE TABLE integrations (
 ALTER TABLE messages ADD COLUMN claimed_until INTEGER;
 CREATE INDEX messages_sending ON messages (claimed_until) WHERE status = 'sending';
 "#,
+    r#"
+-- Routing reads the best waiting interactions of a queue through an index, in order of waiting
+-- time weighted by priority (a priority point is worth a minute: rules::routing), instead of
+-- every waiting conversation; what agents hold is counted through an index too.
+CREATE INDEX conversations_routing ON conversations (queue, queued_at - priority * 60000)
+    WHERE state = 'queued';
+CREATE INDEX conversations_assigned ON conversations (agent) WHERE state = 'assigned';
+
+-- Gauges kept up to date by triggers, so reading them never scans a table.
+CREATE TABLE conversation_counts (
+    state TEXT NOT NULL,
+    queue TEXT NOT NULL,                    -- '' when none
+    n     INTEGER NOT NULL,
+    PRIMARY KEY (state, queue)
+);
+INSERT INTO conversation_counts (state, queue, n)
+    SELECT state, COALESCE(queue, ''), COUNT(*) FROM conversations GROUP BY state, COALESCE(queue, '');
+CREATE TRIGGER conversations_counted_insert AFTER INSERT ON conversations BEGIN
+    INSERT INTO conversation_counts (state, queue, n) VALUES (NEW.state, COALESCE(NEW.queue, ''), 1)
+        ON CONFLICT (state, queue) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER conversations_counted_update AFTER UPDATE OF state, queue ON conversations
+    WHEN OLD.state IS NOT NEW.state OR OLD.queue IS NOT NEW.queue BEGIN
+    UPDATE conversation_counts SET n = n - 1 WHERE state = OLD.state AND queue = COALESCE(OLD.queue, '');
+    INSERT INTO conversation_counts (state, queue, n) VALUES (NEW.state, COALESCE(NEW.queue, ''), 1)
+        ON CONFLICT (state, queue) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER conversations_counted_delete AFTER DELETE ON conversations BEGIN
+    UPDATE conversation_counts SET n = n - 1 WHERE state = OLD.state AND queue = COALESCE(OLD.queue, '');
+END;
+
+CREATE TABLE outbox_count (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL                     -- outbound messages pending or being sent
+);
+INSERT INTO outbox_count (id, n)
+    SELECT 1, COUNT(*) FROM messages WHERE status IN ('pending', 'sending');
+CREATE TRIGGER outbox_counted_insert AFTER INSERT ON messages
+    WHEN NEW.status IN ('pending', 'sending') BEGIN
+    UPDATE outbox_count SET n = n + 1 WHERE id = 1;
+END;
+CREATE TRIGGER outbox_counted_update AFTER UPDATE OF status ON messages
+    WHEN (OLD.status IN ('pending', 'sending')) <> (NEW.status IN ('pending', 'sending')) BEGIN
+    UPDATE outbox_count SET n = n + CASE WHEN NEW.status IN ('pending', 'sending') THEN 1 ELSE -1 END
+        WHERE id = 1;
+END;
+CREATE TRIGGER outbox_counted_delete AFTER DELETE ON messages
+    WHEN OLD.status IN ('pending', 'sending') BEGIN
+    UPDATE outbox_count SET n = n - 1 WHERE id = 1;
+END;
+"#,
+    r#"
+-- Customer leases: the holder of a customer's lease alone processes the customer's events and
+-- timeouts, in order; every write names the lease's epoch (fencing), and epochs are never
+-- reused (`lease_epoch` only grows).
+CREATE TABLE customer_leases (
+    integration TEXT NOT NULL,
+    customer    TEXT NOT NULL,
+    holder      TEXT NOT NULL,
+    epoch       INTEGER NOT NULL,
+    until       INTEGER NOT NULL,
+    PRIMARY KEY (integration, customer)
+);
+CREATE INDEX customer_leases_holder ON customer_leases (holder);
+CREATE TABLE lease_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+INSERT INTO lease_epoch (id, n) VALUES (1, 0);
+CREATE INDEX inbox_customer_pending ON inbox (integration, customer_id, seq)
+    WHERE processed_at IS NULL;
+
+-- Each change to a conversation bumps its version; a flow turn is stored only over the version
+-- it ran from, so two turns never both apply.
+ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> anyhow::Result<()> {

@@ -3,8 +3,11 @@
 
 use super::super::super::bindings::channel_v0_2::types as wt;
 use super::super::super::error::AdapterError;
-use super::{AdapterInfo, Capabilities, HttpRequest, TextUnit, WebhookRequest};
-use crate::events::{self, InboundEvent, OutboundMessage, SendFailure, SendResult};
+use super::types::{HttpRequest, WebhookRequest};
+use crate::events::{
+    self, AdapterInfo, Capabilities, InboundEvent, OutboundMessage, SendFailure, SendResult,
+    TextUnit,
+};
 
 pub(super) fn info_from_wit(info: wt::AdapterInfo) -> AdapterInfo {
     AdapterInfo {

@@ -1,4 +1,5 @@
-//! The host's configuration file (`switchboard.toml`).
+//! The host's configuration file (`switchboard.toml`): its sections, their defaults, and the
+//! checks serde cannot express.
 //!
 //! Every section has a default, so `switchboard serve` with no file runs on built-in defaults:
 //! 127.0.0.1:8080, SQLite under `./data`, flows from `./flows`, plugins from the folder
@@ -10,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+
+use super::grants::{PluginGrant, check_http_host};
 
 /// The whole configuration. Unknown keys are refused so a typo never goes unnoticed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -247,38 +250,6 @@ impl IntegrationSize {
     }
 }
 
-/// What one flow plugin is granted (`[[plugin]]`). The default grants nothing: no outbound
-/// HTTP, and the `[plugins]` deadline and memory limit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PluginGrant {
-    /// The plugin's name (its component's file stem).
-    pub name: String,
-    /// Hosts the plugin may reach through its `http` import: `host` (any port) or `host:port`.
-    /// Loopback hosts (`127.0.0.1`, `localhost`, `[::1]`) must be listed like any other.
-    #[serde(default)]
-    pub http_hosts: Vec<String>,
-    /// Overrides `plugins.deadline_ms` for this plugin's calls (time spent in `http` counts).
-    #[serde(default)]
-    pub deadline_ms: Option<u64>,
-    /// Overrides `plugins.memory_mib` for this plugin; at most `plugins.memory_mib`.
-    #[serde(default)]
-    pub memory_mib: Option<u64>,
-    /// Overrides `plugins.max_output_bytes` for this adapter's calls.
-    #[serde(default)]
-    pub max_output_bytes: Option<usize>,
-}
-
-impl PluginGrant {
-    /// Nothing granted, for the plugin `name`.
-    pub fn none(name: &str) -> PluginGrant {
-        PluginGrant {
-            name: name.to_string(),
-            ..PluginGrant::default()
-        }
-    }
-}
-
 /// An ACD queue flows can transfer to.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -431,7 +402,7 @@ impl Config {
             );
         }
         for host in &grant.http_hosts {
-            if let Err(m) = crate::runtime::check_http_host(host) {
+            if let Err(m) = check_http_host(host) {
                 bail!("plugin `{}`: http_hosts entry {m}", grant.name);
             }
         }
@@ -545,7 +516,7 @@ fn default_backoff_ms() -> u64 {
     500
 }
 fn default_concurrency() -> usize {
-    32
+    128
 }
 fn default_threading_hours() -> f64 {
     72.0

@@ -1,20 +1,16 @@
 //! WhatsApp, Messenger and Instagram end to end: the conversation of the walking skeleton on each,
-//! the 24-hour windows (templates on WhatsApp, `HUMAN_AGENT` on Messenger), and WhatsApp
-//! statuses, through the real binary and the platform simulator.
+//! the 24-hour windows (templates on WhatsApp, `HUMAN_AGENT` on Messenger), WhatsApp statuses
+//! and read marks, and the typing indicator.
 
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use switchboard_tests::fixtures::unix_millis;
 use switchboard_tests::fixtures::whatsapp::{WaContent, WaInbound, WaStatus};
-use switchboard_tests::harness::{
-    ALICE, ALICE_TOKEN, Api, ExtraIntegration, HostProcess, TempDir, TestConfig, WAIT, eventually,
-    sim_config,
-};
+use switchboard_tests::harness::{ExtraIntegration, Setup, TestEnv, WAIT, eventually, settings};
 use switchboard_tests::signing;
 use switchboard_tests::sim::{
-    Delivered, MetaCustomerEvent, MetaPage, MetaPlatform, PlatformSim, WhatsAppNumber,
-    meta_webhook_body,
+    MetaCustomerEvent, MetaPage, MetaPlatform, WhatsAppNumber, meta_webhook_body,
 };
 
 const WA: &str = "wa-demo";
@@ -27,19 +23,11 @@ const IG_ACCOUNT: &str = "17841400000000005";
 const META_SECRET: &str = "e2e-meta-app-secret";
 const HOUR: Duration = Duration::from_secs(3600);
 
-struct Env {
-    sim: PlatformSim,
-    _host: HostProcess,
-    api: Api,
-}
-
-fn setting(k: &str, v: &str) -> (String, String) {
-    (k.to_string(), v.to_string())
-}
-
-async fn start(label: &str) -> Env {
-    let mut sim_setup = sim_config();
-    sim_setup.whatsapp.push(WhatsAppNumber {
+/// A host with a WhatsApp number (`wa-demo`), a Messenger Page (`fb-demo`) and an Instagram
+/// account (`ig-demo`) besides the usual integrations, and the simulator playing all three.
+async fn start(label: &str) -> TestEnv {
+    let mut setup = Setup::default();
+    setup.sim.whatsapp.push(WhatsAppNumber {
         phone_number_id: WA_PHONE_ID.into(),
         access_token: "e2e-wa-token".into(),
         app_secret: WA_SECRET.into(),
@@ -50,7 +38,7 @@ async fn start(label: &str) -> Env {
         (MetaPlatform::Messenger, FB_PAGE, FB),
         (MetaPlatform::Instagram, IG_ACCOUNT, IG),
     ] {
-        sim_setup.meta_pages.push(MetaPage {
+        setup.sim.meta_pages.push(MetaPage {
             platform,
             page_id: id.into(),
             page_access_token: format!("e2e-page-token-{integration}"),
@@ -59,214 +47,83 @@ async fn start(label: &str) -> Env {
             integration_id: integration.into(),
         });
     }
-    let sim = PlatformSim::start(sim_setup)
-        .await
-        .expect("starting the simulator");
-    let dir = TempDir::new(label);
-    let mut config = TestConfig::new(&dir, &sim.base_url());
-    let base = sim.base_url();
-    config.extra_integrations.push(ExtraIntegration {
-        id: WA.into(),
-        adapter: "whatsapp".into(),
-        settings: vec![
-            setting("app_secret", WA_SECRET),
-            setting("verify_token", "e2e-wa-verify"),
-            setting("access_token", "e2e-wa-token"),
-            setting("phone_number_id", WA_PHONE_ID),
-            setting("api_base", &base),
-        ],
-        ..Default::default()
-    });
-    for (platform, id, integration) in [("messenger", FB_PAGE, FB), ("instagram", IG_ACCOUNT, IG)] {
+    TestEnv::start_with(label, setup, |config| {
+        let base = config.sim_base_url.clone();
         config.extra_integrations.push(ExtraIntegration {
-            id: integration.into(),
-            adapter: "facebook".into(),
-            settings: vec![
-                setting("platform", platform),
-                setting("app_secret", META_SECRET),
-                setting("verify_token", "e2e-meta-verify"),
-                setting(
-                    "page_access_token",
-                    &format!("e2e-page-token-{integration}"),
-                ),
-                setting("page_id", id),
-                setting("api_base", &base),
-            ],
+            id: WA.into(),
+            adapter: "whatsapp".into(),
+            settings: settings(&[
+                ("app_secret", WA_SECRET),
+                ("verify_token", "e2e-wa-verify"),
+                ("access_token", "e2e-wa-token"),
+                ("phone_number_id", WA_PHONE_ID),
+                ("api_base", &base),
+            ]),
             ..Default::default()
         });
-    }
-    let host = HostProcess::start(dir, &config.render()).await;
-    sim.set_host_base_url(host.base_url());
-    let api = host.api();
-    Env {
-        sim,
-        _host: host,
-        api,
-    }
+        for (platform, id, integration) in
+            [("messenger", FB_PAGE, FB), ("instagram", IG_ACCOUNT, IG)]
+        {
+            config.extra_integrations.push(ExtraIntegration {
+                id: integration.into(),
+                adapter: "facebook".into(),
+                settings: settings(&[
+                    ("platform", platform),
+                    ("app_secret", META_SECRET),
+                    ("verify_token", "e2e-meta-verify"),
+                    (
+                        "page_access_token",
+                        &format!("e2e-page-token-{integration}"),
+                    ),
+                    ("page_id", id),
+                    ("api_base", &base),
+                ]),
+                ..Default::default()
+            });
+        }
+    })
+    .await
 }
 
-impl Env {
-    fn delivered_to(&self, recipient: &str) -> Vec<Delivered> {
-        self.sim
-            .delivered()
-            .into_iter()
-            .filter(|d| d.recipient_id == recipient)
-            .collect()
-    }
-
-    async fn wait_delivered_to(&self, recipient: &str, n: usize) -> Vec<Delivered> {
-        eventually(
-            &format!("{n} message(s) delivered to {recipient}"),
-            WAIT,
-            || async {
-                let got = self.delivered_to(recipient);
-                if got.len() >= n {
-                    Ok(got)
-                } else {
-                    Err(format!(
-                        "delivered {:?}; refused {:?}",
-                        got.iter().map(|d| d.text.clone()).collect::<Vec<_>>(),
-                        self.sim
-                            .refused()
-                            .iter()
-                            .map(|r| r.to_string())
-                            .collect::<Vec<_>>()
-                    ))
-                }
-            },
+/// Posts a Messenger/Instagram text written at `at`, signed as Meta signs.
+async fn meta_text_at(
+    env: &TestEnv,
+    platform: MetaPlatform,
+    integration: &str,
+    page: &str,
+    customer: &str,
+    text: &str,
+    at: SystemTime,
+) {
+    env.sim.meta_customer_wrote(integration, customer, at);
+    let mid = format!("m_{}_{}", customer, unix_millis(at));
+    let body = meta_webhook_body(
+        platform,
+        page,
+        customer,
+        &mid,
+        unix_millis(at),
+        &MetaCustomerEvent::Text { text: text.into() },
+    );
+    let signature = signing::hub_signature_hex(META_SECRET, &body);
+    let response = env
+        .api
+        .post_raw(
+            &format!("/webhooks/{integration}"),
+            &[
+                ("content-type", "application/json"),
+                ("x-hub-signature-256", &signature),
+            ],
+            body,
         )
-        .await
-    }
-
-    /// Waits for a conversation of `customer` in queue `queue`; returns its id.
-    async fn queued(&self, queue: &str, customer: &str) -> String {
-        eventually(&format!("{customer} waiting in {queue}"), WAIT, || async {
-            let listing = self
-                .api
-                .get(&format!("/api/v1/queues/{queue}"), Some(ALICE_TOKEN))
-                .await
-                .json();
-            listing["waiting"]
-                .as_array()
-                .and_then(|w| w.iter().find(|c| c["customer_id"] == json!(customer)))
-                .map(|c| c["id"].as_str().unwrap().to_string())
-                .ok_or_else(|| listing.to_string())
-        })
-        .await
-    }
-
-    async fn accept(&self, id: &str) {
-        let presence = self
-            .api
-            .put_json(
-                &format!("/api/v1/agents/{ALICE}/presence"),
-                Some(ALICE_TOKEN),
-                &json!({"presence": "available"}),
-            )
-            .await;
-        assert_eq!(presence.status, 200, "{}", presence.text());
-        let accepted = self
-            .api
-            .post_json(
-                &format!("/api/v1/interactions/{id}/accept"),
-                Some(ALICE_TOKEN),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(accepted.status, 200, "{}", accepted.text());
-    }
-
-    async fn reply(&self, id: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .api
-            .post_json(
-                &format!("/api/v1/interactions/{id}/messages"),
-                Some(ALICE_TOKEN),
-                &body,
-            )
-            .await;
-        (response.status.as_u16(), response.json())
-    }
-
-    async fn typing(&self, id: &str) -> Value {
-        let response = self
-            .api
-            .post_json(
-                &format!("/api/v1/interactions/{id}/typing"),
-                Some(ALICE_TOKEN),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(response.status, 200, "{}", response.text());
-        response.json()
-    }
-
-    async fn interaction(&self, id: &str) -> Value {
-        self.api
-            .get(&format!("/api/v1/interactions/{id}"), Some(ALICE_TOKEN))
-            .await
-            .json()
-    }
-
-    /// Waits until the interaction's message `message_id` has `status`.
-    async fn message_status(&self, id: &str, message_id: &str, status: &str) -> Value {
-        eventually(&format!("message {message_id} {status}"), WAIT, || async {
-            let interaction = self.interaction(id).await;
-            let message = interaction["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|m| m["id"] == json!(message_id))
-                .cloned()
-                .ok_or_else(|| interaction.to_string())?;
-            if message["status"] == json!(status) {
-                Ok(message)
-            } else {
-                Err(message.to_string())
-            }
-        })
-        .await
-    }
-
-    /// Posts a Messenger/Instagram text written at `at`, signed as Meta signs.
-    async fn meta_text_at(
-        &self,
-        platform: MetaPlatform,
-        integration: &str,
-        page: &str,
-        customer: &str,
-        text: &str,
-        at: SystemTime,
-    ) {
-        self.sim.meta_customer_wrote(integration, customer, at);
-        let mid = format!("m_{}_{}", customer, unix_millis(at));
-        let body = meta_webhook_body(
-            platform,
-            page,
-            customer,
-            &mid,
-            unix_millis(at),
-            &MetaCustomerEvent::Text { text: text.into() },
-        );
-        let signature = signing::hub_signature_hex(META_SECRET, &body);
-        let response = self
-            .api
-            .post_raw(
-                &format!("/webhooks/{integration}"),
-                &[
-                    ("content-type", "application/json"),
-                    ("x-hub-signature-256", &signature),
-                ],
-                body,
-            )
-            .await;
-        assert_eq!(response.status, 200, "{}", response.text());
-    }
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
     let env = start("whatsapp").await;
+    let alice = env.alice();
     let customer = "4915112345678";
 
     // The handshake.
@@ -316,10 +173,11 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
         )
         .await
         .unwrap();
-    let id = env.queued("billing", customer).await;
+    let id = alice.wait_queued_id("billing", customer).await;
 
     // Accepting marks the customer's message read; the agent's reply goes out.
-    env.accept(&id).await;
+    alice.set_available().await;
+    alice.accept(&id).await;
     eventually("the customer's message marked read", WAIT, || async {
         let marks = env.sim.whatsapp_read_marks();
         if marks.iter().any(|m| m.integration_id == WA) {
@@ -329,8 +187,8 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
         }
     })
     .await;
-    let (status, sent) = env
-        .reply(&id, json!({"text": "Hi Jonas, let me fix that invoice."}))
+    let (status, sent) = alice
+        .send(&id, json!({"text": "Hi Jonas, let me fix that invoice."}))
         .await;
     assert_eq!(status, 202, "{sent}");
     let delivered = env.wait_delivered_to(customer, 4).await;
@@ -339,7 +197,7 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
         .find(|d| d.text.as_deref() == Some("Hi Jonas, let me fix that invoice."))
         .expect("the reply");
     let message_id = sent["id"].as_str().unwrap();
-    env.message_status(&id, message_id, "sent").await;
+    alice.wait_message_status(&id, message_id, "sent").await;
 
     // WhatsApp's statuses move it on; a failed status with 131047 marks it failed with the reason.
     let wamid = reply.platform_message_id.clone();
@@ -355,7 +213,9 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
         .send_whatsapp_status(WA, &status("delivered", vec![]))
         .await
         .unwrap();
-    env.message_status(&id, message_id, "delivered").await;
+    alice
+        .wait_message_status(&id, message_id, "delivered")
+        .await;
     env.sim
         .send_whatsapp_status(
             WA,
@@ -363,7 +223,7 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
         )
         .await
         .unwrap();
-    let failed = env.message_status(&id, message_id, "failed").await;
+    let failed = alice.wait_message_status(&id, message_id, "failed").await;
     assert!(
         failed["error"]
             .as_str()
@@ -388,10 +248,11 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
         let (status, body) = env.sim.send_whatsapp(WA, &message).await.unwrap();
         assert_eq!(status, 200, "{body}");
     }
-    let late_id = env.queued("billing", late).await;
-    env.accept(&late_id).await;
-    let (status, refused) = env
-        .reply(&late_id, json!({"text": "Sorry for the wait!"}))
+    let late_id = alice.wait_queued_id("billing", late).await;
+    alice.set_available().await;
+    alice.accept(&late_id).await;
+    let (status, refused) = alice
+        .send(&late_id, json!({"text": "Sorry for the wait!"}))
         .await;
     assert_eq!(status, 422, "{refused}");
     assert_eq!(
@@ -406,8 +267,8 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
             .contains("template"),
         "{refused}"
     );
-    let (status, sent) = env
-        .reply(&late_id, json!({"template": {"name": "order_update", "language": "en_US", "parameters": ["88-431"]}}))
+    let (status, sent) = alice
+        .send(&late_id, json!({"template": {"name": "order_update", "language": "en_US", "parameters": ["88-431"]}}))
         .await;
     assert_eq!(status, 202, "{sent}");
     let delivered = env.wait_delivered_to(late, 1).await;
@@ -420,7 +281,7 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
     assert_eq!(delivered[0].body["type"], json!("template"));
     assert_eq!(delivered[0].body["template"]["name"], json!("order_update"));
     // The flow's own messages to that customer were refused by the host, with the reason.
-    let transcript = env.interaction(&late_id).await;
+    let transcript = alice.interaction(&late_id).await;
     let bot_failures = transcript["messages"]
         .as_array()
         .unwrap()
@@ -436,12 +297,14 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messenger_and_instagram_conversations_and_the_human_agent_tag() {
     let env = start("meta").await;
+    let alice = env.alice();
 
     for (platform, integration, page, customer) in [
         (MetaPlatform::Messenger, FB, FB_PAGE, "7000000000000004"),
         (MetaPlatform::Instagram, IG, IG_ACCOUNT, "8000000000000006"),
     ] {
-        env.meta_text_at(
+        meta_text_at(
+            &env,
             platform,
             integration,
             page,
@@ -472,13 +335,14 @@ async fn messenger_and_instagram_conversations_and_the_human_agent_tag() {
             .await
             .unwrap();
         assert_eq!(status, 200, "{body}");
-        let id = env.queued("billing", customer).await;
-        env.accept(&id).await;
+        let id = alice.wait_queued_id("billing", customer).await;
+        alice.set_available().await;
+        alice.accept(&id).await;
         // While Alice writes, the customer sees "typing…" (a switchboard:channel@0.2.0 call),
         // at most once every few seconds.
-        let typing = env.typing(&id).await;
+        let typing = alice.typing(&id).await;
         assert_eq!(typing, json!({"sent": true}), "{integration}");
-        let again = env.typing(&id).await;
+        let again = alice.typing(&id).await;
         assert_eq!(again["sent"], json!(false), "{again}");
         assert!(
             again["reason"].as_str().unwrap().contains("at most every"),
@@ -495,8 +359,8 @@ async fn messenger_and_instagram_conversations_and_the_human_agent_tag() {
             actions,
             [(integration.to_string(), "typing_on".to_string())]
         );
-        let (status, sent) = env
-            .reply(&id, json!({"text": "Alice here, checking your order."}))
+        let (status, sent) = alice
+            .send(&id, json!({"text": "Alice here, checking your order."}))
             .await;
         assert_eq!(status, 202, "{sent}");
         let delivered = env.wait_delivered_to(customer, 4).await;
@@ -512,23 +376,17 @@ async fn messenger_and_instagram_conversations_and_the_human_agent_tag() {
                 reply.body
             );
         }
-        env.message_status(&id, sent["id"].as_str().unwrap(), "sent")
+        alice
+            .wait_message_status(&id, sent["id"].as_str().unwrap(), "sent")
             .await;
-        let wrap = env
-            .api
-            .post_json(
-                &format!("/api/v1/interactions/{id}/wrapup"),
-                Some(ALICE_TOKEN),
-                &json!({"code": "resolved"}),
-            )
-            .await;
-        assert_eq!(wrap.status, 200);
+        alice.wrap_up(&id, "resolved").await;
     }
 
     // A Messenger customer who wrote 30 hours ago: the agent's reply goes out tagged HUMAN_AGENT.
     let late = "7000000000000099";
     let written = SystemTime::now() - 30 * HOUR;
-    env.meta_text_at(
+    meta_text_at(
+        &env,
         MetaPlatform::Messenger,
         FB,
         FB_PAGE,
@@ -537,7 +395,8 @@ async fn messenger_and_instagram_conversations_and_the_human_agent_tag() {
         written,
     )
     .await;
-    env.meta_text_at(
+    meta_text_at(
+        &env,
         MetaPlatform::Messenger,
         FB,
         FB_PAGE,
@@ -546,10 +405,11 @@ async fn messenger_and_instagram_conversations_and_the_human_agent_tag() {
         written + Duration::from_secs(5),
     )
     .await;
-    let id = env.queued("billing", late).await;
-    env.accept(&id).await;
-    let (status, sent) = env
-        .reply(&id, json!({"text": "Sorry for the wait, Alice here."}))
+    let id = alice.wait_queued_id("billing", late).await;
+    alice.set_available().await;
+    alice.accept(&id).await;
+    let (status, sent) = alice
+        .send(&id, json!({"text": "Sorry for the wait, Alice here."}))
         .await;
     assert_eq!(status, 202, "{sent}");
     let delivered = env.wait_delivered_to(late, 1).await;

@@ -18,11 +18,9 @@ use axum::routing::post;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use switchboard_tests::harness::{
-    ADMIN_TOKEN, HostProcess, TempDir, TestConfig, WAIT, eventually, host_binary, sim_config,
-    workspace_dir,
+    ADMIN_TOKEN, TempDir, TestEnv, WAIT, eventually, host_binary, workspace_dir,
 };
 use switchboard_tests::signing;
-use switchboard_tests::sim::PlatformSim;
 
 /// The plugin (and crate) the walkthrough creates.
 const PLUGIN: &str = "acme-test";
@@ -184,11 +182,8 @@ async fn a_partner_goes_from_nothing_to_a_hot_loaded_adapter() {
     }
 
     // A host with its usual integrations (X and open messaging).
-    let sim = PlatformSim::start(sim_config()).await.unwrap();
-    let dir = TempDir::new("partner-host");
-    let config = TestConfig::new(&dir, &sim.base_url());
-    let host = HostProcess::start(dir, &config.render()).await;
-    let api = host.api();
+    let env = TestEnv::start("partner-host", |_| {}).await;
+    let (host, api) = (&env.host, &env.api);
     let (partner_url, received) = start_partner().await;
 
     // Hot-load the component: the host checks, compiles and stores it as version 1.
@@ -249,14 +244,7 @@ async fn a_partner_goes_from_nothing_to_a_hot_loaded_adapter() {
     assert_eq!(put.json()["platform"], "acme-test");
     assert_eq!(put.json()["webhook_path"], "/webhooks/acme-demo");
 
-    let plugins = api.get("/admin/v1/plugins", Some(ADMIN_TOKEN)).await.json();
-    let listed = plugins["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == PLUGIN)
-        .unwrap_or_else(|| panic!("{PLUGIN} is not listed: {plugins}"))
-        .clone();
+    let listed = env.plugin(PLUGIN).await;
     assert_eq!(listed["version"], 1);
     assert_eq!(listed["world"], "adapter");
 

@@ -6,10 +6,11 @@ use serde_json::{Map, Value};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use super::super::bindings::flow_v0_1::{data_action as bindings, types as wt};
-use super::super::error::PluginError;
-use super::super::state::PluginState;
-use super::flow::{Core, FlowCallContext, fields_to_map};
+use super::super::super::bindings::flow_v0_1::{data_action as bindings, types as wt};
+use super::super::super::caller::FlowCallContext;
+use super::super::super::error::PluginError;
+use super::super::super::state::PluginState;
+use super::common::{Core, fields_to_map};
 
 /// One action of a data-action plugin.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -5,10 +5,11 @@
 use serde_json::{Map, Value};
 use wasmtime::component::InstancePre;
 
-use super::super::bindings::flow_v0_1::{bot as bindings, types as wt};
-use super::super::error::PluginError;
-use super::super::state::PluginState;
-use super::flow::{Core, FlowCallContext, fields_to_map};
+use super::super::super::bindings::flow_v0_1::{bot as bindings, types as wt};
+use super::super::super::caller::FlowCallContext;
+use super::super::super::error::PluginError;
+use super::super::super::state::PluginState;
+use super::common::{Core, fields_to_map};
 use crate::events::QuickReply;
 
 /// A customer's turn, as a flow hands it to a bot.

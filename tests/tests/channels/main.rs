@@ -1,0 +1,24 @@
+//! Channels end to end: customers on X, open messaging, WhatsApp, Messenger and Instagram reach
+//! the flow and an agent through their adapters, and what the host sends reaches them.
+//!
+//! - `conversation`: the walking skeleton on X and open messaging, bot to agent, with transcripts;
+//! - `webhooks`: what the host accepts at `/webhooks/{integration}`: the X CRC (which signs no
+//!   forged webhook), signatures, unknown integrations, malformed bodies, echoes, redeliveries,
+//!   and what `/metrics` counts of them;
+//! - `x`: X mentions and likes, the daily cap of an entry integration, deauthorization, replying
+//!   as another account, priority by followers;
+//! - `meta`: WhatsApp, Messenger and Instagram: the 24-hour windows, templates, `HUMAN_AGENT`,
+//!   statuses, read marks, typing;
+//! - `outbound`: sending: exactly once and in order, backoff and attempts, retries and permanent
+//!   failures.
+//!
+//! Each adapter's own wire format, signatures and answers are checked without a host by the
+//! compliance suite (`tests/tests/compliance.rs`).
+//!
+//! Run: `cargo xtask test -p switchboard-tests --test channels` (one topic: add `outbound::`).
+
+mod conversation;
+mod meta;
+mod outbound;
+mod webhooks;
+mod x;

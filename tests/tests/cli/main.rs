@@ -1,0 +1,16 @@
+//! The `switchboard` command line, run as an admin or a flow author runs it.
+//!
+//! - `flow`: `switchboard flow validate` (every error with its line and column), `flow graph`
+//!   (Mermaid and DOT), `flow test` (a scripted conversation), `flow publish` against a running
+//!   host, and the flows folder of `switchboard serve --watch` (a broken file reported, a change
+//!   or a new file published);
+//! - `plugin`: `switchboard plugin inspect`, and the plugins folder of `switchboard serve
+//!   --watch` (a broken build refused, a good one hot-loaded).
+//!
+//! `switchboard plugin inspect` of an adapter and `plugin publish` also run in the plugins tests,
+//! as steps of the partner walkthrough and of the hot swap.
+//!
+//! Run: `cargo xtask test -p switchboard-tests --test cli`.
+
+mod flow;
+mod plugin;

@@ -1,0 +1,76 @@
+//! `switchboard plugin inspect` and the plugins folder of `switchboard serve --watch`.
+
+use serde_json::json;
+use switchboard_tests::harness::{
+    Setup, TempDir, TestEnv, X_INTEGRATION, as_new_version, eventually_eq, plugins_dir, run_cli,
+    succeeded,
+};
+
+/// `plugin inspect` loads a flow plugin as the host would and says what it is; a file that is
+/// not a component is refused with the reason.
+#[test]
+fn plugin_inspect_says_what_a_component_is() {
+    let bot = plugins_dir().join("faq-bot.wasm");
+    let said = succeeded(&run_cli(|c| {
+        c.args(["plugin", "inspect"]).arg(&bot);
+    }));
+    for line in [
+        "plugin:       faq-bot",
+        "world:        switchboard:flow/bot-plugin@0.1.0",
+        "exports:      switchboard:flow/bot@0.1.0",
+        "loads:        yes",
+    ] {
+        assert!(said.contains(line), "no {line:?} in:\n{said}");
+    }
+
+    let dir = TempDir::new("cli-inspect");
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, "not a component").unwrap();
+    let refused = run_cli(|c| {
+        c.args(["plugin", "inspect"]).arg(&bogus);
+    });
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("not a valid Wasm binary"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serve_watch_hot_loads_changed_plugin_files() {
+    let original = std::fs::read(plugins_dir().join("x.wasm")).unwrap();
+    let env = TestEnv::start_with("plugin-watch", Setup::watching(), |c| {
+        let plugins = c.dir.join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::fs::write(plugins.join("x.wasm"), &original).unwrap();
+        std::fs::copy(
+            plugins_dir().join("open-messaging.wasm"),
+            plugins.join("open-messaging.wasm"),
+        )
+        .unwrap();
+        c.plugins_dir = Some(plugins);
+        c.own_flows(&[]);
+    })
+    .await;
+    let host = &env.host;
+    let plugins = host.dir().join("plugins");
+    let version = || async { env.plugin("x").await["version"].clone() };
+    let dm = |n: u64| env.dm(&format!("{}", 1_960_000_000_000_000_000u64 + n), "hi");
+    assert_eq!(version().await, json!(1));
+
+    // A broken file is refused with the reason in the log; version 1 keeps serving.
+    std::fs::write(plugins.join("x.wasm"), b"\0asm broken").unwrap();
+    host.wait_for_log("the broken file refused", "x.wasm was refused")
+        .await;
+    assert_eq!(version().await, json!(1));
+    assert_eq!(
+        env.sim.send_x_dm(X_INTEGRATION, &dm(1)).await.unwrap().0,
+        200
+    );
+
+    // A good new build is hot-loaded.
+    std::fs::write(plugins.join("x.wasm"), as_new_version(original, "watched")).unwrap();
+    eventually_eq("the changed file hot-loaded", json!(2), version).await;
+    assert_eq!(
+        env.sim.send_x_dm(X_INTEGRATION, &dm(2)).await.unwrap().0,
+        200
+    );
+}
