@@ -36,7 +36,12 @@ impl Readers {
         )
         .with_context(|| format!("cannot open {} for reading", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "cache_size", -8192)?;
+        // A read transaction that starts after a commit drops the connection's page cache
+        // (WAL), so a big cache only costs clearing; reads come from the OS page cache through
+        // a memory map instead of being copied.
+        conn.pragma_update(None, "cache_size", -1024)?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+        conn.set_prepared_statement_cache_capacity(super::writer::STATEMENT_CACHE);
         Ok(conn)
     }
 
