@@ -7,7 +7,8 @@
 //! the pure rule of [`crate::rules`] inside its transaction, so every engine decides alike and
 //! concurrent callers cannot race between the read and the write.
 //!
-//! The traits are split by area; [`Store`] is all of them. `sqlite/` implements them (the
+//! The traits are split by area (inbox, conversations, outbox, ACD, supervision, history and
+//! search, attachments, catalog); [`Store`] is all of them. `sqlite/` implements them (the
 //! embedded default); the conformance suite (`conformance.rs`) is written against the traits
 //! only, so a second engine runs it unchanged.
 
@@ -17,7 +18,7 @@ use crate::config::{AgentConfig, InactivityConfig};
 use crate::events::{InboundEvent, InboundMessage, ReadMarker, Receipt};
 use crate::model::{
     AgentPresence, Canned, Conversation, FilterRule, FlowVersion, FlowVersionInfo, InboxEvent,
-    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, Presence, Wrapup,
+    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, Presence, Transfer, Wrapup,
 };
 use crate::rules::routing::{Offer, RoutingConfig};
 
@@ -25,12 +26,30 @@ pub type Result<T> = anyhow::Result<T>;
 
 /// Everything the host stores.
 pub trait Store:
-    InboxStore + ConversationStore + OutboxStore + AcdStore + CatalogStore + Send + Sync
+    InboxStore
+    + ConversationStore
+    + OutboxStore
+    + AcdStore
+    + SupervisionStore
+    + HistoryStore
+    + AttachmentStore
+    + CatalogStore
+    + Send
+    + Sync
 {
 }
 
 impl<T> Store for T where
-    T: InboxStore + ConversationStore + OutboxStore + AcdStore + CatalogStore + Send + Sync
+    T: InboxStore
+        + ConversationStore
+        + OutboxStore
+        + AcdStore
+        + SupervisionStore
+        + HistoryStore
+        + AttachmentStore
+        + CatalogStore
+        + Send
+        + Sync
 {
 }
 
@@ -247,6 +266,28 @@ pub enum Accepted {
     NotFound,
 }
 
+/// An agent's request to hand an interaction they hold to a queue, or to an agent.
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    pub conversation: String,
+    pub from_agent: String,
+    /// The queue it waits in (for a transfer to an agent, one of that agent's queues).
+    pub to_queue: String,
+    pub to_agent: Option<String>,
+    pub note: Option<String>,
+    pub now: i64,
+}
+
+/// How a transfer ended.
+#[derive(Debug, Clone)]
+pub enum Transferred {
+    /// Queued again, as it is now.
+    Done(Box<Conversation>),
+    /// The agent does not hold it.
+    NotHeld,
+    NotFound,
+}
+
 /// What one routing pass did.
 #[derive(Debug, Clone, Default)]
 pub struct Routed {
@@ -297,8 +338,19 @@ pub trait AcdStore: Send + Sync {
     /// waiting: of two agents accepting at once, one wins. Closes the agent's open offer.
     async fn accept(&self, request: AcceptRequest) -> Result<Accepted>;
 
-    /// Declines the open offer of `conversation` to `agent`; `false` when there was none.
-    async fn decline(&self, conversation: &str, agent: &str) -> Result<bool>;
+    /// Declines the open offer of `conversation` to `agent`, who becomes not-responding (no
+    /// offers until they set themselves available again, as when an offer rings out); `false`
+    /// when there was no such offer.
+    async fn decline(&self, conversation: &str, agent: &str, now: i64) -> Result<bool>;
+
+    /// Hands an interaction `from_agent` holds to a queue or an agent: it waits in the queue
+    /// again (skills and preferred agents of the flow's transfer no longer apply) and routing
+    /// offers it anew, counting the transferring agent as having refused it. The agent becomes
+    /// the longest idle last.
+    async fn transfer(&self, request: TransferRequest) -> Result<Transferred>;
+
+    /// The transfers of a conversation, oldest first.
+    async fn transfers(&self, conversation: &str) -> Result<Vec<Transfer>>;
 
     /// Ends the conversation `agent` holds with a wrap-up code; the agent becomes the longest
     /// idle last. `false` when the agent does not hold it.
@@ -312,7 +364,8 @@ pub trait AcdStore: Send + Sync {
     ) -> Result<bool>;
 
     /// One routing pass: expires unanswered offers (their agents become not-responding), then
-    /// offers waiting interactions per [`crate::rules::routing::choose`].
+    /// offers waiting interactions per [`crate::rules::routing`] (who refused an interaction
+    /// since it was queued, and the transfer that queued it, are read for it).
     async fn route(&self, config: &RoutingConfig, now: i64) -> Result<Routed>;
 
     /// One inactivity pass over the conversations agents hold in queues with a rule, per
@@ -327,6 +380,138 @@ pub trait AcdStore: Send + Sync {
     async fn put_filter(&self, rule: FilterRule) -> Result<()>;
     /// `false` when there was no such filter.
     async fn delete_filter(&self, id: &str) -> Result<bool>;
+}
+
+/// A queue right now: how many wait, and since when the longest has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueNow {
+    pub queue: String,
+    pub waiting: i64,
+    pub oldest_queued_at: Option<i64>,
+}
+
+/// What a queue saw since a time: interactions that entered it, that an agent answered (and
+/// how many within the service-level threshold), that left it unanswered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueActivity {
+    pub queue: String,
+    pub offered: i64,
+    pub answered: i64,
+    pub answered_within: i64,
+    pub abandoned: i64,
+}
+
+/// What an agent holds and is being offered now, per integration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentLoad {
+    pub agent: String,
+    pub held: i64,
+    pub offered: i64,
+    /// (integration, held + offered).
+    pub per_integration: Vec<(String, i64)>,
+}
+
+/// What supervisors watch: queues now and today, agents' load.
+#[async_trait]
+pub trait SupervisionStore: Send + Sync {
+    /// How many wait in each of `queues` and since when the longest has (through indexes).
+    async fn queues_now(&self, queues: &[String]) -> Result<Vec<QueueNow>>;
+
+    /// What each queue of `service_levels` saw since `since` (counted by the hour, so `since`
+    /// is rounded down to its hour): `answered_within` counts those answered within the queue's
+    /// threshold in seconds.
+    async fn queue_activity(
+        &self,
+        since: i64,
+        service_levels: &[(String, i64)],
+    ) -> Result<Vec<QueueActivity>>;
+
+    /// Every agent who holds or is offered something.
+    async fn agent_loads(&self) -> Result<Vec<AgentLoad>>;
+}
+
+/// Which interactions a search looks at, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// A customer id (exactly), or part of their name or handle (any case).
+    pub customer: Option<String>,
+    /// Part of a message's text (any case).
+    pub text: Option<String>,
+    /// Started at or after / before this time.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Only what this agent may see: interactions of these queues, or that they held.
+    pub visible_to: Option<(String, Vec<String>)>,
+    pub limit: usize,
+}
+
+/// An interaction a search found.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub conversation: Conversation,
+    /// The first message whose text matched the search's `text`.
+    pub matched: Option<Message>,
+}
+
+/// What a search found.
+#[derive(Debug, Clone)]
+pub struct SearchResult {
+    pub hits: Vec<SearchHit>,
+    /// The search stopped after reading the most interactions one search reads: narrow it
+    /// (dates) to look further back.
+    pub truncated: bool,
+}
+
+/// Customers' earlier interactions, and search.
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// The customer's interactions on `integration`, newest first, with their transcripts.
+    async fn customer_history(
+        &self,
+        integration: &str,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Transcript>>;
+
+    /// Interactions matching `query`, newest first (by when they started). A search reads at
+    /// most a bounded number of interactions in its date range, so its cost does not grow with
+    /// the whole history.
+    async fn search(&self, query: SearchQuery) -> Result<SearchResult>;
+}
+
+/// A file an agent uploads to send in an interaction.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub conversation: String,
+    pub agent: String,
+    pub filename: String,
+    pub mime_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A stored upload, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAttachment {
+    /// Unguessable: whoever has it can fetch the file (platforms fetch by URL).
+    pub id: String,
+    pub conversation: String,
+    pub agent: String,
+    pub filename: String,
+    pub mime_type: String,
+    pub size: i64,
+    pub created_at: i64,
+}
+
+/// Files agents upload.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    async fn put_attachment(&self, attachment: NewAttachment, now: i64)
+    -> Result<StoredAttachment>;
+
+    async fn attachment(&self, id: &str) -> Result<Option<StoredAttachment>>;
+
+    /// The upload with its bytes.
+    async fn attachment_bytes(&self, id: &str) -> Result<Option<(StoredAttachment, Vec<u8>)>>;
 }
 
 /// What admins publish: flow and plugin versions, integrations set through the API, and the

@@ -1,7 +1,7 @@
 //! Durable state behind one interface.
 //!
 //! `api.rs` is the Store interface: typed, async units of work by area (inbox, conversations,
-//! outbox, ACD, catalog), with no SQL or driver type in their signatures. `sqlite/` is the
+//! outbox, ACD, supervision, history and search, attachments, catalog), with no SQL or driver type in their signatures. `sqlite/` is the
 //! embedded engine (the default); `conformance.rs` is one suite of behaviours written against
 //! the interface only, which every engine must pass. Nothing outside this folder knows which
 //! engine runs or names a database driver.
@@ -14,9 +14,11 @@ pub mod sqlite;
 use std::sync::Arc;
 
 pub use api::{
-    AcceptRequest, Accepted, AcdStore, CatalogStore, ClaimedSend, ConversationStore, DueTimeout,
-    InactivityPass, InactivityRule, InboxStore, OutboxStore, ReceiptApplied, Routed, SendRecord,
-    StateCount, Store, ThreadMessage, Transcript, TurnRecord,
+    AcceptRequest, Accepted, AcdStore, AgentLoad, AttachmentStore, CatalogStore, ClaimedSend,
+    ConversationStore, DueTimeout, HistoryStore, InactivityPass, InactivityRule, InboxStore,
+    NewAttachment, OutboxStore, QueueActivity, QueueNow, ReceiptApplied, Routed, SearchHit,
+    SearchQuery, SearchResult, SendRecord, StateCount, Store, StoredAttachment, SupervisionStore,
+    ThreadMessage, Transcript, TransferRequest, Transferred, TurnRecord,
 };
 
 use crate::config::StoreConfig;
