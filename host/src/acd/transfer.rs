@@ -103,7 +103,7 @@ impl Acd {
             "transferred",
             json!({ "interaction": id, "queue": queue, "agent": target }),
         );
-        self.wake.route.notify_one();
+        self.wake.wake_route();
         Ok(conversation)
     }
 

@@ -39,7 +39,12 @@ impl SenderActions {
             template: None,
             tag: None,
         };
-        match integration.encode_send(&self.metrics, &message).await {
+        // Only the encoding is asked for; the instance is dropped without sending.
+        match integration
+            .send(&self.metrics, &message)
+            .await
+            .map(|(encoded, _unsent)| encoded)
+        {
             Ok(Ok(_request)) => Ok(()),
             Ok(Err(
                 crate::runtime::AdapterError::Malformed(reason)

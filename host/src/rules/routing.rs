@@ -287,6 +287,7 @@ mod tests {
                 preferred_agents: vec![],
                 inactivity_warned_at: None,
                 assigned_at: None,
+                version: 0,
             },
             refused_by: HashMap::new(),
             transfer: None,

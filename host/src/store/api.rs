@@ -7,8 +7,8 @@
 //! the pure rule of [`crate::rules`] inside its transaction, so every engine decides alike and
 //! concurrent callers cannot race between the read and the write.
 //!
-//! The traits are split by area (inbox, conversations, outbox, ACD, supervision, history and
-//! search, attachments, catalog); [`Store`] is all of them. `sqlite/` implements them (the
+//! The traits are split by area (inbox, conversations, outbox, ACD, catalog here; supervision,
+//! history and search, and attachments in `staff.rs`); [`Store`] is all of them. `sqlite/` implements them (the
 //! embedded default); the conformance suite (`conformance.rs`) is written against the traits
 //! only, so a second engine runs it unchanged.
 
@@ -18,9 +18,14 @@ use crate::config::{AgentConfig, InactivityConfig};
 use crate::events::{InboundEvent, InboundMessage, ReadMarker, Receipt};
 use crate::model::{
     AgentPresence, Canned, Conversation, FilterRule, FlowVersion, FlowVersionInfo, InboxEvent,
-    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, Presence, Transfer, Wrapup,
+    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, Presence, Transfer,
 };
 use crate::rules::routing::{Offer, RoutingConfig};
+
+pub use super::staff::{
+    AgentLoad, AttachmentStore, HistoryStore, NewAttachment, QueueActivity, QueueNow, SearchHit,
+    SearchQuery, SearchResult, StoredAttachment, SupervisionStore, Transcript,
+};
 
 pub type Result<T> = anyhow::Result<T>;
 
@@ -68,13 +73,112 @@ pub trait InboxStore: Send + Sync {
     /// Unprocessed events after `after_seq`, oldest first.
     async fn pending_events(&self, after_seq: i64, limit: usize) -> Result<Vec<InboxEvent>>;
 
-    /// The event needs nothing more (it was handled, or cannot be).
-    async fn mark_processed(&self, seq: i64, now: i64) -> Result<()>;
+    /// A worker named `holder` starts (a new name per process start). An engine whose store
+    /// only this process can open gives back every lease and claim a previous process left
+    /// (it is gone); a shared engine leaves them to expire.
+    async fn start_holder(&self, holder: &str, now: i64) -> Result<()>;
+
+    /// Claims inbox work for `holder`: unprocessed events, oldest first, and `ask` timeouts due
+    /// by `now`, of customers no other holder has a live lease on, taking or renewing each
+    /// customer's lease until `now + lease_ms`. Only events after `after_seq` are read (0 reads
+    /// every unprocessed event: a worker does that now and then, to pick up the customers of a
+    /// holder that died). Work already handed out may come again; the worker skips what it has.
+    async fn claim_work(
+        &self,
+        holder: &str,
+        after_seq: i64,
+        now: i64,
+        limit: usize,
+        lease_ms: i64,
+    ) -> Result<ClaimBatch>;
+
+    /// Extends every lease `holder` still has until `now + lease_ms`. Returns how many.
+    async fn renew_leases(&self, holder: &str, now: i64, lease_ms: i64) -> Result<usize>;
+
+    /// The event needs nothing more (it was handled, or cannot be), under `lease`.
+    async fn mark_processed(&self, seq: i64, lease: &Lease, now: i64) -> Result<()>;
+}
+
+/// A customer's lease: while a holder has it, only that holder processes the customer's events
+/// and timeouts, in order. Every write made for the customer names the lease (fencing): a
+/// holder whose lease another took over (it died, or lost the store for longer than its lease)
+/// writes nothing, and learns so with [`LeaseLost`]. The epoch is never reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub integration: String,
+    pub customer: String,
+    pub epoch: i64,
+}
+
+/// Work for the holder of a customer's lease.
+#[derive(Debug, Clone)]
+pub enum Work {
+    Event(InboxEvent),
+    Timeout(DueTimeout),
+}
+
+/// What one claim took.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimBatch {
+    pub claimed: Vec<Claimed>,
+    /// The newest event seq the claim read (claimed or left to another holder): the next
+    /// incremental claim reads after it.
+    pub read_up_to: i64,
+}
+
+/// Work and the lease it is done under.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub work: Work,
+    pub lease: Lease,
+}
+
+/// A write refused because the lease it names is no longer held: another holder has the
+/// customer now and does (or did) the work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the lease of customer `{customer}` on `{integration}` (epoch {epoch}) is no longer held by `{holder}`"
+)]
+pub struct LeaseLost {
+    pub holder: String,
+    pub integration: String,
+    pub customer: String,
+    pub epoch: i64,
+}
+
+/// A write refused because what it was computed from changed meanwhile: a flow turn over a
+/// conversation another turn changed first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("conversation `{conversation}` changed since it was read; this change is dropped")]
+pub struct Superseded {
+    pub conversation: String,
+}
+
+/// A write refused because its inbox event was processed already (by this holder earlier, or
+/// by another).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inbox event {seq} was processed already")]
+pub struct AlreadyProcessed {
+    pub seq: i64,
+}
+
+impl LeaseLost {
+    pub fn of(lease: &Lease) -> LeaseLost {
+        LeaseLost {
+            holder: lease.holder.clone(),
+            integration: lease.integration.clone(),
+            customer: lease.customer.clone(),
+            epoch: lease.epoch,
+        }
+    }
 }
 
 /// A customer message to thread into its conversation.
 #[derive(Debug, Clone)]
 pub struct ThreadMessage {
+    /// The customer's lease the message is threaded under.
+    pub lease: Lease,
     pub integration: String,
     /// The inbox event it came in.
     pub seq: i64,
@@ -90,6 +194,8 @@ pub struct ThreadMessage {
 /// What a flow turn did, to store in one unit.
 #[derive(Debug, Clone)]
 pub struct TurnRecord {
+    /// The customer's lease the turn ran under.
+    pub lease: Lease,
     /// The conversation as the turn left it (flow state, variables, where it goes next).
     pub conversation: Conversation,
     /// The flow's replies, stored as pending outbound messages, in order.
@@ -116,14 +222,6 @@ pub struct ReceiptApplied {
     pub agent: Option<String>,
     pub status: MessageStatus,
     pub reason: Option<String>,
-}
-
-/// A conversation with its whole transcript.
-#[derive(Debug, Clone)]
-pub struct Transcript {
-    pub conversation: Conversation,
-    pub messages: Vec<Message>,
-    pub wrapups: Vec<Wrapup>,
 }
 
 /// How many conversations are in a state (and queue).
@@ -163,6 +261,7 @@ pub trait ConversationStore: Send + Sync {
         integration: &str,
         seq: i64,
         receipt: Receipt,
+        lease: &Lease,
         now: i64,
     ) -> Result<Option<ReceiptApplied>>;
 
@@ -173,6 +272,7 @@ pub trait ConversationStore: Send + Sync {
         integration: &str,
         seq: i64,
         read: ReadMarker,
+        lease: &Lease,
         now: i64,
     ) -> Result<()>;
 
@@ -382,138 +482,6 @@ pub trait AcdStore: Send + Sync {
     async fn delete_filter(&self, id: &str) -> Result<bool>;
 }
 
-/// A queue right now: how many wait, and since when the longest has.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueNow {
-    pub queue: String,
-    pub waiting: i64,
-    pub oldest_queued_at: Option<i64>,
-}
-
-/// What a queue saw since a time: interactions that entered it, that an agent answered (and
-/// how many within the service-level threshold), that left it unanswered.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QueueActivity {
-    pub queue: String,
-    pub offered: i64,
-    pub answered: i64,
-    pub answered_within: i64,
-    pub abandoned: i64,
-}
-
-/// What an agent holds and is being offered now, per integration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AgentLoad {
-    pub agent: String,
-    pub held: i64,
-    pub offered: i64,
-    /// (integration, held + offered).
-    pub per_integration: Vec<(String, i64)>,
-}
-
-/// What supervisors watch: queues now and today, agents' load.
-#[async_trait]
-pub trait SupervisionStore: Send + Sync {
-    /// How many wait in each of `queues` and since when the longest has (through indexes).
-    async fn queues_now(&self, queues: &[String]) -> Result<Vec<QueueNow>>;
-
-    /// What each queue of `service_levels` saw since `since` (counted by the hour, so `since`
-    /// is rounded down to its hour): `answered_within` counts those answered within the queue's
-    /// threshold in seconds.
-    async fn queue_activity(
-        &self,
-        since: i64,
-        service_levels: &[(String, i64)],
-    ) -> Result<Vec<QueueActivity>>;
-
-    /// Every agent who holds or is offered something.
-    async fn agent_loads(&self) -> Result<Vec<AgentLoad>>;
-}
-
-/// Which interactions a search looks at, newest first.
-#[derive(Debug, Clone, Default)]
-pub struct SearchQuery {
-    /// A customer id (exactly), or part of their name or handle (any case).
-    pub customer: Option<String>,
-    /// Part of a message's text (any case).
-    pub text: Option<String>,
-    /// Started at or after / before this time.
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    /// Only what this agent may see: interactions of these queues, or that they held.
-    pub visible_to: Option<(String, Vec<String>)>,
-    pub limit: usize,
-}
-
-/// An interaction a search found.
-#[derive(Debug, Clone)]
-pub struct SearchHit {
-    pub conversation: Conversation,
-    /// The first message whose text matched the search's `text`.
-    pub matched: Option<Message>,
-}
-
-/// What a search found.
-#[derive(Debug, Clone)]
-pub struct SearchResult {
-    pub hits: Vec<SearchHit>,
-    /// The search stopped after reading the most interactions one search reads: narrow it
-    /// (dates) to look further back.
-    pub truncated: bool,
-}
-
-/// Customers' earlier interactions, and search.
-#[async_trait]
-pub trait HistoryStore: Send + Sync {
-    /// The customer's interactions on `integration`, newest first, with their transcripts.
-    async fn customer_history(
-        &self,
-        integration: &str,
-        customer_id: &str,
-        limit: usize,
-    ) -> Result<Vec<Transcript>>;
-
-    /// Interactions matching `query`, newest first (by when they started). A search reads at
-    /// most a bounded number of interactions in its date range, so its cost does not grow with
-    /// the whole history.
-    async fn search(&self, query: SearchQuery) -> Result<SearchResult>;
-}
-
-/// A file an agent uploads to send in an interaction.
-#[derive(Debug, Clone)]
-pub struct NewAttachment {
-    pub conversation: String,
-    pub agent: String,
-    pub filename: String,
-    pub mime_type: String,
-    pub bytes: Vec<u8>,
-}
-
-/// A stored upload, without its bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredAttachment {
-    /// Unguessable: whoever has it can fetch the file (platforms fetch by URL).
-    pub id: String,
-    pub conversation: String,
-    pub agent: String,
-    pub filename: String,
-    pub mime_type: String,
-    pub size: i64,
-    pub created_at: i64,
-}
-
-/// Files agents upload.
-#[async_trait]
-pub trait AttachmentStore: Send + Sync {
-    async fn put_attachment(&self, attachment: NewAttachment, now: i64)
-    -> Result<StoredAttachment>;
-
-    async fn attachment(&self, id: &str) -> Result<Option<StoredAttachment>>;
-
-    /// The upload with its bytes.
-    async fn attachment_bytes(&self, id: &str) -> Result<Option<(StoredAttachment, Vec<u8>)>>;
-}
-
 /// What admins publish: flow and plugin versions, integrations set through the API, and the
 /// integrations' deauthorization.
 #[async_trait]
@@ -571,4 +539,45 @@ pub trait CatalogStore: Send + Sync {
 
     /// Every deauthorized integration: (id, since, reason).
     async fn deauthorized(&self) -> Result<Vec<(String, i64, String)>>;
+}
+
+/// What a host tells the others that share its store (and itself): agents' live events,
+/// wake-ups for work another host may take, and news that an admin published something.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// A live event for an agent, whichever host holds the agent's stream.
+    Agent {
+        agent: String,
+        name: String,
+        data: serde_json::Value,
+    },
+    /// Work of this kind may be waiting.
+    Wake { work: WakeWork },
+    /// Flow `name` has a new active version.
+    FlowPublished { name: String, version: i64 },
+    /// Plugin `name` has a new active version.
+    PluginPublished { name: String },
+    /// Integration `id` was set through the admin API.
+    IntegrationSaved { id: String },
+}
+
+/// The kinds of work a wake-up is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WakeWork {
+    Inbox,
+    Outbound,
+    Route,
+}
+
+/// Signals between the hosts sharing a store. An engine that only one process opens has none
+/// (everything is local); a shared one carries them (PostgreSQL: LISTEN/NOTIFY).
+#[async_trait]
+pub trait SignalBus: Send + Sync {
+    /// Sends `signal` to every host, this one included.
+    async fn signal(&self, signal: Signal) -> Result<()>;
+
+    /// Every signal any host sends from now on.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Signal>;
 }

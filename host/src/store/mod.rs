@@ -1,7 +1,8 @@
 //! Durable state behind one interface.
 //!
 //! `api.rs` is the Store interface: typed, async units of work by area (inbox, conversations,
-//! outbox, ACD, supervision, history and search, attachments, catalog), with no SQL or driver type in their signatures. `sqlite/` is the
+//! outbox, ACD, catalog; `staff.rs`: supervision, history and search, attachments), with no SQL
+//! or driver type in their signatures. `sqlite/` is the
 //! embedded engine (the default); `conformance.rs` is one suite of behaviours written against
 //! the interface only, which every engine must pass. Nothing outside this folder knows which
 //! engine runs or names a database driver.
@@ -10,20 +11,31 @@ pub mod api;
 pub mod conformance;
 pub mod plugin_kv;
 pub mod sqlite;
+pub mod staff;
 
 use std::sync::Arc;
 
 pub use api::{
-    AcceptRequest, Accepted, AcdStore, AgentLoad, AttachmentStore, CatalogStore, ClaimedSend,
-    ConversationStore, DueTimeout, HistoryStore, InactivityPass, InactivityRule, InboxStore,
-    NewAttachment, OutboxStore, QueueActivity, QueueNow, ReceiptApplied, Routed, SearchHit,
-    SearchQuery, SearchResult, SendRecord, StateCount, Store, StoredAttachment, SupervisionStore,
-    ThreadMessage, Transcript, TransferRequest, Transferred, TurnRecord,
+    AcceptRequest, Accepted, AcdStore, AgentLoad, AlreadyProcessed, AttachmentStore, CatalogStore,
+    ClaimBatch, Claimed, ClaimedSend, ConversationStore, DueTimeout, HistoryStore, InactivityPass,
+    InactivityRule, InboxStore, Lease, LeaseLost, NewAttachment, OutboxStore, QueueActivity,
+    QueueNow, ReceiptApplied, Routed, SearchHit, SearchQuery, SearchResult, SendRecord, Signal,
+    SignalBus, StateCount, Store, StoredAttachment, Superseded, SupervisionStore, ThreadMessage,
+    Transcript, TransferRequest, Transferred, TurnRecord, WakeWork, Work,
 };
 
 use crate::config::StoreConfig;
 
+/// An opened store and, when its engine is shared by several hosts, the bus between them.
+pub struct Opened {
+    pub store: Arc<dyn Store>,
+    pub bus: Option<Arc<dyn SignalBus>>,
+}
+
 /// Opens the store the configuration names.
-pub fn open(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(Arc::new(sqlite::SqliteStore::open(config)?))
+pub fn open(config: &StoreConfig) -> anyhow::Result<Opened> {
+    Ok(Opened {
+        store: Arc::new(sqlite::SqliteStore::open(config)?),
+        bus: None,
+    })
 }

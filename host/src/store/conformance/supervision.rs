@@ -108,6 +108,7 @@ pub async fn history_search_and_uploads(store: Arc<dyn Store>) {
     first.state = ConversationState::Ended;
     store
         .apply_turn(crate::store::api::TurnRecord {
+            lease: super::support::lease_of(&store, "cleo", MIN).await,
             conversation: first.clone(),
             replies: vec![],
             processed: None,

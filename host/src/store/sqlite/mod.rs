@@ -13,6 +13,7 @@ mod conversation_store;
 mod conversations;
 mod history;
 mod inbox;
+mod leases;
 mod messages;
 mod outbox;
 mod plugin_kv;

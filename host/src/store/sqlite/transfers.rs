@@ -30,7 +30,7 @@ pub fn transfer(conn: &Connection, request: &TransferRequest) -> anyhow::Result<
     conversation.skills.clear();
     conversation.preferred_agents.clear();
     conversation.updated_at = now;
-    conversations::update(conn, &conversation)?;
+    conversations::update(conn, &mut conversation)?;
     conn.prepare_cached(
         "INSERT INTO transfers (conversation, from_agent, to_queue, to_agent, note, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
