@@ -4,6 +4,8 @@
 //!   threading window; 100 interactions shared by 10 agents;
 //! - `offers`: alerting timeouts and declines, last-agent routing, wrap-up per portion, offers
 //!   and assignments across a crash;
+//! - `claims`: preferred agents, per-channel capacity, inactivity back to a flow, the daily cap
+//!   of each integration size, text limits for agents and flows;
 //! - `agent_tools`: content filters, canned responses, the inactivity timer and the live event
 //!   stream.
 //!
@@ -12,6 +14,7 @@
 //! Run: `cargo xtask test -p switchboard-tests --test acd`.
 
 mod agent_tools;
+mod claims;
 mod offers;
 mod routing;
 
