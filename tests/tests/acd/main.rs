@@ -6,6 +6,8 @@
 //!   and assignments across a crash;
 //! - `claims`: preferred agents, per-channel capacity, inactivity back to a flow, the daily cap
 //!   of each integration size, text limits for agents and flows;
+//! - `staff`: transfers with a note, history and search, files sent to customers, the
+//!   supervisor's overview;
 //! - `agent_tools`: content filters, canned responses, the inactivity timer and the live event
 //!   stream.
 //!
@@ -17,6 +19,7 @@ mod agent_tools;
 mod claims;
 mod offers;
 mod routing;
+mod staff;
 
 use switchboard_tests::harness::{TestConfig, TestEnv};
 
