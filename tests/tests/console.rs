@@ -2,6 +2,9 @@
 //! `/console/`, and `console/tests/agent.mjs` drives it in Debian's Chromium (through
 //! `playwright-core`) as agent alice: sign in, go available, accept the customer's conversation,
 //! read it, reply, see the reply sent, wrap up. The simulator must then have received the reply.
+//! `console/tests/staff.mjs` drives two agents and a supervisor: participant data, dated
+//! timestamps, a file sent with a reply, a transfer with a note, the supervisor's live view, and
+//! search.
 //!
 //! Needs the console built and its packages installed (`cargo xtask build-console`: `npm ci` and
 //! `npm run build` in `console/`), Node.js, and Chromium (`apt-get install chromium`, or the
@@ -72,20 +75,21 @@ fn prerequisites() -> Prerequisites {
     }
 }
 
-/// Runs `node console/tests/agent.mjs` with `env`, its output in files under `dir`; kills it
+/// Runs `node console/tests/{script}` with `env`, its output in files under `dir`; kills it
 /// after [`BROWSER_DEADLINE`]. Returns whether it exited 0 and what it printed.
 async fn run_browser_script(
     prerequisites: &Prerequisites,
+    script: &str,
     dir: &Path,
     env: &[(&str, String)],
 ) -> (bool, String) {
-    let stdout_path = dir.join("agent-mjs.stdout");
-    let stderr_path = dir.join("agent-mjs.stderr");
+    let stdout_path = dir.join(format!("{script}.stdout"));
+    let stderr_path = dir.join(format!("{script}.stderr"));
     let stdout = std::fs::File::create(&stdout_path).expect("creating the script's stdout file");
     let stderr = std::fs::File::create(&stderr_path).expect("creating the script's stderr file");
     let mut command = Command::new("node");
     command
-        .arg(prerequisites.console_dir.join("tests").join("agent.mjs"))
+        .arg(prerequisites.console_dir.join("tests").join(script))
         .current_dir(&prerequisites.console_dir)
         .env("CHROMIUM", &prerequisites.chromium)
         .stdin(Stdio::null())
@@ -155,6 +159,7 @@ async fn an_agent_answers_a_customer_in_the_browser_console() {
     // The agent works it in the browser.
     let (passed, output) = run_browser_script(
         &prerequisites,
+        "agent.mjs",
         host.dir(),
         &[
             ("SWITCHBOARD_URL", host.base_url()),
@@ -191,4 +196,70 @@ async fn an_agent_answers_a_customer_in_the_browser_console() {
     assert_eq!(reply.len(), 1, "the reply was sent once: {done}");
     assert_eq!(reply[0]["agent"], ALICE, "{done}");
     assert_eq!(reply[0]["status"], "sent", "{done}");
+}
+
+const STAFF_CUSTOMER: &str = "om-console-staff";
+const SUPERVISOR_TOKEN: &str = "e2e-sue-supervisor";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agents_and_a_supervisor_work_together_in_the_browser_console() {
+    let prerequisites = prerequisites();
+    let env = TestEnv::start("console-staff", |c| {
+        c.console_dir = Some(prerequisites.dist.clone());
+        c.add_agent("bob", 4, "");
+        c.extra_toml.push_str(&format!(
+            "\n[[supervisor]]\nid = \"sue\"\nname = \"Sue\"\ntoken = \"{SUPERVISOR_TOKEN}\"\nqueues = [\"billing\"]\n"
+        ));
+    })
+    .await;
+
+    // A customer on open messaging asks about order 88-431 and chooses billing: the flow keeps
+    // `topic` and the conversation waits in `billing`.
+    env.send_open(STAFF_CUSTOMER, "Hi, I need help with order 88-431")
+        .await;
+    env.texts_to(STAFF_CUSTOMER, 2).await;
+    env.send_open(STAFF_CUSTOMER, "billing").await;
+    let id = env.alice().wait_queued_id("billing", STAFF_CUSTOMER).await;
+
+    let (passed, output) = run_browser_script(
+        &prerequisites,
+        "staff.mjs",
+        env.host.dir(),
+        &[
+            ("SWITCHBOARD_URL", env.host.base_url()),
+            ("ALICE_TOKEN", ALICE_TOKEN.to_owned()),
+            ("BOB_TOKEN", switchboard_tests::harness::agent_token("bob")),
+            ("SUPERVISOR_TOKEN", SUPERVISOR_TOKEN.to_owned()),
+            ("CUSTOMER_ID", STAFF_CUSTOMER.to_owned()),
+            ("SEARCH_TEXT", "88-431".to_owned()),
+        ],
+    )
+    .await;
+    assert!(
+        passed,
+        "console/tests/staff.mjs failed (screenshots: /tmp/switchboard-staff-*-failure.png)\n{output}"
+    );
+
+    // The customer received the reply with the file, which the platform can fetch.
+    let delivered = env.wait_delivered_to(STAFF_CUSTOMER, 4).await;
+    let with_file = delivered
+        .iter()
+        .find(|d| d.text.as_deref() == Some("Here is your return label."))
+        .expect("the reply with the file");
+    let url = with_file.body["content"][0]["attachment"]["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", with_file.body));
+    let path = &url[url.find("/media/").expect(url)..];
+    let file = env.api.get(path, None).await;
+    assert_eq!(file.status, 200);
+    assert!(file.body.starts_with(b"\x89PNG"), "the PNG the agent chose");
+
+    // Bob holds it now, with Alice's transfer and note on record.
+    let record = env.agent("bob").interaction(&id).await;
+    assert_eq!(record["agent"], "bob", "{record}");
+    assert_eq!(record["transfers"][0]["from_agent"], ALICE, "{record}");
+    assert_eq!(
+        record["transfers"][0]["note"], "Wants the invoice corrected; label attached",
+        "{record}"
+    );
 }
