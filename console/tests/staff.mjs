@@ -1,12 +1,13 @@
 // Drives the console in headless Chromium as two agents and a supervisor would: alice reads the
 // participant data, sends the customer a file with her reply, and transfers the conversation to
-// bob with a note; the supervisor watches it live; bob sees the note, accepts, sees the file
-// and finds the conversation by searching.
+// bob with a note; the supervisor watches it live; bob sees the note, accepts, sees the file,
+// reads the customer's earlier interaction and finds the conversation by searching.
 //
 //   SWITCHBOARD_URL   the host's base URL (it serves the console at /console/)
 //   ALICE_TOKEN, BOB_TOKEN, SUPERVISOR_TOKEN
 //   CUSTOMER_ID       the customer whose conversation waits in billing, topic `billing`
 //   SEARCH_TEXT       a word of the customer's first message
+//   EARLIER_TEXT      the customer's message in an earlier interaction
 //   CHROMIUM          optional: the browser binary (default /usr/bin/chromium)
 //   STEP_TIMEOUT_MS   optional: how long each step may take (default 30000)
 //
@@ -29,6 +30,7 @@ const baseUrl = required('SWITCHBOARD_URL').replace(/\/+$/, '');
 const tokens = { alice: required('ALICE_TOKEN'), bob: required('BOB_TOKEN'), supervisor: required('SUPERVISOR_TOKEN') };
 const customerId = required('CUSTOMER_ID');
 const searchText = required('SEARCH_TEXT');
+const earlierText = required('EARLIER_TEXT');
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const stepTimeout = Number(process.env.STEP_TIMEOUT_MS || 30000);
 const NOTE = 'Wants the invoice corrected; label attached';
@@ -158,6 +160,13 @@ async function main(browser) {
     await bobPane.locator('[data-testid="data-entry"][data-key="topic"]').waitFor();
     await bobPane.getByTestId('attachment-image').first().waitFor();
     await supervisor.locator('[data-testid="supervisor-agent"][data-agent="bob"][data-held="1"]').waitFor();
+  });
+
+  await step("bob opens the customer's earlier interaction", async () => {
+    const bobPane = bob.locator(`[data-testid="interaction"][data-customer-id=${q(customerId)}]`);
+    const entry = bobPane.getByTestId('history-entry').first();
+    await entry.getByTestId('history-open').click();
+    await entry.locator('[data-testid="message-text"]').filter({ hasText: earlierText }).waitFor();
   });
 
   await step('bob finds it by searching', async () => {

@@ -206,6 +206,9 @@ async fn agents_and_a_supervisor_work_together_in_the_browser_console() {
     let prerequisites = prerequisites();
     let env = TestEnv::start("console-staff", |c| {
         c.console_dir = Some(prerequisites.dist.clone());
+        // 36 s, so the customer's earlier interaction is over before the one agents work.
+        c.om_options
+            .push("threading_window_hours = 0.01".into());
         c.add_agent("bob", 4, "");
         c.extra_toml.push_str(&format!(
             "\n[[supervisor]]\nid = \"sue\"\nname = \"Sue\"\ntoken = \"{SUPERVISOR_TOKEN}\"\nqueues = [\"billing\"]\n"
@@ -213,11 +216,17 @@ async fn agents_and_a_supervisor_work_together_in_the_browser_console() {
     })
     .await;
 
-    // A customer on open messaging asks about order 88-431 and chooses billing: the flow keeps
-    // `topic` and the conversation waits in `billing`.
-    env.send_open(STAFF_CUSTOMER, "Hi, I need help with order 88-431")
+    // An earlier interaction of the customer, which the threading window then closes.
+    env.send_open(STAFF_CUSTOMER, "Where is parcel 77-100?")
         .await;
     env.texts_to(STAFF_CUSTOMER, 2).await;
+    tokio::time::sleep(std::time::Duration::from_secs(37)).await;
+
+    // The customer asks about order 88-431 and chooses billing: the flow keeps `topic` and the
+    // conversation waits in `billing`.
+    env.send_open(STAFF_CUSTOMER, "Hi, I need help with order 88-431")
+        .await;
+    env.texts_to(STAFF_CUSTOMER, 4).await;
     env.send_open(STAFF_CUSTOMER, "billing").await;
     let id = env.alice().wait_queued_id("billing", STAFF_CUSTOMER).await;
 
@@ -232,6 +241,7 @@ async fn agents_and_a_supervisor_work_together_in_the_browser_console() {
             ("SUPERVISOR_TOKEN", SUPERVISOR_TOKEN.to_owned()),
             ("CUSTOMER_ID", STAFF_CUSTOMER.to_owned()),
             ("SEARCH_TEXT", "88-431".to_owned()),
+            ("EARLIER_TEXT", "Where is parcel 77-100?".to_owned()),
         ],
     )
     .await;
@@ -241,7 +251,7 @@ async fn agents_and_a_supervisor_work_together_in_the_browser_console() {
     );
 
     // The customer received the reply with the file, which the platform can fetch.
-    let delivered = env.wait_delivered_to(STAFF_CUSTOMER, 4).await;
+    let delivered = env.wait_delivered_to(STAFF_CUSTOMER, 6).await;
     let with_file = delivered
         .iter()
         .find(|d| d.text.as_deref() == Some("Here is your return label."))
