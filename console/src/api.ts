@@ -428,11 +428,6 @@ export function toDate(at: number | string | null | undefined): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-export function formatTime(at: number | string | null | undefined): string {
-  const d = toDate(at);
-  return d ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
-}
-
 /** A timestamp with its date, e.g. `3 Dec 2026, 14:05:10`. */
 export function formatStamp(at: number | string | null | undefined): string {
   const d = toDate(at);

@@ -1,5 +1,5 @@
 // Drives the console in headless Chromium as two agents and a supervisor would: alice reads the
-// participant data, sends the customer a file with her reply, and transfers the conversation to
+// participant data and sees the customer's photo and invoice, sends the customer a file with her reply, and transfers the conversation to
 // bob with a note; the supervisor watches it live; bob sees the note, accepts, sees the file,
 // reads the customer's earlier interaction and finds the conversation by searching.
 //
@@ -113,6 +113,18 @@ async function main(browser) {
     if (!text.includes('billing')) throw new Error(`topic shows ${JSON.stringify(text)}`);
     const stamp = await pane().getByTestId('message-time').first().innerText();
     if (!stamp.includes(String(new Date().getFullYear()))) throw new Error(`a timestamp without a date: ${stamp}`);
+  });
+
+  await step("alice sees the customer's photo inline and invoice as a link", async () => {
+    const customer = pane().locator('[data-testid="message"][data-author="customer"]').first();
+    const img = customer.getByTestId('attachment-image');
+    await img.waitFor();
+    const src = await img.getAttribute('src');
+    if (!src?.endsWith('/broken-box.jpg')) throw new Error(`the photo's src is ${src}`);
+    const link = customer.getByTestId('attachment-link').filter({ hasText: 'invoice-88-431.pdf' });
+    await link.waitFor();
+    const href = await link.getAttribute('href');
+    if (!href?.endsWith('/invoice-88-431.pdf')) throw new Error(`the invoice links to ${href}`);
   });
 
   await step('alice sends a file with her reply; it shows inline and goes out', async () => {

@@ -15,8 +15,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+use switchboard_tests::fixtures::OpenAttachment;
 use switchboard_tests::harness::support_flow::TO_BILLING;
-use switchboard_tests::harness::{ALICE, ALICE_TOKEN, TestEnv, workspace_dir};
+use switchboard_tests::harness::{ALICE, ALICE_TOKEN, OM_INTEGRATION, TestEnv, workspace_dir};
 
 const CUSTOMER: &str = "1500000000000000901";
 const FIRST_TEXT: &str = "Hi, my invoice is wrong";
@@ -224,8 +225,24 @@ async fn agents_and_a_supervisor_work_together_in_the_browser_console() {
 
     // The customer asks about order 88-431 and chooses billing: the flow keeps `topic` and the
     // conversation waits in `billing`.
-    env.send_open(STAFF_CUSTOMER, "Hi, I need help with order 88-431")
-        .await;
+    // With it come a photo and an invoice.
+    let mut first = env.open_message(STAFF_CUSTOMER, "Hi, I need help with order 88-431");
+    let file = |media_type: &str, name: &str, mime: &str| OpenAttachment {
+        media_type: media_type.into(),
+        url: format!("https://partner.example/files/{name}"),
+        mime: mime.into(),
+        filename: name.into(),
+    };
+    first.attachments = vec![
+        file("Image", "broken-box.jpg", "image/jpeg"),
+        file("File", "invoice-88-431.pdf", "application/pdf"),
+    ];
+    let (status, body) = env
+        .sim
+        .send_open_message(OM_INTEGRATION, &first)
+        .await
+        .expect("posting the open message");
+    assert_eq!(status, 200, "{body}");
     env.texts_to(STAFF_CUSTOMER, 4).await;
     env.send_open(STAFF_CUSTOMER, "billing").await;
     let id = env.alice().wait_queued_id("billing", STAFF_CUSTOMER).await;

@@ -3,7 +3,7 @@ import {
   agentApi,
   customerName,
   describeError,
-  formatTime,
+  formatStamp,
   toDate,
   type AgentInteraction,
   type Canned,
@@ -482,7 +482,7 @@ function QueueList(props: {
               <span class="muted">
                 {w.integration}
                 {w.priority ? ` · priority ${w.priority}` : ''}
-                {w.queued_at ? ` · waiting since ${formatTime(w.queued_at)}` : ''}
+                {w.queued_at ? ` · waiting since ${formatStamp(w.queued_at)}` : ''}
               </span>
               <div class="actions">
                 <button
