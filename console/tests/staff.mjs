@@ -1,10 +1,11 @@
 // Drives the console in headless Chromium as two agents and a supervisor would: alice reads the
 // participant data and sees the customer's photo and invoice, sends the customer a file with her reply, and transfers the conversation to
 // bob with a note; the supervisor watches it live; bob sees the note, accepts, sees the file,
-// reads the customer's earlier interaction and finds the conversation by searching.
+// reads the customer's earlier interaction and finds the conversation by searching; the admin
+// sees every queue live.
 //
 //   SWITCHBOARD_URL   the host's base URL (it serves the console at /console/)
-//   ALICE_TOKEN, BOB_TOKEN, SUPERVISOR_TOKEN
+//   ALICE_TOKEN, BOB_TOKEN, SUPERVISOR_TOKEN, ADMIN_TOKEN
 //   CUSTOMER_ID       the customer whose conversation waits in billing, topic `billing`
 //   SEARCH_TEXT       a word of the customer's first message
 //   EARLIER_TEXT      the customer's message in an earlier interaction
@@ -27,7 +28,12 @@ function required(name) {
 }
 
 const baseUrl = required('SWITCHBOARD_URL').replace(/\/+$/, '');
-const tokens = { alice: required('ALICE_TOKEN'), bob: required('BOB_TOKEN'), supervisor: required('SUPERVISOR_TOKEN') };
+const tokens = {
+  alice: required('ALICE_TOKEN'),
+  bob: required('BOB_TOKEN'),
+  supervisor: required('SUPERVISOR_TOKEN'),
+  admin: required('ADMIN_TOKEN'),
+};
 const customerId = required('CUSTOMER_ID');
 const searchText = required('SEARCH_TEXT');
 const earlierText = required('EARLIER_TEXT');
@@ -185,6 +191,14 @@ async function main(browser) {
     await bob.getByTestId('search-text').fill(searchText);
     await bob.getByTestId('search-submit').click();
     await bob.locator('[data-testid="search-hit"]').filter({ hasText: searchText }).first().waitFor();
+  });
+
+  await step("the admin's Live tab shows every queue", async () => {
+    const admin = await signIn(browser, 'admin', 'admin-view');
+    await admin.getByTestId('admin-tab-live').click();
+    await admin.locator('[data-testid="supervisor-board"][data-stream="live"]').waitFor();
+    await admin.locator('[data-testid="supervisor-queue"][data-queue="support"]').waitFor();
+    await admin.locator('[data-testid="supervisor-agent"][data-agent="bob"][data-held="1"]').waitFor();
   });
 }
 

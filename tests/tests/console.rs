@@ -17,7 +17,9 @@ use std::time::Duration;
 use serde_json::Value;
 use switchboard_tests::fixtures::OpenAttachment;
 use switchboard_tests::harness::support_flow::TO_BILLING;
-use switchboard_tests::harness::{ALICE, ALICE_TOKEN, OM_INTEGRATION, TestEnv, workspace_dir};
+use switchboard_tests::harness::{
+    ADMIN_TOKEN, ALICE, ALICE_TOKEN, OM_INTEGRATION, TestEnv, workspace_dir,
+};
 
 const CUSTOMER: &str = "1500000000000000901";
 const FIRST_TEXT: &str = "Hi, my invoice is wrong";
@@ -256,6 +258,7 @@ async fn agents_and_a_supervisor_work_together_in_the_browser_console() {
             ("ALICE_TOKEN", ALICE_TOKEN.to_owned()),
             ("BOB_TOKEN", switchboard_tests::harness::agent_token("bob")),
             ("SUPERVISOR_TOKEN", SUPERVISOR_TOKEN.to_owned()),
+            ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
             ("CUSTOMER_ID", STAFF_CUSTOMER.to_owned()),
             ("SEARCH_TEXT", "88-431".to_owned()),
             ("EARLIER_TEXT", "Where is parcel 77-100?".to_owned()),

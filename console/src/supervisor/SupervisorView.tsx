@@ -9,10 +9,36 @@ type Stream = 'connecting' | 'live' | 'reconnecting';
  * streams a `snapshot` whenever the figures change (`/api/v1/supervisor/events`).
  */
 export function SupervisorView({ token, watcher, onSignOut }: { token: string; watcher: Watcher; onSignOut: () => void }) {
+  const [stream, setStream] = useState<Stream>('connecting');
+  return (
+    <div class="layout" data-testid="supervisor-view" data-stream={stream}>
+      <header class="topbar">
+        <h1>Switchboard</h1>
+        <span class="who" data-testid="supervisor-name">
+          {watcher.name} <span class="muted">(supervisor)</span>
+        </span>
+        <span class={`badge stream-${stream}`}>{{ connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…' }[stream]}</span>
+        <button type="button" onClick={onSignOut} data-testid="sign-out">
+          Sign out
+        </button>
+      </header>
+      <main class="main wide">
+        <SupervisorBoard token={token} onStream={setStream} />
+      </main>
+    </div>
+  );
+}
+
+/** The live figures, for a supervisor's or the admin's token; `onStream` hears the stream's state. */
+export function SupervisorBoard({ token, onStream }: { token: string; onStream?: (state: Stream) => void }) {
   const api = useMemo(() => supervisorApi(token), [token]);
   const [overview, setOverview] = useState<Overview | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [stream, setStream] = useState<Stream>('connecting');
+  const [stream, setStreamState] = useState<Stream>('connecting');
+  const setStream = (state: Stream) => {
+    setStreamState(state);
+    onStream?.(state);
+  };
   // The wait clock moves between snapshots.
   const [now, setNow] = useState(Date.now());
 
@@ -42,23 +68,12 @@ export function SupervisorView({ token, watcher, onSignOut }: { token: string; w
   }, {});
 
   return (
-    <div class="layout" data-testid="supervisor-view" data-stream={stream}>
-      <header class="topbar">
-        <h1>Switchboard</h1>
-        <span class="who" data-testid="supervisor-name">
-          {watcher.name} <span class="muted">(supervisor)</span>
-        </span>
-        <span class={`badge stream-${stream}`}>{{ connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…' }[stream]}</span>
-        <button type="button" onClick={onSignOut} data-testid="sign-out">
-          Sign out
-        </button>
-      </header>
+    <div class="board" data-testid="supervisor-board" data-stream={stream}>
       {error && (
         <p class="banner error" role="alert" data-testid="supervisor-error">
           {error}
         </p>
       )}
-      <main class="main wide">
         <section aria-labelledby="sv-queues">
           <h2 id="sv-queues">Queues today</h2>
           <table class="grid" data-testid="supervisor-queues">
@@ -136,7 +151,6 @@ export function SupervisorView({ token, watcher, onSignOut }: { token: string; w
             </tbody>
           </table>
         </section>
-      </main>
     </div>
   );
 }
