@@ -178,6 +178,29 @@ async fn files_go_out_where_the_channel_takes_them() {
         "{sent}"
     );
 
+    // Files larger than a webhook body may be (1 MiB) upload; beyond 10 MiB they get 413.
+    let token = bob.token().to_string();
+    let upload_bytes = |size: usize| {
+        let (api, token) = (&env.api, token.clone());
+        let path = format!("/api/v1/interactions/{id}/attachments?filename=big.pdf");
+        async move {
+            api.request(
+                hyper::Method::POST,
+                &path,
+                Some(&token),
+                &[("content-type", "application/pdf")],
+                vec![b'%'; size],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let big = upload_bytes(2 * 1024 * 1024).await;
+    assert_eq!(big.status.as_u16(), 201, "{}", big.text());
+    assert_eq!(big.json()["size"], json!(2 * 1024 * 1024));
+    let too_big = upload_bytes(10 * 1024 * 1024 + 1).await;
+    assert_eq!(too_big.status.as_u16(), 413, "{}", too_big.text());
+
     // Two files in one message: open messaging carries one, and says so.
     let (status, body) = bob
         .send(&id, json!({"attachments": [file["id"], file["id"]]}))
