@@ -1,13 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
-import { describeError, identify, type Me } from './api';
+import { describeError, identify, type Me, type Watcher } from './api';
 import { clearToken, loadToken, saveToken } from './session';
 import { AgentView } from './agent/AgentView';
 import { AdminView } from './admin/AdminView';
+import { SupervisorView } from './supervisor/SupervisorView';
 
 type Session =
   | { kind: 'checking' }
   | { kind: 'signed-out'; error?: string }
   | { kind: 'agent'; token: string; me: Me }
+  | { kind: 'supervisor'; token: string; watcher: Watcher }
   | { kind: 'admin'; token: string };
 
 export function App() {
@@ -20,7 +22,13 @@ export function App() {
     try {
       const who = await identify(token);
       saveToken(token);
-      setSession(who.role === 'agent' ? { kind: 'agent', token, me: who.me } : { kind: 'admin', token });
+      setSession(
+        who.role === 'agent'
+          ? { kind: 'agent', token, me: who.me }
+          : who.role === 'supervisor'
+            ? { kind: 'supervisor', token, watcher: who.watcher }
+            : { kind: 'admin', token },
+      );
     } catch (e) {
       clearToken();
       setSession({ kind: 'signed-out', error: describeError(e) });
@@ -48,6 +56,8 @@ export function App() {
       return <SignIn error={session.error} onSignIn={signIn} />;
     case 'agent':
       return <AgentView token={session.token} initialMe={session.me} onSignOut={signOut} />;
+    case 'supervisor':
+      return <SupervisorView token={session.token} watcher={session.watcher} onSignOut={signOut} />;
     case 'admin':
       return <AdminView token={session.token} onSignOut={signOut} />;
   }
@@ -67,7 +77,7 @@ function SignIn({ error, onSignIn }: { error?: string; onSignIn: (token: string)
         }}
       >
         <h1>Switchboard console</h1>
-        <p class="muted">Sign in with your agent token or the admin token.</p>
+        <p class="muted">Sign in with your agent, supervisor or admin token.</p>
         <label for="token">Token</label>
         <input
           id="token"

@@ -64,7 +64,81 @@ export interface TranscriptMessage {
   error?: string | null;
   created_at?: number | string;
   kind?: string | null;
-  attachments?: unknown[] | null;
+  attachments?: Attachment[] | null;
+}
+
+/** A file in a message: customers' (the platform's URL) or an agent's upload (`/media/{id}`). */
+export interface Attachment {
+  kind: 'image' | 'video' | 'audio' | 'file' | string;
+  url?: string | null;
+  media_id?: string | null;
+  mime_type?: string | null;
+  filename?: string | null;
+  caption?: string | null;
+}
+
+/** An agent handed the interaction to a queue or another agent, with a note. */
+export interface Transfer {
+  from_agent: string;
+  to_queue: string;
+  to_agent?: string | null;
+  note?: string | null;
+  at: number;
+}
+
+/** An upload, ready to be named in a reply. */
+export interface Upload {
+  id: string;
+  filename: string;
+  mime_type: string;
+  kind: string;
+  size: number;
+  url: string;
+}
+
+export interface SearchHit extends AgentInteraction {
+  matched?: TranscriptMessage | null;
+}
+
+export interface QueueOverview {
+  id: string;
+  name: string;
+  waiting: number;
+  oldest_queued_at?: number | null;
+  longest_wait_ms: number;
+  offered: number;
+  answered: number;
+  abandoned: number;
+  answered_within: number;
+  service_level_seconds: number;
+  service_level?: number | null;
+  agents_available: number;
+  agents: number;
+}
+
+export interface AgentOverview {
+  id: string;
+  name: string;
+  presence: Presence;
+  queues: string[];
+  capacity: number;
+  held: number;
+  offered: number;
+  per_channel: Record<string, number>;
+}
+
+export interface Overview {
+  now: number;
+  since: number;
+  queues: QueueOverview[];
+  agents: AgentOverview[];
+}
+
+export interface Watcher {
+  id: string;
+  name: string;
+  role: 'supervisor' | 'admin';
+  queues: string[];
 }
 
 export interface Wrapup {
@@ -83,8 +157,15 @@ export interface Interaction {
   queue?: string | null;
   priority?: number;
   agent?: string | null;
+  last_agent?: string | null;
+  language?: string | null;
+  skills?: string[];
+  /** Participant data the flow collected (topic, order number...). */
+  data?: Record<string, unknown> | null;
+  created_at?: number | string;
   messages: TranscriptMessage[];
   wrapups?: Wrapup[];
+  transfers?: Transfer[];
 }
 
 export interface Canned {
@@ -165,14 +246,18 @@ interface RequestOptions {
   method?: string;
   json?: unknown;
   text?: string;
+  blob?: Blob;
   contentType?: string;
   accept?: 'json' | 'text';
 }
 
 async function request<T>(token: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
-  let body: string | undefined;
-  if (options.json !== undefined) {
+  let body: string | Blob | undefined;
+  if (options.blob !== undefined) {
+    headers['Content-Type'] = options.contentType || 'application/octet-stream';
+    body = options.blob;
+  } else if (options.json !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(options.json);
   } else if (options.text !== undefined) {
@@ -235,7 +320,7 @@ export function agentApi(token: string) {
         method: 'POST',
         json: {},
       }),
-    send: (id: string, body: { text: string } | { canned: string }) =>
+    send: (id: string, body: { text?: string; canned?: string; attachments?: string[] }) =>
       request<{ id: string; status: string }>(token, `/api/v1/interactions/${enc(id)}/messages`, {
         method: 'POST',
         json: body,
@@ -251,6 +336,26 @@ export function agentApi(token: string) {
         json: notes ? { code, notes } : { code },
       }),
     canned: () => request<{ canned: Canned[] }>(token, '/api/v1/canned'),
+    transfer: (id: string, to: { queue?: string; agent?: string; note?: string }) =>
+      request<{ id: string; state: string; queue: string }>(token, `/api/v1/interactions/${enc(id)}/transfer`, {
+        method: 'POST',
+        json: to,
+      }),
+    history: (id: string) =>
+      request<{ interactions: Interaction[] }>(token, `/api/v1/interactions/${enc(id)}/history`),
+    search: (query: { customer?: string; text?: string; from?: number; to?: number }) => {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) {
+        if (value !== undefined && value !== '') params.set(key, String(value));
+      }
+      return request<{ interactions: SearchHit[]; truncated: boolean }>(token, `/api/v1/search?${params}`);
+    },
+    upload: (id: string, file: File) =>
+      request<Upload>(token, `/api/v1/interactions/${enc(id)}/attachments?filename=${enc(file.name)}`, {
+        method: 'POST',
+        blob: file,
+        contentType: file.type,
+      }),
     wrapupCodes: () => request<{ codes: string[] }>(token, '/api/v1/wrapup-codes'),
   };
 }
@@ -278,12 +383,26 @@ export function adminApi(token: string) {
 
 export type AdminApi = ReturnType<typeof adminApi>;
 
+/** The supervisor API, with a supervisor's token (or the admin's). */
+export function supervisorApi(token: string) {
+  return {
+    me: () => request<Watcher>(token, '/api/v1/supervisor/me'),
+    overview: () => request<Overview>(token, '/api/v1/supervisor/overview'),
+  };
+}
+
 /** Who a token belongs to: an agent (GET /api/v1/me answers) or the admin. */
 export async function identify(
   token: string,
-): Promise<{ role: 'agent'; me: Me } | { role: 'admin' }> {
+): Promise<{ role: 'agent'; me: Me } | { role: 'supervisor'; watcher: Watcher } | { role: 'admin' }> {
   try {
     return { role: 'agent', me: await agentApi(token).me() };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status === 0 || e.status >= 500) throw e;
+  }
+  try {
+    const watcher = await supervisorApi(token).me();
+    if (watcher.role === 'supervisor') return { role: 'supervisor', watcher };
   } catch (e) {
     if (!(e instanceof ApiError) || e.status === 0 || e.status >= 500) throw e;
   }
@@ -292,7 +411,7 @@ export async function identify(
     return { role: 'admin' };
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
-      throw new ApiError(e.status, 'unauthorized', 'this token is neither an agent’s nor the admin’s');
+      throw new ApiError(e.status, 'unauthorized', 'this token is not an agent’s, a supervisor’s or the admin’s');
     }
     throw e;
   }
@@ -309,9 +428,13 @@ export function toDate(at: number | string | null | undefined): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-export function formatTime(at: number | string | null | undefined): string {
+/** A timestamp with its date, e.g. `3 Dec 2026, 14:05:10`. */
+export function formatStamp(at: number | string | null | undefined): string {
   const d = toDate(at);
-  return d ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
+  if (!d) return '';
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const date = d.toLocaleDateString([], { day: 'numeric', month: 'short', year: 'numeric' });
+  return `${date}, ${time}`;
 }
 
 export function formatDateTime(at: number | string | null | undefined): string {

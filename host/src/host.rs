@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::acd::{Acd, InactivityTimer, Router};
+use crate::acd::{Acd, InactivityTimer, Router, Supervision};
 use crate::catalog::PluginCatalog;
 use crate::config::Config;
 use crate::conversations::Inbox;
@@ -21,7 +21,7 @@ use crate::live::AgentEvents;
 use crate::metrics::Metrics;
 use crate::outbound::{Sender, SenderActions};
 use crate::runtime::PluginRuntime;
-use crate::server::{AdminState, AgentState, Auth, MetricsState, Routes};
+use crate::server::{AdminState, AgentState, Auth, MetricsState, Routes, SupervisorState};
 use crate::store::{Signal, SignalBus, Store};
 use crate::wake::Wakeups;
 
@@ -214,6 +214,7 @@ impl Host {
         let auth = Arc::new(Auth {
             admin_token: self.config.server.admin_token.clone(),
             agents: self.agents.clone(),
+            supervisors: self.config.supervisors.clone(),
         });
         let actions = Arc::new(SenderActions::new(
             self.integrations.clone(),
@@ -228,7 +229,15 @@ impl Host {
             live: self.live.clone(),
             wake: self.wake.clone(),
             queues: self.flows.queues().clone(),
+            agents: self.agents.clone(),
             wrapup_codes: self.config.wrapup_codes.clone(),
+            public_url: self.config.server.public_base_url(),
+        });
+        let supervision = Arc::new(Supervision {
+            store: self.store.clone(),
+            queues: self.config.queues.clone(),
+            agents: self.agents.clone(),
+            integrations: self.integrations.clone(),
         });
         crate::server::router(Routes {
             intake: Arc::new(Intake {
@@ -242,6 +251,11 @@ impl Host {
                 auth: auth.clone(),
                 live: self.live.clone(),
                 wrapup_codes: Arc::new(self.config.wrapup_codes.clone()),
+                max_attachment_bytes: self.config.server.max_attachment_bytes,
+            },
+            supervisor: SupervisorState {
+                supervision,
+                auth: auth.clone(),
             },
             admin: AdminState {
                 deployer: self.deployer.clone(),

@@ -195,6 +195,18 @@ pub struct OpenMessage {
     pub text: String,
     /// `channel.time`, ISO-8601 in UTC (see [`rfc3339_utc`]).
     pub time_rfc3339: String,
+    /// `content[]`: files the customer sends.
+    pub attachments: Vec<OpenAttachment>,
+}
+
+/// A file in an open message (`content[].attachment`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAttachment {
+    /// `Image`, `File`, ...
+    pub media_type: String,
+    pub url: String,
+    pub mime: String,
+    pub filename: String,
 }
 
 impl Default for OpenMessage {
@@ -205,6 +217,7 @@ impl Default for OpenMessage {
             nickname: Some("Dana".into()),
             text: "Hi, I need help with order 88-431".into(),
             time_rfc3339: "2026-09-01T10:15:00.000Z".into(),
+            attachments: Vec::new(),
         }
     }
 }
@@ -223,6 +236,19 @@ pub fn open_message(message: &OpenMessage) -> Vec<u8> {
             },
         },
         text: &message.text,
+        content: message
+            .attachments
+            .iter()
+            .map(|a| InboundContent {
+                content_type: "Attachment",
+                attachment: InboundAttachment {
+                    media_type: &a.media_type,
+                    url: &a.url,
+                    mime: &a.mime,
+                    filename: &a.filename,
+                },
+            })
+            .collect(),
     };
     serde_json::to_vec(&body).expect("fixture structs always serialize")
 }
@@ -231,6 +257,24 @@ pub fn open_message(message: &OpenMessage) -> Vec<u8> {
 struct InboundMessage<'a> {
     channel: InboundChannel<'a>,
     text: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    content: Vec<InboundContent<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InboundContent<'a> {
+    content_type: &'static str,
+    attachment: InboundAttachment<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InboundAttachment<'a> {
+    media_type: &'a str,
+    url: &'a str,
+    mime: &'a str,
+    filename: &'a str,
 }
 
 #[derive(Serialize)]

@@ -2,6 +2,9 @@
 //! `/console/`, and `console/tests/agent.mjs` drives it in Debian's Chromium (through
 //! `playwright-core`) as agent alice: sign in, go available, accept the customer's conversation,
 //! read it, reply, see the reply sent, wrap up. The simulator must then have received the reply.
+//! `console/tests/staff.mjs` drives two agents and a supervisor: participant data, dated
+//! timestamps, a file sent with a reply, a transfer with a note, the supervisor's live view, and
+//! search.
 //!
 //! Needs the console built and its packages installed (`cargo xtask build-console`: `npm ci` and
 //! `npm run build` in `console/`), Node.js, and Chromium (`apt-get install chromium`, or the
@@ -12,8 +15,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+use switchboard_tests::fixtures::OpenAttachment;
 use switchboard_tests::harness::support_flow::TO_BILLING;
-use switchboard_tests::harness::{ALICE, ALICE_TOKEN, TestEnv, workspace_dir};
+use switchboard_tests::harness::{
+    ADMIN_TOKEN, ALICE, ALICE_TOKEN, OM_INTEGRATION, TestEnv, workspace_dir,
+};
 
 const CUSTOMER: &str = "1500000000000000901";
 const FIRST_TEXT: &str = "Hi, my invoice is wrong";
@@ -72,20 +78,21 @@ fn prerequisites() -> Prerequisites {
     }
 }
 
-/// Runs `node console/tests/agent.mjs` with `env`, its output in files under `dir`; kills it
+/// Runs `node console/tests/{script}` with `env`, its output in files under `dir`; kills it
 /// after [`BROWSER_DEADLINE`]. Returns whether it exited 0 and what it printed.
 async fn run_browser_script(
     prerequisites: &Prerequisites,
+    script: &str,
     dir: &Path,
     env: &[(&str, String)],
 ) -> (bool, String) {
-    let stdout_path = dir.join("agent-mjs.stdout");
-    let stderr_path = dir.join("agent-mjs.stderr");
+    let stdout_path = dir.join(format!("{script}.stdout"));
+    let stderr_path = dir.join(format!("{script}.stderr"));
     let stdout = std::fs::File::create(&stdout_path).expect("creating the script's stdout file");
     let stderr = std::fs::File::create(&stderr_path).expect("creating the script's stderr file");
     let mut command = Command::new("node");
     command
-        .arg(prerequisites.console_dir.join("tests").join("agent.mjs"))
+        .arg(prerequisites.console_dir.join("tests").join(script))
         .current_dir(&prerequisites.console_dir)
         .env("CHROMIUM", &prerequisites.chromium)
         .stdin(Stdio::null())
@@ -155,6 +162,7 @@ async fn an_agent_answers_a_customer_in_the_browser_console() {
     // The agent works it in the browser.
     let (passed, output) = run_browser_script(
         &prerequisites,
+        "agent.mjs",
         host.dir(),
         &[
             ("SWITCHBOARD_URL", host.base_url()),
@@ -191,4 +199,97 @@ async fn an_agent_answers_a_customer_in_the_browser_console() {
     assert_eq!(reply.len(), 1, "the reply was sent once: {done}");
     assert_eq!(reply[0]["agent"], ALICE, "{done}");
     assert_eq!(reply[0]["status"], "sent", "{done}");
+}
+
+const STAFF_CUSTOMER: &str = "om-console-staff";
+const SUPERVISOR_TOKEN: &str = "e2e-sue-supervisor";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agents_and_a_supervisor_work_together_in_the_browser_console() {
+    let prerequisites = prerequisites();
+    let env = TestEnv::start("console-staff", |c| {
+        c.console_dir = Some(prerequisites.dist.clone());
+        // 36 s, so the customer's earlier interaction is over before the one agents work.
+        c.om_options
+            .push("threading_window_hours = 0.01".into());
+        c.add_agent("bob", 4, "");
+        c.extra_toml.push_str(&format!(
+            "\n[[supervisor]]\nid = \"sue\"\nname = \"Sue\"\ntoken = \"{SUPERVISOR_TOKEN}\"\nqueues = [\"billing\"]\n"
+        ));
+    })
+    .await;
+
+    // An earlier interaction of the customer, which the threading window then closes.
+    env.send_open(STAFF_CUSTOMER, "Where is parcel 77-100?")
+        .await;
+    env.texts_to(STAFF_CUSTOMER, 2).await;
+    tokio::time::sleep(std::time::Duration::from_secs(37)).await;
+
+    // The customer asks about order 88-431 and chooses billing: the flow keeps `topic` and the
+    // conversation waits in `billing`.
+    // With it come a photo and an invoice.
+    let mut first = env.open_message(STAFF_CUSTOMER, "Hi, I need help with order 88-431");
+    let file = |media_type: &str, name: &str, mime: &str| OpenAttachment {
+        media_type: media_type.into(),
+        url: format!("https://partner.example/files/{name}"),
+        mime: mime.into(),
+        filename: name.into(),
+    };
+    first.attachments = vec![
+        file("Image", "broken-box.jpg", "image/jpeg"),
+        file("File", "invoice-88-431.pdf", "application/pdf"),
+    ];
+    let (status, body) = env
+        .sim
+        .send_open_message(OM_INTEGRATION, &first)
+        .await
+        .expect("posting the open message");
+    assert_eq!(status, 200, "{body}");
+    env.texts_to(STAFF_CUSTOMER, 4).await;
+    env.send_open(STAFF_CUSTOMER, "billing").await;
+    let id = env.alice().wait_queued_id("billing", STAFF_CUSTOMER).await;
+
+    let (passed, output) = run_browser_script(
+        &prerequisites,
+        "staff.mjs",
+        env.host.dir(),
+        &[
+            ("SWITCHBOARD_URL", env.host.base_url()),
+            ("ALICE_TOKEN", ALICE_TOKEN.to_owned()),
+            ("BOB_TOKEN", switchboard_tests::harness::agent_token("bob")),
+            ("SUPERVISOR_TOKEN", SUPERVISOR_TOKEN.to_owned()),
+            ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("CUSTOMER_ID", STAFF_CUSTOMER.to_owned()),
+            ("SEARCH_TEXT", "88-431".to_owned()),
+            ("EARLIER_TEXT", "Where is parcel 77-100?".to_owned()),
+        ],
+    )
+    .await;
+    assert!(
+        passed,
+        "console/tests/staff.mjs failed (screenshots: /tmp/switchboard-staff-*-failure.png)\n{output}"
+    );
+
+    // The customer received the reply with the file, which the platform can fetch.
+    let delivered = env.wait_delivered_to(STAFF_CUSTOMER, 6).await;
+    let with_file = delivered
+        .iter()
+        .find(|d| d.text.as_deref() == Some("Here is your return label."))
+        .expect("the reply with the file");
+    let url = with_file.body["content"][0]["attachment"]["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", with_file.body));
+    let path = &url[url.find("/media/").expect(url)..];
+    let file = env.api.get(path, None).await;
+    assert_eq!(file.status, 200);
+    assert!(file.body.starts_with(b"\x89PNG"), "the PNG the agent chose");
+
+    // Bob holds it now, with Alice's transfer and note on record.
+    let record = env.agent("bob").interaction(&id).await;
+    assert_eq!(record["agent"], "bob", "{record}");
+    assert_eq!(record["transfers"][0]["from_agent"], ALICE, "{record}");
+    assert_eq!(
+        record["transfers"][0]["note"], "Wants the invoice corrected; label attached",
+        "{record}"
+    );
 }

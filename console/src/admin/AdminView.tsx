@@ -1,10 +1,12 @@
 import { useMemo, useState } from 'preact/hooks';
 import { adminApi, type AdminApi, type Integration } from '../api';
+import { SupervisorBoard } from '../supervisor/SupervisorView';
 import { FlowsPanel } from './FlowsPanel';
 import { LoadError, useLoad } from './load';
 
 const TABS = [
   { id: 'queues', label: 'Queues' },
+  { id: 'live', label: 'Live' },
   { id: 'integrations', label: 'Integrations' },
   { id: 'plugins', label: 'Plugins' },
   { id: 'flows', label: 'Flows' },
@@ -54,6 +56,7 @@ export function AdminView({ token, onSignOut }: { token: string; onSignOut: () =
       </nav>
       <main class="main admin" id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`}>
         {tab === 'queues' && <QueuesPanel api={api} />}
+        {tab === 'live' && <SupervisorBoard token={token} />}
         {tab === 'integrations' && <IntegrationsPanel api={api} />}
         {tab === 'plugins' && <PluginsPanel api={api} />}
         {tab === 'flows' && <FlowsPanel api={api} />}

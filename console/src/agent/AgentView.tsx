@@ -3,16 +3,18 @@ import {
   agentApi,
   customerName,
   describeError,
-  formatTime,
+  formatStamp,
   toDate,
   type AgentInteraction,
   type Canned,
   type Me,
   type Presence,
   type Profile,
+  type Transfer,
   type TranscriptMessage,
   type Waiting,
 } from '../api';
+import { SearchPanel } from './SearchPanel';
 import { useAgentEvents, type EventName, type StreamState } from './events';
 import { InteractionPane, useInteraction } from './InteractionPane';
 
@@ -27,6 +29,10 @@ interface Offer {
   integration: string;
   priority?: number;
   expires_at?: number | string | null;
+  /** Set when another agent transferred it: from whom, and their note. */
+  transfer?: Transfer | null;
+  /** Participant data the flow collected. */
+  data?: Record<string, unknown> | null;
 }
 
 interface Props {
@@ -64,7 +70,13 @@ export function AgentView({ token, initialMe, onSignOut }: Props) {
       setOffers((previous) => {
         const next = new Map<string, Offer>();
         for (const i of interactions.filter((i) => i.state === 'offered')) {
-          next.set(i.id, { ...i, expires_at: i.expires_at ?? previous.get(i.id)?.expires_at ?? null });
+          const before = previous.get(i.id);
+        next.set(i.id, {
+          ...i,
+          expires_at: i.expires_at ?? before?.expires_at ?? null,
+          transfer: before?.transfer ?? null,
+          data: before?.data ?? null,
+        });
         }
         return next;
       });
@@ -137,6 +149,8 @@ export function AgentView({ token, initialMe, onSignOut }: Props) {
               integration: String(event.integration ?? ''),
               priority: event.priority as number | undefined,
               expires_at: event.expires_at as number | string | undefined,
+              transfer: (event.transfer as Transfer | null | undefined) ?? null,
+              data: (event.data as Record<string, unknown> | null | undefined) ?? null,
             }),
           );
         }
@@ -313,6 +327,19 @@ export function AgentView({ token, initialMe, onSignOut }: Props) {
                       {offer.queue ?? 'no queue'} · {offer.integration}
                       {offer.priority ? ` · priority ${offer.priority}` : ''}
                     </span>
+                    {offer.transfer && (
+                      <span class="small" data-testid="offer-transfer">
+                        Transferred by {offer.transfer.from_agent}
+                        {offer.transfer.note ? `: “${offer.transfer.note}”` : ''}
+                      </span>
+                    )}
+                    {offer.data && Object.keys(offer.data).length > 0 && (
+                      <span class="muted small" data-testid="offer-data">
+                        {Object.entries(offer.data)
+                          .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+                          .join(' · ')}
+                      </span>
+                    )}
                     <Countdown until={offer.expires_at} />
                     <div class="actions">
                       <button
@@ -365,6 +392,8 @@ export function AgentView({ token, initialMe, onSignOut }: Props) {
             )}
           </section>
 
+          <SearchPanel api={api} onOpen={(id) => setSelected(id)} />
+
           <section aria-labelledby="queues-heading" data-testid="queues">
             <h2 id="queues-heading">Queues</h2>
             {me.queues.length === 0 && <p class="muted">You are in no queue.</p>}
@@ -394,6 +423,11 @@ export function AgentView({ token, initialMe, onSignOut }: Props) {
               codesError={codesError}
               onClose={() => setSelected(null)}
               onWrappedUp={refreshAll}
+              onTransferred={(to) => {
+                setNotice(`Transferred ${selected} to ${to}.`);
+                setSelected(null);
+                refreshAll();
+              }}
             />
           ) : (
             <p class="muted empty" data-testid="no-interaction">
@@ -448,7 +482,7 @@ function QueueList(props: {
               <span class="muted">
                 {w.integration}
                 {w.priority ? ` · priority ${w.priority}` : ''}
-                {w.queued_at ? ` · waiting since ${formatTime(w.queued_at)}` : ''}
+                {w.queued_at ? ` · waiting since ${formatStamp(w.queued_at)}` : ''}
               </span>
               <div class="actions">
                 <button

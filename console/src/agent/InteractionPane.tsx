@@ -3,13 +3,16 @@ import {
   ApiError,
   customerName,
   describeError,
-  formatTime,
+  formatStamp,
   type AgentApi,
   type Canned,
   type Interaction,
   type Me,
   type TranscriptMessage,
 } from '../api';
+import { CustomerPanel } from './CustomerPanel';
+import { Transcript } from './Transcript';
+import { TransferForm } from './TransferForm';
 
 /** How often an open interaction is refetched, in case an event was missed. */
 const POLL_MS = 3000;
@@ -98,6 +101,8 @@ interface Props {
   codesError: string | null;
   onClose: () => void;
   onWrappedUp: () => void;
+  /** The agent handed it on: `to` says where. */
+  onTransferred: (to: string) => void;
 }
 
 export function InteractionPane(props: Props) {
@@ -139,6 +144,7 @@ export function InteractionPane(props: Props) {
             {interaction.integration} · queue {interaction.queue ?? '—'} · state{' '}
             <span data-testid="interaction-state">{interaction.state}</span>
             {interaction.agent ? ` · agent ${interaction.agent}` : ''}
+            {interaction.created_at ? ` · since ${formatStamp(interaction.created_at)}` : ''}
           </p>
         </div>
         <button type="button" onClick={onClose} data-testid="close-interaction">
@@ -151,53 +157,22 @@ export function InteractionPane(props: Props) {
         </p>
       )}
 
-      <Transcript messages={interaction.messages} />
+      <div class="pane-body">
+        <div class="pane-main">
+          <Transcript messages={interaction.messages} />
 
-      {!ended && mine && <ReplyBox {...props} interaction={interaction} />}
+          {!ended && mine && <ReplyBox {...props} interaction={interaction} />}
+          {!ended && mine && (
+            <TransferForm api={props.api} me={props.me} interaction={interaction} onTransferred={props.onTransferred} />
+          )}
       {!ended && !mine && (
         <p class="muted">Accept this interaction to reply to the customer.</p>
       )}
-      {(mine || ended) && <WrapupForm {...props} interaction={interaction} />}
+          {(mine || ended) && <WrapupForm {...props} interaction={interaction} />}
+        </div>
+        <CustomerPanel api={props.api} interaction={interaction} />
+      </div>
     </section>
-  );
-}
-
-function Transcript({ messages }: { messages: TranscriptMessage[] }) {
-  const list = useRef<HTMLOListElement>(null);
-  // Keep the newest message in view when one arrives.
-  useEffect(() => {
-    if (list.current) list.current.scrollTop = list.current.scrollHeight;
-  }, [messages.length]);
-  return (
-    <ol ref={list} class="transcript" data-testid="transcript" aria-label="Transcript" aria-live="polite">
-      {messages.map((m) => (
-        <li
-          key={m.id}
-          class={`message ${m.direction} author-${m.author}`}
-          data-testid="message"
-          data-message-id={m.id}
-          data-direction={m.direction}
-          data-author={m.author}
-          data-status={m.status}
-        >
-          <div class="meta">
-            <span class="author">{m.author === 'agent' && m.agent ? `agent ${m.agent}` : m.author}</span>
-            <time>{formatTime(m.created_at)}</time>
-            <span class={`status status-${m.status}`} data-testid="message-status">
-              {m.status}
-            </span>
-          </div>
-          <p class="text" data-testid="message-text">
-            {m.text ?? (m.kind ? `(${m.kind})` : '(no text)')}
-          </p>
-          {m.error && (
-            <p class="error" data-testid="message-error">
-              {m.error}
-            </p>
-          )}
-        </li>
-      ))}
-    </ol>
   );
 }
 
@@ -208,6 +183,8 @@ function ReplyBox(props: Props & { interaction: Interaction }) {
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<ApiError | string | null>(null);
   const [typingAt, setTypingAt] = useState(0);
+  const [files, setFiles] = useState<File[]>([]);
+  const fileInput = useRef<HTMLInputElement>(null);
   const chosen = canned.find((c) => c.id === cannedId);
 
   // Shows the customer a typing indicator where the platform has one; the host sends at most
@@ -232,24 +209,35 @@ function ReplyBox(props: Props & { interaction: Interaction }) {
   async function send(e: Event) {
     e.preventDefault();
     const body = text.trim();
-    if (!body || sending) return;
+    if ((!body && files.length === 0) || sending) return;
     setSending(true);
     setError(null);
     try {
-      const answer = await api.send(interaction.id, sendsCanned ? { canned: cannedId } : { text: body });
+      // Files are uploaded first, then named in the message; the host asks the channel
+      // whether it carries them and refuses with the reason when it does not.
+      const uploads = [];
+      for (const file of files) uploads.push(await api.upload(interaction.id, file));
+      const attachments = uploads.length ? uploads.map((u) => u.id) : undefined;
+      const answer = await api.send(
+        interaction.id,
+        sendsCanned ? { canned: cannedId, attachments } : { text: body || undefined, attachments },
+      );
       if (!sendsCanned) {
         state.applyMessage({
           id: answer.id,
           direction: 'outbound',
           author: 'agent',
           agent: me.id,
-          text: body,
+          text: body || null,
           status: answer.status,
           created_at: Date.now(),
+          attachments: uploads.map((u) => ({ kind: u.kind, url: u.url, mime_type: u.mime_type, filename: u.filename })),
         });
       }
       setText('');
       setCannedId('');
+      setFiles([]);
+      if (fileInput.current) fileInput.current.value = '';
       state.refetch();
     } catch (err) {
       setError(err instanceof ApiError ? err : describeError(err));
@@ -295,9 +283,18 @@ function ReplyBox(props: Props & { interaction: Interaction }) {
           Sent as the canned response “{chosen.title}”: placeholders such as {'{{customer.name}}'} are filled in by the host.
         </p>
       )}
+      <label for="reply-files">Files</label>
+      <input
+        id="reply-files"
+        ref={fileInput}
+        type="file"
+        multiple
+        onChange={(e) => setFiles(Array.from(e.currentTarget.files ?? []))}
+        data-testid="reply-files"
+      />
       {error && <SendError error={error} />}
       <div class="actions">
-        <button type="submit" class="primary" disabled={sending || !text.trim()} data-testid="send">
+        <button type="submit" class="primary" disabled={sending || (!text.trim() && files.length === 0)} data-testid="send">
           {sending ? 'Sending…' : 'Send'}
         </button>
         <span class="muted small">Ctrl+Enter sends</span>
@@ -310,6 +307,7 @@ const REFUSALS: Record<string, string> = {
   content_blocked: 'The message was blocked by a content rule and not sent.',
   window_closed: 'The platform’s reply window is closed: the customer has to write first (or use a template).',
   daily_cap_reached: 'This integration reached its daily sending cap.',
+  attachment_refused: 'The channel does not take this file; nothing was sent.',
   invalid: 'The message is not valid for this channel.',
 };
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::error::AcdError;
 use super::filters;
 use crate::config::AgentConfig;
+use crate::directory::AgentDirectory;
 use crate::events::{Author, TemplateMessage};
 use crate::integrations::Integrations;
 use crate::live::AgentEvents;
@@ -29,8 +30,12 @@ pub struct Acd {
     pub live: Arc<AgentEvents>,
     pub wake: Arc<Wakeups>,
     pub queues: Arc<HashSet<String>>,
+    /// Every agent (transfers name one).
+    pub agents: Arc<AgentDirectory>,
     /// The wrap-up codes agents choose from (any code when empty).
     pub wrapup_codes: Vec<String>,
+    /// Where platforms fetch the files agents send: `{public_url}/media/{id}`.
+    pub public_url: String,
 }
 
 /// The interactions offered to or held by an agent.
@@ -41,11 +46,13 @@ pub struct AgentInteractions {
 }
 
 /// What an agent sends: text, a canned response (rendered with the customer's details), or a
-/// template where the platform has templates.
+/// template where the platform has templates; and files they uploaded to the interaction.
 pub struct Reply {
     pub text: Option<String>,
     pub canned: Option<String>,
     pub template: Option<TemplateMessage>,
+    /// Ids of uploads of this interaction.
+    pub attachments: Vec<String>,
 }
 
 impl Acd {
@@ -76,15 +83,22 @@ impl Acd {
         })
     }
 
-    /// Declines an offer: the interaction goes to another agent.
+    /// Declines an offer: the agent becomes not-responding (no offers until they set
+    /// themselves available again) and the interaction goes to another agent, or back to this
+    /// one once they are available and nobody else has room.
     pub async fn decline(&self, agent: &AgentConfig, id: &str) -> Result<()> {
-        if !self.store.decline(id, &agent.id).await? {
+        if !self.store.decline(id, &agent.id, now_ms()).await? {
             return Err(AcdError::Conflict(format!(
                 "interaction `{id}` is not offered to agent `{}`",
                 agent.id
             )));
         }
         self.wake.wake_route();
+        self.live.publish(
+            &agent.id,
+            "presence",
+            json!({ "presence": Presence::NotResponding }),
+        );
         Ok(())
     }
 
@@ -137,7 +151,7 @@ impl Acd {
     }
 
     /// The interaction `id`, if `agent` holds it.
-    async fn held_by(&self, agent: &AgentConfig, id: &str) -> Result<Conversation> {
+    pub(super) async fn held_by(&self, agent: &AgentConfig, id: &str) -> Result<Conversation> {
         let Some(conv) = self.store.conversation(id).await? else {
             return Err(AcdError::NotFound(format!(
                 "interaction `{id}` does not exist"
@@ -174,6 +188,7 @@ impl Acd {
             text,
             canned,
             template,
+            attachments,
         } = reply;
         // A canned response is rendered with the customer and the agent.
         let text = match canned {
@@ -199,9 +214,10 @@ impl Acd {
             None => text,
         };
         let text = text.filter(|t| !t.trim().is_empty());
-        if text.is_none() && template.is_none() {
+        let attachments = self.attachments_of(&conv, &attachments).await?;
+        if text.is_none() && template.is_none() && attachments.is_empty() {
             return Err(AcdError::Invalid(
-                "send `text`, a `canned` response id, or a `template` where the platform has templates"
+                "send `text`, a `canned` response id, `attachments` you uploaded, or a `template` where the platform has templates"
                     .into(),
             ));
         }
@@ -228,9 +244,20 @@ impl Acd {
                 policy::daily_cap(&integration.config.id, size, sent).map_err(refused)?;
             }
         }
+        if !attachments.is_empty() {
+            // The channel must carry it as it is: the adapter says so, or why not.
+            self.actions
+                .check_encodes(&conv, text.as_deref(), &attachments)
+                .await
+                .map_err(|message| AcdError::Refused {
+                    code: "attachment_refused",
+                    message,
+                })?;
+        }
         let message = NewMessage {
             agent: Some(agent.id.clone()),
             template,
+            attachments,
             ..NewMessage::outbound(id, Author::Agent, text)
         };
         let message_id = self.store.queue_message(message, now_ms()).await?;

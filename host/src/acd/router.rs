@@ -99,7 +99,9 @@ impl Router {
                     "integration": c.integration,
                     "priority": c.priority,
                     "skills": c.skills,
+                    "data": c.participant_data,
                     "expires_at": offer.expires_at,
+                    "transfer": offer.transfer,
                 }),
             );
         }

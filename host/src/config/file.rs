@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::grants::{PluginGrant, check_http_host};
+use super::supervisors::{SupervisorConfig, check_supervisors};
 
 /// The whole configuration. Unknown keys are refused so a typo never goes unnoticed.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,6 +35,9 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     #[serde(default, rename = "agent")]
     pub agents: Vec<AgentConfig>,
+    /// Supervisors, who watch queues and agents live: `[[supervisor]]`.
+    #[serde(default, rename = "supervisor")]
+    pub supervisors: Vec<SupervisorConfig>,
     /// The wrap-up codes agents choose from.
     #[serde(default = "default_wrapup_codes")]
     pub wrapup_codes: Vec<String>,
@@ -57,6 +61,27 @@ pub struct ServerConfig {
     /// The built browser console (`cargo xtask build-console`), served at `/console/`.
     #[serde(default = "default_console_dir")]
     pub console_dir: PathBuf,
+    /// Where platforms reach this host (`https://switchboard.example.com`): files agents send
+    /// are fetched by platforms from `{public_url}/media/{id}`. Default `http://{listen}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// The largest file an agent may upload to send; larger ones get 413.
+    #[serde(default = "default_max_attachment")]
+    pub max_attachment_bytes: usize,
+}
+
+fn default_max_attachment() -> usize {
+    10 * 1024 * 1024
+}
+
+impl ServerConfig {
+    /// The base URL platforms reach this host at, without a trailing `/`.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
 }
 
 fn default_console_dir() -> PathBuf {
@@ -70,6 +95,8 @@ impl Default for ServerConfig {
             admin_token: None,
             max_body_bytes: default_max_body(),
             console_dir: default_console_dir(),
+            public_url: None,
+            max_attachment_bytes: default_max_attachment(),
         }
     }
 }
@@ -264,6 +291,14 @@ pub struct QueueConfig {
     /// What happens when a customer in an agent's conversation stops answering.
     #[serde(default)]
     pub inactivity: Option<InactivityConfig>,
+    /// The service-level threshold supervisors see: the share of interactions an agent
+    /// accepted within this many seconds of entering the queue.
+    #[serde(default = "default_service_level_seconds")]
+    pub service_level_seconds: u32,
+}
+
+fn default_service_level_seconds() -> u32 {
+    60
 }
 
 /// The inactivity timer of a queue's conversations: a warning, then the end.
@@ -365,6 +400,13 @@ impl Config {
             if agent.token.len() < 8 {
                 bail!("agent `{}`: token must be at least 8 characters", agent.id);
             }
+        }
+        let agent_tokens: Vec<&str> = self.agents.iter().map(|a| a.token.as_str()).collect();
+        check_supervisors(&self.supervisors, &queues, &agent_tokens)?;
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("server.public_url must start with http:// or https://, not `{url}`");
         }
         if self.plugins.deadline_ms == 0 || self.plugins.memory_mib == 0 {
             bail!("plugins.deadline_ms and plugins.memory_mib must be greater than 0");
@@ -620,5 +662,51 @@ mod tests {
         let s = c.integrations[0].settings_as_strings();
         assert_eq!(s["k"], "v");
         assert_eq!(s["n"], "5");
+    }
+
+    const QUEUES: &str = "[[queue]]\nid = \"support\"\n[[queue]]\nid = \"billing\"\n";
+
+    #[test]
+    fn supervisors_parse_and_watch_their_queues() {
+        let text = format!(
+            "{QUEUES}[[supervisor]]\nid = \"sue\"\nname = \"Sue\"\ntoken = \"sue-token-1\"\nqueues = [\"billing\"]\n[[supervisor]]\nid = \"max\"\ntoken = \"max-token-1\"\n"
+        );
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.supervisors.len(), 2);
+        assert!(c.supervisors[0].watches("billing") && !c.supervisors[0].watches("support"));
+        assert!(
+            c.supervisors[1].watches("support"),
+            "no queues: every queue"
+        );
+        assert_eq!(c.queues[0].service_level_seconds, 60);
+    }
+
+    #[test]
+    fn bad_supervisors_are_refused() {
+        let cases = [
+            (
+                "[[supervisor]]\nid = \"s\"\ntoken = \"short\"\n",
+                "at least 8",
+            ),
+            (
+                "[[supervisor]]\nid = \"s\"\ntoken = \"long-enough\"\nqueues = [\"nope\"]\n",
+                "unknown queue `nope`",
+            ),
+            (
+                "[[supervisor]]\nid = \"s\"\ntoken = \"long-enough\"\n[[supervisor]]\nid = \"s\"\ntoken = \"other-token\"\n",
+                "defined twice",
+            ),
+            (
+                "[[agent]]\nid = \"a\"\ntoken = \"long-enough\"\n[[supervisor]]\nid = \"s\"\ntoken = \"long-enough\"\n",
+                "an agent's too",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = format!(
+                "{:#}",
+                Config::parse(&format!("{QUEUES}{text}")).unwrap_err()
+            );
+            assert!(err.contains(expected), "{text}: {err}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The host's configuration: what `switchboard.toml` says, read and checked once at start.
 //!
 //! - `file.rs`: the file's sections and their defaults, and the checks across them.
+//! - `supervisors.rs`: who may watch queues and agents live (`[[supervisor]]`).
 //! - `grants.rs`: what one plugin is granted (`[[plugin]]`) and the syntax of its `http_hosts`,
 //!   which the runtime applies when it loads the plugin.
 //!
@@ -8,6 +9,7 @@
 
 mod file;
 mod grants;
+mod supervisors;
 
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,
@@ -16,3 +18,4 @@ pub use file::{
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
+pub use supervisors::SupervisorConfig;

@@ -1,5 +1,5 @@
 //! The host's data as every part of it sees it: conversations, messages, agents' presence,
-//! inbox events, published versions. Plain types with no I/O: the store persists them, the
+//! inbox events, published versions, transfers. Plain types with no I/O: the store persists them, the
 //! rules decide over them, the workers and the HTTP layer carry them.
 
 mod catalog;
@@ -8,6 +8,7 @@ mod conversation;
 mod inbox;
 mod message;
 mod presence;
+mod transfer;
 
 pub use catalog::{Canned, FilterRule, FlowVersion, FlowVersionInfo, PluginVersion, Wrapup};
 pub use clock::{new_id, now_ms};
@@ -15,3 +16,4 @@ pub use conversation::{Conversation, ConversationState};
 pub use inbox::{InboxEvent, InsertOutcome};
 pub use message::{Direction, Message, MessageStatus, NewMessage};
 pub use presence::{AgentPresence, Presence};
+pub use transfer::Transfer;

@@ -1,21 +1,29 @@
 //! Routing: which agent is offered which waiting interaction, one agent at a time.
 //!
 //! The candidates are the queue's members who are available, have every skill the transfer
-//! asked for and its language, have not refused this interaction since it was queued, and have
-//! room (total capacity and per-channel capacity, counting open offers). Among them: the
-//! transfer's preferred agents first, then the last agent who handled the customer (last-agent
-//! routing), then the longest idle. Interactions are taken in order of priority and waiting
-//! time, a priority point being worth a minute of waiting.
+//! asked for and its language, and have room (total capacity and per-channel capacity, counting
+//! open offers). Among them, those who have not refused the interaction since it was queued
+//! come first (refusing is declining an offer, letting it ring out, or transferring the
+//! interaction away); when every candidate has refused it, it goes back round, to the one who
+//! refused it longest ago. So an interaction is never stranded while an eligible agent has room:
+//! an agent who refused is only skipped while they are not available (declining or letting an
+//! offer ring out makes them not-responding until they set themselves available again, as in
+//! Genesys Cloud). Then: the transfer's preferred agents first, then the last agent who handled
+//! the customer (last-agent routing), then the longest idle. Interactions are taken in order of
+//! priority and waiting time, a priority point being worth a minute of waiting.
+//!
+//! An interaction an agent transferred to another agent is offered to that agent only, while
+//! they are available and have not refused it; then it is open to its queue like any other.
 //!
 //! [`Assigner`] decides one waiting interaction at a time, in the order the store reads them
 //! through an index (so a pass costs what it offers, not what waits); [`choose`] does the same
 //! over a whole [`Snapshot`]. The store decides in the same transaction in which it records the
 //! offers, so an interaction is never offered to two agents at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::config::{AgentConfig, QueueConfig};
-use crate::model::{Conversation, Presence};
+use crate::model::{Conversation, Presence, Transfer};
 
 /// A priority point is worth this much waiting.
 pub const PRIORITY_POINT_MS: i64 = 60_000;
@@ -59,11 +67,15 @@ impl Load {
     }
 }
 
-/// An interaction waiting for an agent, with the agents who refused it since it was queued.
+/// An interaction waiting for an agent, with who refused it since it was queued.
 #[derive(Debug, Clone)]
 pub struct Waiting {
     pub conversation: Conversation,
-    pub refused_by: HashSet<String>,
+    /// Agent → when they last refused it since it was queued (declined an offer, let one ring
+    /// out, or transferred it away).
+    pub refused_by: HashMap<String, i64>,
+    /// The transfer that queued it, when an agent transferred it.
+    pub transfer: Option<Transfer>,
 }
 
 /// What routing decides over.
@@ -83,6 +95,8 @@ pub struct Offer {
     pub agent: String,
     pub conversation: Conversation,
     pub expires_at: i64,
+    /// The transfer that queued it, shown to the agent with its note.
+    pub transfer: Option<Transfer>,
 }
 
 /// The order waiting interactions are taken in: smaller first. A priority point is worth
@@ -143,6 +157,7 @@ impl<'a> Assigner<'a> {
         let Waiting {
             conversation,
             refused_by,
+            transfer,
         } = waiting;
         let queue = conversation.queue.as_deref()?;
         let platform = self.config.platform_of(&conversation.integration);
@@ -150,7 +165,6 @@ impl<'a> Assigner<'a> {
             let held = self.load.get(&agent.id).cloned().unwrap_or_default();
             self.available(agent)
                 && agent.queues.iter().any(|q| q == queue)
-                && !refused_by.contains(&agent.id)
                 && conversation
                     .skills
                     .iter()
@@ -165,8 +179,25 @@ impl<'a> Assigner<'a> {
                     .get(platform)
                     .is_none_or(|cap| held.per_platform.get(platform).copied().unwrap_or(0) < *cap)
         };
-        let candidates: Vec<&AgentConfig> =
-            self.config.agents.iter().filter(|a| eligible(a)).collect();
+        // Transferred to an agent: only that agent, while they are available and have not
+        // refused it.
+        let directed = transfer
+            .as_ref()
+            .and_then(|t| t.to_agent.as_deref())
+            .filter(|target| !refused_by.contains_key(*target))
+            .and_then(|target| self.config.agents.iter().find(|a| a.id == target))
+            .filter(|target| self.available(target));
+        let candidates: Vec<&AgentConfig> = match directed {
+            Some(target) => [target].into_iter().filter(|a| eligible(a)).collect(),
+            None => self.config.agents.iter().filter(|a| eligible(a)).collect(),
+        };
+        // Who has not refused it first; when all have, back round from the earliest refusal.
+        let refused_at = |a: &AgentConfig| refused_by.get(&a.id).copied();
+        let round = candidates.iter().map(|a| refused_at(a)).min()?;
+        let candidates: Vec<&AgentConfig> = candidates
+            .into_iter()
+            .filter(|a| refused_at(a) == round)
+            .collect();
         let by_id = |id: &str| candidates.iter().find(|a| a.id == id).copied();
         let chosen = conversation
             .preferred_agents
@@ -188,6 +219,7 @@ impl<'a> Assigner<'a> {
             agent,
             conversation,
             expires_at,
+            transfer,
         })
     }
 }
@@ -257,7 +289,8 @@ mod tests {
                 assigned_at: None,
                 version: 0,
             },
-            refused_by: HashSet::new(),
+            refused_by: HashMap::new(),
+            transfer: None,
         }
     }
 
@@ -335,33 +368,131 @@ mod tests {
     }
 
     #[test]
-    fn presence_membership_refusals_skills_and_language_decide_eligibility() {
+    fn presence_membership_skills_and_language_decide_eligibility() {
         let mut skilled = agent("sam", &["support"], 5);
         skilled.skills.insert("spanish-billing".into(), 3);
         skilled.languages.push("ES".into());
         let config = config(vec![
             agent("away", &["support"], 5),
             agent("other-queue", &["billing"], 5),
-            agent("refuser", &["support"], 5),
+            agent("plain", &["support"], 5),
             skilled,
         ]);
-        let mut presence = available(&[("other-queue", 0), ("refuser", 0), ("sam", 9)]);
+        let mut presence = available(&[("other-queue", 0), ("plain", 0), ("sam", 9)]);
         presence.insert("away".into(), (Presence::Away, 0));
-        let mut refused = waiting("refused", "support", 0, 0);
-        refused.refused_by.insert("refuser".into());
-        refused.refused_by.insert("sam".into());
         let mut needs_skill = waiting("skill", "support", 0, 0);
         needs_skill.conversation.skills = vec!["spanish-billing".into()];
         needs_skill.conversation.language = Some("es".into());
         let snapshot = Snapshot {
             presence,
             load: HashMap::new(),
-            waiting: vec![refused, needs_skill],
+            waiting: vec![waiting("open", "support", 0, 0), needs_skill],
         };
-        // `refused` has no one left (away is away, billing is another queue); `skill` only sam.
+        // `open` goes to the longest idle member (away is away, billing is another queue);
+        // `skill` only to sam.
         assert_eq!(
             offered(&choose(&config, snapshot, MIN)),
-            pairs(&[("skill", "sam")])
+            pairs(&[("open", "plain"), ("skill", "sam")])
+        );
+    }
+
+    #[test]
+    fn who_has_not_refused_comes_first_then_it_goes_back_round() {
+        let config = config(vec![
+            agent("alice", &["support"], 5),
+            agent("bob", &["support"], 5),
+            agent("carol", &["support"], 5),
+        ]);
+        let refused = |by: &[(&str, i64)]| {
+            let mut w = waiting("x", "support", 0, 0);
+            w.refused_by = by.iter().map(|(a, at)| (a.to_string(), *at)).collect();
+            w.conversation.last_agent = Some("alice".into());
+            w
+        };
+        let offer_to = |presence: &[(&str, i64)], w: Waiting| {
+            let snapshot = Snapshot {
+                presence: available(presence),
+                load: HashMap::new(),
+                waiting: vec![w],
+            };
+            offered(&choose(&config, snapshot, MIN))
+        };
+        let everyone = [("alice", 0), ("bob", 0), ("carol", 50)];
+        // Carol has not refused it: she gets it, before the last agent and the longest idle.
+        assert_eq!(
+            offer_to(&everyone, refused(&[("alice", 5), ("bob", 3)])),
+            pairs(&[("x", "carol")])
+        );
+        // Everyone available refused it: back round, from the earliest refusal.
+        assert_eq!(
+            offer_to(&everyone[..2], refused(&[("alice", 5), ("bob", 3)])),
+            pairs(&[("x", "bob")])
+        );
+        // One agent, who refused it and is available again: offered again.
+        assert_eq!(
+            offer_to(&[("alice", 0)], refused(&[("alice", 5)])),
+            pairs(&[("x", "alice")])
+        );
+        // Nobody available: it waits.
+        assert!(offer_to(&[], refused(&[("alice", 5)])).is_empty());
+    }
+
+    #[test]
+    fn a_transfer_to_an_agent_waits_for_that_agent_while_they_are_available() {
+        let config = config(vec![
+            agent("alice", &["support"], 5),
+            agent("bob", &["support"], 1),
+            agent("carol", &["support"], 5),
+        ]);
+        let transferred = |refused_by_bob: bool| {
+            let mut w = waiting("x", "support", 0, 0);
+            w.transfer = Some(Transfer {
+                from_agent: "alice".into(),
+                to_queue: "support".into(),
+                to_agent: Some("bob".into()),
+                note: Some("needs a refund".into()),
+                at: 0,
+            });
+            w.refused_by.insert("alice".into(), 0);
+            if refused_by_bob {
+                w.refused_by.insert("bob".into(), 10);
+            }
+            w
+        };
+        let route = |presence: HashMap<String, (Presence, i64)>, bob_busy: bool, w: Waiting| {
+            let mut load = HashMap::new();
+            if bob_busy {
+                let mut held = Load::default();
+                held.add("x");
+                load.insert("bob".to_string(), held);
+            }
+            let snapshot = Snapshot {
+                presence,
+                load,
+                waiting: vec![w],
+            };
+            choose(&config, snapshot, MIN)
+        };
+        let all = available(&[("alice", 0), ("bob", 90), ("carol", 10)]);
+        // To bob, though carol has been idle longer; the note goes with the offer.
+        let offers = route(all.clone(), false, transferred(false));
+        assert_eq!(offered(&offers), pairs(&[("x", "bob")]));
+        assert_eq!(
+            offers[0].transfer.as_ref().unwrap().note.as_deref(),
+            Some("needs a refund")
+        );
+        // Bob is available but full: it waits for him.
+        assert!(route(all.clone(), true, transferred(false)).is_empty());
+        // Bob refused it, or is away: open to the queue, the transferring agent last.
+        assert_eq!(
+            offered(&route(all.clone(), false, transferred(true))),
+            pairs(&[("x", "carol")])
+        );
+        let mut bob_away = all.clone();
+        bob_away.insert("bob".into(), (Presence::Away, 0));
+        assert_eq!(
+            offered(&route(bob_away, false, transferred(false))),
+            pairs(&[("x", "carol")])
         );
     }
 

@@ -4,6 +4,9 @@
 //! 0-72 h) are one interaction. A customer writing again after the wrap-up but within the window
 //! continues the same interaction: it goes back to its queue (and to the last agent, if
 //! available). A reaction never opens anything: it is kept on the conversation it reacts to.
+//! A customer who writes after the window while their earlier interaction still waits in a
+//! queue starts anew, and the waiting one ends unanswered (abandoned), so no agent answers an
+//! interaction the customer has left.
 
 use crate::events::{InboundMessage, MessageKind};
 use crate::model::{Conversation, ConversationState};
@@ -117,6 +120,18 @@ pub fn note_customer_message(
     conversation.updated_at = now;
 }
 
+/// Ends `stale` (the customer's latest conversation, older than the threading window, when a
+/// message of theirs starts a new one) if it still waits in a queue: the customer left it
+/// unanswered. Returns whether it did.
+pub fn abandon_if_waiting(stale: &mut Conversation, now: i64) -> bool {
+    if stale.state != ConversationState::Queued {
+        return false;
+    }
+    stale.state = ConversationState::Ended;
+    stale.updated_at = now;
+    true
+}
+
 /// Whether the message moves the conversation's flow: only while the flow runs, and never for
 /// a reaction (shown to agents, it answers no question).
 pub fn runs_flow(conversation: &Conversation, message: &InboundMessage) -> bool {
@@ -220,6 +235,25 @@ mod tests {
             (ConversationState::Queued, Some(100), None, None)
         );
         assert_eq!(c.queue.as_deref(), Some("billing"));
+    }
+
+    #[test]
+    fn a_waiting_conversation_the_window_passed_is_abandoned() {
+        let mut waiting = conversation(ConversationState::Queued, Some("billing"));
+        assert!(abandon_if_waiting(&mut waiting, 100));
+        assert_eq!(
+            (waiting.state, waiting.updated_at),
+            (ConversationState::Ended, 100)
+        );
+        for state in [
+            ConversationState::Flow,
+            ConversationState::Assigned,
+            ConversationState::Ended,
+        ] {
+            let mut other = conversation(state, Some("billing"));
+            assert!(!abandon_if_waiting(&mut other, 100), "{state:?}");
+            assert_eq!(other.state, state);
+        }
     }
 
     #[test]

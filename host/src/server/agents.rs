@@ -1,6 +1,6 @@
 //! The agent API (`/api/v1/...`): presence, queues, interactions, replies, wrap-ups, the live
-//! event stream, canned responses and wrap-up codes. Handlers parse, call one ACD operation and
-//! shape the JSON.
+//! event stream, canned responses and wrap-up codes (transfers, history, search and uploads are
+//! in `agent_tools.rs`). Handlers parse, call one ACD operation and shape the JSON.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,11 +16,11 @@ use serde_json::{Value, json};
 
 use super::auth::{Auth, SignedIn, Staff};
 use super::error::{ApiResult, json_body};
+use super::views::{record_json, summary};
 use crate::acd::{Acd, Reply};
 use crate::config::AgentConfig;
 use crate::live::AgentEvents;
-use crate::model::{Conversation, Presence};
-use crate::store::Transcript;
+use crate::model::Presence;
 
 /// What the agent routes need.
 #[derive(Clone)]
@@ -29,6 +29,8 @@ pub struct AgentState {
     pub auth: Arc<Auth>,
     pub live: Arc<AgentEvents>,
     pub wrapup_codes: Arc<Vec<String>>,
+    /// The largest file an agent may upload.
+    pub max_attachment_bytes: usize,
 }
 
 impl FromRef<AgentState> for Arc<Auth> {
@@ -92,24 +94,6 @@ async fn put_presence(
     let body: PresenceBody = json_body(&body)?;
     state.acd.set_presence(&agent, body.presence).await?;
     Ok(axum::Json(json!({ "agent": agent.id, "presence": body.presence })).into_response())
-}
-
-/// An interaction as an agent's list shows it.
-fn summary(c: &Conversation, state: &str, expires_at: Option<i64>) -> Value {
-    json!({
-        "id": c.id,
-        "state": state,
-        "queue": c.queue,
-        "integration": c.integration,
-        "customer_id": c.customer_id,
-        "customer": c.customer,
-        "priority": c.priority,
-        "skills": c.skills,
-        "language": c.language,
-        "data": c.participant_data,
-        "created_at": c.created_at,
-        "expires_at": expires_at,
-    })
 }
 
 async fn get_agent_interactions(
@@ -191,67 +175,14 @@ async fn get_queue(
     Ok(axum::Json(json!({ "queue": queue, "waiting": waiting })).into_response())
 }
 
-/// An interaction with its transcript; each message carries its delivery status.
-fn transcript_json(t: Transcript) -> Value {
-    let conv = t.conversation;
-    let messages: Vec<Value> = t
-        .messages
-        .into_iter()
-        .map(|m| {
-            json!({
-                "id": m.id,
-                "direction": m.direction,
-                "author": m.author.as_str(),
-                "agent": m.agent,
-                "text": m.text,
-                "attachments": m.attachments,
-                "quick_replies": m.quick_replies,
-                "quick_reply": m.quick_reply,
-                "kind": m.kind,
-                "template": m.template,
-                "reaction": m.reaction,
-                "reply_to": m.reply_to,
-                "platform_id": m.platform_id,
-                "status": m.status,
-                "error": m.error,
-                "attempts": m.attempts,
-                "created_at": m.created_at,
-                "updated_at": m.updated_at,
-            })
-        })
-        .collect();
-    let wrapups: Vec<Value> = t
-        .wrapups
-        .into_iter()
-        .map(|w| json!({"agent": w.agent, "code": w.code, "notes": w.notes, "at": w.at}))
-        .collect();
-    json!({
-        "id": conv.id,
-        "integration": conv.integration,
-        "customer_id": conv.customer_id,
-        "customer": conv.customer,
-        "state": conv.state.as_str(),
-        "flow": conv.flow,
-        "flow_version": conv.flow_version,
-        "queue": conv.queue,
-        "priority": conv.priority,
-        "skills": conv.skills,
-        "agent": conv.agent,
-        "data": conv.participant_data,
-        "created_at": conv.created_at,
-        "messages": messages,
-        "wrapups": wrapups,
-    })
-}
-
 /// Admins see every interaction; agents those they hold or held and those of their queues.
 async fn get_interaction(
     State(state): State<AgentState>,
     Path(id): Path<String>,
     Staff(agent): Staff,
 ) -> ApiResult {
-    let transcript = state.acd.interaction(agent.as_ref(), &id).await?;
-    Ok(axum::Json(transcript_json(transcript)).into_response())
+    let record = state.acd.record(agent.as_ref(), &id).await?;
+    Ok(axum::Json(record_json(record)).into_response())
 }
 
 async fn accept(
@@ -285,6 +216,9 @@ struct MessageBody {
     canned: Option<String>,
     #[serde(default)]
     template: Option<crate::events::TemplateMessage>,
+    /// Ids of files uploaded to the interaction (`POST .../attachments`).
+    #[serde(default)]
+    attachments: Vec<String>,
 }
 
 async fn send_message(
@@ -298,6 +232,7 @@ async fn send_message(
         text: body.text,
         canned: body.canned,
         template: body.template,
+        attachments: body.attachments,
     };
     let message_id = state.acd.send(&agent, &id, reply).await?;
     Ok((

@@ -1,7 +1,8 @@
-//! Who is calling: the admin (bearer admin token), or an agent (bearer agent token; `?token=`
-//! for the event stream, which browsers' EventSource cannot give headers). Admin routes check
-//! once, as a layer ([`require_admin`]); agent routes name the caller they need with an
-//! extractor ([`SignedIn`] for an agent, [`Staff`] for an agent or the admin).
+//! Who is calling: the admin (bearer admin token), an agent (bearer agent token) or a supervisor
+//! (bearer supervisor token); `?token=` for the event streams, which browsers' EventSource
+//! cannot give headers. Admin routes check once, as a layer ([`require_admin`]); agent routes
+//! name the caller they need with an extractor ([`SignedIn`] for an agent, [`Staff`] for an
+//! agent or the admin); supervisor routes ask [`Auth::watcher`] (a supervisor or the admin).
 
 use std::sync::Arc;
 
@@ -12,13 +13,14 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::ApiError;
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, SupervisorConfig};
 use crate::directory::AgentDirectory;
 
 /// The credentials the host accepts.
 pub struct Auth {
     pub admin_token: Option<String>,
     pub agents: Arc<AgentDirectory>,
+    pub supervisors: Vec<SupervisorConfig>,
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -70,6 +72,40 @@ impl Auth {
                 "the token belongs to no agent",
             )
         })
+    }
+
+    /// Who watches queues: `Some` supervisor, or `None` for the admin (who watches every queue),
+    /// by bearer token or `?token=`.
+    pub fn watcher(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<Option<SupervisorConfig>, ApiError> {
+        use subtle::ConstantTimeEq;
+        let token = query_token.or_else(|| bearer(headers)).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send a supervisor's or the admin's token as `Authorization: Bearer TOKEN`",
+            )
+        })?;
+        if let Some(admin) = self.admin_token.as_deref()
+            && bool::from(token.as_bytes().ct_eq(admin.as_bytes()))
+        {
+            return Ok(None);
+        }
+        self.supervisors
+            .iter()
+            .find(|s| bool::from(s.token.as_bytes().ct_eq(token.as_bytes())))
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "the token belongs to no supervisor",
+                )
+            })
     }
 
     /// The agent a per-agent route (`/api/v1/agents/{agent}/...`) is for: the caller must be

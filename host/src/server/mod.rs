@@ -1,16 +1,21 @@
 //! HTTP routes (DESIGN.md, "Public interfaces"), by audience: the platforms' webhooks
-//! (`webhooks.rs`), agents (`agents.rs`), admins (`admin/`, by resource), the console
-//! (`console.rs`), health and metrics (`metrics.rs`). Handlers parse the request, call one
+//! (`webhooks.rs`), agents (`agents.rs`, and `agent_tools.rs` for transfers, history, search,
+//! uploads and the files platforms fetch), supervisors (`supervisor.rs`), admins (`admin/`, by
+//! resource), the console (`console.rs`), health and metrics (`metrics.rs`); `views.rs` shapes
+//! interactions as JSON. Handlers parse the request, call one
 //! operation of the part of the host that owns it, and shape the JSON; every error is JSON
 //! `{"error": {"code", "message"}}` (`error.rs`). Who may call what is decided once, in
 //! `auth.rs`.
 
 mod admin;
+mod agent_tools;
 mod agents;
 mod auth;
 mod console;
 mod error;
 mod metrics;
+mod supervisor;
+mod views;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -24,6 +29,7 @@ pub use agents::AgentState;
 pub use auth::Auth;
 pub use error::ApiError;
 pub use metrics::MetricsState;
+pub use supervisor::SupervisorState;
 
 use crate::intake::Intake;
 
@@ -31,6 +37,7 @@ use crate::intake::Intake;
 pub struct Routes {
     pub intake: Arc<Intake>,
     pub agents: AgentState,
+    pub supervisor: SupervisorState,
     pub admin: AdminState,
     pub metrics: MetricsState,
     pub auth: Arc<Auth>,
@@ -44,7 +51,9 @@ pub fn router(routes: Routes) -> Router {
     Router::new()
         .merge(webhooks::routes(routes.intake))
         .merge(metrics::routes(routes.metrics))
+        .merge(agent_tools::routes(routes.agents.clone()))
         .merge(agents::routes(routes.agents))
+        .merge(supervisor::routes(routes.supervisor))
         .merge(admin::routes(routes.admin, routes.auth))
         .merge(console::routes(routes.console_dir))
         .fallback(|| async { ApiError::not_found("no such route") })

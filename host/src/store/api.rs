@@ -7,7 +7,8 @@
 //! the pure rule of [`crate::rules`] inside its transaction, so every engine decides alike and
 //! concurrent callers cannot race between the read and the write.
 //!
-//! The traits are split by area; [`Store`] is all of them. `sqlite/` implements them (the
+//! The traits are split by area (inbox, conversations, outbox, ACD, catalog here; supervision,
+//! history and search, and attachments in `staff.rs`); [`Store`] is all of them. `sqlite/` implements them (the
 //! embedded default); the conformance suite (`conformance.rs`) is written against the traits
 //! only, so a second engine runs it unchanged.
 
@@ -17,20 +18,43 @@ use crate::config::{AgentConfig, InactivityConfig};
 use crate::events::{InboundEvent, InboundMessage, ReadMarker, Receipt};
 use crate::model::{
     AgentPresence, Canned, Conversation, FilterRule, FlowVersion, FlowVersionInfo, InboxEvent,
-    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, Presence, Wrapup,
+    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, Presence, Transfer,
 };
 use crate::rules::routing::{Offer, RoutingConfig};
+
+pub use super::staff::{
+    AgentLoad, AttachmentStore, HistoryStore, NewAttachment, QueueActivity, QueueNow, SearchHit,
+    SearchQuery, SearchResult, StoredAttachment, SupervisionStore, Transcript,
+};
 
 pub type Result<T> = anyhow::Result<T>;
 
 /// Everything the host stores.
 pub trait Store:
-    InboxStore + ConversationStore + OutboxStore + AcdStore + CatalogStore + Send + Sync
+    InboxStore
+    + ConversationStore
+    + OutboxStore
+    + AcdStore
+    + SupervisionStore
+    + HistoryStore
+    + AttachmentStore
+    + CatalogStore
+    + Send
+    + Sync
 {
 }
 
 impl<T> Store for T where
-    T: InboxStore + ConversationStore + OutboxStore + AcdStore + CatalogStore + Send + Sync
+    T: InboxStore
+        + ConversationStore
+        + OutboxStore
+        + AcdStore
+        + SupervisionStore
+        + HistoryStore
+        + AttachmentStore
+        + CatalogStore
+        + Send
+        + Sync
 {
 }
 
@@ -200,14 +224,6 @@ pub struct ReceiptApplied {
     pub reason: Option<String>,
 }
 
-/// A conversation with its whole transcript.
-#[derive(Debug, Clone)]
-pub struct Transcript {
-    pub conversation: Conversation,
-    pub messages: Vec<Message>,
-    pub wrapups: Vec<Wrapup>,
-}
-
 /// How many conversations are in a state (and queue).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateCount {
@@ -350,6 +366,28 @@ pub enum Accepted {
     NotFound,
 }
 
+/// An agent's request to hand an interaction they hold to a queue, or to an agent.
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    pub conversation: String,
+    pub from_agent: String,
+    /// The queue it waits in (for a transfer to an agent, one of that agent's queues).
+    pub to_queue: String,
+    pub to_agent: Option<String>,
+    pub note: Option<String>,
+    pub now: i64,
+}
+
+/// How a transfer ended.
+#[derive(Debug, Clone)]
+pub enum Transferred {
+    /// Queued again, as it is now.
+    Done(Box<Conversation>),
+    /// The agent does not hold it.
+    NotHeld,
+    NotFound,
+}
+
 /// What one routing pass did.
 #[derive(Debug, Clone, Default)]
 pub struct Routed {
@@ -400,8 +438,19 @@ pub trait AcdStore: Send + Sync {
     /// waiting: of two agents accepting at once, one wins. Closes the agent's open offer.
     async fn accept(&self, request: AcceptRequest) -> Result<Accepted>;
 
-    /// Declines the open offer of `conversation` to `agent`; `false` when there was none.
-    async fn decline(&self, conversation: &str, agent: &str) -> Result<bool>;
+    /// Declines the open offer of `conversation` to `agent`, who becomes not-responding (no
+    /// offers until they set themselves available again, as when an offer rings out); `false`
+    /// when there was no such offer.
+    async fn decline(&self, conversation: &str, agent: &str, now: i64) -> Result<bool>;
+
+    /// Hands an interaction `from_agent` holds to a queue or an agent: it waits in the queue
+    /// again (skills and preferred agents of the flow's transfer no longer apply) and routing
+    /// offers it anew, counting the transferring agent as having refused it. The agent becomes
+    /// the longest idle last.
+    async fn transfer(&self, request: TransferRequest) -> Result<Transferred>;
+
+    /// The transfers of a conversation, oldest first.
+    async fn transfers(&self, conversation: &str) -> Result<Vec<Transfer>>;
 
     /// Ends the conversation `agent` holds with a wrap-up code; the agent becomes the longest
     /// idle last. `false` when the agent does not hold it.
@@ -415,7 +464,8 @@ pub trait AcdStore: Send + Sync {
     ) -> Result<bool>;
 
     /// One routing pass: expires unanswered offers (their agents become not-responding), then
-    /// offers waiting interactions per [`crate::rules::routing::choose`].
+    /// offers waiting interactions per [`crate::rules::routing`] (who refused an interaction
+    /// since it was queued, and the transfer that queued it, are read for it).
     async fn route(&self, config: &RoutingConfig, now: i64) -> Result<Routed>;
 
     /// One inactivity pass over the conversations agents hold in queues with a rule, per

@@ -1,7 +1,8 @@
 //! Durable state behind one interface.
 //!
 //! `api.rs` is the Store interface: typed, async units of work by area (inbox, conversations,
-//! outbox, ACD, catalog), with no SQL or driver type in their signatures. `sqlite/` is the
+//! outbox, ACD, catalog; `staff.rs`: supervision, history and search, attachments), with no SQL
+//! or driver type in their signatures. `sqlite/` is the
 //! embedded engine (the default); `conformance.rs` is one suite of behaviours written against
 //! the interface only, which every engine must pass. Nothing outside this folder knows which
 //! engine runs or names a database driver.
@@ -10,14 +11,17 @@ pub mod api;
 pub mod conformance;
 pub mod plugin_kv;
 pub mod sqlite;
+pub mod staff;
 
 use std::sync::Arc;
 
 pub use api::{
-    AcceptRequest, Accepted, AcdStore, AlreadyProcessed, CatalogStore, ClaimBatch, Claimed,
-    ClaimedSend, ConversationStore, DueTimeout, InactivityPass, InactivityRule, InboxStore, Lease,
-    LeaseLost, OutboxStore, ReceiptApplied, Routed, SendRecord, Signal, SignalBus, StateCount,
-    Store, Superseded, ThreadMessage, Transcript, TurnRecord, WakeWork, Work,
+    AcceptRequest, Accepted, AcdStore, AgentLoad, AlreadyProcessed, AttachmentStore, CatalogStore,
+    ClaimBatch, Claimed, ClaimedSend, ConversationStore, DueTimeout, HistoryStore, InactivityPass,
+    InactivityRule, InboxStore, Lease, LeaseLost, NewAttachment, OutboxStore, QueueActivity,
+    QueueNow, ReceiptApplied, Routed, SearchHit, SearchQuery, SearchResult, SendRecord, Signal,
+    SignalBus, StateCount, Store, StoredAttachment, Superseded, SupervisionStore, ThreadMessage,
+    Transcript, TransferRequest, Transferred, TurnRecord, WakeWork, Work,
 };
 
 use crate::config::StoreConfig;

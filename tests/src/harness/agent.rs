@@ -44,7 +44,8 @@ impl<'a> Agent<'a> {
     }
 
     /// `GET {path}`, expected to answer 200 with JSON.
-    async fn get_json(&self, path: &str) -> Value {
+    /// GETs `path` as the agent and expects 200 with JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
         let response = self.get(path).await;
         assert_eq!(response.status, 200, "GET {path}: {}", response.text());
         response.json()

@@ -115,6 +115,8 @@ pub struct TestConfig {
     pub om_adapter: String,
     /// The flow of the open-messaging integration (default `support`).
     pub om_flow: String,
+    /// Extra keys of the open-messaging integration's table, as TOML lines.
+    pub om_options: Vec<String>,
     /// The flows folder (default: the repository's `flows/`).
     pub flows_dir: Option<PathBuf>,
     /// The plugins folder (default: [`plugins_dir`]).
@@ -145,6 +147,7 @@ impl TestConfig {
             x_flow: "support".into(),
             om_adapter: "open-messaging".into(),
             om_flow: "support".into(),
+            om_options: Vec::new(),
             flows_dir: None,
             plugins_dir: None,
             console_dir: None,
@@ -240,6 +243,7 @@ api_base = {api_base}
 id = {om_id}
 adapter = {om_adapter}
 flow = {om_flow}
+{om_options}
 [integration.settings]
 secret = {om_secret}
 webhook_url = {om_url}
@@ -273,6 +277,7 @@ webhook_url = {om_url}
             om_id = q(OM_INTEGRATION),
             om_adapter = q(&self.om_adapter),
             om_flow = q(&self.om_flow),
+            om_options = self.om_options.join("\n"),
             om_secret = q(OM_SECRET),
             om_url = q(&format!("{}/open-messaging/{OM_PATH}", self.sim_base_url)),
         );

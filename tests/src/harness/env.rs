@@ -137,6 +137,7 @@ impl TestEnv {
             nickname: Some("Olive".into()),
             text: text.into(),
             time_rfc3339: rfc3339_utc(SystemTime::now()),
+            attachments: Vec::new(),
         }
     }
 

@@ -273,6 +273,7 @@ pub(crate) async fn post_open_message(
         nickname: request.nickname,
         text: request.text,
         time_rfc3339: fixtures::rfc3339_utc(SystemTime::now()),
+        attachments: Vec::new(),
     };
     match sim.send_open_message(&request.integration, &message).await {
         Ok((host_status, host_body)) => Json(json!({

@@ -4,6 +4,10 @@
 //!   threading window; 100 interactions shared by 10 agents;
 //! - `offers`: alerting timeouts and declines, last-agent routing, wrap-up per portion, offers
 //!   and assignments across a crash;
+//! - `claims`: preferred agents, per-channel capacity, inactivity back to a flow, the daily cap
+//!   of each integration size, text limits for agents and flows;
+//! - `staff`: transfers with a note, history and search, files sent to customers, the
+//!   supervisor's overview;
 //! - `agent_tools`: content filters, canned responses, the inactivity timer and the live event
 //!   stream.
 //!
@@ -12,8 +16,10 @@
 //! Run: `cargo xtask test -p switchboard-tests --test acd`.
 
 mod agent_tools;
+mod claims;
 mod offers;
 mod routing;
+mod staff;
 
 use switchboard_tests::harness::{TestConfig, TestEnv};
 

@@ -199,7 +199,8 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
     let message_id = sent["id"].as_str().unwrap();
     alice.wait_message_status(&id, message_id, "sent").await;
 
-    // WhatsApp's statuses move it on; a failed status with 131047 marks it failed with the reason.
+    // WhatsApp's statuses move it on (delivered, read, shown in the transcript); a failed status
+    // with 131047 marks it failed with the reason.
     let wamid = reply.platform_message_id.clone();
     let now = unix_millis(SystemTime::now()) / 1000;
     let status = |status: &str, errors: Vec<(i64, String)>| WaStatus {
@@ -216,6 +217,12 @@ async fn whatsapp_conversation_statuses_and_the_24_hour_window() {
     alice
         .wait_message_status(&id, message_id, "delivered")
         .await;
+    env.sim
+        .send_whatsapp_status(WA, &status("read", vec![]))
+        .await
+        .unwrap();
+    let read = alice.wait_message_status(&id, message_id, "read").await;
+    assert_eq!(read["error"], json!(null), "{read}");
     env.sim
         .send_whatsapp_status(
             WA,

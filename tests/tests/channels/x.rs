@@ -1,5 +1,5 @@
 //! X beyond the DM conversation: mentions answered in public and likes answered by nobody,
-//! the daily cap of an entry-size integration (across restarts), deauthorization by refused
+//! the daily cap of an entry-size integration (for flows and agents, across restarts), deauthorization by refused
 //! credentials until an admin fixes them, replying as another account, and priority for widely
 //! followed customers.
 
@@ -162,6 +162,23 @@ async fn an_entry_integration_stops_at_200_messages_a_day_across_restarts() {
     })
     .await;
     assert_eq!(env.sim.delivered().len(), 200);
+
+    // That customer asks for billing; an agent who takes it is refused at once, with the code.
+    env.send_dm_text("1600000000000999999", "billing").await;
+    let alice = env.alice();
+    let id = alice.wait_queued_id("billing", "1600000000000999999").await;
+    alice.set_available().await;
+    alice.accept(&id).await;
+    let (status, body) = alice.send(&id, json!({"text": "Hello!"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], json!("daily_cap_reached"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("200 messages"),
+        "{body}"
+    );
 
     // The count is in the store: after a restart the cap still holds.
     env.host.restart().await;

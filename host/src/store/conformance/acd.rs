@@ -7,7 +7,9 @@ use crate::config::InactivityConfig;
 use crate::events::Author;
 use crate::model::{Canned, ConversationState, FilterRule, Presence};
 use crate::rules::routing::RoutingConfig;
-use crate::store::api::{AcceptRequest, Accepted, InactivityRule, Store};
+use crate::store::api::{
+    AcceptRequest, Accepted, InactivityRule, Store, TransferRequest, Transferred,
+};
 
 pub async fn one_of_two_agents_accepting_at_once_wins(store: Arc<dyn Store>) {
     let c = queued(&store, "amy", "support", MIN).await;
@@ -136,9 +138,13 @@ pub async fn routing_offers_one_agent_at_a_time_and_expiry_moves_on(store: Arc<d
         store.presence("alice").await.unwrap().0,
         Presence::NotResponding
     );
-    // Bob declines: nobody is left who has not refused it.
-    assert!(store.decline(&c.id, "bob").await.unwrap());
-    assert!(!store.decline(&c.id, "bob").await.unwrap());
+    // Bob declines: he is not responding either, and nobody is left.
+    assert!(store.decline(&c.id, "bob", 3 * MIN).await.unwrap());
+    assert!(!store.decline(&c.id, "bob", 3 * MIN).await.unwrap());
+    assert_eq!(
+        store.presence("bob").await.unwrap().0,
+        Presence::NotResponding
+    );
     assert!(
         store
             .route(&config, 3 * MIN + 1)
@@ -148,6 +154,88 @@ pub async fn routing_offers_one_agent_at_a_time_and_expiry_moves_on(store: Arc<d
             .is_empty()
     );
     assert_eq!(store.queued("support").await.unwrap().len(), 1);
+    // Alice is available again: nobody else can take it, so it comes back round to her.
+    store
+        .set_presence("alice", Presence::Available, 4 * MIN)
+        .await
+        .unwrap();
+    let again = store.route(&config, 4 * MIN).await.unwrap();
+    assert_eq!(again.offered.len(), 1);
+    assert_eq!(again.offered[0].agent, "alice");
+    // She declines again; with both back, it goes to whoever refused it longest ago: Bob.
+    assert!(store.decline(&c.id, "alice", 4 * MIN + 1).await.unwrap());
+    for id in ["alice", "bob"] {
+        store
+            .set_presence(id, Presence::Available, 5 * MIN)
+            .await
+            .unwrap();
+    }
+    let round = store.route(&config, 5 * MIN).await.unwrap();
+    assert_eq!(round.offered.len(), 1);
+    assert_eq!(round.offered[0].agent, "bob");
+}
+
+pub async fn a_transfer_queues_the_interaction_for_the_agent_named(store: Arc<dyn Store>) {
+    let config = RoutingConfig {
+        agents: vec![agent("alice", 2), agent("bob", 2), agent("carol", 2)],
+        queues: Default::default(),
+        platforms: [(INTEGRATION.to_string(), "x".to_string())].into(),
+    };
+    let c = queued(&store, "tia", "support", MIN).await;
+    for (id, idle) in [("alice", 0), ("carol", 10), ("bob", 20)] {
+        store
+            .set_presence(id, Presence::Available, idle)
+            .await
+            .unwrap();
+    }
+    let accepted = store
+        .accept(AcceptRequest {
+            conversation: c.id.clone(),
+            agent: agent("alice", 2),
+            now: 2 * MIN,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(accepted, Accepted::Held(_)), "{accepted:?}");
+    let request = |from: &str, conversation: &str| TransferRequest {
+        conversation: conversation.into(),
+        from_agent: from.into(),
+        to_queue: "support".into(),
+        to_agent: Some("bob".into()),
+        note: Some("wants a refund for order 88".into()),
+        now: 3 * MIN,
+    };
+    assert!(matches!(
+        store.transfer(request("bob", &c.id)).await.unwrap(),
+        Transferred::NotHeld
+    ));
+    assert!(matches!(
+        store.transfer(request("alice", "nope")).await.unwrap(),
+        Transferred::NotFound
+    ));
+    let Transferred::Done(moved) = store.transfer(request("alice", &c.id)).await.unwrap() else {
+        panic!("the transfer was refused");
+    };
+    assert_eq!(
+        (moved.state, moved.agent.clone(), moved.queued_at),
+        (ConversationState::Queued, None, Some(3 * MIN))
+    );
+    assert!(store.assigned_to("alice").await.unwrap().is_empty());
+    let transfers = store.transfers(&c.id).await.unwrap();
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(
+        transfers[0].note.as_deref(),
+        Some("wants a refund for order 88")
+    );
+    // Bob, named, gets it (though Carol has been idle longer), with the note.
+    let routed = store.route(&config, 3 * MIN).await.unwrap();
+    assert_eq!(routed.offered.len(), 1);
+    assert_eq!(routed.offered[0].agent, "bob");
+    assert_eq!(routed.offered[0].transfer.as_ref(), Some(&transfers[0]));
+    // Bob declines: it is open to the queue, Alice (who handed it over) last.
+    assert!(store.decline(&c.id, "bob", 3 * MIN + 1).await.unwrap());
+    let routed = store.route(&config, 3 * MIN + 2).await.unwrap();
+    assert_eq!(routed.offered[0].agent, "carol");
 }
 
 pub async fn a_quiet_customer_is_warned_then_ended(store: Arc<dyn Store>) {

@@ -8,6 +8,7 @@ mod catalog;
 mod conversations;
 mod leases;
 mod outbox;
+mod supervision;
 mod support;
 
 pub use acd::*;
@@ -15,6 +16,7 @@ pub use catalog::*;
 pub use conversations::*;
 pub use leases::*;
 pub use outbox::*;
+pub use supervision::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an expression giving
 /// `(guard, Arc<dyn Store>)` for a fresh store; the guard lives as long as the case (a temp
@@ -32,6 +34,9 @@ macro_rules! store_conformance_tests {
             receipts_only_move_forward_and_failed_wins,
             one_of_two_agents_accepting_at_once_wins,
             routing_offers_one_agent_at_a_time_and_expiry_moves_on,
+            a_transfer_queues_the_interaction_for_the_agent_named,
+            supervisors_see_queues_now_today_and_agents_load,
+            history_search_and_uploads,
             a_quiet_customer_is_warned_then_ended,
             flows_and_plugins_keep_every_version,
             daily_caps_count_per_utc_day,

@@ -1,146 +1,22 @@
 //! The ACD's records: agents' presence, offers, accepts and wrap-ups, routing and inactivity
 //! passes, canned responses and content filters.
 
-use std::collections::{HashMap, HashSet};
-
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
+use super::presence::{
+    all, close_offer, open_offer, open_offers, presence, set_idle_since, set_presence,
+};
 use super::{SqliteStore, conversations, messages};
 use crate::events::Author;
-use crate::model::{AgentPresence, Canned, Conversation, ConversationState, FilterRule, Presence};
+use crate::model::{
+    AgentPresence, Canned, Conversation, ConversationState, FilterRule, Presence, Transfer,
+};
 use crate::rules::{accept, inactivity, routing};
 use crate::store::api::{
-    AcceptRequest, Accepted, AcdStore, InactivityPass, InactivityRule, Routed,
+    AcceptRequest, Accepted, AcdStore, InactivityPass, InactivityRule, Routed, TransferRequest,
+    Transferred,
 };
-
-// Presence.
-
-pub fn set_presence(
-    conn: &Connection,
-    agent: &str,
-    presence: Presence,
-    now: i64,
-) -> anyhow::Result<()> {
-    conn.execute(
-        "INSERT INTO agents (id, presence, presence_since) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET presence = excluded.presence, presence_since = excluded.presence_since",
-        params![agent, presence.as_str(), now],
-    )?;
-    Ok(())
-}
-
-/// The agent's presence and since when; an agent never seen is offline.
-pub fn presence(conn: &Connection, agent: &str) -> anyhow::Result<(Presence, Option<i64>)> {
-    let row: Option<(String, i64)> = conn
-        .prepare_cached("SELECT presence, presence_since FROM agents WHERE id = ?1")?
-        .query_row(params![agent], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(match row {
-        Some((p, since)) => (Presence::parse(&p), Some(since)),
-        None => (Presence::Offline, None),
-    })
-}
-
-/// Every agent's presence and when they last became free (`idle_since`, or when they last set
-/// their presence).
-pub fn all(conn: &Connection) -> anyhow::Result<Vec<AgentPresence>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id, presence, COALESCE(idle_since, presence_since) FROM agents")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(AgentPresence {
-            agent: r.get(0)?,
-            presence: Presence::parse(&r.get::<_, String>(1)?),
-            idle_since: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The agent just became free (an interaction wrapped up): they are now the longest idle last.
-pub fn set_idle_since(conn: &Connection, agent: &str, now: i64) -> anyhow::Result<()> {
-    conn.prepare_cached("UPDATE agents SET idle_since = ?2 WHERE id = ?1")?
-        .execute(params![agent, now])?;
-    Ok(())
-}
-
-// Offers: each queued interaction is offered to one agent at a time.
-
-/// The open offer of a conversation: (agent, expires at).
-pub fn open_offer(conn: &Connection, conversation: &str) -> anyhow::Result<Option<(String, i64)>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT agent, expires_at FROM offers WHERE conversation = ?1 AND state = 'offered'",
-        )?
-        .query_row(params![conversation], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
-}
-
-pub fn create_offer(
-    conn: &Connection,
-    conversation: &str,
-    agent: &str,
-    now: i64,
-    expires_at: i64,
-) -> anyhow::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO offers (conversation, agent, offered_at, expires_at, state) VALUES (?1, ?2, ?3, ?4, 'offered')",
-    )?
-    .execute(params![conversation, agent, now, expires_at])?;
-    Ok(())
-}
-
-/// Moves the open offer of `conversation` to `agent` into `state`. Returns whether there was one.
-pub fn close_offer(
-    conn: &Connection,
-    conversation: &str,
-    agent: &str,
-    state: &str,
-) -> anyhow::Result<bool> {
-    let n = conn
-        .prepare_cached("UPDATE offers SET state = ?3 WHERE conversation = ?1 AND agent = ?2 AND state = 'offered'")?
-        .execute(params![conversation, agent, state])?;
-    Ok(n > 0)
-}
-
-/// Offers not answered in time, now marked `timeout`: (conversation, agent).
-pub fn expire_offers(conn: &Connection, now: i64) -> anyhow::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE offers SET state = 'timeout' WHERE state = 'offered' AND expires_at <= ?1 RETURNING conversation, agent",
-    )?;
-    let rows = stmt.query_map(params![now], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Open offers: (conversation, agent).
-pub fn open_offers(conn: &Connection) -> anyhow::Result<Vec<(String, String)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT conversation, agent FROM offers WHERE state = 'offered'")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Agents who declined or let an offer of this conversation time out since `since`.
-pub fn refused_by(
-    conn: &Connection,
-    conversation: &str,
-    since: i64,
-) -> anyhow::Result<HashSet<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT agent FROM offers WHERE conversation = ?1 AND state IN ('declined', 'timeout') AND offered_at >= ?2",
-    )?;
-    let rows = stmt.query_map(params![conversation, since], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// When the next open offer expires.
-pub fn next_expiry(conn: &Connection) -> anyhow::Result<Option<i64>> {
-    Ok(conn.query_row(
-        "SELECT MIN(expires_at) FROM offers WHERE state = 'offered'",
-        [],
-        |r| r.get(0),
-    )?)
-}
 
 pub fn canned(conn: &Connection) -> anyhow::Result<Vec<Canned>> {
     let mut stmt =
@@ -198,140 +74,6 @@ pub fn delete_filter(conn: &Connection, id: &str) -> anyhow::Result<bool> {
         .prepare_cached("DELETE FROM content_filters WHERE id = ?1")?
         .execute(params![id])?
         > 0)
-}
-
-/// How many waiting interactions of a queue one read takes.
-const ROUTING_PAGE: usize = 64;
-
-/// What each agent holds or is being offered, in total and per platform, counted through
-/// indexes (assigned conversations, open offers).
-fn load(
-    conn: &Connection,
-    config: &routing::RoutingConfig,
-) -> anyhow::Result<HashMap<String, routing::Load>> {
-    let mut load: HashMap<String, routing::Load> = HashMap::new();
-    for sql in [
-        "SELECT agent, integration, COUNT(*) FROM conversations
-         WHERE state = 'assigned' AND agent IS NOT NULL GROUP BY agent, integration",
-        "SELECT o.agent, c.integration, COUNT(*) FROM offers o JOIN conversations c ON c.id = o.conversation
-         WHERE o.state = 'offered' GROUP BY o.agent, c.integration",
-    ] {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-        })?;
-        for row in rows {
-            let (agent, integration, n) = row?;
-            let entry = load.entry(agent).or_default();
-            for _ in 0..n {
-                entry.add(config.platform_of(&integration));
-            }
-        }
-    }
-    Ok(load)
-}
-
-/// One routing pass (see [`AcdStore::route`]). Its cost follows what it can offer, not how many
-/// wait: with no available agent with room it reads nothing more; otherwise it reads the
-/// waiting interactions of the queues those agents work, best first, a page at a time, and stops
-/// when no agent has room left.
-fn route(conn: &Connection, config: &routing::RoutingConfig, now: i64) -> anyhow::Result<Routed> {
-    let mut routed = Routed::default();
-    for (conversation, agent) in expire_offers(conn, now)? {
-        set_presence(conn, &agent, Presence::NotResponding, now)?;
-        routed.withdrawn.push((agent, conversation, "timeout"));
-    }
-    let presence: HashMap<String, (Presence, i64)> = all(conn)?
-        .into_iter()
-        .map(|p| (p.agent, (p.presence, p.idle_since)))
-        .collect();
-    let mut assigner = routing::Assigner::new(config, presence, load(conn, config)?);
-    let mut pages: Vec<Page> = assigner
-        .queues_with_room()
-        .into_iter()
-        .map(Page::new)
-        .collect();
-    loop {
-        // The best head among the queues' pages (a k-way merge by route key).
-        for page in pages.iter_mut() {
-            page.fill(conn)?;
-        }
-        let Some(best) = pages
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.head().map(|key| (key, i)))
-            .min()
-            .map(|(_, i)| i)
-        else {
-            break;
-        };
-        let conversation = pages[best].pop();
-        let refused_by = refused_by(conn, &conversation.id, conversation.queued_at.unwrap_or(0))?;
-        if let Some(offer) = assigner.offer(
-            routing::Waiting {
-                conversation,
-                refused_by,
-            },
-            now,
-        ) {
-            create_offer(
-                conn,
-                &offer.conversation.id,
-                &offer.agent,
-                now,
-                offer.expires_at,
-            )?;
-            routed.offered.push(offer);
-            let open: std::collections::HashSet<String> =
-                assigner.queues_with_room().into_iter().collect();
-            pages.retain(|p| open.contains(&p.queue));
-        }
-    }
-    routed.next_expiry = next_expiry(conn)?;
-    Ok(routed)
-}
-
-/// The waiting interactions of one queue with no open offer, read a page at a time in route-key
-/// order through `conversations_routing`.
-struct Page {
-    queue: String,
-    rows: std::collections::VecDeque<(i64, i64, Conversation)>,
-    /// (route key, rowid) of the last row read.
-    after: Option<(i64, i64)>,
-    exhausted: bool,
-}
-
-impl Page {
-    fn new(queue: String) -> Page {
-        Page {
-            queue,
-            rows: Default::default(),
-            after: None,
-            exhausted: false,
-        }
-    }
-
-    fn fill(&mut self, conn: &Connection) -> anyhow::Result<()> {
-        if !self.rows.is_empty() || self.exhausted {
-            return Ok(());
-        }
-        let (key, rowid) = self.after.unwrap_or((i64::MIN, i64::MIN));
-        let read = conversations::waiting_page(conn, &self.queue, key, rowid, ROUTING_PAGE)?;
-        self.exhausted = read.len() < ROUTING_PAGE;
-        if let Some((key, rowid, _)) = read.last() {
-            self.after = Some((*key, *rowid));
-        }
-        self.rows.extend(read);
-        Ok(())
-    }
-
-    fn head(&self) -> Option<(i64, i64)> {
-        self.rows.front().map(|(key, rowid, _)| (*key, *rowid))
-    }
-
-    fn pop(&mut self) -> Conversation {
-        self.rows.pop_front().expect("a head was seen").2
-    }
 }
 
 /// One inactivity pass (see [`AcdStore::inactivity`]).
@@ -473,10 +215,29 @@ impl AcdStore for SqliteStore {
         self.db.call(move |c| accept_interaction(c, &request)).await
     }
 
-    async fn decline(&self, conversation: &str, agent: &str) -> anyhow::Result<bool> {
+    async fn decline(&self, conversation: &str, agent: &str, now: i64) -> anyhow::Result<bool> {
         let (conversation, agent) = (conversation.to_string(), agent.to_string());
         self.db
-            .call(move |c| close_offer(c, &conversation, &agent, "declined"))
+            .call(move |c| {
+                let declined = close_offer(c, &conversation, &agent, "declined")?;
+                if declined {
+                    set_presence(c, &agent, Presence::NotResponding, now)?;
+                }
+                Ok(declined)
+            })
+            .await
+    }
+
+    async fn transfer(&self, request: TransferRequest) -> anyhow::Result<Transferred> {
+        self.db
+            .call(move |c| super::transfers::transfer(c, &request))
+            .await
+    }
+
+    async fn transfers(&self, conversation: &str) -> anyhow::Result<Vec<Transfer>> {
+        let conversation = conversation.to_string();
+        self.reads
+            .call(move |c| super::transfers::transfers(c, &conversation))
             .await
     }
 
@@ -508,7 +269,9 @@ impl AcdStore for SqliteStore {
 
     async fn route(&self, config: &routing::RoutingConfig, now: i64) -> anyhow::Result<Routed> {
         let config = config.clone();
-        self.db.call(move |c| route(c, &config, now)).await
+        self.db
+            .call(move |c| super::routing::route(c, &config, now))
+            .await
     }
 
     async fn inactivity(

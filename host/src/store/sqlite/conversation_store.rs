@@ -8,7 +8,7 @@ use super::conversations::{
     count_by_state, due_timeouts, find_threaded, get, insert, latest_for_customer, next_timeout,
     update, wrapups,
 };
-use super::{SqliteStore, inbox, leases, messages};
+use super::{SqliteStore, inbox, leases, messages, presence};
 use crate::events::{Author, DeliveryStatus, ReadMarker, Receipt};
 use crate::model::{Conversation, Direction, Message, MessageStatus, NewMessage, new_id};
 use crate::rules::threading;
@@ -23,6 +23,9 @@ fn thread(conn: &Connection, t: &ThreadMessage) -> anyhow::Result<Conversation> 
         Some(start) => find_threaded(conn, &t.integration, &t.message.customer_id, start)?,
         None => None,
     };
+    if latest.is_none() && t.window_ms > 0 {
+        abandon_lapsed(conn, t)?;
+    }
     let threading::Threaded {
         mut conversation,
         is_new,
@@ -73,6 +76,21 @@ fn thread(conn: &Connection, t: &ThreadMessage) -> anyhow::Result<Conversation> 
         t.now,
     )?;
     Ok(conversation)
+}
+
+/// The customer's earlier interaction, older than the window, that still waits in a queue ends
+/// unanswered ([`threading::abandon_if_waiting`]); an open offer of it is withdrawn.
+fn abandon_lapsed(conn: &Connection, t: &ThreadMessage) -> anyhow::Result<()> {
+    let Some(mut stale) = latest_for_customer(conn, &t.integration, &t.message.customer_id)? else {
+        return Ok(());
+    };
+    if threading::abandon_if_waiting(&mut stale, t.now) {
+        update(conn, &mut stale)?;
+        if let Some((agent, _)) = presence::open_offer(conn, &stale.id)? {
+            presence::close_offer(conn, &stale.id, &agent, "withdrawn")?;
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]

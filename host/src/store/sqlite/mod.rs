@@ -2,20 +2,28 @@
 //! work of concurrent callers together (`writer.rs`). The rows of the two big tables have their
 //! own files (`conversations.rs`, `messages.rs`); each part of the Store interface is
 //! implemented over them in its own file: `inbox.rs`, `conversation_store.rs`, `outbox.rs`,
-//! `acd.rs`, `catalog.rs`.
+//! `acd.rs` (over `presence.rs`, the presence and offer rows, with `routing.rs` for routing
+//! passes and `transfers.rs`), `supervision.rs`,
+//! `history.rs`, `attachments.rs`, `catalog.rs`.
 
 mod acd;
+mod attachments;
 mod catalog;
 mod conversation_store;
 mod conversations;
+mod history;
 mod inbox;
 mod leases;
 mod messages;
 mod outbox;
 mod plugin_kv;
 mod prefill;
+mod presence;
 mod readers;
+mod routing;
 mod schema;
+mod supervision;
+mod transfers;
 mod writer;
 
 pub use plugin_kv::SqlitePluginKv;

@@ -250,6 +250,71 @@ CREATE INDEX inbox_customer_pending ON inbox (integration, customer_id, seq)
 -- it ran from, so two turns never both apply.
 ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Agents' transfers: an interaction handed to a queue, or to an agent, with a note. Routing
+-- counts the transferring agent as having refused it (they are offered it again only when
+-- nobody else can take it) and offers it to the agent named while they are available.
+CREATE TABLE transfers (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    from_agent   TEXT NOT NULL,
+    to_queue     TEXT NOT NULL,
+    to_agent     TEXT,
+    note         TEXT,
+    at           INTEGER NOT NULL
+);
+CREATE INDEX transfers_conversation ON transfers (conversation, at);
+
+-- Files agents upload to send; platforms fetch them by their unguessable id.
+CREATE TABLE attachments (
+    id           TEXT PRIMARY KEY,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    agent        TEXT NOT NULL,
+    filename     TEXT NOT NULL,
+    mime_type    TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    bytes        BLOB NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+
+-- Search reads conversations newest first by when they started.
+CREATE INDEX conversations_created ON conversations (created_at);
+
+-- What each queue saw, by hour, kept by triggers so supervisors' figures never scan a table:
+-- interactions that entered it (`offered`), that an agent accepted (`answered`) and that left
+-- it unanswered (`abandoned`); answered and abandoned ones by the seconds they waited (rounded
+-- up), so a service level can be counted for any threshold.
+CREATE TABLE queue_activity (
+    queue  TEXT NOT NULL,
+    hour   INTEGER NOT NULL,                -- milliseconds since the epoch / 3,600,000
+    kind   TEXT NOT NULL,                   -- offered | answered | abandoned
+    wait_s INTEGER NOT NULL,                -- 0 for offered
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (queue, hour, kind, wait_s)
+);
+CREATE TRIGGER queue_activity_entered_insert AFTER INSERT ON conversations
+    WHEN NEW.state = 'queued' AND NEW.queue IS NOT NULL BEGIN
+    INSERT INTO queue_activity (queue, hour, kind, wait_s, n)
+        VALUES (NEW.queue, COALESCE(NEW.queued_at, NEW.updated_at) / 3600000, 'offered', 0, 1)
+        ON CONFLICT (queue, hour, kind, wait_s) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER queue_activity_entered AFTER UPDATE OF state, queue, queued_at ON conversations
+    WHEN NEW.state = 'queued' AND NEW.queue IS NOT NULL
+        AND (OLD.state IS NOT 'queued' OR OLD.queue IS NOT NEW.queue
+             OR OLD.queued_at IS NOT NEW.queued_at) BEGIN
+    INSERT INTO queue_activity (queue, hour, kind, wait_s, n)
+        VALUES (NEW.queue, COALESCE(NEW.queued_at, NEW.updated_at) / 3600000, 'offered', 0, 1)
+        ON CONFLICT (queue, hour, kind, wait_s) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER queue_activity_left AFTER UPDATE OF state ON conversations
+    WHEN OLD.state = 'queued' AND NEW.state IS NOT 'queued' AND OLD.queue IS NOT NULL BEGIN
+    INSERT INTO queue_activity (queue, hour, kind, wait_s, n)
+        VALUES (OLD.queue, NEW.updated_at / 3600000,
+                CASE WHEN NEW.state = 'assigned' THEN 'answered' ELSE 'abandoned' END,
+                MAX(0, (NEW.updated_at - COALESCE(OLD.queued_at, NEW.updated_at) + 999) / 1000), 1)
+        ON CONFLICT (queue, hour, kind, wait_s) DO UPDATE SET n = n + 1;
+END;
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> anyhow::Result<()> {
