@@ -101,11 +101,11 @@ steps:
     }));
     assert!(mermaid.starts_with("flowchart TD\n"), "{mermaid}");
     for edge in [
-        "start((start)) --> greet",
-        "greet --> route",
-        "route -->|\"then\"| to_billing",
-        "route -->|\"else\"| sorry",
-        "on_error((on error)) -.-> sorry",
+        "start((start)) --> s_greet",
+        "s_greet --> s_route",
+        "s_route -->|\"then\"| s_to_billing",
+        "s_route -->|\"else\"| s_sorry",
+        "on_error((on error)) -.-> s_sorry",
     ] {
         assert!(mermaid.contains(edge), "no {edge:?} in:\n{mermaid}");
     }
@@ -115,7 +115,7 @@ steps:
             .args(["--format", "dot"]);
     }));
     assert!(dot.starts_with("digraph flow {"), "{dot}");
-    assert!(dot.contains("\"(start)\" -> \"greet\";"), "{dot}");
+    assert!(dot.contains("\"start\" -> \"s_greet\";"), "{dot}");
 
     let broken = invalid_flow();
     let output = run_cli(|c| {
