@@ -18,7 +18,11 @@ fn label(name: &str, step: &Step) -> String {
         Step::SetData { set, .. } => {
             format!("set {}", set.keys().cloned().collect::<Vec<_>>().join(", "))
         }
-        Step::Schedule(s) => format!("schedule {}", s.timezone),
+        Step::Schedule(s) => match (&s.group, &s.timezone) {
+            (Some(group), _) => format!("schedule group {group}"),
+            (None, Some(tz)) => format!("schedule {tz}"),
+            (None, None) => "schedule".to_string(),
+        },
         Step::Transfer {
             queue, priority, ..
         } => format!("queue {queue}, priority {priority}"),

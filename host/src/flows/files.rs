@@ -65,6 +65,7 @@ pub fn validate_flow_file(
             queues,
             plugins,
             flows: None,
+            schedule_groups: None,
         },
     ))
 }

@@ -115,6 +115,7 @@ impl FlowRegistry {
                 queues: Some(&self.queues),
                 plugins: Some(plugins),
                 flows: None,
+                schedule_groups: None,
             },
         ) {
             Ok(flow) => flow,

@@ -4,24 +4,31 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::super::slots;
 use crate::events::QuickReply;
 
-/// A parsed, validated flow.
-#[derive(Debug, Clone)]
+/// A Switchboard flow: what happens to a customer's messages before an agent takes over.
+/// `start` names the first step; `steps` maps step names to steps.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "Switchboard flow")]
 pub struct Flow {
+    /// What the flow is for (shown in listings).
+    #[schemars(default)]
     pub description: Option<String>,
-    /// The first step of every run.
+    /// The first step of every new conversation.
     pub start: String,
     /// The step a run jumps to when a step fails (`error.message` holds the reason).
+    #[schemars(default)]
     pub on_error: Option<String>,
+    /// The steps, by name.
     pub steps: BTreeMap<String, Step>,
 }
 
 /// One step. `next` names the step that follows.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Step {
     /// Send a message (text with `{{variable}}` templates, optional quick replies).
@@ -123,7 +130,7 @@ pub enum Step {
 }
 
 /// `ask`: a question, a slot type, reprompts and a no-input timeout.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ask {
     pub text: String,
@@ -153,28 +160,43 @@ pub struct Ask {
     pub no_input: Option<String>,
 }
 
-/// `schedule`: weekly hours in a time zone, and holidays.
-#[derive(Debug, Clone, Deserialize)]
+/// `schedule`: open, closed, holiday or emergency, from a named schedule group of the
+/// configuration (`group`) or from weekly hours written in the step (`timezone`, `hours`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
-    /// An IANA time zone, e.g. `Europe/Berlin`.
-    pub timezone: String,
+    /// A schedule group of the host's configuration (`[[schedule_group]]`), whose holidays and
+    /// emergency admins switch without a restart. Instead of `timezone` and `hours`.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// An IANA time zone, e.g. `Europe/Berlin` (with `hours`).
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// Opening hours per weekday (`mon` ... `sun`), e.g. `"09:00-17:00"` or `"09:00-12:00, 13:00-17:00"`.
-    pub hours: BTreeMap<String, String>,
-    /// Dates (`YYYY-MM-DD`) that are closed all day.
+    #[serde(default)]
+    pub hours: Option<BTreeMap<String, String>>,
+    /// Dates (`YYYY-MM-DD`) that are closed all day (with `hours`).
     #[serde(default)]
     pub holidays: Vec<String>,
+    /// Where to go when open.
     pub open: String,
+    /// Where to go when closed.
     pub closed: String,
-    /// Without it, holidays take `closed`.
+    /// Where to go on a holiday; without it, `closed`.
     #[serde(default)]
     pub holiday: Option<String>,
+    /// Where to go during an emergency of the group; without it, `closed`.
+    #[serde(default)]
+    pub emergency: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One case of a `switch`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
+    /// A CEL condition.
     pub when: String,
+    /// Where to go when it is true.
     pub next: String,
 }
 
@@ -192,11 +214,18 @@ fn default_retries() -> u32 {
 }
 
 /// A quick reply: a plain string (label and payload alike) or `{label, payload}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum QuickReplySpec {
+    /// The label, also sent back as the payload.
     Label(String),
-    Full { label: String, payload: String },
+    /// A label shown and a payload sent back when it is tapped.
+    Full {
+        /// What the button says.
+        label: String,
+        /// What comes back when it is tapped.
+        payload: String,
+    },
 }
 
 impl QuickReplySpec {
@@ -292,6 +321,7 @@ impl Step {
                 out.push(one("open", &s.open));
                 out.push(one("closed", &s.closed));
                 opt(&mut out, "holiday", &s.holiday);
+                opt(&mut out, "emergency", &s.emergency);
             }
             Step::Transfer { failure, .. } => opt(&mut out, "failure", failure),
             Step::TransferFlow { .. } | Step::Disconnect { .. } => {}
