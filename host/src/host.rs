@@ -21,6 +21,7 @@ use crate::live::AgentEvents;
 use crate::metrics::Metrics;
 use crate::outbound::{Sender, SenderActions};
 use crate::runtime::PluginRuntime;
+use crate::schedules::Schedules;
 use crate::server::{AdminState, AgentState, Auth, MetricsState, Routes};
 use crate::store::Store;
 use crate::wake::Wakeups;
@@ -31,6 +32,7 @@ pub struct Host {
     pub store: Arc<dyn Store>,
     pub catalog: Arc<PluginCatalog>,
     pub flows: Arc<FlowRegistry>,
+    pub schedules: Arc<Schedules>,
     pub integrations: Arc<Integrations>,
     pub deployer: Arc<Deployer>,
     pub agents: Arc<AgentDirectory>,
@@ -75,7 +77,12 @@ impl Host {
         let mut names = catalog.granted_names();
         names.extend(plugins_named_in(&config.flows.dir)?);
         catalog.load_flow_plugins(names).await;
-        let flows = Arc::new(FlowRegistry::new(store.clone(), queues));
+        let schedules = Arc::new(
+            Schedules::open(&config.schedules, &config.schedule_groups, store.clone())
+                .await
+                .context("in [[schedule]] / [[schedule_group]]")?,
+        );
+        let flows = Arc::new(FlowRegistry::new(store.clone(), queues, schedules.names()));
         flows
             .publish_folder(&config.flows.dir, &catalog.kinds())
             .await?;
@@ -103,6 +110,7 @@ impl Host {
             store,
             catalog,
             flows,
+            schedules,
             integrations,
             deployer,
             wake,
@@ -116,6 +124,7 @@ impl Host {
         let inbox = Inbox {
             store: self.store.clone(),
             flows: self.flows.clone(),
+            schedules: self.schedules.clone(),
             catalog: self.catalog.clone(),
             integrations: self.integrations.clone(),
             live: self.live.clone(),
@@ -201,6 +210,7 @@ impl Host {
                 store: self.store.clone(),
                 queues: Arc::new(self.config.queues.clone()),
                 agents: self.agents.clone(),
+                schedules: self.schedules.clone(),
             },
             metrics: MetricsState {
                 store: self.store.clone(),

@@ -28,6 +28,7 @@ pub mod model;
 pub mod outbound;
 pub mod rules;
 pub mod runtime;
+pub mod schedules;
 pub mod server;
 pub mod store;
 pub mod wake;

@@ -3,11 +3,13 @@
 //! - `file.rs`: the file's sections and their defaults, and the checks across them.
 //! - `grants.rs`: what one plugin is granted (`[[plugin]]`) and the syntax of its `http_hosts`,
 //!   which the runtime applies when it loads the plugin.
+//! - `schedules.rs`: named schedules and schedule groups (`[[schedule]]`, `[[schedule_group]]`).
 //!
 //! Nothing here imports the rest of the host: the configuration is read before anything runs.
 
 mod file;
 mod grants;
+mod schedules;
 
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,
@@ -16,3 +18,4 @@ pub use file::{
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
+pub use schedules::{ScheduleConfig, ScheduleGroupConfig};

@@ -25,6 +25,7 @@ use crate::integrations::Integrations;
 use crate::live::AgentEvents;
 use crate::metrics::Metrics;
 use crate::model::{InboxEvent, now_ms};
+use crate::schedules::Schedules;
 use crate::store::Store;
 use crate::wake::Wakeups;
 
@@ -41,6 +42,8 @@ enum Job {
 pub struct Inbox {
     pub store: Arc<dyn Store>,
     pub flows: Arc<FlowRegistry>,
+    /// The schedule groups flows' `schedule` steps name, as admins switched them.
+    pub schedules: Arc<Schedules>,
     pub catalog: Arc<PluginCatalog>,
     pub integrations: Arc<Integrations>,
     pub live: Arc<AgentEvents>,

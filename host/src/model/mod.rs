@@ -9,7 +9,10 @@ mod inbox;
 mod message;
 mod presence;
 
-pub use catalog::{Canned, FilterRule, FlowVersion, FlowVersionInfo, PluginVersion, Wrapup};
+pub use catalog::{
+    Canned, FilterRule, FlowVersion, FlowVersionInfo, PluginVersion, PluginVersionInfo,
+    ScheduleOverride, Wrapup,
+};
 pub use clock::{new_id, now_ms};
 pub use conversation::{Conversation, ConversationState};
 pub use inbox::{InboxEvent, InsertOutcome};

@@ -17,7 +17,8 @@ use crate::config::{AgentConfig, InactivityConfig};
 use crate::events::{InboundEvent, InboundMessage, ReadMarker, Receipt};
 use crate::model::{
     AgentPresence, Canned, Conversation, FilterRule, FlowVersion, FlowVersionInfo, InboxEvent,
-    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, Presence, Wrapup,
+    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, PluginVersionInfo, Presence,
+    ScheduleOverride, Wrapup,
 };
 use crate::rules::routing::{Offer, RoutingConfig};
 
@@ -373,6 +374,15 @@ pub trait CatalogStore: Send + Sync {
     async fn active_plugin(&self, name: &str) -> Result<Option<PluginVersion>>;
 
     async fn activate_plugin(&self, name: &str, version: i64) -> Result<()>;
+
+    /// Every stored version of a plugin, oldest first (empty when it has none).
+    async fn plugin_versions(&self, name: &str) -> Result<Vec<PluginVersionInfo>>;
+
+    /// What admins switched on schedule groups (emergencies, added holidays).
+    async fn schedule_overrides(&self) -> Result<Vec<ScheduleOverride>>;
+
+    /// Stores what admins switched on one schedule group.
+    async fn save_schedule_override(&self, value: &ScheduleOverride, now: i64) -> Result<()>;
 
     /// Integrations admins set through the API: (id, the integration as JSON).
     async fn saved_integrations(&self) -> Result<Vec<(String, String)>>;

@@ -33,15 +33,19 @@ pub struct Flow {
 pub enum Step {
     /// Send a message (text with `{{variable}}` templates, optional quick replies).
     Send {
+        /// The message; `{{path}}` or `{{path | "fallback"}}` insert variables.
         text: String,
+        /// Buttons: a text (label and payload alike) or `{label, payload}`.
         #[serde(default)]
         quick_replies: Vec<QuickReplySpec>,
+        /// The step that follows.
         next: String,
     },
     /// Ask a question and collect the answer into `variable`, checked against `expect`.
     Ask(Box<Ask>),
     /// Hand the conversation to a bot plugin, turn by turn, until it exits.
     Bot {
+        /// A loaded bot plugin (its component's file name without `.wasm`).
         plugin: String,
         /// Where the bot's result (`intent`, `confidence`, `slots`) is stored; default `bot`.
         #[serde(default = "default_bot_result")]
@@ -57,7 +61,9 @@ pub enum Step {
     },
     /// Call a data-action plugin; its outputs land in `result`.
     DataAction {
+        /// A loaded data-action plugin.
         plugin: String,
+        /// The action's name.
         action: String,
         /// Inputs, each a CEL expression.
         #[serde(default)]
@@ -65,6 +71,7 @@ pub enum Step {
         /// The variable the outputs are stored in; default: the action's name with `_` for `-`.
         #[serde(default)]
         result: Option<String>,
+        /// The step after a successful call.
         next: String,
         /// The action reported a failure.
         #[serde(default)]
@@ -76,41 +83,61 @@ pub enum Step {
     /// Find the customer by their channel handle, through a data action (the `directory`
     /// plugin's `lookup-customer` by default); the record lands in `contact`.
     Identify {
+        /// The data-action plugin that looks customers up.
         #[serde(default = "default_directory")]
         plugin: String,
+        /// Its action.
         #[serde(default = "default_lookup")]
         action: String,
         /// What to look up by (CEL); default: the handle, or the platform id without one.
         #[serde(default)]
         by: Option<String>,
+        /// Where to go when the customer is found (`contact.name`, `contact.tier`, ...).
         found: String,
+        /// Where to go otherwise.
         not_found: String,
     },
     /// Go to `then` if the CEL `condition` is true, else to `else`.
     Decision {
+        /// A CEL condition that gives true or false.
         condition: String,
+        /// Where to go when it is true.
         then: String,
+        /// Where to go when it is false.
         #[serde(rename = "else")]
         otherwise: String,
     },
     /// The first case whose CEL `when` is true, else `default`.
-    Switch { cases: Vec<Case>, default: String },
+    Switch {
+        /// Tried in order.
+        cases: Vec<Case>,
+        /// Where to go when no case is true.
+        default: String,
+    },
     /// Set participant data from CEL expressions (kept through transfers, shown to agents).
     SetData {
+        /// Variable name → CEL expression; every expression sees the variables as they were
+        /// before the step.
         set: BTreeMap<String, String>,
+        /// The step that follows.
         next: String,
     },
-    /// Open, closed or holiday, from weekly hours in a time zone.
+    /// Open, closed, holiday or emergency, from a schedule group or weekly hours.
     Schedule(Box<Schedule>),
     /// Hand the conversation to an ACD queue; the flow ends here.
     Transfer {
+        /// A configured queue id.
         queue: String,
+        /// Higher is served first (a point is worth about a minute of waiting).
         #[serde(default)]
         priority: i64,
+        /// Skills the agent needs.
         #[serde(default)]
         skills: Vec<String>,
+        /// A language the agent needs, e.g. `de`.
         #[serde(default)]
         language: Option<String>,
+        /// Agents offered the conversation first.
         #[serde(default)]
         preferred_agents: Vec<String>,
         /// An optional message sent before the transfer.
@@ -121,9 +148,13 @@ pub enum Step {
         failure: Option<String>,
     },
     /// Continue in another flow (its latest version) with the same variables.
-    TransferFlow { flow: String },
+    TransferFlow {
+        /// The flow to continue in.
+        flow: String,
+    },
     /// End the conversation, optionally with a last message.
     Disconnect {
+        /// A last message (template).
         #[serde(default)]
         text: Option<String>,
     },
@@ -133,7 +164,9 @@ pub enum Step {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ask {
+    /// The question (template).
     pub text: String,
+    /// Where the answer goes: a letter or `_`, then letters, digits, `_`.
     pub variable: String,
     /// The slot type: text (default), number, email, phone, date, choice, regex.
     #[serde(default)]
@@ -141,6 +174,7 @@ pub struct Ask {
     /// For `expect: regex`.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// Buttons (needed for `expect: choice`).
     #[serde(default)]
     pub quick_replies: Vec<QuickReplySpec>,
     /// Sent when an answer does not fit; default: a generic line plus the question.
@@ -149,6 +183,7 @@ pub struct Ask {
     /// How many times to reprompt before taking `no_match`.
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// The step after a fitting answer.
     pub next: String,
     /// After the last reprompt fails; without it, the flow's error handler.
     #[serde(default)]
@@ -156,6 +191,7 @@ pub struct Ask {
     /// Minutes to wait for an answer before taking `no_input` (fractions allowed: 0.5 is 30 s).
     #[serde(default)]
     pub timeout_minutes: Option<f64>,
+    /// Where to go when the customer stays silent for `timeout_minutes`.
     #[serde(default)]
     pub no_input: Option<String>,
 }

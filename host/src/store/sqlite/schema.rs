@@ -225,6 +225,15 @@ CREATE TRIGGER outbox_counted_delete AFTER DELETE ON messages
     UPDATE outbox_count SET n = n - 1 WHERE id = 1;
 END;
 "#,
+    r#"
+-- What admins switch on schedule groups at run time, over the configuration.
+CREATE TABLE schedule_overrides (
+    group_id   TEXT PRIMARY KEY,
+    emergency  INTEGER,                      -- NULL: as the configuration says
+    holidays   TEXT NOT NULL DEFAULT '[]',   -- dates admins added, JSON
+    updated_at INTEGER NOT NULL
+);
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> anyhow::Result<()> {
