@@ -23,7 +23,7 @@ use crate::outbound::{Sender, SenderActions};
 use crate::runtime::PluginRuntime;
 use crate::schedules::Schedules;
 use crate::server::{AdminState, AgentState, Auth, MetricsState, Routes};
-use crate::store::Store;
+use crate::store::{Signal, SignalBus, Store};
 use crate::wake::Wakeups;
 
 /// A host ready to serve.
@@ -41,13 +41,17 @@ pub struct Host {
     pub metrics: Arc<Metrics>,
     /// The client every platform request goes through.
     pub http: reqwest::Client,
+    /// This process's name for the leases it takes (a new one per start).
+    pub holder: String,
+    /// The signals between hosts sharing the store, when its engine has them.
+    pub bus: Option<Arc<dyn SignalBus>>,
 }
 
 impl Host {
     /// Opens the store, loads the flow plugins the configuration and the flows name, publishes
     /// the flows folder and loads every integration's adapter.
     pub async fn open(config: Config) -> anyhow::Result<Host> {
-        let store = crate::store::open(&config.store)?;
+        let crate::store::Opened { store, bus } = crate::store::open(&config.store)?;
         let runtime = PluginRuntime::new(&config.plugins)?;
         let kv_path = config.store.path.with_file_name("plugin-kv.db");
         runtime.set_kv_store(Arc::new(
@@ -102,6 +106,7 @@ impl Host {
             integrations: integrations.clone(),
             flows: flows.clone(),
             store: store.clone(),
+            bus: bus.clone(),
         });
         Ok(Host {
             agents: Arc::new(AgentDirectory::new(&config.agents)),
@@ -115,8 +120,49 @@ impl Host {
             deployer,
             wake,
             http,
+            holder: crate::model::new_id("host"),
+            bus,
             config,
         })
+    }
+
+    /// With a store shared by several hosts: sends agents' live events and wake-ups through
+    /// the signal bus, and acts on the signals of every host (agents' events to the streams
+    /// this host holds, wake-ups, and reloading what another host published).
+    pub fn spawn_signals(&self) {
+        let Some(bus) = self.bus.clone() else {
+            return;
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Signal>();
+        self.live.connect(tx.clone());
+        self.wake.connect(tx);
+        let sender = bus.clone();
+        tokio::spawn(async move {
+            while let Some(signal) = rx.recv().await {
+                if let Err(e) = sender.signal(signal).await {
+                    tracing::warn!("cannot signal the other hosts: {e:#}");
+                }
+            }
+        });
+        let mut signals = bus.subscribe();
+        let (live, wake, deployer) = (self.live.clone(), self.wake.clone(), self.deployer.clone());
+        tokio::spawn(async move {
+            loop {
+                let signal = match signals.recv().await {
+                    Ok(signal) => signal,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!("{n} signals from other hosts were missed");
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                match signal {
+                    Signal::Agent { agent, name, data } => live.deliver(&agent, &name, data),
+                    Signal::Wake { work } => wake.woken(work),
+                    other => deployer.follow(other).await,
+                }
+            }
+        });
     }
 
     /// Starts the inbox worker, the sender, the router and the inactivity timer.
@@ -130,6 +176,7 @@ impl Host {
             live: self.live.clone(),
             wake: self.wake.clone(),
             metrics: self.metrics.clone(),
+            holder: self.holder.clone(),
         };
         tokio::spawn(Arc::new(inbox).run());
         let sender = Sender {

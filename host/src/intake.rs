@@ -99,7 +99,7 @@ impl Intake {
                             InsertOutcome::Duplicate => self.metrics.duplicate(id),
                         }
                     }
-                    self.wake.inbox.notify_one();
+                    self.wake.wake_inbox();
                 }
                 Err(e) => {
                     tracing::error!(integration = %id, "cannot store webhook events: {e:#}");

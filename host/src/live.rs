@@ -1,17 +1,23 @@
 //! Live events for agents (server-sent events): offers, accepted interactions, customer
 //! messages, delivery statuses, disconnects. Nothing here is durable: an agent's console
 //! refetches what it shows when its stream (re)connects.
+//!
+//! With several hosts on one store, an agent's stream may be on another host than the one an
+//! event happens on: events then go through the store's signal bus ([`AgentEvents::connect`]),
+//! in order, and every host delivers them to the streams it holds.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::store::Signal;
 
 /// One event for one agent.
 #[derive(Debug, Clone)]
 pub struct AgentEvent {
-    pub name: &'static str,
+    pub name: String,
     pub data: Value,
 }
 
@@ -20,19 +26,46 @@ pub struct AgentEvent {
 #[derive(Default)]
 pub struct AgentEvents {
     senders: Mutex<HashMap<String, broadcast::Sender<AgentEvent>>>,
+    /// Where events go to reach every host (unset: this host only).
+    remote: OnceLock<mpsc::UnboundedSender<Signal>>,
 }
 
 impl AgentEvents {
-    /// Tells `agent` (if anyone holds a stream for them) that `name` happened.
-    pub fn publish(&self, agent: &str, name: &'static str, data: Value) {
+    /// Sends events through `remote` (the signal bus, in order) instead of straight to this
+    /// host's streams; the bus brings them back with [`AgentEvents::deliver`].
+    pub fn connect(&self, remote: mpsc::UnboundedSender<Signal>) {
+        let _ = self.remote.set(remote);
+    }
+
+    /// Tells `agent` (on whichever host holds their stream) that `name` happened.
+    pub fn publish(&self, agent: &str, name: &str, data: Value) {
+        if let Some(remote) = self.remote.get() {
+            let signal = Signal::Agent {
+                agent: agent.to_string(),
+                name: name.to_string(),
+                data,
+            };
+            if remote.send(signal).is_ok() {
+                return;
+            }
+            return;
+        }
+        self.deliver(agent, name, data);
+    }
+
+    /// Hands an event to the streams of `agent` this host holds.
+    pub fn deliver(&self, agent: &str, name: &str, data: Value) {
         let senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = senders.get(agent) {
-            let _ = sender.send(AgentEvent { name, data });
+            let _ = sender.send(AgentEvent {
+                name: name.to_string(),
+                data,
+            });
         }
     }
 
     /// Tells the agent holding a conversation (if any) that something changed in it.
-    pub fn notify_holder(&self, agent: Option<&str>, name: &'static str, data: Value) {
+    pub fn notify_holder(&self, agent: Option<&str>, name: &str, data: Value) {
         if let Some(agent) = agent {
             self.publish(agent, name, data);
         }

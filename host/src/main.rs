@@ -462,6 +462,7 @@ async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode>
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    host.spawn_signals();
     host.spawn_workers();
     if watch {
         host.spawn_watchers();

@@ -58,7 +58,7 @@ impl Acd {
         self.store
             .set_presence(&agent.id, presence, now_ms())
             .await?;
-        self.wake.route.notify_one();
+        self.wake.wake_route();
         self.live
             .publish(&agent.id, "presence", json!({ "presence": presence }));
         Ok(())
@@ -84,7 +84,7 @@ impl Acd {
                 agent.id
             )));
         }
-        self.wake.route.notify_one();
+        self.wake.wake_route();
         Ok(())
     }
 
@@ -130,7 +130,7 @@ impl Acd {
             "accepted",
             json!({ "interaction": conversation.id, "agent": agent.id }),
         );
-        self.wake.route.notify_one();
+        self.wake.wake_route();
         // The customer sees the business has read them (where the platform shows that).
         self.actions.mark_read(&conversation).await;
         Ok(conversation)
@@ -234,7 +234,7 @@ impl Acd {
             ..NewMessage::outbound(id, Author::Agent, text)
         };
         let message_id = self.store.queue_message(message, now_ms()).await?;
-        self.wake.outbound.notify_one();
+        self.wake.wake_outbound();
         Ok(message_id)
     }
 
@@ -261,7 +261,7 @@ impl Acd {
             .store
             .wrap_up(id, &agent.id, &code, notes.as_deref(), now_ms())
             .await?;
-        self.wake.route.notify_one();
+        self.wake.wake_route();
         if !done {
             return Err(AcdError::Conflict(format!(
                 "agent `{}` does not hold interaction `{id}`",

@@ -55,7 +55,7 @@ impl InactivityTimer {
         }
         let pass = self.store.inactivity(&rules, now_ms()).await?;
         if pass.sends > 0 {
-            self.wake.outbound.notify_one();
+            self.wake.wake_outbound();
         }
         for (agent, conversation) in pass.ended {
             if let Some(agent) = agent {
@@ -65,7 +65,7 @@ impl InactivityTimer {
                     json!({ "interaction": conversation, "reason": "inactivity" }),
                 );
             }
-            self.wake.route.notify_one();
+            self.wake.wake_route();
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use crate::engine::{self, Drive, Effect, Event, Flow, FlowState, Outcome, TurnIn
 use crate::events::{Author, InboundEvent, InboundMessage, MessageKind};
 use crate::model::{Conversation, ConversationState, InboxEvent, NewMessage, now_ms};
 use crate::rules::threading;
-use crate::store::{ThreadMessage, TurnRecord};
+use crate::store::{Lease, ThreadMessage, TurnRecord};
 
 /// What a flow run led to, for metrics and wake-ups.
 #[derive(Default)]
@@ -23,15 +23,15 @@ struct Report {
 }
 
 impl Inbox {
-    pub(super) async fn process(&self, event: &InboxEvent) -> anyhow::Result<()> {
+    pub(super) async fn process(&self, event: &InboxEvent, lease: &Lease) -> anyhow::Result<()> {
         let seq = event.seq;
         let integration = &event.integration;
         match &event.event {
-            InboundEvent::Message(message) => self.handle_message(event, message).await?,
+            InboundEvent::Message(message) => self.handle_message(event, message, lease).await?,
             InboundEvent::Receipt(receipt) => {
                 let changed = self
                     .store
-                    .apply_receipt(integration, seq, receipt.clone(), now_ms())
+                    .apply_receipt(integration, seq, receipt.clone(), lease, now_ms())
                     .await?;
                 // Tell the agent holding the conversation, if any.
                 if let Some(r) = changed {
@@ -44,11 +44,11 @@ impl Inbox {
             }
             InboundEvent::Read(read) => {
                 self.store
-                    .apply_read(integration, seq, read.clone(), now_ms())
+                    .apply_read(integration, seq, read.clone(), lease, now_ms())
                     .await?;
             }
             // Typing indicators matter only to a live agent view.
-            InboundEvent::Typing(_) => self.store.mark_processed(seq, now_ms()).await?,
+            InboundEvent::Typing(_) => self.store.mark_processed(seq, lease, now_ms()).await?,
         }
         Ok(())
     }
@@ -57,16 +57,18 @@ impl Inbox {
         &self,
         event: &InboxEvent,
         message: &InboundMessage,
+        lease: &Lease,
     ) -> anyhow::Result<()> {
         let seq = event.seq;
         let Some(integration) = self.integrations.get(&event.integration) else {
             tracing::warn!(integration = %event.integration, "a stored message belongs to an integration no longer configured; skipped");
-            return self.store.mark_processed(seq, now_ms()).await;
+            return self.store.mark_processed(seq, lease, now_ms()).await;
         };
         let flow = integration.config.flow.clone();
         let conversation = self
             .store
             .thread_message(ThreadMessage {
+                lease: lease.clone(),
                 integration: event.integration.clone(),
                 seq,
                 message: message.clone(),
@@ -95,7 +97,7 @@ impl Inbox {
                         },
                     }),
                 ),
-                ConversationState::Queued => self.wake.route.notify_one(),
+                ConversationState::Queued => self.wake.wake_route(),
                 _ => {}
             }
             return Ok(());
@@ -113,7 +115,13 @@ impl Inbox {
         let drive = self
             .run_flow(&conversation, flow, Event::Message, input_message)
             .await?;
-        let (turn, report) = record(conversation, drive, Some(message.id.clone()), now_ms())?;
+        let (turn, report) = record(
+            conversation,
+            drive,
+            Some(message.id.clone()),
+            lease.clone(),
+            now_ms(),
+        )?;
         self.store
             .apply_turn(TurnRecord {
                 processed: Some(seq),
@@ -125,7 +133,7 @@ impl Inbox {
     }
 
     /// A waiting `ask` timed out: run the flow's no-input path.
-    pub(super) async fn timeout(&self, id: &str) -> anyhow::Result<()> {
+    pub(super) async fn timeout(&self, id: &str, lease: &Lease) -> anyhow::Result<()> {
         let Some(conversation) = self.store.conversation(id).await? else {
             return Ok(());
         };
@@ -146,7 +154,7 @@ impl Inbox {
                 json!({ "text": "", "kind": "timeout" }),
             )
             .await?;
-        let (turn, report) = record(conversation, drive, None, now_ms())?;
+        let (turn, report) = record(conversation, drive, None, lease.clone(), now_ms())?;
         self.store.apply_turn(turn).await?;
         self.publish(report, &integration);
         Ok(())
@@ -198,10 +206,10 @@ impl Inbox {
             tracing::error!(integration = %integration, "flow failed: {error}");
         }
         if report.sends > 0 {
-            self.wake.outbound.notify_one();
+            self.wake.wake_outbound();
         }
         if report.queued {
-            self.wake.route.notify_one();
+            self.wake.wake_route();
         }
     }
 }
@@ -212,6 +220,7 @@ fn record(
     mut conversation: Conversation,
     drive: Drive,
     in_reply_to: Option<String>,
+    lease: Lease,
     now: i64,
 ) -> anyhow::Result<(TurnRecord, Report)> {
     let mut report = Report {
@@ -278,6 +287,7 @@ fn record(
     }
     Ok((
         TurnRecord {
+            lease,
             conversation,
             replies,
             processed: None,

@@ -7,7 +7,7 @@ use crate::engine::FlowError;
 use crate::flows::FlowRegistry;
 use crate::integrations::Integrations;
 use crate::runtime::Loaded;
-use crate::store::CatalogStore;
+use crate::store::{CatalogStore, Signal, SignalBus};
 
 /// A plugin version that is now active.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -33,6 +33,8 @@ pub struct Deployer {
     pub integrations: Arc<Integrations>,
     pub flows: Arc<FlowRegistry>,
     pub store: Arc<dyn CatalogStore>,
+    /// The signals between hosts sharing the store, when its engine has them.
+    pub bus: Option<Arc<dyn SignalBus>>,
 }
 
 impl Deployer {
@@ -43,14 +45,42 @@ impl Deployer {
         name: &str,
         source: String,
     ) -> anyhow::Result<Result<(i64, bool), Vec<FlowError>>> {
-        self.flows
+        let result = self
+            .flows
             .publish(name, source, &self.catalog.kinds())
-            .await
+            .await?;
+        if let Ok((version, true)) = result {
+            self.announce(Signal::FlowPublished {
+                name: name.to_string(),
+                version,
+            })
+            .await;
+        }
+        Ok(result)
     }
 
     /// Makes version `version` of flow `name` active again; `Ok(None)` when there is none.
     pub async fn rollback_flow(&self, name: &str, version: i64) -> anyhow::Result<Option<i64>> {
-        self.flows.rollback(name, version).await
+        let rolled = self.flows.rollback(name, version).await?;
+        if let Some(version) = rolled {
+            self.announce(Signal::FlowPublished {
+                name: name.to_string(),
+                version,
+            })
+            .await;
+        }
+        Ok(rolled)
+    }
+
+    /// Adds or replaces an integration (the admin API), here and on the other hosts.
+    pub async fn put_integration(
+        &self,
+        integration: crate::config::IntegrationConfig,
+    ) -> anyhow::Result<()> {
+        let id = integration.id.clone();
+        self.integrations.put(integration).await?;
+        self.announce(Signal::IntegrationSaved { id }).await;
+        Ok(())
     }
 
     /// Hot-loads a component as plugin `name`: reads its world from the component, compiles it,
@@ -58,6 +88,24 @@ impl Deployer {
     /// a new version and swaps it in. Calls already running finish on the old version; a
     /// component that fails any step is refused with the reason and the old one keeps serving.
     pub async fn publish_plugin(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Published, PluginPublishError> {
+        let published = self.install_plugin(name, bytes).await?;
+        if published.created {
+            self.announce(Signal::PluginPublished {
+                name: name.to_string(),
+            })
+            .await;
+        }
+        Ok(published)
+    }
+
+    /// Validates, compiles, health-checks and swaps in a component, recording it as a version
+    /// (or finding the version that has these bytes); the work of a publish, without telling
+    /// the other hosts.
+    async fn install_plugin(
         &self,
         name: &str,
         bytes: Vec<u8>,
@@ -148,6 +196,62 @@ impl Deployer {
             .activate_plugin(name, version)
             .await
             .map_err(|e| PluginPublishError::Refused(format!("{e:#}")))?;
-        self.publish_plugin(name, stored.bytes).await
+        let published = self.install_plugin(name, stored.bytes).await?;
+        self.announce(Signal::PluginPublished {
+            name: name.to_string(),
+        })
+        .await;
+        Ok(published)
+    }
+
+    /// Tells the other hosts sharing the store, if any.
+    async fn announce(&self, signal: Signal) {
+        if let Some(bus) = &self.bus
+            && let Err(e) = bus.signal(signal).await
+        {
+            tracing::warn!("cannot tell the other hosts what was published: {e:#}");
+        }
+    }
+
+    /// Acts on what another host published: loads the flow's, the plugin's or the
+    /// integration's active version from the store when it is not the one running here.
+    pub async fn follow(&self, signal: Signal) {
+        let result = match &signal {
+            Signal::FlowPublished { name, .. } => self.flows.reload(name).await,
+            Signal::PluginPublished { name } => self.reload_plugin(name).await,
+            Signal::IntegrationSaved { id } => self.integrations.reload(id).await,
+            Signal::Agent { .. } | Signal::Wake { .. } => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::error!("cannot follow {signal:?}: {e:#}");
+        }
+    }
+
+    /// Swaps in plugin `name`'s active version when this host runs another.
+    async fn reload_plugin(&self, name: &str) -> anyhow::Result<()> {
+        let Some(active) = self.store.active_plugin(name).await? else {
+            return Ok(());
+        };
+        let running = self
+            .catalog
+            .flow_plugin(name)
+            .map(|p| p.hash().to_string())
+            .or_else(|| {
+                self.integrations
+                    .using_adapter(name)
+                    .first()
+                    .map(|i| i.adapter.hash().to_string())
+            });
+        if running.as_deref() == Some(active.hash.as_str()) {
+            return Ok(());
+        }
+        self.install_plugin(name, active.bytes)
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                PluginPublishError::Refused(m) | PluginPublishError::NotFound(m) => {
+                    anyhow::anyhow!(m)
+                }
+            })
     }
 }

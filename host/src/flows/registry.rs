@@ -153,6 +153,27 @@ impl FlowRegistry {
         Ok(Some(version))
     }
 
+    /// Takes flow `name`'s active version from the store when it is not the one new
+    /// conversations start on here (another host published or rolled back).
+    pub async fn reload(&self, name: &str) -> anyhow::Result<()> {
+        let Some(active) = self.store.active_flow(name).await? else {
+            return Ok(());
+        };
+        if self.latest_version(name) == Some(active.version) {
+            return Ok(());
+        }
+        let flow = Flow::parse_stored(&active.source).map_err(|e| {
+            anyhow::anyhow!(
+                "flow `{name}` v{} no longer parses: {}",
+                active.version,
+                join_errors(&e)
+            )
+        })?;
+        self.set_latest(name, active.version, flow);
+        tracing::info!(flow = %name, version = active.version, "flow version taken from another host");
+        Ok(())
+    }
+
     /// Publishes every flow file of `dir` that differs from its active version. A file that
     /// does not validate never replaces a stored version: it is logged, and the stored one
     /// keeps serving; with no stored version, this fails with every error.

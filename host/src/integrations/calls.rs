@@ -21,39 +21,32 @@ impl Integration {
         result
     }
 
-    /// `encode-send`: the request that sends `message`.
-    pub async fn encode_send(
-        &self,
-        metrics: &Metrics,
+    /// One send in one instance: `encode-send`, then `decode-send-response` once the host has
+    /// performed the request (see [`crate::runtime::Send`]), each timed and counted.
+    pub async fn send<'a>(
+        &'a self,
+        metrics: &'a Metrics,
         message: &OutboundMessage,
-    ) -> Result<Result<HttpRequest, AdapterError>, PluginError> {
+    ) -> Result<(Result<HttpRequest, AdapterError>, OneSend<'a>), PluginError> {
         let started = Instant::now();
-        let result = self.adapter.encode_send(&self.ctx, message).await;
-        self.record(metrics, "encode-send", started, result.as_ref().err());
-        result
-    }
-
-    /// `decode-send-response`: what the platform's answer to a send means.
-    pub async fn decode_send_response(
-        &self,
-        metrics: &Metrics,
-        message_id: &str,
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    ) -> Result<SendResult, PluginError> {
-        let started = Instant::now();
-        let result = self
-            .adapter
-            .decode_send_response(&self.ctx, message_id, status, headers, body)
-            .await;
-        self.record(
-            metrics,
-            "decode-send-response",
-            started,
-            result.as_ref().err(),
-        );
-        result
+        let begun = self.adapter.begin_send(&self.ctx).await;
+        let mut send = match begun {
+            Ok(send) => send,
+            Err(e) => {
+                self.record(metrics, "encode-send", started, Some(&e));
+                return Err(e);
+            }
+        };
+        let encoded = send.encode(message).await;
+        self.record(metrics, "encode-send", started, encoded.as_ref().err());
+        Ok((
+            encoded?,
+            OneSend {
+                integration: self,
+                metrics,
+                send,
+            },
+        ))
     }
 
     /// `encode-mark-read`: the request that tells the platform the business read the customer's
@@ -99,5 +92,33 @@ impl Integration {
         if let Some(e) = error {
             tracing::error!(integration = %self.config.id, "{e}");
         }
+    }
+}
+
+/// The second half of [`Integration::send`]: reading the platform's answer in the same instance.
+pub struct OneSend<'a> {
+    integration: &'a Integration,
+    metrics: &'a Metrics,
+    send: crate::runtime::Send<'a>,
+}
+
+impl OneSend<'_> {
+    /// `decode-send-response`: what the platform's answer to the send means.
+    pub async fn decode(
+        self,
+        message_id: &str,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<SendResult, PluginError> {
+        let started = Instant::now();
+        let result = self.send.decode(message_id, status, headers, body).await;
+        self.integration.record(
+            self.metrics,
+            "decode-send-response",
+            started,
+            result.as_ref().err(),
+        );
+        result
     }
 }

@@ -7,5 +7,6 @@ mod calls;
 mod platform_http;
 mod registry;
 
+pub use calls::OneSend;
 pub use platform_http::perform;
 pub use registry::{Integration, Integrations};

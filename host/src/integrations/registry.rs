@@ -169,8 +169,42 @@ impl Integrations {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&integration.id);
-        self.wake.outbound.notify_one();
+        self.wake.wake_outbound();
         tracing::info!(integration = %integration.id, "integration updated");
+        Ok(())
+    }
+
+    /// Installs integration `id` as an admin set it through the API on another host (from the
+    /// store).
+    pub async fn reload(&self, id: &str) -> anyhow::Result<()> {
+        let saved = self.store.saved_integrations().await?;
+        let Some((_, json)) = saved.into_iter().find(|(saved, _)| saved == id) else {
+            return Ok(());
+        };
+        let integration: IntegrationConfig = serde_json::from_str(&json)
+            .with_context(|| format!("stored integration `{id}` cannot be read"))?;
+        if self.get(id).is_some_and(|live| {
+            serde_json::to_string(&live.config).ok().as_deref() == Some(json.as_str())
+        }) {
+            return Ok(());
+        }
+        let mut adapters: HashMap<String, (Arc<AdapterPlugin>, i64)> = self
+            .all()
+            .iter()
+            .map(|i| {
+                (
+                    i.config.adapter.clone(),
+                    (i.adapter.clone(), i.adapter_version),
+                )
+            })
+            .collect();
+        self.install(integration, &mut adapters).await?;
+        self.deauthorized
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        self.wake.wake_outbound();
+        tracing::info!(integration = %id, "integration taken from another host");
         Ok(())
     }
 

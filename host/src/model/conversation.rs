@@ -71,4 +71,7 @@ pub struct Conversation {
     pub inactivity_warned_at: Option<i64>,
     /// When the current agent accepted it.
     pub assigned_at: Option<i64>,
+    /// Bumped by every stored change: a write over an older version is refused.
+    #[serde(skip)]
+    pub version: i64,
 }

@@ -10,7 +10,7 @@
 //! platform sees is a recorded attempt, and a crash only delays what it interrupted.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -76,15 +76,16 @@ impl Sender {
                 match self.claim(free, lease_ms).await {
                     Ok((claimed, next_due)) => {
                         let full = claimed.len() == free;
+                        let claimed_at = Instant::now();
                         for send in claimed {
                             let Ok(permit) = permits.clone().acquire_owned().await else {
                                 return;
                             };
                             let sender = self.clone();
                             tokio::spawn(async move {
-                                sender.send_one(send).await;
+                                sender.send_one(send, claimed_at).await;
                                 drop(permit);
-                                sender.wake.outbound.notify_one();
+                                sender.wake.wake_outbound();
                             });
                         }
                         if full {
@@ -128,7 +129,7 @@ impl Sender {
         }
     }
 
-    async fn send_one(&self, send: ClaimedSend) {
+    async fn send_one(&self, send: ClaimedSend, claimed_at: Instant) {
         let ClaimedSend {
             message,
             conversation,
@@ -159,6 +160,13 @@ impl Sender {
                 uncount: true,
             };
             self.record(&id, attempts, retry).await;
+            return;
+        }
+        // A claim only this sender holds for its lease: a send that would start too late to end
+        // within it (this host stalled, or lost the store) is left for whoever claims the
+        // message next, rather than risk two sends.
+        if claimed_at.elapsed() > Duration::from_millis(CLAIM_MARGIN_MS as u64 / 2) {
+            tracing::warn!(message = %id, "a claimed send started too late; it is left to the next claim");
             return;
         }
         let result = self
@@ -333,9 +341,9 @@ impl Sender {
         message: &Message,
         outbound: &OutboundMessage,
     ) -> SendResult {
-        let request = match integration.encode_send(&self.metrics, outbound).await {
-            Ok(Ok(request)) => request,
-            Ok(Err(e)) => {
+        let (request, send) = match integration.send(&self.metrics, outbound).await {
+            Ok((Ok(request), send)) => (request, send),
+            Ok((Err(e), _)) => {
                 return SendResult::Failed(SendFailure::Permanent(format!(
                     "the adapter refused the message: {e}"
                 )));
@@ -346,10 +354,7 @@ impl Sender {
             Ok(answer) => answer,
             Err(failure) => return SendResult::Failed(failure),
         };
-        match integration
-            .decode_send_response(&self.metrics, &message.id, status, headers, body)
-            .await
-        {
+        match send.decode(&message.id, status, headers, body).await {
             Ok(result) => result,
             // The platform took the message (2xx) but the adapter could not read its answer
             // (a trap, its deadline): sending again would reach the customer twice. It counts

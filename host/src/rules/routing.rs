@@ -255,6 +255,7 @@ mod tests {
                 preferred_agents: vec![],
                 inactivity_warned_at: None,
                 assigned_at: None,
+                version: 0,
             },
             refused_by: HashSet::new(),
         }

@@ -84,6 +84,7 @@ pub fn new_conversation(
         preferred_agents: Vec::new(),
         inactivity_warned_at: None,
         assigned_at: None,
+        version: 0,
     }
 }
 

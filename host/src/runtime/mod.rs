@@ -57,7 +57,7 @@ pub use limits::Limits;
 pub use manifest::Manifest;
 pub use plugin_runtime::{Loaded, PluginRuntime};
 pub use state::PluginState;
-pub use worlds::channel::{AdapterPlugin, HttpRequest, WebhookOutcome, WebhookRequest};
+pub use worlds::channel::{AdapterPlugin, HttpRequest, Send, WebhookOutcome, WebhookRequest};
 pub use worlds::flow::{
     ActionError, ActionInfo, BotExit, BotInput, BotOutput, BotPlugin, BotReply, DataActionPlugin,
     FlowPlugin, FlowPluginKind,

@@ -50,13 +50,112 @@ pub trait InboxStore: Send + Sync {
     /// Unprocessed events after `after_seq`, oldest first.
     async fn pending_events(&self, after_seq: i64, limit: usize) -> Result<Vec<InboxEvent>>;
 
-    /// The event needs nothing more (it was handled, or cannot be).
-    async fn mark_processed(&self, seq: i64, now: i64) -> Result<()>;
+    /// A worker named `holder` starts (a new name per process start). An engine whose store
+    /// only this process can open gives back every lease and claim a previous process left
+    /// (it is gone); a shared engine leaves them to expire.
+    async fn start_holder(&self, holder: &str, now: i64) -> Result<()>;
+
+    /// Claims inbox work for `holder`: unprocessed events, oldest first, and `ask` timeouts due
+    /// by `now`, of customers no other holder has a live lease on, taking or renewing each
+    /// customer's lease until `now + lease_ms`. Only events after `after_seq` are read (0 reads
+    /// every unprocessed event: a worker does that now and then, to pick up the customers of a
+    /// holder that died). Work already handed out may come again; the worker skips what it has.
+    async fn claim_work(
+        &self,
+        holder: &str,
+        after_seq: i64,
+        now: i64,
+        limit: usize,
+        lease_ms: i64,
+    ) -> Result<ClaimBatch>;
+
+    /// Extends every lease `holder` still has until `now + lease_ms`. Returns how many.
+    async fn renew_leases(&self, holder: &str, now: i64, lease_ms: i64) -> Result<usize>;
+
+    /// The event needs nothing more (it was handled, or cannot be), under `lease`.
+    async fn mark_processed(&self, seq: i64, lease: &Lease, now: i64) -> Result<()>;
+}
+
+/// A customer's lease: while a holder has it, only that holder processes the customer's events
+/// and timeouts, in order. Every write made for the customer names the lease (fencing): a
+/// holder whose lease another took over (it died, or lost the store for longer than its lease)
+/// writes nothing, and learns so with [`LeaseLost`]. The epoch is never reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub integration: String,
+    pub customer: String,
+    pub epoch: i64,
+}
+
+/// Work for the holder of a customer's lease.
+#[derive(Debug, Clone)]
+pub enum Work {
+    Event(InboxEvent),
+    Timeout(DueTimeout),
+}
+
+/// What one claim took.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimBatch {
+    pub claimed: Vec<Claimed>,
+    /// The newest event seq the claim read (claimed or left to another holder): the next
+    /// incremental claim reads after it.
+    pub read_up_to: i64,
+}
+
+/// Work and the lease it is done under.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub work: Work,
+    pub lease: Lease,
+}
+
+/// A write refused because the lease it names is no longer held: another holder has the
+/// customer now and does (or did) the work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the lease of customer `{customer}` on `{integration}` (epoch {epoch}) is no longer held by `{holder}`"
+)]
+pub struct LeaseLost {
+    pub holder: String,
+    pub integration: String,
+    pub customer: String,
+    pub epoch: i64,
+}
+
+/// A write refused because what it was computed from changed meanwhile: a flow turn over a
+/// conversation another turn changed first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("conversation `{conversation}` changed since it was read; this change is dropped")]
+pub struct Superseded {
+    pub conversation: String,
+}
+
+/// A write refused because its inbox event was processed already (by this holder earlier, or
+/// by another).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inbox event {seq} was processed already")]
+pub struct AlreadyProcessed {
+    pub seq: i64,
+}
+
+impl LeaseLost {
+    pub fn of(lease: &Lease) -> LeaseLost {
+        LeaseLost {
+            holder: lease.holder.clone(),
+            integration: lease.integration.clone(),
+            customer: lease.customer.clone(),
+            epoch: lease.epoch,
+        }
+    }
 }
 
 /// A customer message to thread into its conversation.
 #[derive(Debug, Clone)]
 pub struct ThreadMessage {
+    /// The customer's lease the message is threaded under.
+    pub lease: Lease,
     pub integration: String,
     /// The inbox event it came in.
     pub seq: i64,
@@ -72,6 +171,8 @@ pub struct ThreadMessage {
 /// What a flow turn did, to store in one unit.
 #[derive(Debug, Clone)]
 pub struct TurnRecord {
+    /// The customer's lease the turn ran under.
+    pub lease: Lease,
     /// The conversation as the turn left it (flow state, variables, where it goes next).
     pub conversation: Conversation,
     /// The flow's replies, stored as pending outbound messages, in order.
@@ -145,6 +246,7 @@ pub trait ConversationStore: Send + Sync {
         integration: &str,
         seq: i64,
         receipt: Receipt,
+        lease: &Lease,
         now: i64,
     ) -> Result<Option<ReceiptApplied>>;
 
@@ -155,6 +257,7 @@ pub trait ConversationStore: Send + Sync {
         integration: &str,
         seq: i64,
         read: ReadMarker,
+        lease: &Lease,
         now: i64,
     ) -> Result<()>;
 
@@ -396,4 +499,45 @@ pub trait CatalogStore: Send + Sync {
 
     /// Every deauthorized integration: (id, since, reason).
     async fn deauthorized(&self) -> Result<Vec<(String, i64, String)>>;
+}
+
+/// What a host tells the others that share its store (and itself): agents' live events,
+/// wake-ups for work another host may take, and news that an admin published something.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// A live event for an agent, whichever host holds the agent's stream.
+    Agent {
+        agent: String,
+        name: String,
+        data: serde_json::Value,
+    },
+    /// Work of this kind may be waiting.
+    Wake { work: WakeWork },
+    /// Flow `name` has a new active version.
+    FlowPublished { name: String, version: i64 },
+    /// Plugin `name` has a new active version.
+    PluginPublished { name: String },
+    /// Integration `id` was set through the admin API.
+    IntegrationSaved { id: String },
+}
+
+/// The kinds of work a wake-up is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WakeWork {
+    Inbox,
+    Outbound,
+    Route,
+}
+
+/// Signals between the hosts sharing a store. An engine that only one process opens has none
+/// (everything is local); a shared one carries them (PostgreSQL: LISTEN/NOTIFY).
+#[async_trait]
+pub trait SignalBus: Send + Sync {
+    /// Sends `signal` to every host, this one included.
+    async fn signal(&self, signal: Signal) -> Result<()>;
+
+    /// Every signal any host sends from now on.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Signal>;
 }

@@ -14,14 +14,24 @@ pub mod sqlite;
 use std::sync::Arc;
 
 pub use api::{
-    AcceptRequest, Accepted, AcdStore, CatalogStore, ClaimedSend, ConversationStore, DueTimeout,
-    InactivityPass, InactivityRule, InboxStore, OutboxStore, ReceiptApplied, Routed, SendRecord,
-    StateCount, Store, ThreadMessage, Transcript, TurnRecord,
+    AcceptRequest, Accepted, AcdStore, AlreadyProcessed, CatalogStore, ClaimBatch, Claimed,
+    ClaimedSend, ConversationStore, DueTimeout, InactivityPass, InactivityRule, InboxStore, Lease,
+    LeaseLost, OutboxStore, ReceiptApplied, Routed, SendRecord, Signal, SignalBus, StateCount,
+    Store, Superseded, ThreadMessage, Transcript, TurnRecord, WakeWork, Work,
 };
 
 use crate::config::StoreConfig;
 
+/// An opened store and, when its engine is shared by several hosts, the bus between them.
+pub struct Opened {
+    pub store: Arc<dyn Store>,
+    pub bus: Option<Arc<dyn SignalBus>>,
+}
+
 /// Opens the store the configuration names.
-pub fn open(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(Arc::new(sqlite::SqliteStore::open(config)?))
+pub fn open(config: &StoreConfig) -> anyhow::Result<Opened> {
+    Ok(Opened {
+        store: Arc::new(sqlite::SqliteStore::open(config)?),
+        bus: None,
+    })
 }

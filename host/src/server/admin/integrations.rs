@@ -102,8 +102,9 @@ async fn put_integration(
     let existed = integrations.get(&id).is_some();
     crate::config::Config::check_integration(&integration)
         .map_err(|e| invalid(format!("{e:#}")))?;
-    integrations
-        .put(integration)
+    state
+        .deployer
+        .put_integration(integration)
         .await
         .map_err(|e| invalid(format!("{e:#}")))?;
     let integration = integrations.get(&id).expect("just installed");

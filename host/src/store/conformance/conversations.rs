@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::support::{INTEGRATION, MIN, deliver, message};
+use super::support::{INTEGRATION, MIN, deliver, lease_of, message};
 use crate::events::{Author, DeliveryStatus, InboundEvent, Receipt};
 use crate::model::{ConversationState, InsertOutcome, MessageStatus, NewMessage};
 use crate::store::api::{SendRecord, Store, TurnRecord};
@@ -27,7 +27,11 @@ pub async fn a_redelivered_event_is_stored_once(store: Arc<dyn Store>) {
     ));
     let pending = store.pending_events(0, 10).await.unwrap();
     assert_eq!(pending.len(), 2);
-    store.mark_processed(pending[0].seq, 4).await.unwrap();
+    let lease = lease_of(&store, "42", 4).await;
+    store
+        .mark_processed(pending[0].seq, &lease, 4)
+        .await
+        .unwrap();
     let left = store.pending_events(0, 10).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].integration, "om-demo");
@@ -72,6 +76,7 @@ pub async fn messages_thread_into_one_conversation_per_customer(store: Arc<dyn S
     ended.state = ConversationState::Ended;
     store
         .apply_turn(TurnRecord {
+            lease: lease_of(&store, "ann", 4 * MIN).await,
             conversation: ended,
             replies: vec![],
             processed: None,
@@ -97,6 +102,7 @@ pub async fn a_flow_turn_stores_replies_state_and_the_processed_event(store: Arc
     c.participant_data.insert("topic".into(), "billing".into());
     store
         .apply_turn(TurnRecord {
+            lease: lease_of(&store, "tom", 2 * MIN).await,
             conversation: c.clone(),
             replies: vec![
                 NewMessage::outbound(&c.id, Author::Bot, Some("Hi".into())),
@@ -131,6 +137,7 @@ pub async fn a_flow_turn_stores_replies_state_and_the_processed_event(store: Arc
 
 pub async fn receipts_only_move_forward_and_failed_wins(store: Arc<dyn Store>) {
     let a = deliver(&store, message("r-1", "rae", "hi"), 60 * MIN, 1).await;
+    let lease = lease_of(&store, "rae", 2).await;
     let id = store
         .queue_message(
             NewMessage::outbound(&a.id, Author::Bot, Some("one".into())),
@@ -158,7 +165,13 @@ pub async fn receipts_only_move_forward_and_failed_wins(store: Arc<dyn Store>) {
         timestamp_ms: 0,
     };
     let read = store
-        .apply_receipt(INTEGRATION, 0, receipt(DeliveryStatus::Read, None), 4)
+        .apply_receipt(
+            INTEGRATION,
+            0,
+            receipt(DeliveryStatus::Read, None),
+            &lease,
+            4,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -168,7 +181,13 @@ pub async fn receipts_only_move_forward_and_failed_wins(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .apply_receipt(INTEGRATION, 0, receipt(DeliveryStatus::Delivered, None), 5)
+            .apply_receipt(
+                INTEGRATION,
+                0,
+                receipt(DeliveryStatus::Delivered, None),
+                &lease,
+                5
+            )
             .await
             .unwrap(),
         None,
@@ -176,7 +195,7 @@ pub async fn receipts_only_move_forward_and_failed_wins(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .apply_receipt("other", 0, receipt(DeliveryStatus::Failed, None), 5)
+            .apply_receipt("other", 0, receipt(DeliveryStatus::Failed, None), &lease, 5)
             .await
             .unwrap(),
         None,
@@ -187,6 +206,7 @@ pub async fn receipts_only_move_forward_and_failed_wins(store: Arc<dyn Store>) {
             INTEGRATION,
             0,
             receipt(DeliveryStatus::Failed, Some("131047")),
+            &lease,
             6,
         )
         .await

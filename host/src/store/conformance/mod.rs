@@ -6,12 +6,14 @@
 mod acd;
 mod catalog;
 mod conversations;
+mod leases;
 mod outbox;
 mod support;
 
 pub use acd::*;
 pub use catalog::*;
 pub use conversations::*;
+pub use leases::*;
 pub use outbox::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an expression giving
@@ -36,6 +38,10 @@ macro_rules! store_conformance_tests {
             daily_caps_count_per_utc_day,
             saving_an_integration_reauthorizes_it_and_wakes_its_messages,
             canned_responses_and_filters,
+            a_customer_is_worked_by_one_holder_at_a_time,
+            a_lease_is_given_back_when_the_work_is_done,
+            due_timeouts_are_claimed_under_the_customers_lease,
+            an_event_is_processed_once_and_a_turn_applies_over_its_own_version,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

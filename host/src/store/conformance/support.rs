@@ -6,10 +6,29 @@ use std::sync::Arc;
 use crate::config::AgentConfig;
 use crate::events::{InboundEvent, InboundMessage};
 use crate::model::{ConversationState, InsertOutcome};
-use crate::store::api::{Store, ThreadMessage, TurnRecord};
+use crate::store::api::{Lease, Store, ThreadMessage, TurnRecord};
 
 pub const INTEGRATION: &str = "x-demo";
 pub const MIN: i64 = 60_000;
+/// The holder the cases work as, as one inbox worker does.
+pub const HOLDER: &str = "conformance";
+/// A lease long enough for any case.
+pub const LEASE_MS: i64 = 24 * 60 * MIN;
+
+/// The lease `HOLDER` takes (or has) on `customer` of [`INTEGRATION`], which must have work
+/// waiting (an unprocessed event or a due timeout).
+pub async fn lease_of(store: &Arc<dyn Store>, customer: &str, now: i64) -> Lease {
+    let batch = store
+        .claim_work(HOLDER, 0, now, 10_000, LEASE_MS)
+        .await
+        .unwrap();
+    batch
+        .claimed
+        .into_iter()
+        .map(|c| c.lease)
+        .find(|l| l.customer == customer && l.integration == INTEGRATION)
+        .unwrap_or_else(|| panic!("no work to lease for customer {customer}"))
+}
 
 pub fn message(id: &str, customer: &str, text: &str) -> InboundMessage {
     InboundMessage {
@@ -45,8 +64,10 @@ pub async fn deliver(
         InsertOutcome::Stored(seq) => seq,
         InsertOutcome::Duplicate => 0,
     };
+    let lease = lease_of(store, &message.customer_id, now).await;
     store
         .thread_message(ThreadMessage {
+            lease,
             integration: INTEGRATION.into(),
             seq,
             message,
@@ -78,6 +99,7 @@ pub async fn queued(
     c.queued_at = Some(now);
     store
         .apply_turn(TurnRecord {
+            lease: lease_of(store, customer, now).await,
             conversation: c.clone(),
             replies: vec![],
             processed: None,

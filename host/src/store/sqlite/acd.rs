@@ -367,7 +367,7 @@ fn inactivity_pass(
                     None => conv.state = ConversationState::Ended,
                 }
                 conv.updated_at = now;
-                conversations::update(conn, &conv)?;
+                conversations::update(conn, &mut conv)?;
                 if let Some(agent) = &agent {
                     set_idle_since(conn, agent, now)?;
                 }
@@ -378,7 +378,7 @@ fn inactivity_pass(
                 pass.sends += 1;
                 let mut conv = conv.clone();
                 conv.inactivity_warned_at = Some(now);
-                conversations::update(conn, &conv)?;
+                conversations::update(conn, &mut conv)?;
             }
         }
     }

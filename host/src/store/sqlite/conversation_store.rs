@@ -8,12 +8,12 @@ use super::conversations::{
     count_by_state, due_timeouts, find_threaded, get, insert, latest_for_customer, next_timeout,
     update, wrapups,
 };
-use super::{SqliteStore, inbox, messages};
+use super::{SqliteStore, inbox, leases, messages};
 use crate::events::{Author, DeliveryStatus, ReadMarker, Receipt};
 use crate::model::{Conversation, Direction, Message, MessageStatus, NewMessage, new_id};
 use crate::rules::threading;
 use crate::store::api::{
-    ConversationStore, DueTimeout, ReceiptApplied, StateCount, ThreadMessage, Transcript,
+    ConversationStore, DueTimeout, Lease, ReceiptApplied, StateCount, ThreadMessage, Transcript,
     TurnRecord,
 };
 
@@ -49,7 +49,7 @@ fn thread(conn: &Connection, t: &ThreadMessage) -> anyhow::Result<Conversation> 
     if is_new {
         insert(conn, &conversation)?;
     } else {
-        update(conn, &conversation)?;
+        update(conn, &mut conversation)?;
     }
     let m = &t.message;
     messages::insert(
@@ -80,9 +80,11 @@ impl ConversationStore for SqliteStore {
     async fn thread_message(&self, message: ThreadMessage) -> anyhow::Result<Conversation> {
         self.db
             .call(move |c| {
+                leases::check(c, &message.lease)?;
+                inbox::check_unprocessed(c, message.seq)?;
                 let conversation = thread(c, &message)?;
                 if !threading::runs_flow(&conversation, &message.message) {
-                    inbox::mark_processed(c, message.seq, message.now)?;
+                    inbox::mark_processed_under(c, message.seq, &message.lease, message.now)?;
                 }
                 Ok(conversation)
             })
@@ -97,12 +99,15 @@ impl ConversationStore for SqliteStore {
     async fn apply_turn(&self, turn: TurnRecord) -> anyhow::Result<()> {
         self.db
             .call(move |c| {
+                leases::check(c, &turn.lease)?;
+                let mut conversation = turn.conversation;
+                update(c, &mut conversation)?;
                 for reply in turn.replies {
                     messages::insert(c, reply, turn.now)?;
                 }
-                update(c, &turn.conversation)?;
-                if let Some(seq) = turn.processed {
-                    inbox::mark_processed(c, seq, turn.now)?;
+                match turn.processed {
+                    Some(seq) => inbox::mark_processed_under(c, seq, &turn.lease, turn.now)?,
+                    None => leases::release_if_idle(c, &turn.lease)?,
                 }
                 Ok(())
             })
@@ -122,9 +127,11 @@ impl ConversationStore for SqliteStore {
         integration: &str,
         seq: i64,
         receipt: Receipt,
+        lease: &Lease,
         now: i64,
     ) -> anyhow::Result<Option<ReceiptApplied>> {
         let integration = integration.to_string();
+        let lease = lease.clone();
         self.db
             .call(move |c| {
                 let status = match receipt.status {
@@ -142,7 +149,7 @@ impl ConversationStore for SqliteStore {
                     receipt.reason.as_deref(),
                     now,
                 )?;
-                inbox::mark_processed(c, seq, now)?;
+                inbox::mark_processed_under(c, seq, &lease, now)?;
                 let Some((message, conversation)) = changed else {
                     return Ok(None);
                 };
@@ -163,9 +170,11 @@ impl ConversationStore for SqliteStore {
         integration: &str,
         seq: i64,
         read: ReadMarker,
+        lease: &Lease,
         now: i64,
     ) -> anyhow::Result<()> {
         let integration = integration.to_string();
+        let lease = lease.clone();
         self.db
             .call(move |c| {
                 if let Some(conversation) = latest_for_customer(c, &integration, &read.customer_id)?
@@ -177,7 +186,7 @@ impl ConversationStore for SqliteStore {
                         now,
                     )?;
                 }
-                inbox::mark_processed(c, seq, now)
+                inbox::mark_processed_under(c, seq, &lease, now)
             })
             .await
     }

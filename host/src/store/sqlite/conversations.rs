@@ -4,10 +4,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::model::{Conversation, ConversationState, Wrapup};
-use crate::store::api::{DueTimeout, StateCount};
+use crate::store::api::{DueTimeout, StateCount, Superseded};
 
 const COLUMNS: &str = "id, integration, customer_id, customer, state, flow, flow_version, flow_state, queue, \
-     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at, last_customer_written_at, flow_timeout_at, language, preferred_agents, inactivity_warned_at, assigned_at";
+     priority, skills, agent, last_agent, participant_data, queued_at, created_at, updated_at, last_customer_at, last_customer_written_at, flow_timeout_at, language, preferred_agents, inactivity_warned_at, assigned_at, version";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     row_at(r, 0)
@@ -44,6 +44,7 @@ fn row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Conversation> {
         preferred_agents: serde_json::from_str(&r.get::<_, String>(at + 21)?).unwrap_or_default(),
         inactivity_warned_at: r.get(at + 22)?,
         assigned_at: r.get(at + 23)?,
+        version: r.get(at + 24)?,
     })
 }
 
@@ -86,7 +87,7 @@ pub fn latest_for_customer(
 
 pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+        "INSERT INTO conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
     ))?
     .execute(params![
         c.id,
@@ -113,43 +114,54 @@ pub fn insert(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
         serde_json::to_string(&c.preferred_agents)?,
         c.inactivity_warned_at,
         c.assigned_at,
+        c.version,
     ])?;
     Ok(())
 }
 
-/// Writes every mutable field of `c` back.
-pub fn update(conn: &Connection, c: &Conversation) -> anyhow::Result<()> {
-    conn.prepare_cached(
-        "UPDATE conversations SET customer = ?2, state = ?3, flow = ?4, flow_version = ?5, flow_state = ?6,
+/// Writes every mutable field of `c` back, over the version it was read at (and bumps its
+/// version): [`Superseded`] when another change came first.
+pub fn update(conn: &Connection, c: &mut Conversation) -> anyhow::Result<()> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE conversations SET customer = ?2, state = ?3, flow = ?4, flow_version = ?5, flow_state = ?6,
             queue = ?7, priority = ?8, skills = ?9, agent = ?10, last_agent = ?11, participant_data = ?12,
             queued_at = ?13, updated_at = ?14, last_customer_at = ?15, last_customer_written_at = ?16,
             flow_timeout_at = ?17, language = ?18, preferred_agents = ?19, inactivity_warned_at = ?20,
-            assigned_at = ?21
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        c.id,
-        serde_json::to_string(&c.customer)?,
-        c.state.as_str(),
-        c.flow,
-        c.flow_version,
-        c.flow_state,
-        c.queue,
-        c.priority,
-        serde_json::to_string(&c.skills)?,
-        c.agent,
-        c.last_agent,
-        serde_json::to_string(&c.participant_data)?,
-        c.queued_at,
-        c.updated_at,
-        c.last_customer_at,
-        c.last_customer_written_at,
-        c.flow_timeout_at,
-        c.language,
-        serde_json::to_string(&c.preferred_agents)?,
-        c.inactivity_warned_at,
-        c.assigned_at,
-    ])?;
+            assigned_at = ?21, version = version + 1
+         WHERE id = ?1 AND version = ?22",
+        )?
+        .execute(params![
+            c.id,
+            serde_json::to_string(&c.customer)?,
+            c.state.as_str(),
+            c.flow,
+            c.flow_version,
+            c.flow_state,
+            c.queue,
+            c.priority,
+            serde_json::to_string(&c.skills)?,
+            c.agent,
+            c.last_agent,
+            serde_json::to_string(&c.participant_data)?,
+            c.queued_at,
+            c.updated_at,
+            c.last_customer_at,
+            c.last_customer_written_at,
+            c.flow_timeout_at,
+            c.language,
+            serde_json::to_string(&c.preferred_agents)?,
+            c.inactivity_warned_at,
+            c.assigned_at,
+            c.version,
+        ])?;
+    if changed == 0 {
+        return Err(Superseded {
+            conversation: c.id.clone(),
+        }
+        .into());
+    }
+    c.version += 1;
     Ok(())
 }
 
@@ -178,7 +190,7 @@ pub fn claim(conn: &Connection, id: &str, agent: &str, now: i64) -> anyhow::Resu
     let n = conn
         .prepare_cached(
             "UPDATE conversations SET state = 'assigned', agent = ?2, last_agent = ?2, updated_at = ?3,
-                assigned_at = ?3, inactivity_warned_at = NULL
+                assigned_at = ?3, inactivity_warned_at = NULL, version = version + 1
              WHERE id = ?1 AND state = 'queued'",
         )?
         .execute(params![id, agent, now])?;
@@ -212,7 +224,8 @@ pub fn wrap_up(
 ) -> anyhow::Result<bool> {
     let n = conn
         .prepare_cached(
-            "UPDATE conversations SET state = 'ended', agent = NULL, updated_at = ?3
+            "UPDATE conversations SET state = 'ended', agent = NULL, updated_at = ?3,
+                version = version + 1
              WHERE id = ?1 AND state = 'assigned' AND agent = ?2",
         )?
         .execute(params![id, agent, now])?;

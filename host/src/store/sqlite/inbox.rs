@@ -5,10 +5,12 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::SqliteStore;
+use std::collections::HashMap;
+
+use super::{SqliteStore, conversations, leases};
 use crate::events::InboundEvent;
 use crate::model::{InboxEvent, InsertOutcome};
-use crate::store::api::InboxStore;
+use crate::store::api::{AlreadyProcessed, ClaimBatch, Claimed, InboxStore, Lease, Work};
 
 pub fn insert(
     conn: &Connection,
@@ -72,10 +74,90 @@ pub fn pending(conn: &Connection, after_seq: i64, limit: usize) -> anyhow::Resul
     Ok(out)
 }
 
-pub fn mark_processed(conn: &Connection, seq: i64, now: i64) -> anyhow::Result<()> {
-    conn.prepare_cached("UPDATE inbox SET processed_at = ?2 WHERE seq = ?1")?
+/// Claims work for `holder` (see [`InboxStore::claim_work`]).
+fn claim(
+    conn: &Connection,
+    holder: &str,
+    after_seq: i64,
+    now: i64,
+    limit: usize,
+    lease_ms: i64,
+) -> anyhow::Result<ClaimBatch> {
+    let mut batch = ClaimBatch {
+        claimed: Vec::new(),
+        read_up_to: after_seq,
+    };
+    // Each customer's lease is looked at once per claim.
+    let mut held: HashMap<(String, String), Option<Lease>> = HashMap::new();
+    let mut lease_of = |integration: &str, customer: &str| -> anyhow::Result<Option<Lease>> {
+        let key = (integration.to_string(), customer.to_string());
+        if let Some(lease) = held.get(&key) {
+            return Ok(lease.clone());
+        }
+        let lease = leases::acquire(conn, holder, integration, customer, now, lease_ms)?;
+        held.insert(key, lease.clone());
+        Ok(lease)
+    };
+    for event in pending(conn, after_seq, limit)? {
+        batch.read_up_to = batch.read_up_to.max(event.seq);
+        if let Some(lease) = lease_of(&event.integration, event.event.customer_id())? {
+            batch.claimed.push(Claimed {
+                work: Work::Event(event),
+                lease,
+            });
+        }
+    }
+    for due in conversations::due_timeouts(conn, now, limit)? {
+        if let Some(lease) = lease_of(&due.integration, &due.customer_id)? {
+            batch.claimed.push(Claimed {
+                work: Work::Timeout(due),
+                lease,
+            });
+        }
+    }
+    Ok(batch)
+}
+
+/// Marks an event processed under `lease` (fenced), and gives the lease back when the customer
+/// has nothing left to process.
+pub fn mark_processed_under(
+    conn: &Connection,
+    seq: i64,
+    lease: &Lease,
+    now: i64,
+) -> anyhow::Result<()> {
+    leases::check(conn, lease)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE inbox SET processed_at = ?2 WHERE seq = ?1 AND processed_at IS NULL",
+        )?
         .execute(params![seq, now])?;
-    Ok(())
+    if changed == 0 && exists(conn, seq)? {
+        return Err(AlreadyProcessed { seq }.into());
+    }
+    leases::release_if_idle(conn, lease)
+}
+
+/// Fails with [`AlreadyProcessed`] when event `seq` was processed already.
+pub fn check_unprocessed(conn: &Connection, seq: i64) -> anyhow::Result<()> {
+    let processed = conn
+        .prepare_cached("SELECT processed_at IS NOT NULL FROM inbox WHERE seq = ?1")?
+        .query_row(params![seq], |r| r.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false);
+    if processed {
+        Err(AlreadyProcessed { seq }.into())
+    } else {
+        Ok(())
+    }
+}
+
+fn exists(conn: &Connection, seq: i64) -> anyhow::Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM inbox WHERE seq = ?1")?
+        .query_row(params![seq], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 #[async_trait]
@@ -100,7 +182,36 @@ impl InboxStore for SqliteStore {
         self.reads.call(move |c| pending(c, after_seq, limit)).await
     }
 
-    async fn mark_processed(&self, seq: i64, now: i64) -> anyhow::Result<()> {
-        self.db.call(move |c| mark_processed(c, seq, now)).await
+    async fn start_holder(&self, _holder: &str, _now: i64) -> anyhow::Result<()> {
+        // Only this process opens the file: leases a previous process left are its own.
+        self.db.call(leases::clear).await
+    }
+
+    async fn claim_work(
+        &self,
+        holder: &str,
+        after_seq: i64,
+        now: i64,
+        limit: usize,
+        lease_ms: i64,
+    ) -> anyhow::Result<ClaimBatch> {
+        let holder = holder.to_string();
+        self.db
+            .call(move |c| claim(c, &holder, after_seq, now, limit, lease_ms))
+            .await
+    }
+
+    async fn renew_leases(&self, holder: &str, now: i64, lease_ms: i64) -> anyhow::Result<usize> {
+        let holder = holder.to_string();
+        self.db
+            .call(move |c| leases::renew(c, &holder, now, lease_ms))
+            .await
+    }
+
+    async fn mark_processed(&self, seq: i64, lease: &Lease, now: i64) -> anyhow::Result<()> {
+        let lease = lease.clone();
+        self.db
+            .call(move |c| mark_processed_under(c, seq, &lease, now))
+            .await
     }
 }

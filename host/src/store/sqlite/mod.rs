@@ -9,6 +9,7 @@ mod catalog;
 mod conversation_store;
 mod conversations;
 mod inbox;
+mod leases;
 mod messages;
 mod outbox;
 mod plugin_kv;

@@ -64,6 +64,7 @@ impl SqliteStore {
                             preferred_agents: Vec::new(),
                             inactivity_warned_at: None,
                             assigned_at: None,
+                            version: 0,
                         };
                         conversations::insert(c, &conversation)?;
                         messages::insert(

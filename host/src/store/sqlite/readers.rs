@@ -36,6 +36,7 @@ impl Readers {
         )
         .with_context(|| format!("cannot open {} for reading", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "cache_size", -8192)?;
         Ok(conn)
     }
 

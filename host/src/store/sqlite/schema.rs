@@ -226,6 +226,31 @@ CREATE TRIGGER outbox_counted_delete AFTER DELETE ON messages
 END;
 "#,
     r#"
+-- Customer leases: the holder of a customer's lease alone processes the customer's events and
+-- timeouts, in order; every write names the lease's epoch (fencing), and epochs are never
+-- reused (`lease_epoch` only grows).
+CREATE TABLE customer_leases (
+    integration TEXT NOT NULL,
+    customer    TEXT NOT NULL,
+    holder      TEXT NOT NULL,
+    epoch       INTEGER NOT NULL,
+    until       INTEGER NOT NULL,
+    PRIMARY KEY (integration, customer)
+);
+CREATE INDEX customer_leases_holder ON customer_leases (holder);
+CREATE TABLE lease_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+INSERT INTO lease_epoch (id, n) VALUES (1, 0);
+CREATE INDEX inbox_customer_pending ON inbox (integration, customer_id, seq)
+    WHERE processed_at IS NULL;
+
+-- Each change to a conversation bumps its version; a flow turn is stored only over the version
+-- it ran from, so two turns never both apply.
+ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
 -- What admins switch on schedule groups at run time, over the configuration.
 CREATE TABLE schedule_overrides (
     group_id   TEXT PRIMARY KEY,

@@ -108,14 +108,10 @@ pub fn unparse(e: &IdedExpr) -> String {
                 (name, _, args, None) => format!("{name}({})", args.join(", ")),
             }
         }
-        Expr::List(list) => format!(
-            "[{}]",
-            list.elements
-                .iter()
-                .map(unparse)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Expr::List(list) => {
+            let items: Vec<String> = list.elements.iter().map(unparse).collect();
+            format!("[{}]", items.join(", "))
+        }
         _ => "…".into(),
     }
 }
@@ -127,30 +123,24 @@ fn facts(e: &IdedExpr, positive: bool) -> Vec<String> {
     };
     let is_null = |a: &IdedExpr| matches!(a.expr, Expr::Literal(LiteralValue::Null));
     match (call.func_name.as_str(), call.args.as_slice()) {
-        ("_!=_", [a, b]) if positive => {
-            if is_null(b) {
-                path_of(a).into_iter().collect()
-            } else if is_null(a) {
-                path_of(b).into_iter().collect()
-            } else {
-                Vec::new()
-            }
-        }
-        ("_==_", [a, b]) if !positive => {
-            if is_null(b) {
-                path_of(a).into_iter().collect()
-            } else if is_null(a) {
-                path_of(b).into_iter().collect()
-            } else {
-                Vec::new()
-            }
-        }
+        ("_!=_", [a, b]) if positive => null_checked(a, b),
+        ("_==_", [a, b]) if !positive => null_checked(a, b),
         ("_==_", [a, b]) if positive && matches!(b.expr, Expr::Literal(_)) && !is_null(b) => {
             path_of(a).into_iter().collect()
         }
         ("_&&_", [a, b]) if positive => [facts(a, true), facts(b, true)].concat(),
         ("_||_", [a, b]) if !positive => [facts(a, false), facts(b, false)].concat(),
         ("!_", [a]) => facts(a, !positive),
+        _ => Vec::new(),
+    }
+}
+
+/// The path compared with `null` in `a OP b`, if one side is `null`.
+fn null_checked(a: &IdedExpr, b: &IdedExpr) -> Vec<String> {
+    let is_null = |e: &IdedExpr| matches!(e.expr, Expr::Literal(LiteralValue::Null));
+    match (is_null(a), is_null(b)) {
+        (false, true) => path_of(a).into_iter().collect(),
+        (true, false) => path_of(b).into_iter().collect(),
         _ => Vec::new(),
     }
 }

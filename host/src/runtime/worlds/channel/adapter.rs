@@ -12,6 +12,7 @@ use wasmtime::{Engine, Store};
 
 use super::super::super::bindings::{channel_v0_1, channel_v0_2};
 use super::super::super::caller::{CallContext, Caller};
+use super::super::super::engine::arm_deadline;
 use super::super::super::error::{AdapterError, CallErrorKind, PluginError};
 use super::super::super::grants;
 use super::super::super::host::{logging, settings};
@@ -304,6 +305,18 @@ impl AdapterPlugin {
         Ok(convert::send_result_from_wit(result))
     }
 
+    /// Starts one send in one fresh instance: [`Send::encode`], then (once the host has
+    /// performed the request) [`Send::decode`] in the same instance, so a send costs one
+    /// instance and the instance never sees another message. Each call has its own deadline.
+    pub async fn begin_send(&self, ctx: &CallContext) -> Result<Send<'_>, PluginError> {
+        let (store, instance) = self.instance(ctx, "encode-send").await?;
+        Ok(Send {
+            plugin: self,
+            store,
+            instance,
+        })
+    }
+
     /// Asks the adapter for the request that marks a customer's message read, if the platform
     /// has one.
     pub async fn encode_mark_read(
@@ -348,5 +361,55 @@ impl AdapterPlugin {
                 .map_err(|e| self.error("encode-typing", e, &store))?,
         };
         Ok(result.map(HttpRequest::from))
+    }
+}
+
+/// One send in one instance (see [`AdapterPlugin::begin_send`]).
+pub struct Send<'a> {
+    plugin: &'a AdapterPlugin,
+    store: Store<PluginState>,
+    instance: Instance,
+}
+
+impl Send<'_> {
+    /// `encode-send`: the HTTP request that sends `message`.
+    pub async fn encode(
+        &mut self,
+        message: &OutboundMessage,
+    ) -> Result<Result<HttpRequest, AdapterError>, PluginError> {
+        let message = convert::outbound_to_wit(message);
+        let result = call_handler!(self.instance, self.store, call_encode_send(&message))
+            .map_err(|e| self.plugin.error("encode-send", e, &self.store))?;
+        if let Ok(r) = &result {
+            self.plugin
+                .check_output("encode-send", r.body.len() + r.url.len())?;
+        }
+        Ok(result
+            .map(HttpRequest::from)
+            .map_err(convert::adapter_error))
+    }
+
+    /// `decode-send-response`: what the platform's answer means. The deadline starts again
+    /// here: the request's own time does not count against the adapter.
+    pub async fn decode(
+        mut self,
+        message_id: &str,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<SendResult, PluginError> {
+        arm_deadline(&mut self.store, self.plugin.limits.deadline);
+        let response = channel_v0_2::types::HttpResponse {
+            status,
+            headers,
+            body,
+        };
+        let result = call_handler!(
+            self.instance,
+            self.store,
+            call_decode_send_response(message_id, &response)
+        )
+        .map_err(|e| self.plugin.error("decode-send-response", e, &self.store))?;
+        Ok(convert::send_result_from_wit(result))
     }
 }

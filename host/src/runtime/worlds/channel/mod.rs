@@ -13,6 +13,6 @@ mod adapter;
 mod convert;
 mod types;
 
-pub use adapter::AdapterPlugin;
 pub(crate) use adapter::linker;
+pub use adapter::{AdapterPlugin, Send};
 pub use types::{HttpRequest, WebhookOutcome, WebhookRequest};
