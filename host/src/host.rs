@@ -82,9 +82,14 @@ impl Host {
         names.extend(plugins_named_in(&config.flows.dir)?);
         catalog.load_flow_plugins(names).await;
         let schedules = Arc::new(
-            Schedules::open(&config.schedules, &config.schedule_groups, store.clone())
-                .await
-                .context("in [[schedule]] / [[schedule_group]]")?,
+            Schedules::open(
+                &config.schedules,
+                &config.schedule_groups,
+                store.clone(),
+                bus.clone(),
+            )
+            .await
+            .context("in [[schedule]] / [[schedule_group]]")?,
         );
         let flows = Arc::new(FlowRegistry::new(store.clone(), queues, schedules.names()));
         flows
@@ -146,6 +151,7 @@ impl Host {
         });
         let mut signals = bus.subscribe();
         let (live, wake, deployer) = (self.live.clone(), self.wake.clone(), self.deployer.clone());
+        let schedules = self.schedules.clone();
         tokio::spawn(async move {
             loop {
                 let signal = match signals.recv().await {
@@ -159,6 +165,11 @@ impl Host {
                 match signal {
                     Signal::Agent { agent, name, data } => live.deliver(&agent, &name, data),
                     Signal::Wake { work } => wake.woken(work),
+                    Signal::ScheduleSwitched { group } => {
+                        if let Err(e) = schedules.reload(&group).await {
+                            tracing::error!(group = %group, "cannot follow a schedule switch: {e:#}");
+                        }
+                    }
                     other => deployer.follow(other).await,
                 }
             }

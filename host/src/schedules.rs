@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::config::{ScheduleConfig, ScheduleGroupConfig};
 use crate::engine::schedule::{self, Group, ScheduleGroups, Status, Window};
 use crate::model::{ScheduleOverride, now_ms};
-use crate::store::CatalogStore;
+use crate::store::{CatalogStore, Signal, SignalBus};
 
 /// A group as admins see it: its configuration, what they switched and its state now.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +41,8 @@ struct Live {
 pub struct Schedules {
     groups: RwLock<BTreeMap<String, Live>>,
     store: Option<Arc<dyn CatalogStore>>,
+    /// Tells the other hosts sharing the store about a switch.
+    bus: Option<Arc<dyn SignalBus>>,
 }
 
 /// Builds the groups of a configuration, checking every schedule's hours and dates and every
@@ -92,6 +94,7 @@ pub fn build(
     Ok(Schedules {
         groups: RwLock::new(live),
         store: None,
+        bus: None,
     })
 }
 
@@ -101,6 +104,7 @@ impl Schedules {
         schedules: &[ScheduleConfig],
         groups: &[ScheduleGroupConfig],
         store: Arc<dyn CatalogStore>,
+        bus: Option<Arc<dyn SignalBus>>,
     ) -> anyhow::Result<Schedules> {
         let mut built = build(schedules, groups)?;
         for value in store.schedule_overrides().await? {
@@ -108,7 +112,29 @@ impl Schedules {
             let _ = built.apply(value);
         }
         built.store = Some(store);
+        built.bus = bus;
         Ok(built)
+    }
+
+    /// Takes group `id`'s switches from the store (another host changed them).
+    pub async fn reload(&self, id: &str) -> anyhow::Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let value = store
+            .schedule_overrides()
+            .await?
+            .into_iter()
+            .find(|v| v.group == id)
+            .unwrap_or_else(|| ScheduleOverride {
+                group: id.to_string(),
+                ..Default::default()
+            });
+        let mut groups = self.groups.write().unwrap_or_else(|e| e.into_inner());
+        if groups.contains_key(id) {
+            set(&mut groups, value)?;
+        }
+        Ok(())
     }
 
     /// The group names, for flow validation.
@@ -166,10 +192,21 @@ impl Schedules {
         if let Some(store) = &self.store {
             store.save_schedule_override(&value, now_ms()).await?;
         }
-        let mut groups = self.groups.write().unwrap_or_else(|e| e.into_inner());
-        set(&mut groups, value)?;
+        let view = {
+            let mut groups = self.groups.write().unwrap_or_else(|e| e.into_inner());
+            set(&mut groups, value)?;
+            view(&groups[id], now_ms())
+        };
         tracing::info!(group = %id, "schedule group switched");
-        Ok(view(&groups[id], now_ms()))
+        if let Some(bus) = &self.bus {
+            let signal = Signal::ScheduleSwitched {
+                group: id.to_string(),
+            };
+            if let Err(e) = bus.signal(signal).await {
+                tracing::warn!("cannot tell the other hosts about the switch: {e:#}");
+            }
+        }
+        Ok(view)
     }
 }
 
@@ -242,7 +279,7 @@ mod tests {
             open: vec!["always".into()],
             ..Default::default()
         }];
-        let live = Schedules::open(&schedules, &groups, store.clone())
+        let live = Schedules::open(&schedules, &groups, store.clone(), None)
             .await
             .unwrap();
         let now = now_ms();
@@ -273,7 +310,7 @@ mod tests {
         );
 
         // A new host reads the switches back.
-        let again = Schedules::open(&schedules, &groups, store.clone())
+        let again = Schedules::open(&schedules, &groups, store.clone(), None)
             .await
             .unwrap();
         assert_eq!(

@@ -520,6 +520,8 @@ pub enum Signal {
     PluginPublished { name: String },
     /// Integration `id` was set through the admin API.
     IntegrationSaved { id: String },
+    /// An admin switched schedule group `group` (an emergency, a holiday).
+    ScheduleSwitched { group: String },
 }
 
 /// The kinds of work a wake-up is for.
