@@ -14,8 +14,8 @@
 //! Run: `cargo xtask test -p switchboard-tests --test flows`.
 
 mod crash;
-mod schedules;
 mod error_paths;
+mod schedules;
 mod versions;
 
 use switchboard_tests::fixtures::XDm;

@@ -50,10 +50,15 @@ async fn schedule_groups_are_switched_without_a_restart() {
         c.extra_toml.push_str(CONFIG);
     })
     .await;
-    let group = env.admin_get("/admin/v1/schedule-groups/support-hours").await;
+    let group = env
+        .admin_get("/admin/v1/schedule-groups/support-hours")
+        .await;
     assert_eq!(group["status"], "open", "{group:#}");
     dm(&env, "1700000000000000301", "hi").await;
-    assert_eq!(env.texts_to("1700000000000000301", 1).await, ["We are open."]);
+    assert_eq!(
+        env.texts_to("1700000000000000301", 1).await,
+        ["We are open."]
+    );
 
     // An emergency, switched on through the admin API, takes the flow's emergency path.
     let switched = env
@@ -97,7 +102,10 @@ async fn schedule_groups_are_switched_without_a_restart() {
     assert_eq!(holiday.status, 200, "{}", holiday.text());
     assert_eq!(holiday.json()["holidays_added"], json!([today]));
     dm(&env, "1700000000000000303", "hi").await;
-    assert_eq!(env.texts_to("1700000000000000303", 1).await, ["Happy holidays."]);
+    assert_eq!(
+        env.texts_to("1700000000000000303", 1).await,
+        ["Happy holidays."]
+    );
 
     // Refusals say why.
     let unknown = env
@@ -121,7 +129,9 @@ async fn schedule_groups_are_switched_without_a_restart() {
 
     // The switch is kept across a restart.
     env.host.restart().await;
-    let group = env.admin_get("/admin/v1/schedule-groups/support-hours").await;
+    let group = env
+        .admin_get("/admin/v1/schedule-groups/support-hours")
+        .await;
     assert_eq!(group["status"], "holiday", "{group:#}");
     assert_eq!(group["holidays_added"], json!([today]));
 }
@@ -134,7 +144,10 @@ async fn a_flow_naming_an_unknown_group_is_refused() {
     })
     .await;
     let (status, body) = env
-        .put_flow("hours", &FLOW.replace("group: support-hours", "group: support-hour"))
+        .put_flow(
+            "hours",
+            &FLOW.replace("group: support-hours", "group: support-hour"),
+        )
         .await;
     assert_eq!(status, 422, "{body:#}");
     let errors = body["errors"].as_array().unwrap();
