@@ -175,7 +175,8 @@ async fn a_partner_goes_from_nothing_to_a_hot_loaded_adapter() {
         "asks for:     memory_mib = 16",
         "loads:        yes; describe() answered",
         "platform:     acme-test",
-        "text limit:   4096 Chars",
+        "text limit:   4096 characters",
+        "capabilities: attachments, quick replies",
         "reply window: none",
     ] {
         assert!(text.contains(line), "no {line:?} in:\n{text}");
