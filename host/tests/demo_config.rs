@@ -58,7 +58,10 @@ fn every_demo_transfer_has_an_agent_who_can_take_it() {
             }
         }
     }
-    assert!(transfers >= 5, "only {transfers} transfers in the example flows");
+    assert!(
+        transfers >= 5,
+        "only {transfers} transfers in the example flows"
+    );
     assert!(
         stranded.is_empty(),
         "no demo agent can take these transfers:\n{}",
