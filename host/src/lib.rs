@@ -26,6 +26,7 @@ pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod outbound;
+pub mod plugin_check;
 pub mod rules;
 pub mod runtime;
 pub mod schedules;

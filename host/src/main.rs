@@ -114,6 +114,15 @@ enum FlowCommand {
 enum PluginCommand {
     /// Load a component as the host would and print what it is.
     Inspect { file: PathBuf },
+    /// Run the adapter suite on a component with a platform's fixtures: DIR holds the webhook
+    /// bodies and a `check.toml` (settings, signature, what each fixture gives). Only what the
+    /// component's describe() declares is asked of it. Exits 1 when a check fails.
+    Check {
+        file: PathBuf,
+        /// The fixtures folder with its check.toml.
+        #[arg(long)]
+        fixtures: PathBuf,
+    },
     /// Hot-load a component into a running host (PUT /admin/v1/plugins/NAME).
     Publish {
         file: PathBuf,
@@ -365,6 +374,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Inspect { file },
         } => inspect(&file).await,
+        Command::Plugin {
+            command: PluginCommand::Check { file, fixtures },
+        } => {
+            let report = switchboard::plugin_check::check(&file, &fixtures).await?;
+            print!("{}", report.render());
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Plugin {
             command: PluginCommand::Versions { name, host, token },
         } => {

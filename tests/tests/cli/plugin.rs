@@ -130,3 +130,73 @@ async fn serve_watch_hot_loads_changed_plugin_files() {
         "{missing:?}"
     );
 }
+
+/// `plugin check` runs the adapter suite on a component from any folder, with a platform's
+/// fixtures and their check.toml; a fixture nobody classified and a wrong expectation fail it,
+/// each named.
+#[test]
+fn plugin_check_runs_the_adapter_suite_from_any_folder() {
+    let dir = TempDir::new("cli-check");
+    let component = plugins_dir().join("open-messaging.wasm");
+    let fixtures =
+        switchboard_tests::harness::workspace_dir().join("plugins/open-messaging/fixtures");
+    let passed = run_cli(|c| {
+        c.current_dir(dir.path())
+            .args(["plugin", "check"])
+            .arg(&component)
+            .arg("--fixtures")
+            .arg(&fixtures);
+    });
+    let said = succeeded(&passed);
+    assert!(said.ends_with("passed: 56 checks"), "{said}");
+    assert!(
+        said.contains(
+            "ok   inbound-structured.json: decodes (answered 200 with 1 event(s); expected Events)"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("ok   encodes quick replies as a request to the platform"),
+        "{said}"
+    );
+
+    // The partner's own copy, with a stray fixture and a wrong expectation.
+    let copy = dir.path().join("fixtures");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(copy.join("stray.json"), "{}").unwrap();
+    let profile = std::fs::read_to_string(copy.join("check.toml")).unwrap();
+    std::fs::write(
+        copy.join("check.toml"),
+        profile.replace(
+            r#""outbound-echo.json" = "nothing""#,
+            r#""outbound-echo.json" = "events""#,
+        ),
+    )
+    .unwrap();
+    let failed = run_cli(|c| {
+        c.current_dir(dir.path())
+            .args(["plugin", "check"])
+            .arg(&component)
+            .args(["--fixtures", "fixtures"]);
+    });
+    let said = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("FAIL stray.json: classified in check.toml"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "FAIL outbound-echo.json: decodes (answered 200 with 0 event(s); expected Events)"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.trim_end().ends_with("FAILED: 2 of 57 checks"),
+        "{said}"
+    );
+}
