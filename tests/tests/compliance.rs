@@ -1103,3 +1103,36 @@ async fn meta_adapters_answer_handshakes_and_signatures_alike() {
         failures.join("\n  ")
     );
 }
+
+/// A new adapter cannot pass silently: every adapter component `cargo xtask build-plugins` built
+/// (a top-level `target/plugins/NAME.wasm` exporting the adapter world) has a profile here.
+#[test]
+fn every_built_adapter_has_a_compliance_profile() {
+    let profiled: Vec<&str> = profiles().iter().map(|p| p.plugin).collect();
+    let mut adapters = Vec::new();
+    for entry in std::fs::read_dir(plugins_dir()).expect("run `cargo xtask build-plugins` first") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "wasm") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let outline = switchboard::runtime::outline(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if outline
+            .world
+            .as_deref()
+            .is_some_and(|w| w.contains("/adapter@"))
+        {
+            adapters.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    assert!(adapters.len() >= 4, "{adapters:?}");
+    let missing: Vec<&String> = adapters
+        .iter()
+        .filter(|a| !profiled.contains(&a.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "adapters without a compliance profile (add one to profiles()): {missing:?}"
+    );
+}
