@@ -302,9 +302,17 @@ async fn webhooks(
             report.check(refused, format!("{file}: refused as unauthorized {what}"));
         }
     }
+    // The same bodies as the in-tree compliance suite: a 4 MiB string left open.
+    let oversized = [
+        b"{\"data\":\"".as_slice(),
+        &vec![b'a'; 4 << 20],
+        b"\"".as_slice(),
+    ]
+    .concat();
     for (what, body) in [
-        ("a body that is not JSON", b"not json".to_vec()),
-        ("a 4 MiB body", vec![b'['; 4 << 20]),
+        ("a body that is not JSON", b"this is not json".to_vec()),
+        ("a truncated body", b"{\"entry\":[".to_vec()),
+        ("a 4 MiB body", oversized),
     ] {
         let outcome = webhook(adapter, ctx, profile.sign(key, &body), &body).await;
         let ok = matches!(outcome, Ok(Err(AdapterError::Malformed(_))));

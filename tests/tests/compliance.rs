@@ -110,7 +110,7 @@ fn json_has(body: &[u8], key: &str, value: &str) -> bool {
 const GRAPH_ERROR_500: &str = r#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1,"fbtrace_id":"T"}}"#;
 const GRAPH_ERROR_190: &str = r#"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"fbtrace_id":"T"}}"#;
 
-/// The Open Messaging webhook fixtures; the last is read by the Rust adapter only.
+/// The Open Messaging webhook fixtures, read by all three adapters.
 const OPEN_MESSAGING_WEBHOOKS: &[(&str, Yields)] = &[
     ("inbound-message.json", Yields::Events),
     ("inbound-attachment.json", Yields::Events),
@@ -134,27 +134,12 @@ fn open_messaging(plugin: &'static str) -> Profile {
         sign: hub_base64,
         secret_setting: "secret",
         handshake: None,
-        // Structured messages (a quick reply chosen) are read by the Rust adapter; its
-        // JavaScript and Python twins do not read them yet.
-        webhooks: if plugin == "open-messaging" {
-            OPEN_MESSAGING_WEBHOOKS
-        } else {
-            &OPEN_MESSAGING_WEBHOOKS[..OPEN_MESSAGING_WEBHOOKS.len() - 1]
-        },
-        other_files: if plugin == "open-messaging" {
-            &[
-                "outbound-text.json",
-                "outbound-attachment.json",
-                "outbound-structured.json",
-            ]
-        } else {
-            &[
-                "outbound-text.json",
-                "outbound-attachment.json",
-                "outbound-structured.json",
-                "inbound-structured.json",
-            ]
-        },
+        webhooks: OPEN_MESSAGING_WEBHOOKS,
+        other_files: &[
+            "outbound-text.json",
+            "outbound-attachment.json",
+            "outbound-structured.json",
+        ],
         unknown_kind: r#"{"channel":{"messageId":"m-9","time":"2026-09-01T10:15:00.000Z","from":{"id":"cust-42","idType":"Opaque"}},"type":"FutureKind"}"#,
         answers: &[
             (200, &[], "{}", "sent"),
