@@ -90,6 +90,81 @@ enum ExpectedReply {
     Contains { contains: String },
 }
 
+impl std::fmt::Display for ExpectedReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExpectedReply::Exact(text) => write!(f, "{text:?}"),
+            ExpectedReply::Contains { contains } => write!(f, "a reply containing {contains:?}"),
+        }
+    }
+}
+
+/// What one script did, turn by turn: printed for people ([`Report::print`]) or as JSON
+/// (`flow test --format json`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub flow: String,
+    pub script: String,
+    pub description: Option<String>,
+    pub passed: bool,
+    pub turns: Vec<TurnReport>,
+}
+
+/// One turn of a script.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TurnReport {
+    /// 1-based.
+    pub turn: usize,
+    pub passed: bool,
+    /// What did not match the script; empty when the turn passed.
+    pub problems: Vec<String>,
+    /// Every message the turn sent, in order.
+    pub replies: Vec<String>,
+    /// How the turn ended, in words (`waiting in `ask_topic``).
+    pub ended: String,
+    /// How the turn ended, as a word: `waiting`, `transferred`, `disconnected`, `failed`, or
+    /// `not run` for a turn after the conversation left the flow.
+    pub outcome: String,
+}
+
+impl Report {
+    /// The report as `flow test` prints it: a line per turn, the problems and replies of a
+    /// failed one, then `passed` or `FAILED`.
+    pub fn print(&self) {
+        println!(
+            "{} with {}{}",
+            self.flow,
+            self.script,
+            self.description
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        );
+        for turn in &self.turns {
+            if turn.passed {
+                println!("  turn {}: ok ({})", turn.turn, turn.ended);
+                continue;
+            }
+            println!("  turn {}: FAILED", turn.turn);
+            for problem in &turn.problems {
+                println!("    - {problem}");
+            }
+            if turn.outcome != "not run" {
+                if turn.replies.is_empty() {
+                    println!("    replies: none");
+                } else {
+                    println!("    replies:");
+                    for (i, reply) in turn.replies.iter().enumerate() {
+                        println!("      {}. {reply:?}", i + 1);
+                    }
+                }
+                println!("    the turn ended: {}", turn.ended);
+            }
+        }
+        println!("{}", if self.passed { "passed" } else { "FAILED" });
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExpectedTransfer {
@@ -132,8 +207,19 @@ impl engine::Plugins for Plugins {
     }
 }
 
-/// Runs the script; prints each turn's result. Returns whether every turn passed.
+/// Runs the script and prints each turn's result. Returns whether every turn passed.
 pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> anyhow::Result<bool> {
+    let report = run_script(flow_path, script_path, plugins_dir).await?;
+    report.print();
+    Ok(report.passed)
+}
+
+/// Runs the script against the flow and says what happened in each turn.
+pub async fn run_script(
+    flow_path: &Path,
+    script_path: &Path,
+    plugins_dir: &Path,
+) -> anyhow::Result<Report> {
     let source = std::fs::read_to_string(flow_path)
         .with_context(|| format!("cannot read {}", flow_path.display()))?;
     let flow = Arc::new(Flow::parse(&source, &Known::default()).map_err(|errors| {
@@ -243,25 +329,28 @@ pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> an
     let queues: Option<HashSet<String>> = script.queues.clone().map(|q| q.into_iter().collect());
     let queue_exists = move |q: &str| queues.as_ref().is_none_or(|set| set.contains(q));
 
-    println!(
-        "{} with {}{}",
-        flow_path.display(),
-        script_path.display(),
-        script
-            .description
-            .as_deref()
-            .map(|d| format!(": {d}"))
-            .unwrap_or_default()
-    );
+    let mut report = Report {
+        flow: flow_path.display().to_string(),
+        script: script_path.display().to_string(),
+        description: script.description.clone(),
+        passed: true,
+        turns: Vec::new(),
+    };
     let mut current = flow;
     let mut state: Option<FlowState> = None;
     let mut finished = false;
-    let mut all_passed = true;
     for (i, turn) in script.turns.iter().enumerate() {
         let n = i + 1;
         if finished {
-            println!("  turn {n}: FAILED: the conversation already left the flow");
-            all_passed = false;
+            report.turns.push(TurnReport {
+                turn: n,
+                passed: false,
+                problems: vec!["the conversation already left the flow".into()],
+                replies: Vec::new(),
+                ended: "not run".into(),
+                outcome: "not run".into(),
+            });
+            report.passed = false;
             break;
         }
         let (event, message) = if turn.timeout {
@@ -285,6 +374,7 @@ pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> an
             conversation: "flow-test",
             now_ms,
             queue_exists: &queue_exists,
+            schedules: &crate::engine::schedule::NoGroups,
         };
         let drive: Drive =
             engine::drive(current.clone(), state.take(), input, &plugins, &folder).await;
@@ -294,28 +384,44 @@ pub async fn run(flow_path: &Path, script_path: &Path, plugins_dir: &Path) -> an
             current = next.clone();
         }
         let problems = check(turn, &drive);
-        let texts: Vec<String> = drive
+        let replies: Vec<String> = drive
             .effects
             .iter()
             .map(|Effect::Send { text, .. }| text.clone())
             .collect();
-        if problems.is_empty() {
-            println!("  turn {n}: ok ({})", describe(&drive.outcome));
-        } else {
-            all_passed = false;
-            println!("  turn {n}: FAILED");
-            for problem in problems {
-                println!("    - {problem}");
-            }
-            println!("    replies were: {texts:?}");
-            println!("    the turn ended: {}", describe(&drive.outcome));
-        }
+        report.passed &= problems.is_empty();
+        report.turns.push(TurnReport {
+            turn: n,
+            passed: problems.is_empty(),
+            problems,
+            replies,
+            ended: describe(&drive.outcome),
+            outcome: ended(&drive.outcome).to_string(),
+        });
         finished = !matches!(drive.outcome, Outcome::Waiting { .. });
         state = Some(drive.state);
         now_ms += 1000;
     }
-    println!("{}", if all_passed { "passed" } else { "FAILED" });
-    Ok(all_passed)
+    Ok(report)
+}
+
+/// How a turn ended, as the word a script's `then` uses.
+fn ended(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Waiting { .. } => "waiting",
+        Outcome::Transferred { .. } => "transferred",
+        Outcome::Disconnected => "disconnected",
+        _ => "failed",
+    }
+}
+
+/// A list for people: `orders, invoices`, or `none`.
+fn listed(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
 }
 
 fn describe(outcome: &Outcome) -> String {
@@ -327,7 +433,10 @@ fn describe(outcome: &Outcome) -> String {
             skills,
             ..
         } => {
-            format!("transferred to `{queue}` (priority {priority}, skills {skills:?})")
+            format!(
+                "transferred to `{queue}` (priority {priority}, skills: {})",
+                listed(skills)
+            )
         }
         Outcome::Disconnected => "disconnected".into(),
         Outcome::Failed { step, error } => format!("failed in `{step}`: {error}"),
@@ -357,16 +466,11 @@ fn check(turn: &ScriptTurn, drive: &Drive) -> Vec<String> {
                 ExpectedReply::Contains { contains } => got.contains(contains.as_str()),
             };
             if !ok {
-                problems.push(format!("reply {}: expected {want:?}, got {got:?}", i + 1));
+                problems.push(format!("reply {}: expected {want}, got {got:?}", i + 1));
             }
         }
     }
-    let ended = match &drive.outcome {
-        Outcome::Waiting { .. } => "waiting",
-        Outcome::Transferred { .. } => "transferred",
-        Outcome::Disconnected => "disconnected",
-        _ => "failed",
-    };
+    let ended = ended(&drive.outcome);
     let want_end = turn
         .then
         .as_deref()
@@ -393,7 +497,11 @@ fn check(turn: &ScriptTurn, drive: &Drive) -> Vec<String> {
         if let Some(s) = &want.skills
             && s != skills
         {
-            problems.push(format!("expected skills {s:?}, got {skills:?}"));
+            problems.push(format!(
+                "expected skills {}, got {}",
+                listed(s),
+                listed(skills)
+            ));
         }
         if let Some(p) = want.priority
             && p != *priority
@@ -402,8 +510,9 @@ fn check(turn: &ScriptTurn, drive: &Drive) -> Vec<String> {
         }
         if want.language.is_some() && &want.language != language {
             problems.push(format!(
-                "expected language {:?}, got {language:?}",
-                want.language
+                "expected language {}, got {}",
+                want.language.as_deref().unwrap_or("none"),
+                language.as_deref().unwrap_or("none")
             ));
         }
     }

@@ -21,6 +21,7 @@ use crate::live::AgentEvents;
 use crate::metrics::Metrics;
 use crate::outbound::{Sender, SenderActions};
 use crate::runtime::PluginRuntime;
+use crate::schedules::Schedules;
 use crate::server::{AdminState, AgentState, Auth, MetricsState, Routes, SupervisorState};
 use crate::store::{Signal, SignalBus, Store};
 use crate::wake::Wakeups;
@@ -31,6 +32,7 @@ pub struct Host {
     pub store: Arc<dyn Store>,
     pub catalog: Arc<PluginCatalog>,
     pub flows: Arc<FlowRegistry>,
+    pub schedules: Arc<Schedules>,
     pub integrations: Arc<Integrations>,
     pub deployer: Arc<Deployer>,
     pub agents: Arc<AgentDirectory>,
@@ -79,7 +81,17 @@ impl Host {
         let mut names = catalog.granted_names();
         names.extend(plugins_named_in(&config.flows.dir)?);
         catalog.load_flow_plugins(names).await;
-        let flows = Arc::new(FlowRegistry::new(store.clone(), queues));
+        let schedules = Arc::new(
+            Schedules::open(
+                &config.schedules,
+                &config.schedule_groups,
+                store.clone(),
+                bus.clone(),
+            )
+            .await
+            .context("in [[schedule]] / [[schedule_group]]")?,
+        );
+        let flows = Arc::new(FlowRegistry::new(store.clone(), queues, schedules.names()));
         flows
             .publish_folder(&config.flows.dir, &catalog.kinds())
             .await?;
@@ -108,6 +120,7 @@ impl Host {
             store,
             catalog,
             flows,
+            schedules,
             integrations,
             deployer,
             wake,
@@ -138,6 +151,7 @@ impl Host {
         });
         let mut signals = bus.subscribe();
         let (live, wake, deployer) = (self.live.clone(), self.wake.clone(), self.deployer.clone());
+        let schedules = self.schedules.clone();
         tokio::spawn(async move {
             loop {
                 let signal = match signals.recv().await {
@@ -151,6 +165,11 @@ impl Host {
                 match signal {
                     Signal::Agent { agent, name, data } => live.deliver(&agent, &name, data),
                     Signal::Wake { work } => wake.woken(work),
+                    Signal::ScheduleSwitched { group } => {
+                        if let Err(e) = schedules.reload(&group).await {
+                            tracing::error!(group = %group, "cannot follow a schedule switch: {e:#}");
+                        }
+                    }
                     other => deployer.follow(other).await,
                 }
             }
@@ -162,6 +181,7 @@ impl Host {
         let inbox = Inbox {
             store: self.store.clone(),
             flows: self.flows.clone(),
+            schedules: self.schedules.clone(),
             catalog: self.catalog.clone(),
             integrations: self.integrations.clone(),
             live: self.live.clone(),
@@ -262,6 +282,7 @@ impl Host {
                 store: self.store.clone(),
                 queues: Arc::new(self.config.queues.clone()),
                 agents: self.agents.clone(),
+                schedules: self.schedules.clone(),
             },
             metrics: MetricsState {
                 store: self.store.clone(),

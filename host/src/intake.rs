@@ -22,6 +22,8 @@ pub struct Answer {
 #[derive(Debug)]
 pub enum Refused {
     UnknownIntegration(String),
+    /// The integration's adapter is not published yet (503: the platform redelivers).
+    AdapterMissing(String),
     /// A bad or missing signature (401).
     Unauthorized(String),
     /// A body the adapter cannot read (400).
@@ -39,6 +41,7 @@ impl Refused {
     pub fn code(&self) -> &'static str {
         match self {
             Refused::UnknownIntegration(_) => "unknown_integration",
+            Refused::AdapterMissing(_) => "adapter_missing",
             Refused::Unauthorized(_) => "unauthorized",
             Refused::Malformed(_) => "malformed",
             Refused::Misconfigured(_) => "misconfigured",
@@ -60,6 +63,11 @@ impl Intake {
     /// Answers one webhook request to integration `id`.
     pub async fn receive(&self, id: &str, request: WebhookRequest) -> Result<Answer, Refused> {
         let Some(integration) = self.integrations.get(id) else {
+            if let Some(adapter) = self.integrations.waiting_for(id) {
+                return Err(Refused::AdapterMissing(format!(
+                    "integration `{id}` waits for its adapter `{adapter}` to be published (PUT /admin/v1/plugins/{adapter})"
+                )));
+            }
             return Err(Refused::UnknownIntegration(format!(
                 "no integration `{id}` is configured"
             )));

@@ -62,13 +62,21 @@ enum Command {
 
 #[derive(Subcommand)]
 enum FlowCommand {
-    /// Check a flow file and print every error with its line and column.
+    /// Check flow files and print every error as `FILE:LINE:COL: message`. Exits 0 when all
+    /// are valid, 1 when one is not a valid flow, 2 when a file or the configuration cannot be
+    /// read.
     Validate {
-        file: PathBuf,
-        /// Also check that the queues it transfers to exist in this configuration.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also check the queues, schedule groups and plugins of this configuration.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// `text` (one line per error) or `json`.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
     },
+    /// Print the JSON Schema of flow files (for editors: see docs/flows.md).
+    Schema,
     /// Draw a flow: Mermaid (default), Graphviz DOT, or SVG (needs Graphviz's `dot`).
     Graph {
         file: PathBuf,
@@ -83,6 +91,9 @@ enum FlowCommand {
         /// Where the plugin components are.
         #[arg(long, default_value = "target/plugins")]
         plugins: PathBuf,
+        /// `text` (a line per turn) or `json` (`{"passed", "reports": [...]}`).
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
     },
     /// Publish a flow file to a running host (PUT /admin/v1/flows/NAME).
     Publish {
@@ -103,6 +114,15 @@ enum FlowCommand {
 enum PluginCommand {
     /// Load a component as the host would and print what it is.
     Inspect { file: PathBuf },
+    /// Run the adapter suite on a component with a platform's fixtures: DIR holds the webhook
+    /// bodies and a `check.toml` (settings, signature, what each fixture gives). Only what the
+    /// component's describe() declares is asked of it. Exits 1 when a check fails.
+    Check {
+        file: PathBuf,
+        /// The fixtures folder with its check.toml.
+        #[arg(long)]
+        fixtures: PathBuf,
+    },
     /// Hot-load a component into a running host (PUT /admin/v1/plugins/NAME).
     Publish {
         file: PathBuf,
@@ -115,6 +135,31 @@ enum PluginCommand {
         /// The plugin's name; default: the file name without `.wasm`.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// List a plugin's stored versions in a running host, and which one runs
+    /// (GET /admin/v1/plugins/NAME).
+    Versions {
+        name: String,
+        /// The host's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        host: String,
+        /// The admin token (or set SWITCHBOARD_ADMIN_TOKEN).
+        #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN")]
+        token: String,
+    },
+    /// Roll a plugin back (or forward) to a stored version in a running host, hot
+    /// (POST /admin/v1/plugins/NAME/rollback).
+    Rollback {
+        name: String,
+        /// The stored version to run (see `plugin versions`).
+        #[arg(long)]
+        version: i64,
+        /// The host's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        host: String,
+        /// The admin token (or set SWITCHBOARD_ADMIN_TOKEN).
+        #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN")]
+        token: String,
     },
 }
 
@@ -178,7 +223,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Flow {
             command: FlowCommand::Graph { file, format },
         } => {
-            let flow = match flows::validate_flow_file(&file, None, None)? {
+            let flow = match flows::validate_flow_file(&file, None, None, None)? {
                 Ok(flow) => flow,
                 Err(errors) => {
                     for e in &errors {
@@ -215,14 +260,26 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     file,
                     script,
                     plugins,
+                    format,
                 },
         } => {
             if script.is_empty() {
                 anyhow::bail!("give at least one --script CONVERSATION.yaml");
             }
             let mut passed = true;
+            let mut reports = Vec::new();
             for script in &script {
-                passed &= switchboard::flowtest::run(&file, script, &plugins).await?;
+                let report = switchboard::flowtest::run_script(&file, script, &plugins).await?;
+                passed &= report.passed;
+                if format == "json" {
+                    reports.push(report);
+                } else {
+                    report.print();
+                }
+            }
+            if format == "json" {
+                let all = serde_json::json!({ "passed": passed, "reports": reports });
+                println!("{all:#}");
             }
             Ok(if passed {
                 ExitCode::SUCCESS
@@ -240,30 +297,33 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 },
         } => publish(&file, &host, &token, name).await,
         Command::Flow {
-            command: FlowCommand::Validate { file, config },
+            command:
+                FlowCommand::Validate {
+                    files,
+                    config,
+                    format,
+                },
         } => {
-            let config = config.map(|c| Config::load(&c)).transpose()?;
-            let queues = config
-                .as_ref()
-                .map(|c| c.queues.iter().map(|q| q.id.clone()).collect());
-            // With a configuration, the plugins the flow calls must exist and be of the right kind.
-            let plugins = match &config {
-                Some(config) => Some(flows::plugin_kinds_for(&file, config).await?),
-                None => None,
+            let config = match config.map(|c| Config::load(&c)).transpose() {
+                Ok(config) => config,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return Ok(ExitCode::from(flows::EXIT_UNREADABLE));
+                }
             };
-            match flows::validate_flow_file(&file, queues.as_ref(), plugins.as_ref())? {
-                Ok(flow) => {
-                    println!("{}: ok ({} steps)", file.display(), flow.steps.len());
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(errors) => {
-                    for e in &errors {
-                        println!("{}:{e}", file.display());
-                    }
-                    println!("{}: {} error(s)", file.display(), errors.len());
-                    Ok(ExitCode::FAILURE)
-                }
+            let reports = flows::check_files(&files, config.as_ref()).await;
+            if format == "json" {
+                println!("{:#}", flows::render_json(&reports));
+            } else {
+                print!("{}", flows::render_text(&reports));
             }
+            Ok(ExitCode::from(flows::exit_code(&reports)))
+        }
+        Command::Flow {
+            command: FlowCommand::Schema,
+        } => {
+            println!("{:#}", switchboard::engine::schema());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Plugin {
             command:
@@ -314,6 +374,74 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Inspect { file },
         } => inspect(&file).await,
+        Command::Plugin {
+            command: PluginCommand::Check { file, fixtures },
+        } => {
+            let report = switchboard::plugin_check::check(&file, &fixtures).await?;
+            print!("{}", report.render());
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Plugin {
+            command: PluginCommand::Versions { name, host, token },
+        } => {
+            let url = format!("{}/admin/v1/plugins/{name}", host.trim_end_matches('/'));
+            let request = reqwest::Client::new().get(&url).bearer_auth(&token);
+            let Some(body) = admin_call(&name, &url, request).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            for v in body["versions"].as_array().into_iter().flatten() {
+                let when = jiff::Timestamp::from_millisecond(v["created_at"].as_i64().unwrap_or(0))
+                    .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{name} v{}  {}  {}  sha256 {}  {when}",
+                    v["version"],
+                    if v["active"] == true {
+                        "active"
+                    } else {
+                        "      "
+                    },
+                    v["world"].as_str().unwrap_or_default(),
+                    v["hash"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .get(..12)
+                        .unwrap_or_default(),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command:
+                PluginCommand::Rollback {
+                    name,
+                    version,
+                    host,
+                    token,
+                },
+        } => {
+            let url = format!(
+                "{}/admin/v1/plugins/{name}/rollback",
+                host.trim_end_matches('/')
+            );
+            let request = reqwest::Client::new()
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&serde_json::json!({ "version": version }));
+            let Some(body) = admin_call(&name, &url, request).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            println!(
+                "{name}: version {} runs ({})",
+                body["version"],
+                body["world"].as_str().unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -375,13 +503,35 @@ async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
             println!("loads:        yes; describe() answered");
             println!("sha256:       {}", plugin.hash());
             println!("platform:     {}", info.platform);
-            println!("text limit:   {} {:?}", info.text_limit, info.text_unit);
+            let unit = match info.text_unit {
+                switchboard::events::TextUnit::Chars => "characters",
+                switchboard::events::TextUnit::Bytes => "bytes",
+            };
+            println!("text limit:   {} {unit}", info.text_limit);
             println!(
                 "reply window: {}",
                 info.reply_window_hours
                     .map_or("none".to_string(), |h| format!("{h} h"))
             );
-            println!("capabilities: {:?}", info.capabilities);
+            let c = info.capabilities;
+            let can: Vec<&str> = [
+                (c.attachments, "attachments"),
+                (c.quick_replies, "quick replies"),
+                (c.typing, "typing"),
+                (c.receipts, "receipts"),
+                (c.templates, "templates"),
+            ]
+            .into_iter()
+            .filter_map(|(on, what)| on.then_some(what))
+            .collect();
+            println!(
+                "capabilities: {}",
+                if can.is_empty() {
+                    "text only".to_string()
+                } else {
+                    can.join(", ")
+                }
+            );
         }
         Loaded::Flow(plugin) => {
             println!("loads:        yes");
@@ -393,6 +543,30 @@ async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sends an admin request; on an error status prints `NAME: STATUS MESSAGE` to stderr and
+/// returns `None`.
+async fn admin_call(
+    name: &str,
+    url: &str,
+    request: reqwest::RequestBuilder,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if status.is_success() {
+        return Ok(Some(body));
+    }
+    eprintln!(
+        "{name}: {} {}",
+        status.as_u16(),
+        body["error"]["message"].as_str().unwrap_or_default()
+    );
+    Ok(None)
 }
 
 /// `flow publish`: PUT the file to the admin API and print the answer.
@@ -442,7 +616,7 @@ async fn publish(
     );
     for e in body["errors"].as_array().into_iter().flatten() {
         eprintln!(
-            "  {}:line {}, column {}: {}",
+            "  {}:{}:{}: {}",
             file.display(),
             e["line"],
             e["column"],

@@ -579,6 +579,9 @@ mod tests {
         assert_eq!(listed[0]["platform"], "x");
         assert_eq!(listed[1]["platform"], "open-messaging");
         assert_eq!(listed[1]["headers"]["content-type"], "application/json");
+        // Credentials never leave the simulator in a listing.
+        assert_eq!(listed[0]["headers"]["authorization"], "Bearer [redacted]");
+        assert!(!listed.to_string().contains(TOKEN), "{listed}");
         sim.shutdown().await.unwrap();
     }
 

@@ -110,6 +110,18 @@ fn json_has(body: &[u8], key: &str, value: &str) -> bool {
 const GRAPH_ERROR_500: &str = r#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1,"fbtrace_id":"T"}}"#;
 const GRAPH_ERROR_190: &str = r#"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"fbtrace_id":"T"}}"#;
 
+/// The Open Messaging webhook fixtures, read by all three adapters.
+const OPEN_MESSAGING_WEBHOOKS: &[(&str, Yields)] = &[
+    ("inbound-message.json", Yields::Events),
+    ("inbound-attachment.json", Yields::Events),
+    ("receipt-delivered.json", Yields::Events),
+    ("receipt-failed.json", Yields::Events),
+    ("receipt-sent.json", Yields::Events),
+    ("typing.json", Yields::Events),
+    ("outbound-echo.json", Yields::Nothing),
+    ("inbound-structured.json", Yields::Events),
+];
+
 /// The Open Messaging profile, shared by its Rust, JavaScript and Python adapters.
 fn open_messaging(plugin: &'static str) -> Profile {
     Profile {
@@ -122,16 +134,12 @@ fn open_messaging(plugin: &'static str) -> Profile {
         sign: hub_base64,
         secret_setting: "secret",
         handshake: None,
-        webhooks: &[
-            ("inbound-message.json", Yields::Events),
-            ("inbound-attachment.json", Yields::Events),
-            ("receipt-delivered.json", Yields::Events),
-            ("receipt-failed.json", Yields::Events),
-            ("receipt-sent.json", Yields::Events),
-            ("typing.json", Yields::Events),
-            ("outbound-echo.json", Yields::Nothing),
+        webhooks: OPEN_MESSAGING_WEBHOOKS,
+        other_files: &[
+            "outbound-text.json",
+            "outbound-attachment.json",
+            "outbound-structured.json",
         ],
-        other_files: &["outbound-text.json", "outbound-attachment.json"],
         unknown_kind: r#"{"channel":{"messageId":"m-9","time":"2026-09-01T10:15:00.000Z","from":{"id":"cust-42","idType":"Opaque"}},"type":"FutureKind"}"#,
         answers: &[
             (200, &[], "{}", "sent"),
@@ -710,6 +718,8 @@ async fn every_adapter_passes_the_compliance_suite() {
         let mut files: Vec<String> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            // The profile `switchboard plugin check` reads.
+            .filter(|f| f != "check.toml")
             .collect();
         files.sort();
         for file in &files {
@@ -827,7 +837,16 @@ async fn every_adapter_passes_the_compliance_suite() {
             .find(|(k, _)| *k == "api_base" || *k == "webhook_url")
             .map(|(_, v)| *v)
             .unwrap();
-        let mut kinds = vec!["text", "quick-replies", "agent", "attachment"];
+        // Only what the adapter says its platform carries: the host turns quick replies into
+        // numbered options and attachments into links for a platform without them.
+        let can = adapter.adapter.info().capabilities;
+        let mut kinds = vec!["text", "agent"];
+        if can.quick_replies {
+            kinds.push("quick-replies");
+        }
+        if can.attachments {
+            kinds.push("attachment");
+        }
         if profile.templates {
             kinds.push("template");
         }
@@ -1067,5 +1086,38 @@ async fn meta_adapters_answer_handshakes_and_signatures_alike() {
         failures.is_empty(),
         "Meta handshake and signature answers:\n  {}",
         failures.join("\n  ")
+    );
+}
+
+/// A new adapter cannot pass silently: every adapter component `cargo xtask build-plugins` built
+/// (a top-level `target/plugins/NAME.wasm` exporting the adapter world) has a profile here.
+#[test]
+fn every_built_adapter_has_a_compliance_profile() {
+    let profiled: Vec<&str> = profiles().iter().map(|p| p.plugin).collect();
+    let mut adapters = Vec::new();
+    for entry in std::fs::read_dir(plugins_dir()).expect("run `cargo xtask build-plugins` first") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "wasm") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let outline = switchboard::runtime::outline(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if outline
+            .world
+            .as_deref()
+            .is_some_and(|w| w.contains("/adapter@"))
+        {
+            adapters.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    assert!(adapters.len() >= 4, "{adapters:?}");
+    let missing: Vec<&String> = adapters
+        .iter()
+        .filter(|a| !profiled.contains(&a.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "adapters without a compliance profile (add one to profiles()): {missing:?}"
     );
 }

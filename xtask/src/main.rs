@@ -27,6 +27,7 @@ use anyhow::{Context, bail};
 
 mod architecture;
 mod bench;
+mod demo;
 mod foreign_plugins;
 mod new_plugin;
 
@@ -397,11 +398,14 @@ fn test(ws: &Workspace, extra: &[String]) -> anyhow::Result<ExitCode> {
 
 struct ServeArgs {
     config: Option<PathBuf>,
+    /// Keep the demo's store from the last run (default: start fresh).
+    keep: bool,
 }
 
 impl ServeArgs {
     fn parse(args: &[String]) -> anyhow::Result<ServeArgs> {
         let mut config = None;
+        let mut keep = false;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             if let Some(value) = arg.strip_prefix("--config=") {
@@ -413,17 +417,21 @@ impl ServeArgs {
                     let value = args.next().context("--config needs a file")?;
                     config = Some(PathBuf::from(value));
                 }
+                "--keep" => keep = true,
                 other => {
-                    bail!("serve: unexpected argument {other:?} (usage: serve [--config FILE])")
+                    bail!(
+                        "serve: unexpected argument {other:?} (usage: serve [--config FILE] [--keep])"
+                    )
                 }
             }
         }
-        Ok(ServeArgs { config })
+        Ok(ServeArgs { config, keep })
     }
 }
 
 fn serve(ws: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
     // A relative --config is relative to where the command was typed; the host runs in the root.
+    let demo_config = args.config.is_none();
     let config = match args.config {
         Some(path) => absolute(&path)?,
         None => ws.root.join("switchboard.toml"),
@@ -466,6 +474,26 @@ fn serve(ws: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut sim = Running::spawn("platform-sim", &mut sim)?;
     let sim_addr: SocketAddr = DEMO_SIM_ADDR.parse().context("simulator address")?;
     wait_for_listener(&mut sim, sim_addr, SIM_TIMEOUT)?;
+
+    let demo = demo::read(&fs::read_to_string(&config).unwrap_or_default());
+    // The demo starts fresh: a second walkthrough must not continue the first one's
+    // conversations. Another configuration's store is never touched.
+    if demo_config && !args.keep {
+        let removed: Vec<String> = demo::state_files(&ws.root, &demo)
+            .into_iter()
+            .filter(|file| fs::remove_file(file).is_ok())
+            .map(|file| file.display().to_string())
+            .collect();
+        if !removed.is_empty() {
+            step(&format!(
+                "a fresh demo state: removed {} (`cargo xtask serve --keep` keeps it)",
+                removed.join(", ")
+            ));
+        }
+    }
+    for line in demo::banner(&demo) {
+        step(&line);
+    }
 
     let mut host = Command::new(ws.bin("debug", "switchboard"));
     host.arg("serve")

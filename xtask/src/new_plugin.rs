@@ -19,6 +19,7 @@ pub const USAGE: &str = "new-plugin KIND NAME [--out DIR]";
 
 const ADAPTER_LIB: &str = include_str!("../templates/adapter/lib.rs.tmpl");
 const ADAPTER_FIXTURE: &str = include_str!("../templates/adapter/message.json");
+const ADAPTER_CHECK: &str = include_str!("../templates/adapter/check.toml");
 const BOT_LIB: &str = include_str!("../templates/bot/lib.rs.tmpl");
 const BOT_FIXTURE: &str = include_str!("../templates/bot/conversation.json");
 const ACTION_LIB: &str = include_str!("../templates/data-action/lib.rs.tmpl");
@@ -62,17 +63,18 @@ impl Kind {
     }
 
     /// The template's files: (path in the crate, contents with placeholders).
-    fn files(self) -> [(&'static str, &'static str); 2] {
+    fn files(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Kind::Adapter => [
+            Kind::Adapter => &[
                 ("src/lib.rs", ADAPTER_LIB),
                 ("fixtures/message.json", ADAPTER_FIXTURE),
+                ("fixtures/check.toml", ADAPTER_CHECK),
             ],
-            Kind::Bot => [
+            Kind::Bot => &[
                 ("src/lib.rs", BOT_LIB),
                 ("fixtures/conversation.json", BOT_FIXTURE),
             ],
-            Kind::DataAction => [
+            Kind::DataAction => &[
                 ("src/lib.rs", ACTION_LIB),
                 ("fixtures/order.json", ACTION_FIXTURE),
             ],

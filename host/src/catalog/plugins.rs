@@ -89,6 +89,11 @@ impl PluginCatalog {
         self.dir.join(format!("{name}.wasm"))
     }
 
+    /// Whether plugin `name` has a component to load: a stored version or a file.
+    pub async fn has_component(&self, name: &str) -> anyhow::Result<bool> {
+        Ok(self.store.active_plugin(name).await?.is_some() || self.file(name).exists())
+    }
+
     /// The component to load for plugin `name` (see the module docs) and where it came from.
     pub async fn component(&self, name: &str) -> anyhow::Result<(Vec<u8>, Source)> {
         let path = self.file(name);

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::grants::{PluginGrant, check_http_host};
+use super::schedules::{ScheduleConfig, ScheduleGroupConfig};
 use super::supervisors::{SupervisorConfig, check_supervisors};
 
 /// The whole configuration. Unknown keys are refused so a typo never goes unnoticed.
@@ -44,6 +45,12 @@ pub struct Config {
     /// What each flow plugin (bot or data action) may do beyond the defaults: `[[plugin]]`.
     #[serde(default, rename = "plugin")]
     pub plugin_grants: Vec<PluginGrant>,
+    /// Named schedules: `[[schedule]]`.
+    #[serde(default, rename = "schedule")]
+    pub schedules: Vec<ScheduleConfig>,
+    /// Schedule groups flows name in `schedule` steps: `[[schedule_group]]`.
+    #[serde(default, rename = "schedule_group")]
+    pub schedule_groups: Vec<ScheduleGroupConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -418,6 +425,7 @@ impl Config {
             }
             self.check_grant(grant)?;
         }
+        super::schedules::check(&self.schedules, &self.schedule_groups)?;
         Ok(())
     }
 

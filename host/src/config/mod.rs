@@ -4,11 +4,13 @@
 //! - `supervisors.rs`: who may watch queues and agents live (`[[supervisor]]`).
 //! - `grants.rs`: what one plugin is granted (`[[plugin]]`) and the syntax of its `http_hosts`,
 //!   which the runtime applies when it loads the plugin.
+//! - `schedules.rs`: named schedules and schedule groups (`[[schedule]]`, `[[schedule_group]]`).
 //!
 //! Nothing here imports the rest of the host: the configuration is read before anything runs.
 
 mod file;
 mod grants;
+mod schedules;
 mod supervisors;
 
 pub use file::{
@@ -18,4 +20,5 @@ pub use file::{
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
+pub use schedules::{ScheduleConfig, ScheduleGroupConfig};
 pub use supervisors::SupervisorConfig;

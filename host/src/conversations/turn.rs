@@ -193,6 +193,7 @@ impl Inbox {
             conversation: &conversation.id,
             now_ms: now_ms(),
             queue_exists: &queue_exists,
+            schedules: &*self.schedules,
         };
         let plugins = HostPlugins::new(self.catalog.clone(), self.metrics.clone(), conversation);
         Ok(engine::drive(flow, state, input, &plugins, &*self.flows).await)

@@ -28,6 +28,7 @@ use crate::integrations::Integrations;
 use crate::live::AgentEvents;
 use crate::metrics::Metrics;
 use crate::model::now_ms;
+use crate::schedules::Schedules;
 use crate::store::{AlreadyProcessed, Claimed, LeaseLost, Store, Superseded, Work};
 use crate::wake::Wakeups;
 
@@ -57,6 +58,8 @@ impl Key {
 pub struct Inbox {
     pub store: Arc<dyn Store>,
     pub flows: Arc<FlowRegistry>,
+    /// The schedule groups flows' `schedule` steps name, as admins switched them.
+    pub schedules: Arc<Schedules>,
     pub catalog: Arc<PluginCatalog>,
     pub integrations: Arc<Integrations>,
     pub live: Arc<AgentEvents>,

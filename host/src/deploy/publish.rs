@@ -121,7 +121,9 @@ impl Deployer {
             .map_err(|e| refuse(&e))?;
         match loaded {
             Loaded::Flow(plugin) => {
-                if !self.integrations.using_adapter(name).is_empty() {
+                if !self.integrations.using_adapter(name).is_empty()
+                    || self.integrations.is_awaited(name)
+                {
                     return Err(PluginPublishError::Refused(format!(
                         "`{name}` is a channel adapter in use; this component is a flow plugin"
                     )));
@@ -158,13 +160,18 @@ impl Deployer {
                         .map_err(|e| refuse(&e))?;
                     described.push((integration, info));
                 }
+                let waiting = self
+                    .integrations
+                    .describe_waiting(name, &adapter)
+                    .await
+                    .map_err(|e| refuse(&e))?;
                 let version = self
                     .catalog
                     .record_version(name, adapter.hash(), "adapter", &bytes)
                     .await
                     .map_err(|e| refuse(&e))?;
                 self.integrations
-                    .swap_adapter(adapter.clone(), version, described);
+                    .swap_adapter(adapter.clone(), version, described, waiting);
                 tracing::info!(plugin = %name, version, hash = &adapter.hash()[..12], "adapter swapped in");
                 Ok(Published {
                     version,
@@ -220,7 +227,7 @@ impl Deployer {
             Signal::FlowPublished { name, .. } => self.flows.reload(name).await,
             Signal::PluginPublished { name } => self.reload_plugin(name).await,
             Signal::IntegrationSaved { id } => self.integrations.reload(id).await,
-            Signal::Agent { .. } | Signal::Wake { .. } => Ok(()),
+            Signal::Agent { .. } | Signal::Wake { .. } | Signal::ScheduleSwitched { .. } => Ok(()),
         };
         if let Err(e) = result {
             tracing::error!("cannot follow {signal:?}: {e:#}");

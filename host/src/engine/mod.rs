@@ -18,7 +18,7 @@ pub mod template;
 
 pub use customer::customer_value;
 pub use driver::{Drive, Flows, Plugins, drive};
-pub use flow::{Flow, FlowError, Known, PluginKind, Step};
+pub use flow::{Flow, FlowError, Known, PluginKind, SCHEMA_ID, Step, schema};
 pub use interp::{
     ActionFailure, BotExit, BotTurn, Effect, Event, FlowState, MAX_STEPS_PER_TURN, Outcome,
     PluginCall, PluginResult, Turn, TurnInput, run_turn,

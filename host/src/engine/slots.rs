@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::events::QuickReply;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SlotType {
     /// Any non-empty text.
@@ -13,6 +13,7 @@ pub enum SlotType {
     Text,
     /// A number (`42`, `3.5`, `1,234`), stored as a number.
     Number,
+    /// An email address (`local@domain.tld`), stored lower-cased.
     Email,
     /// A phone number: 7 to 15 digits, optionally with `+`, spaces, dashes, dots, brackets;
     /// stored as `+` and digits when it had a `+`, else digits.

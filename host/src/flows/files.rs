@@ -50,12 +50,13 @@ pub fn plugins_named_in(dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-/// Reads a flow file and validates it, against a configuration's queues and the loaded
-/// plugins' kinds when given.
+/// Reads a flow file and validates it, against a configuration's queues, the loaded plugins'
+/// kinds and the schedule groups when given.
 pub fn validate_flow_file(
     path: &Path,
     queues: Option<&HashSet<String>>,
     plugins: Option<&HashMap<String, PluginKind>>,
+    schedule_groups: Option<&HashSet<String>>,
 ) -> anyhow::Result<Result<Flow, Vec<FlowError>>> {
     let source =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -65,6 +66,7 @@ pub fn validate_flow_file(
             queues,
             plugins,
             flows: None,
+            schedule_groups,
         },
     ))
 }

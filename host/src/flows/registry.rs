@@ -19,6 +19,7 @@ use crate::store::CatalogStore;
 pub struct FlowRegistry {
     store: Arc<dyn CatalogStore>,
     queues: Arc<HashSet<String>>,
+    schedule_groups: HashSet<String>,
     latest: RwLock<HashMap<String, i64>>,
     parsed: Mutex<HashMap<(String, i64), Arc<Flow>>>,
 }
@@ -34,11 +35,16 @@ impl crate::engine::Flows for FlowRegistry {
 }
 
 impl FlowRegistry {
-    /// A registry over `store`; flows may transfer to `queues`.
-    pub fn new(store: Arc<dyn CatalogStore>, queues: Arc<HashSet<String>>) -> FlowRegistry {
+    /// A registry over `store`; flows may transfer to `queues` and name `schedule_groups`.
+    pub fn new(
+        store: Arc<dyn CatalogStore>,
+        queues: Arc<HashSet<String>>,
+        schedule_groups: HashSet<String>,
+    ) -> FlowRegistry {
         FlowRegistry {
             store,
             queues,
+            schedule_groups,
             latest: RwLock::new(HashMap::new()),
             parsed: Mutex::new(HashMap::new()),
         }
@@ -85,7 +91,7 @@ impl FlowRegistry {
             .flow_version(name, version)
             .await?
             .with_context(|| format!("flow `{name}` version {version} is not in the store"))?;
-        let flow = Flow::parse(&stored.source, &Known::default()).map_err(|errors| {
+        let flow = Flow::parse_stored(&stored.source).map_err(|errors| {
             anyhow::anyhow!(
                 "stored flow `{name}` v{version} no longer parses: {}",
                 join_errors(&errors)
@@ -115,6 +121,7 @@ impl FlowRegistry {
                 queues: Some(&self.queues),
                 plugins: Some(plugins),
                 flows: None,
+                schedule_groups: Some(&self.schedule_groups),
             },
         ) {
             Ok(flow) => flow,
@@ -138,7 +145,7 @@ impl FlowRegistry {
         let Some(found) = self.store.activate_flow(name, version).await? else {
             return Ok(None);
         };
-        let flow = Flow::parse(&found.source, &Known::default()).map_err(|e| {
+        let flow = Flow::parse_stored(&found.source).map_err(|e| {
             anyhow::anyhow!("version {version} no longer parses: {}", join_errors(&e))
         })?;
         self.set_latest(name, version, flow);
@@ -155,7 +162,7 @@ impl FlowRegistry {
         if self.latest_version(name) == Some(active.version) {
             return Ok(());
         }
-        let flow = Flow::parse(&active.source, &Known::default()).map_err(|e| {
+        let flow = Flow::parse_stored(&active.source).map_err(|e| {
             anyhow::anyhow!(
                 "flow `{name}` v{} no longer parses: {}",
                 active.version,
@@ -189,7 +196,7 @@ impl FlowRegistry {
             match self.store.active_flow(&name).await? {
                 Some(v) => {
                     tracing::error!(flow = %name, "{} does not validate, keeping stored version {}: {}", path.display(), v.version, join_errors(&errors));
-                    let flow = Flow::parse(&v.source, &Known::default()).map_err(|e| {
+                    let flow = Flow::parse_stored(&v.source).map_err(|e| {
                         anyhow::anyhow!(
                             "stored flow `{name}` no longer parses: {}",
                             join_errors(&e)

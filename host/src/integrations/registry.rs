@@ -34,6 +34,9 @@ pub struct Integration {
 /// The live integrations (see the module docs).
 pub struct Integrations {
     live: RwLock<HashMap<String, Arc<Integration>>>,
+    /// Integrations whose adapter has no component yet (neither stored nor a file): their
+    /// webhooks answer 503 until an admin publishes it, which makes them live.
+    waiting: RwLock<HashMap<String, IntegrationConfig>>,
     /// Integrations whose credentials the platform refused: id → (since, reason).
     deauthorized: RwLock<HashMap<String, (i64, String)>>,
     store: Arc<dyn CatalogStore>,
@@ -71,6 +74,7 @@ impl Integrations {
             .collect();
         let integrations = Integrations {
             live: RwLock::new(HashMap::new()),
+            waiting: RwLock::new(HashMap::new()),
             deauthorized: RwLock::new(deauthorized),
             store,
             catalog,
@@ -80,9 +84,75 @@ impl Integrations {
         };
         let mut adapters = HashMap::new();
         for config in configs {
+            if !integrations.catalog.has_component(&config.adapter).await? {
+                integrations.check_flow(&config)?;
+                tracing::warn!(
+                    integration = %config.id,
+                    "adapter plugin `{}` is not published yet: /webhooks/{} answers 503 until it is (PUT /admin/v1/plugins/{})",
+                    config.adapter, config.id, config.adapter
+                );
+                integrations
+                    .waiting
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(config.id.clone(), config);
+                continue;
+            }
             integrations.install(config, &mut adapters).await?;
         }
         Ok(integrations)
+    }
+
+    /// The adapter integration `id` waits for, when it waits for one.
+    pub fn waiting_for(&self, id: &str) -> Option<String> {
+        let waiting = self.waiting.read().unwrap_or_else(|e| e.into_inner());
+        waiting.get(id).map(|c| c.adapter.clone())
+    }
+
+    /// Whether an integration waits for adapter `name`.
+    pub fn is_awaited(&self, name: &str) -> bool {
+        let waiting = self.waiting.read().unwrap_or_else(|e| e.into_inner());
+        waiting.values().any(|c| c.adapter == name)
+    }
+
+    /// The integrations waiting for adapter `name`, with what it says for each one's settings;
+    /// fails when it fails for one (the publish is refused).
+    pub async fn describe_waiting(
+        &self,
+        name: &str,
+        adapter: &AdapterPlugin,
+    ) -> anyhow::Result<Vec<(IntegrationConfig, AdapterInfo)>> {
+        let configs: Vec<IntegrationConfig> = {
+            let waiting = self.waiting.read().unwrap_or_else(|e| e.into_inner());
+            waiting
+                .values()
+                .filter(|c| c.adapter == name)
+                .cloned()
+                .collect()
+        };
+        let mut described = Vec::new();
+        for config in configs {
+            let info = adapter
+                .describe(&context(&config))
+                .await
+                .with_context(|| format!("integration `{}`: describe() failed", config.id))?;
+            described.push((config, info));
+        }
+        Ok(described)
+    }
+
+    fn check_flow(&self, config: &IntegrationConfig) -> anyhow::Result<()> {
+        if self.flows.latest_version(&config.flow).is_none() {
+            bail!(
+                "integration `{}`: flow `{}` not found (looked for {})",
+                config.id,
+                config.flow,
+                self.flows_dir
+                    .join(format!("{}.yaml", config.flow))
+                    .display()
+            );
+        }
+        Ok(())
     }
 
     /// Loads an integration's adapter (once per plugin name, through `adapters`) and makes the
@@ -109,20 +179,8 @@ impl Integrations {
                 loaded
             }
         };
-        if self.flows.latest_version(&config.flow).is_none() {
-            bail!(
-                "integration `{}`: flow `{}` not found (looked for {})",
-                config.id,
-                config.flow,
-                self.flows_dir
-                    .join(format!("{}.yaml", config.flow))
-                    .display()
-            );
-        }
-        let ctx = CallContext {
-            integration_id: config.id.clone(),
-            settings: Arc::new(config.settings_as_strings()),
-        };
+        self.check_flow(&config)?;
+        let ctx = context(&config);
         let info = adapter
             .describe(&ctx)
             .await
@@ -239,13 +297,30 @@ impl Integrations {
 
     /// Binds `adapter` (version `version`) to the integrations of `described`, each with what
     /// its `describe()` answered, in one swap: calls already running finish on the old one.
+    /// The `waiting` integrations it was published for go live with it.
     pub fn swap_adapter(
         &self,
         adapter: Arc<AdapterPlugin>,
         version: i64,
         described: Vec<(Arc<Integration>, AdapterInfo)>,
+        waiting: Vec<(IntegrationConfig, AdapterInfo)>,
     ) {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let mut still_waiting = self.waiting.write().unwrap_or_else(|e| e.into_inner());
+        for (config, info) in waiting {
+            still_waiting.remove(&config.id);
+            tracing::info!(integration = %config.id, "adapter published: the integration is live");
+            live.insert(
+                config.id.clone(),
+                Arc::new(Integration {
+                    ctx: context(&config),
+                    config,
+                    adapter: adapter.clone(),
+                    info,
+                    adapter_version: version,
+                }),
+            );
+        }
         for (old, info) in described {
             live.insert(
                 old.config.id.clone(),
@@ -296,5 +371,13 @@ impl Integrations {
         if let Err(e) = self.store.set_deauthorized(id, reason, now).await {
             tracing::error!("cannot record a deauthorization: {e:#}");
         }
+    }
+}
+
+/// What an adapter call for this integration is given.
+fn context(config: &IntegrationConfig) -> CallContext {
+    CallContext {
+        integration_id: config.id.clone(),
+        settings: Arc::new(config.settings_as_strings()),
     }
 }

@@ -31,6 +31,27 @@ pub struct PluginVersion {
     pub created_at: i64,
 }
 
+/// A plugin version without its bytes, for listings and rollback.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PluginVersionInfo {
+    pub version: i64,
+    pub hash: String,
+    pub world: String,
+    pub created_at: i64,
+    /// The version the plugin runs.
+    pub active: bool,
+}
+
+/// What admins switched on a schedule group at run time, over what the configuration says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleOverride {
+    pub group: String,
+    /// `Some`: the emergency as an admin set it; `None`: as the configuration says.
+    pub emergency: Option<bool>,
+    /// Holiday dates (`YYYY-MM-DD`) admins added.
+    pub holidays: Vec<String>,
+}
+
 /// A canned response agents can send, rendered with the customer's details.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canned {

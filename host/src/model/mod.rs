@@ -10,7 +10,10 @@ mod message;
 mod presence;
 mod transfer;
 
-pub use catalog::{Canned, FilterRule, FlowVersion, FlowVersionInfo, PluginVersion, Wrapup};
+pub use catalog::{
+    Canned, FilterRule, FlowVersion, FlowVersionInfo, PluginVersion, PluginVersionInfo,
+    ScheduleOverride, Wrapup,
+};
 pub use clock::{new_id, now_ms};
 pub use conversation::{Conversation, ConversationState};
 pub use inbox::{InboxEvent, InsertOutcome};

@@ -251,18 +251,13 @@ impl Sender {
     ) -> SendResult {
         let info = &integration.info;
         let now = now_ms();
-        let (text, quick_replies) =
-            if !message.quick_replies.is_empty() && !info.capabilities.quick_replies {
-                (
-                    Some(policy::text_with_options(
-                        message.text.as_deref(),
-                        &message.quick_replies,
-                    )),
-                    Vec::new(),
-                )
-            } else {
-                (message.text.clone(), message.quick_replies.clone())
-            };
+        let fitted = policy::fit(
+            info,
+            message.text.as_deref(),
+            &message.quick_replies,
+            &message.attachments,
+        );
+        let text = fitted.text;
         let outgoing = Outgoing {
             author: message.author,
             text: text.as_deref(),
@@ -283,8 +278,8 @@ impl Sender {
             conversation_id: conversation.id.clone(),
             customer_id: conversation.customer_id.clone(),
             text,
-            quick_replies,
-            attachments: message.attachments.clone(),
+            quick_replies: fitted.quick_replies,
+            attachments: fitted.attachments,
             author: message.author,
             author_name: message
                 .agent

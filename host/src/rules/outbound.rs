@@ -10,7 +10,7 @@
 //! - the daily cap of X integrations by size (entry 200, small 1,000, medium 3,000, large 9,000).
 
 use crate::config::IntegrationSize;
-use crate::events::{AdapterInfo, Author, QuickReply};
+use crate::events::{AdapterInfo, Attachment, Author, QuickReply};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -165,10 +165,122 @@ pub fn text_with_options(text: Option<&str>, options: &[QuickReply]) -> String {
     out
 }
 
+/// What of a message an adapter is handed, fitted to what its platform can show: quick replies
+/// become numbered options in the text without buttons, and attachments become links in the
+/// text without attachments (a text-only platform is never handed one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    pub text: Option<String>,
+    pub quick_replies: Vec<QuickReply>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// Fits a message's text, quick replies and attachments to the platform (see [`Fitted`]).
+pub fn fit(
+    info: &AdapterInfo,
+    text: Option<&str>,
+    quick_replies: &[QuickReply],
+    attachments: &[Attachment],
+) -> Fitted {
+    let mut fitted = Fitted {
+        text: text.map(str::to_string),
+        quick_replies: quick_replies.to_vec(),
+        attachments: attachments.to_vec(),
+    };
+    if !attachments.is_empty() && !info.capabilities.attachments {
+        fitted.text = Some(text_with_links(fitted.text.as_deref(), attachments));
+        fitted.attachments.clear();
+    }
+    if !quick_replies.is_empty() && !info.capabilities.quick_replies {
+        fitted.text = Some(text_with_options(fitted.text.as_deref(), quick_replies));
+        fitted.quick_replies.clear();
+    }
+    fitted
+}
+
+/// Renders attachments into the text as links, one a line (`caption: url`), for a platform that
+/// cannot carry them; one known only by a platform's media id is named, not linked.
+pub fn text_with_links(text: Option<&str>, attachments: &[Attachment]) -> String {
+    let mut lines: Vec<String> = text
+        .filter(|t| !t.is_empty())
+        .map(|t| vec![t.to_string(), String::new()])
+        .unwrap_or_default();
+    for a in attachments {
+        let name = a.caption.as_deref().or(a.filename.as_deref());
+        lines.push(match (&a.url, name) {
+            (Some(url), Some(name)) => format!("{name}: {url}"),
+            (Some(url), None) => url.clone(),
+            (None, Some(name)) => format!("[{name}]"),
+            (None, None) => "[an attachment]".to_string(),
+        });
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Capabilities, TextUnit};
+    use crate::events::{AttachmentKind, Capabilities, TextUnit};
+
+    #[test]
+    fn a_text_only_platform_gets_links_and_numbered_options() {
+        let image = Attachment {
+            kind: AttachmentKind::Image,
+            url: Some("https://cdn.example/receipt.png".into()),
+            media_id: None,
+            mime_type: Some("image/png".into()),
+            filename: None,
+            caption: Some("Your receipt".into()),
+        };
+        let file = Attachment {
+            kind: AttachmentKind::File,
+            url: Some("https://cdn.example/terms.pdf".into()),
+            filename: Some("terms.pdf".into()),
+            caption: None,
+            mime_type: None,
+            media_id: None,
+        };
+        let options = [QuickReply {
+            label: "Yes".into(),
+            payload: "YES".into(),
+        }];
+        let text_only = info(None, None, false);
+        let fitted = fit(
+            &text_only,
+            Some("Here you go"),
+            &options,
+            &[image.clone(), file],
+        );
+        assert!(fitted.attachments.is_empty() && fitted.quick_replies.is_empty());
+        assert_eq!(
+            fitted.text.as_deref(),
+            Some(
+                "Here you go\n\nYour receipt: https://cdn.example/receipt.png\nterms.pdf: https://cdn.example/terms.pdf\n\n1. Yes"
+            )
+        );
+        // A platform that carries both is handed them as they are.
+        let mut rich = info(None, None, false);
+        rich.capabilities.attachments = true;
+        rich.capabilities.quick_replies = true;
+        let fitted = fit(
+            &rich,
+            Some("Here you go"),
+            &options,
+            std::slice::from_ref(&image),
+        );
+        assert_eq!(fitted.text.as_deref(), Some("Here you go"));
+        assert_eq!(fitted.attachments, [image]);
+        assert_eq!(fitted.quick_replies, options);
+        // Without text, only the links.
+        let bare = Attachment {
+            caption: None,
+            ..fitted.attachments[0].clone()
+        };
+        assert_eq!(
+            fit(&text_only, None, &[], &[bare]).text.as_deref(),
+            Some("https://cdn.example/receipt.png")
+        );
+    }
 
     fn info(window: Option<u32>, agent_window: Option<u32>, templates: bool) -> AdapterInfo {
         AdapterInfo {

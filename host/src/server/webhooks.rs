@@ -56,7 +56,9 @@ fn refusal(refused: Refused) -> ApiError {
         Refused::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, code, m),
         Refused::Malformed(m) => ApiError::new(StatusCode::BAD_REQUEST, code, m),
         Refused::Misconfigured(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, m),
-        Refused::PluginFailed(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, m),
+        Refused::PluginFailed(m) | Refused::AdapterMissing(m) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, m)
+        }
         Refused::StoreUnavailable => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             code,

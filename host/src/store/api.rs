@@ -18,7 +18,8 @@ use crate::config::{AgentConfig, InactivityConfig};
 use crate::events::{InboundEvent, InboundMessage, ReadMarker, Receipt};
 use crate::model::{
     AgentPresence, Canned, Conversation, FilterRule, FlowVersion, FlowVersionInfo, InboxEvent,
-    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, Presence, Transfer,
+    InsertOutcome, Message, MessageStatus, NewMessage, PluginVersion, PluginVersionInfo, Presence,
+    ScheduleOverride, Transfer,
 };
 use crate::rules::routing::{Offer, RoutingConfig};
 
@@ -527,6 +528,15 @@ pub trait CatalogStore: Send + Sync {
 
     async fn activate_plugin(&self, name: &str, version: i64) -> Result<()>;
 
+    /// Every stored version of a plugin, oldest first (empty when it has none).
+    async fn plugin_versions(&self, name: &str) -> Result<Vec<PluginVersionInfo>>;
+
+    /// What admins switched on schedule groups (emergencies, added holidays).
+    async fn schedule_overrides(&self) -> Result<Vec<ScheduleOverride>>;
+
+    /// Stores what admins switched on one schedule group.
+    async fn save_schedule_override(&self, value: &ScheduleOverride, now: i64) -> Result<()>;
+
     /// Integrations admins set through the API: (id, the integration as JSON).
     async fn saved_integrations(&self) -> Result<Vec<(String, String)>>;
 
@@ -560,6 +570,8 @@ pub enum Signal {
     PluginPublished { name: String },
     /// Integration `id` was set through the admin API.
     IntegrationSaved { id: String },
+    /// An admin switched schedule group `group` (an emergency, a holiday).
+    ScheduleSwitched { group: String },
 }
 
 /// The kinds of work a wake-up is for.

@@ -10,7 +10,9 @@
 //   identified by `channel.messageId` (or the top-level `id`);
 // - anything with `direction: "Outbound"` is one of our own messages coming back (an echo).
 //
-// Other kinds (structured messages, unknown event types) give no events.
+// A structured message (`type: "Structured"`) whose `content[]` has a `ButtonResponse` is the
+// customer choosing a quick reply: a message with `quickReply` = its payload. Other kinds (unknown
+// types and event types) give no events.
 
 import { malformed, parseJson, parseRfc3339Ms } from './sdk.js';
 
@@ -30,7 +32,7 @@ export function decode(bytes, debug = () => {}) {
   if (body.events !== undefined) {
     return typing(body);
   }
-  if (kind === 'Text' || kind === undefined) {
+  if (kind === 'Text' || kind === 'Structured' || kind === undefined) {
     return [{ tag: 'message', val: message(body) }];
   }
   debug(`ignoring Open Messaging body of type \`${kind}\``);
@@ -122,6 +124,9 @@ function readContent(obj, path) {
   content.attachment = optRecord(obj, 'attachment', path, (o, p) =>
     strings(o, p, ['id', 'mediaType', 'url', 'mime', 'filename', 'text']),
   );
+  content.buttonResponse = optRecord(obj, 'buttonResponse', path, (o, p) =>
+    strings(o, p, ['type', 'text', 'payload']),
+  );
   return content;
 }
 
@@ -141,12 +146,23 @@ function message(body) {
   if (id === undefined) {
     throw missing('channel.messageId');
   }
-  const text = nonEmpty(body.text);
+  let text = nonEmpty(body.text);
   const attachments = (body.content ?? [])
     .filter((content) => content.contentType === 'Attachment' && content.attachment !== undefined)
     .map((content) => attachment(content.attachment));
-  if (text === undefined && attachments.length === 0) {
-    throw malformed('a message needs `text` or an attachment in `content`');
+  // A structured reply: the quick reply or button the customer chose, by its payload.
+  let quickReply;
+  const chosen = (body.content ?? []).find((content) => content.contentType === 'ButtonResponse');
+  if (chosen !== undefined) {
+    if (chosen.buttonResponse === undefined) {
+      throw missing('content[].buttonResponse');
+    }
+    const label = nonEmpty(chosen.buttonResponse.text);
+    quickReply = nonEmpty(chosen.buttonResponse.payload) ?? label;
+    text = text ?? label;
+  }
+  if (text === undefined && attachments.length === 0 && quickReply === undefined) {
+    throw malformed('a message needs `text`, an attachment or a button response in `content`');
   }
   return {
     id,
@@ -154,7 +170,7 @@ function message(body) {
     timestampMs,
     text,
     attachments,
-    quickReply: undefined,
+    quickReply,
     profile: profile(from),
     kind: 'direct',
     replyTo: undefined,

@@ -117,6 +117,10 @@ test('decodes the fixtures to the same events as the Rust adapter', () => {
     const body = fixture(name);
     return handle(post([[SIGNATURE_HEADER, signBase64(utf8(SECRET), body)]], body), SECRET);
   };
+  const chosen = signed('inbound-structured.json').events[0].val;
+  assert.equal(chosen.quickReply, 'billing');
+  assert.equal(chosen.text, 'Billing');
+  assert.equal(chosen.customerId, 'cust-42');
   const message = signed('inbound-message.json');
   assert.deepEqual(message.events, [
     {
@@ -191,11 +195,15 @@ test('names what is missing or malformed', () => {
   assert.equal(malformed('{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"text":"hi"}'), 'the body lacks `channel.messageId`');
   assert.equal(
     malformed('{"channel":{"messageId":"m","from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"Text","text":" "}'),
-    'a message needs `text` or an attachment in `content`',
+    'a message needs `text`, an attachment or a button response in `content`',
   );
   assert.equal(malformed('{"type":"Receipt","status":"Delivered","channel":{"to":{"id":"c"},"time":"2026-09-01T10:15:00Z"}}'), 'the body lacks `id`');
   assert.match(malformed('{"id":"m","type":"Receipt","status":"Lost","channel":{"to":{"id":"c"},"time":"2026-09-01T10:15:00Z"}}'), /"Lost" is not one of/);
-  assert.deepEqual(decode(utf8('{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"Structured"}')), []);
+  assert.deepEqual(decode(utf8('{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"FutureKind"}')), []);
+  assert.equal(
+    malformed('{"channel":{"messageId":"m","from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"Structured","content":[{"contentType":"ButtonResponse"}]}'),
+    'the body lacks `content[].buttonResponse`',
+  );
   assert.deepEqual(decode(utf8('{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"events":[{"eventType":"Presence"}]}')), []);
 });
 

@@ -95,6 +95,10 @@ class Webhook(unittest.TestCase):
         self.assertEqual(self.refusal(bearer, body).message, "the x-hub-signature-256 header is missing")
 
     def test_decodes_the_fixtures(self):
+        _, chosen = signed("inbound-structured.json")
+        self.assertEqual(chosen[0][0], "message")
+        self.assertEqual(chosen[0][1]["quick_reply"], "billing")
+        self.assertEqual(chosen[0][1]["text"], "Billing")
         response, events = signed("inbound-message.json")
         self.assertEqual(
             events,
@@ -195,7 +199,7 @@ class Webhook(unittest.TestCase):
             '"Lost" is not one of',
             malformed(b'{"id":"m","type":"Receipt","status":"Lost","channel":{"to":{"id":"c"},"time":"2026-09-01T10:15:00Z"}}'),
         )
-        self.assertEqual(inbound.decode(b'{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"Structured"}'), [])
+        self.assertEqual(inbound.decode(b'{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"FutureKind"}'), [])
         self.assertEqual(
             inbound.decode(b'{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"events":[{"eventType":"Presence"}]}'), []
         )

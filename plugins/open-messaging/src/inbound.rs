@@ -7,9 +7,12 @@
 //! - a typing event (`events[]` with `eventType: "Typing"`) from `channel.from`;
 //! - a message (`type: "Text"`, or no `type` with `text` / `content[]`) from `channel.from`,
 //!   identified by `channel.messageId` (or the top-level `id`);
+//! - a structured message (`type: "Structured"`): the customer chose a quick reply or a button,
+//!   `content[]` holding `{contentType: "ButtonResponse", buttonResponse: {type, text, payload}}`;
+//!   it becomes a message whose `quick_reply` is the payload and whose text is the label;
 //! - anything with `direction: "Outbound"` is one of our own messages coming back (an echo).
 //!
-//! Other kinds (structured messages, unknown event types) give no events.
+//! Other kinds (unknown types and event types) give no events.
 
 use serde::Deserialize;
 use switchboard_sdk::{
@@ -31,7 +34,9 @@ pub fn decode(body: &[u8]) -> Result<Vec<InboundEvent>, AdapterError> {
         return typing(&body, events);
     }
     match kind {
-        Some("Text") | None => message(body).map(|message| vec![InboundEvent::Message(message)]),
+        Some("Text" | "Structured") | None => {
+            message(body).map(|message| vec![InboundEvent::Message(message)])
+        }
         Some(other) => {
             log::debug(&format!("ignoring Open Messaging body of type `{other}`"));
             Ok(Vec::new())
@@ -80,6 +85,14 @@ struct Party {
 struct Content {
     content_type: Option<String>,
     attachment: Option<ContentAttachment>,
+    button_response: Option<ButtonResponse>,
+}
+
+/// What the customer chose: a quick reply or a card's button.
+#[derive(Deserialize)]
+struct ButtonResponse {
+    text: Option<String>,
+    payload: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -115,18 +128,26 @@ fn message(body: Body) -> Result<InboundMessage, AdapterError> {
     let id = non_empty(body.channel.message_id)
         .or(non_empty(body.id))
         .ok_or_else(|| missing("channel.messageId"))?;
-    let text = non_empty(body.text);
-    let attachments: Vec<Attachment> = body
-        .content
-        .into_iter()
-        .flatten()
-        .filter(|content| content.content_type.as_deref() == Some("Attachment"))
-        .filter_map(|content| content.attachment)
-        .map(attachment)
-        .collect();
-    if text.is_none() && attachments.is_empty() {
+    let mut text = non_empty(body.text);
+    let mut attachments = Vec::new();
+    let mut quick_reply = None;
+    for content in body.content.into_iter().flatten() {
+        match content.content_type.as_deref() {
+            Some("Attachment") => attachments.extend(content.attachment.map(attachment)),
+            Some("ButtonResponse") if quick_reply.is_none() => {
+                let Some(button) = content.button_response else {
+                    return Err(missing("content[].buttonResponse"));
+                };
+                let label = non_empty(button.text);
+                quick_reply = non_empty(button.payload).or(label.clone());
+                text = text.or(label);
+            }
+            _ => {}
+        }
+    }
+    if text.is_none() && attachments.is_empty() && quick_reply.is_none() {
         return Err(AdapterError::Malformed(
-            "a message needs `text` or an attachment in `content`".into(),
+            "a message needs `text`, an attachment or a button response in `content`".into(),
         ));
     }
     Ok(InboundMessage {
@@ -135,7 +156,7 @@ fn message(body: Body) -> Result<InboundMessage, AdapterError> {
         timestamp_ms,
         text,
         attachments,
-        quick_reply: None,
+        quick_reply,
         profile: Some(profile(from)),
         kind: MessageKind::Direct,
         reply_to: None,
@@ -334,6 +355,22 @@ mod tests {
     }
 
     #[test]
+    fn decodes_a_quick_reply_chosen_in_a_structured_message() {
+        let events = decoded(include_bytes!("../fixtures/inbound-structured.json"));
+        let [InboundEvent::Message(message)] = events.as_slice() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(message.quick_reply.as_deref(), Some("billing"));
+        assert_eq!(message.text.as_deref(), Some("Billing"));
+        assert_eq!(message.customer_id, "cust-42");
+        let no_response = br#"{"channel":{"messageId":"m","from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"Structured","content":[{"contentType":"ButtonResponse"}]}"#;
+        assert!(matches!(
+            decode(no_response),
+            Err(AdapterError::Malformed(_))
+        ));
+    }
+
+    #[test]
     fn decodes_receipts_of_our_messages() {
         assert_eq!(
             decoded(include_bytes!("../fixtures/receipt-delivered.json")),
@@ -396,9 +433,9 @@ mod tests {
             decoded(include_bytes!("../fixtures/outbound-echo.json")),
             Vec::new()
         );
-        let structured =
-            br#"{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"Structured"}"#;
-        assert_eq!(decoded(structured), Vec::new());
+        let future =
+            br#"{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"FutureKind"}"#;
+        assert_eq!(decoded(future), Vec::new());
         let other_event = br#"{"channel":{"from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"events":[{"eventType":"Presence"}]}"#;
         assert_eq!(decoded(other_event), Vec::new());
     }
@@ -421,7 +458,7 @@ mod tests {
         let empty = br#"{"channel":{"messageId":"m","from":{"id":"c"},"time":"2026-09-01T10:15:00Z"},"type":"Text","text":" "}"#;
         assert_eq!(
             malformed(empty),
-            "a message needs `text` or an attachment in `content`"
+            "a message needs `text`, an attachment or a button response in `content`"
         );
 
         let receipt_without_id = br#"{"type":"Receipt","status":"Delivered","channel":{"to":{"id":"c"},"time":"2026-09-01T10:15:00Z"}}"#;

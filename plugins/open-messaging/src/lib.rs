@@ -36,7 +36,10 @@ impl Adapter for OpenMessaging {
             human_agent_window_hours: None,
             // No quick replies: the outbound format carries only `text` and `content[]`
             // attachments, so the host renders the options into the text.
-            capabilities: Capabilities::ATTACHMENTS | Capabilities::RECEIPTS | Capabilities::TYPING,
+            capabilities: Capabilities::ATTACHMENTS
+                | Capabilities::QUICK_REPLIES
+                | Capabilities::RECEIPTS
+                | Capabilities::TYPING,
         }
     }
 

@@ -2,8 +2,10 @@
 //!
 //! The body follows Genesys's outbound notification: `id` and `channel.messageId` are our message
 //! id (receipts come back with it as `id`), `channel.to.id` is the customer, `type: "Text"` with
-//! `text` and at most one `content[]` attachment, and `direction: "Outbound"`. The format has no
-//! quick replies, so the host renders them into the text.
+//! `text` and at most one `content[]` attachment, and `direction: "Outbound"`. A message with
+//! quick replies is `type: "Structured"`, each a `content[]` item
+//! `{contentType: "QuickReply", quickReply: {text, payload, action: "Message"}}`; the customer's
+//! choice comes back as a `ButtonResponse` (see `inbound.rs`).
 
 use serde_json::{Map, Value, json};
 use switchboard_sdk::{
@@ -63,20 +65,37 @@ pub fn encode(
             "messageId": msg.id,
         }),
     );
-    body.insert("type".into(), json!("Text"));
+    let structured = !msg.quick_replies.is_empty();
+    body.insert(
+        "type".into(),
+        json!(if structured { "Structured" } else { "Text" }),
+    );
     let text = msg.text.as_deref().filter(|text| !text.is_empty());
     if let Some(text) = text {
         body.insert("text".into(), json!(text));
     }
+    let quick_replies = msg.quick_replies.iter().map(|reply| {
+        json!({
+            "contentType": "QuickReply",
+            "quickReply": { "text": reply.label, "payload": reply.payload, "action": "Message" },
+        })
+    });
     match msg.attachments.as_slice() {
         [] if text.is_none() => {
             return Err(AdapterError::Malformed(
                 "an Open Messaging message needs text or an attachment".into(),
             ));
         }
+        [] if structured => {
+            body.insert("content".into(), quick_replies.collect());
+        }
         [] => {}
         [attachment] => {
-            body.insert("content".into(), json!([content(attachment)?]));
+            let items: Vec<Value> = [content(attachment)?]
+                .into_iter()
+                .chain(quick_replies)
+                .collect();
+            body.insert("content".into(), json!(items));
         }
         more => {
             return Err(AdapterError::Malformed(format!(
@@ -193,8 +212,36 @@ mod tests {
     }
 
     #[test]
+    fn encodes_quick_replies_as_a_structured_message() {
+        let mut msg = message();
+        msg.id = "sb-msg-0003".into();
+        msg.text = Some("What is it about?".into());
+        msg.author = Author::Bot;
+        msg.author_name = None;
+        msg.in_reply_to = None;
+        msg.quick_replies = vec![
+            QuickReply {
+                label: "Billing".into(),
+                payload: "billing".into(),
+            },
+            QuickReply {
+                label: "Orders".into(),
+                payload: "orders".into(),
+            },
+        ];
+        let req = encode(&msg, &CHANNEL, NOW_MS).unwrap();
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let expected: Value =
+            serde_json::from_slice(include_bytes!("../fixtures/outbound-structured.json")).unwrap();
+        assert_eq!(body, expected);
+    }
+
+    #[test]
     fn encodes_the_outbound_fixture_and_signs_it() {
-        let req = encode(&message(), &CHANNEL, NOW_MS).unwrap();
+        let mut msg = message();
+        // The host rendered the options into the text (as for a platform without buttons).
+        msg.quick_replies.clear();
+        let req = encode(&msg, &CHANNEL, NOW_MS).unwrap();
         assert_eq!(req.method, "POST");
         assert_eq!(req.url, CHANNEL.webhook_url);
         assert_eq!(
@@ -218,6 +265,7 @@ mod tests {
     #[test]
     fn encodes_one_attachment_for_a_bot() {
         let mut msg = message();
+        msg.quick_replies.clear();
         msg.text = None;
         msg.author = Author::Bot;
         msg.author_name = None;

@@ -126,7 +126,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "integration": number.integration_id,
             "from": "4915112345678",
             "name": "Jonas",
-            "text": "Hallo, ist mein Paket unterwegs?",
+            "text": "Hi, where is my parcel? The order is 12-345.",
         });
         println!(
             "  curl -s {base}/sim/whatsapp/message -H 'content-type: application/json' -d '{body}'"

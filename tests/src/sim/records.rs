@@ -308,10 +308,26 @@ fn preview(text: Option<&str>) -> String {
     line
 }
 
+/// The headers as JSON for `/sim/*` listings, credentials hidden: an `authorization` value keeps
+/// its scheme only (`Bearer [redacted]`), so a listing shared in a bug report leaks no token.
+/// Tests in this process read the real values from the records themselves.
 fn headers_as_object<S: Serializer>(headers: &HeaderMap, serializer: S) -> Result<S::Ok, S::Error> {
     let mut object: BTreeMap<&str, String> = BTreeMap::new();
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes());
+        let value = match name.as_str() {
+            "authorization" | "proxy-authorization" | "cookie" => {
+                let scheme = value
+                    .split_whitespace()
+                    .next()
+                    .filter(|_| value.contains(' '));
+                std::borrow::Cow::Owned(match scheme {
+                    Some(scheme) => format!("{scheme} [redacted]"),
+                    None => "[redacted]".to_string(),
+                })
+            }
+            _ => value,
+        };
         object
             .entry(name.as_str())
             .and_modify(|joined| {

@@ -141,11 +141,13 @@ async fn conversations_on_x_and_open_messaging_reach_an_agent() {
         assert_eq!(sent.platform, Platform::OpenMessaging);
         assert_eq!(sent.integration_id, OM_INTEGRATION);
         assert_eq!(sent.body["direction"], "Outbound");
-        assert_eq!(sent.body["type"], "Text");
         assert_eq!(sent.body["channel"]["to"]["id"], olive);
         assert_eq!(sent.body["channel"]["id"], OM_INTEGRATION);
         assert_eq!(sent.body["text"], sent.text.clone().unwrap().as_str());
     }
+    // The greeting is text; the question carries its quick replies (see `structured`).
+    assert_eq!(greeted[0].body["type"], "Text");
+    assert_eq!(greeted[1].body["type"], "Structured");
     env.send_open(olive, "Billing").await;
     let routed = env.wait_delivered_to(olive, 3).await;
     assert_eq!(texts(&routed)[2], TO_BILLING);

@@ -10,7 +10,8 @@
 //! - `meta`: WhatsApp, Messenger and Instagram: the 24-hour windows, templates, `HUMAN_AGENT`,
 //!   statuses, read marks, typing;
 //! - `outbound`: sending: exactly once and in order, backoff and attempts, retries and permanent
-//!   failures.
+//!   failures;
+//! - `structured`: Open Messaging quick replies out and button responses in.
 //!
 //! Each adapter's own wire format, signatures and answers are checked without a host by the
 //! compliance suite (`tests/tests/compliance.rs`).
@@ -20,5 +21,6 @@
 mod conversation;
 mod meta;
 mod outbound;
+mod structured;
 mod webhooks;
 mod x;

@@ -15,8 +15,9 @@ fn output_text(output: &std::process::Output) -> (String, String) {
     )
 }
 
-/// `flow validate` says a good file is ok, and prints every error of a broken one with its line
-/// and column; with `--config` it also knows which queues exist.
+/// `flow validate` says a good file is ok, and prints every error of a broken one as the
+/// `FILE:LINE:COL: message` lines editors and CI read; with `--config` it also knows which queues
+/// exist.
 #[test]
 fn flow_validate_prints_every_error_with_its_line_and_column() {
     let ok = run_cli(|c| {
@@ -37,8 +38,11 @@ fn flow_validate_prints_every_error_with_its_line_and_column() {
     )
     .unwrap();
     for (with_config, lines) in [
-        (false, &[5, 11, 15, 16, 20][..]),
-        (true, &[5, 11, 15, 16, 20, 23][..]),
+        (false, &[(5, 5), (11, 13), (15, 5), (16, 5), (20, 5)][..]),
+        (
+            true,
+            &[(5, 5), (11, 13), (15, 5), (16, 5), (20, 5), (23, 5)][..],
+        ),
     ] {
         let output = run_cli(|c| {
             c.args(["flow", "validate"]).arg(&broken);
@@ -47,12 +51,16 @@ fn flow_validate_prints_every_error_with_its_line_and_column() {
             }
         });
         let (stdout, stderr) = output_text(&output);
-        assert!(!output.status.success(), "{stdout}{stderr}");
-        let located: Vec<&str> = stdout.lines().filter(|l| l.contains(":line ")).collect();
+        assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+        let prefix = format!("{}:", broken.display());
+        let located: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.starts_with(&prefix) && !l.ends_with(" error(s)"))
+            .collect();
         assert_eq!(located.len(), lines.len(), "{stdout}");
-        for (line, reported) in lines.iter().zip(&located) {
+        for ((line, column), reported) in lines.iter().zip(&located) {
             assert!(
-                reported.starts_with(&format!("{}:line {line}, column ", broken.display())),
+                reported.starts_with(&format!("{prefix}{line}:{column}: step `")),
                 "{reported}"
             );
         }
@@ -66,6 +74,193 @@ fn flow_validate_prints_every_error_with_its_line_and_column() {
             "{stdout}"
         );
     }
+    // The structural mistakes (`txt:`, `expect: colour`) do not hide the broken `then:`, and no
+    // serde wording leaks through.
+    let output = run_cli(|c| {
+        c.args(["flow", "validate"]).arg(&broken);
+    });
+    let (stdout, _) = output_text(&output);
+    assert!(
+        stdout.contains(
+            ":20:5: step `bye`: a `disconnect` step has no field `txt`; did you mean `text`?"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(":16:5: step `route`: `then` names step `nowhere`, which does not exist"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("unknown variant") && !stdout.contains("unknown field"),
+        "{stdout}"
+    );
+}
+
+/// `flow validate` takes many files in one run, says which cannot be read (exit 2, over 1 for an
+/// invalid flow), and gives the same findings as JSON with `--format json`.
+#[test]
+fn flow_validate_checks_many_files_and_speaks_json() {
+    let broken = invalid_flow();
+    let missing = workspace_dir().join("flows/no-such-flow.yaml");
+    let both = run_cli(|c| {
+        c.args([
+            "flow",
+            "validate",
+            "flows/support.yaml",
+            "flows/social-support.yaml",
+        ]);
+    });
+    let said = succeeded(&both);
+    assert_eq!(said.lines().count(), 2, "{said}");
+    assert!(said.contains("flows/social-support.yaml: ok ("), "{said}");
+
+    let invalid = run_cli(|c| {
+        c.args(["flow", "validate", "flows/support.yaml"])
+            .arg(&broken);
+    });
+    let (stdout, _) = output_text(&invalid);
+    assert_eq!(invalid.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("flows/support.yaml: ok ("), "{stdout}");
+
+    let unreadable = run_cli(|c| {
+        c.args(["flow", "validate"]).arg(&broken).arg(&missing);
+    });
+    let (stdout, _) = output_text(&unreadable);
+    assert_eq!(unreadable.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{}: cannot check: cannot read", missing.display())),
+        "{stdout}"
+    );
+
+    let json_run = run_cli(|c| {
+        c.args(["flow", "validate", "--format", "json", "flows/support.yaml"])
+            .arg(&broken)
+            .arg(&missing);
+    });
+    assert_eq!(json_run.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&json_run.stdout).unwrap();
+    assert_eq!(report["errors"], 5, "{report:#}");
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    assert_eq!(files[0]["file"], "flows/support.yaml");
+    assert_eq!(files[0]["status"], "ok");
+    assert!(files[0]["steps"].as_u64().unwrap() > 3);
+    assert_eq!(files[1]["status"], "invalid");
+    assert_eq!(
+        files[1]["errors"][3],
+        json!({"line": 16, "column": 5, "message": "step `route`: `then` names step `nowhere`, which does not exist"})
+    );
+    assert_eq!(files[2]["status"], "unreadable");
+    assert!(
+        files[2]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot read "),
+        "{report:#}"
+    );
+}
+
+/// `flow validate` type-checks CEL expressions against the variables each path can have: an
+/// unknown variable (with a suggestion), a variable one path leaves unset, text compared with a
+/// number, and a possibly-null field used as a number, each at its line.
+#[test]
+fn flow_validate_type_checks_expressions() {
+    let dir = TempDir::new("cli-typecheck");
+    let flow = dir.path().join("typed.yaml");
+    std::fs::write(
+        &flow,
+        r#"start: ask
+steps:
+  ask:
+    type: ask
+    text: How old are you?
+    variable: age
+    expect: number
+    next: check
+    no_match: check
+  check:
+    type: decision
+    condition: 'agee > 18'
+    then: big
+    else: compare
+  compare:
+    type: decision
+    condition: 'message.text > 3'
+    then: big
+    else: famous
+  famous:
+    type: decision
+    condition: 'customer.followers > 10000'
+    then: big
+    else: late
+  late:
+    type: decision
+    condition: 'age > 18'
+    then: big
+    else: big
+  big:
+    type: disconnect
+"#,
+    )
+    .unwrap();
+    let output = run_cli(|c| {
+        c.args(["flow", "validate"]).arg(&flow);
+    });
+    let (stdout, _) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    let at = |line: usize| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{}:{line}:", flow.display())))
+            .unwrap_or_else(|| panic!("nothing at line {line}:\n{stdout}"))
+    };
+    assert!(
+        at(12).contains("agee") && at(12).contains("age"),
+        "{stdout}"
+    );
+    assert!(
+        at(17).contains("text") && at(17).contains("number"),
+        "{stdout}"
+    );
+    assert!(
+        at(22).contains("customer.followers") && at(22).contains("null"),
+        "{stdout}"
+    );
+    assert!(at(27).contains("`age`"), "{stdout}");
+}
+
+/// `flow schema` prints the JSON Schema editors check flow files against; every example flow
+/// passes it, and the broken test flow does not.
+#[test]
+fn flow_schema_describes_every_example_flow() {
+    let schema: serde_json::Value = serde_json::from_str(&succeeded(&run_cli(|c| {
+        c.args(["flow", "schema"]);
+    })))
+    .unwrap();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert!(schema["properties"]["steps"].is_object(), "{schema:#}");
+    let validator = jsonschema::draft7::new(&schema).expect("a valid draft-07 schema");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(workspace_dir().join("flows")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let flow: serde_json::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&flow)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} example flows");
+    let broken: serde_json::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(invalid_flow()).unwrap()).unwrap();
+    assert!(!validator.is_valid(&broken));
 }
 
 /// `flow graph` draws a flow's steps and branches as Mermaid (the default) and as Graphviz DOT;
@@ -101,11 +296,11 @@ steps:
     }));
     assert!(mermaid.starts_with("flowchart TD\n"), "{mermaid}");
     for edge in [
-        "start((start)) --> greet",
-        "greet --> route",
-        "route -->|\"then\"| to_billing",
-        "route -->|\"else\"| sorry",
-        "on_error((on error)) -.-> sorry",
+        "start((start)) --> s_greet",
+        "s_greet --> s_route",
+        "s_route -->|\"then\"| s_to_billing",
+        "s_route -->|\"else\"| s_sorry",
+        "on_error((on error)) -.-> s_sorry",
     ] {
         assert!(mermaid.contains(edge), "no {edge:?} in:\n{mermaid}");
     }
@@ -115,7 +310,7 @@ steps:
             .args(["--format", "dot"]);
     }));
     assert!(dot.starts_with("digraph flow {"), "{dot}");
-    assert!(dot.contains("\"(start)\" -> \"greet\";"), "{dot}");
+    assert!(dot.contains("\"start\" -> \"s_greet\";"), "{dot}");
 
     let broken = invalid_flow();
     let output = run_cli(|c| {
@@ -125,7 +320,7 @@ steps:
     assert!(!output.status.success(), "{stdout}");
     assert!(stdout.is_empty(), "nothing is drawn: {stdout}");
     assert!(
-        stderr.contains("line 16, column 5: step `route`: `then` names step `nowhere`"),
+        stderr.contains(":16:5: step `route`: `then` names step `nowhere`"),
         "{stderr}"
     );
 }
@@ -166,10 +361,43 @@ fn flow_test_runs_a_scripted_conversation() {
     assert!(stdout.contains("turn 1: ok"), "{stdout}");
     assert!(stdout.contains("turn 2: FAILED"), "{stdout}");
     assert!(
-        stdout.contains("expected Exact(\"Thanks! Someone will answer.\")"),
+        stdout.contains(
+            "reply 1: expected \"Thanks! Someone will answer.\", got \"Thanks! A billing specialist"
+        ),
         "the failure says which reply differed: {stdout}"
     );
     assert!(stdout.trim_end().ends_with("FAILED"), "{stdout}");
+    assert!(!stdout.contains("Exact("), "no Rust debug text: {stdout}");
+
+    let json_run = run_cli(|c| {
+        c.args([
+            "flow",
+            "test",
+            "flows/support.yaml",
+            "--format",
+            "json",
+            "--script",
+        ])
+        .arg(&script)
+        .arg("--script")
+        .arg(&wrong)
+        .arg("--plugins")
+        .arg(&plugins);
+    });
+    assert!(!json_run.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&json_run.stdout).unwrap();
+    assert_eq!(report["passed"], false, "{report:#}");
+    assert_eq!(report["reports"][0]["passed"], true, "{report:#}");
+    let turn = &report["reports"][1]["turns"][1];
+    assert_eq!(turn["passed"], false, "{report:#}");
+    assert_eq!(turn["outcome"], "transferred", "{report:#}");
+    assert!(
+        turn["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("expected \"Thanks! Someone will answer.\""),
+        "{report:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

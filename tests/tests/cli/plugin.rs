@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use switchboard_tests::harness::{
-    Setup, TempDir, TestEnv, X_INTEGRATION, as_new_version, eventually_eq, plugins_dir, run_cli,
-    succeeded,
+    ADMIN_TOKEN, Setup, TempDir, TestEnv, X_INTEGRATION, as_new_version, eventually_eq,
+    plugins_dir, run_cli, succeeded,
 };
 
 /// `plugin inspect` loads a flow plugin as the host would and says what it is; a file that is
@@ -22,6 +22,20 @@ fn plugin_inspect_says_what_a_component_is() {
     ] {
         assert!(said.contains(line), "no {line:?} in:\n{said}");
     }
+
+    // An adapter: what its platform allows, in words, not Rust debug text.
+    let x = succeeded(&run_cli(|c| {
+        c.args(["plugin", "inspect"])
+            .arg(plugins_dir().join("x.wasm"));
+    }));
+    for line in [
+        "platform:     x",
+        "text limit:   10000 characters",
+        "capabilities: attachments, typing, receipts",
+    ] {
+        assert!(x.contains(line), "no {line:?} in:\n{x}");
+    }
+    assert!(!x.contains("Capabilities {") && !x.contains("Chars"), "{x}");
 
     let dir = TempDir::new("cli-inspect");
     let bogus = dir.path().join("bogus.wasm");
@@ -72,5 +86,117 @@ async fn serve_watch_hot_loads_changed_plugin_files() {
     assert_eq!(
         env.sim.send_x_dm(X_INTEGRATION, &dm(2)).await.unwrap().0,
         200
+    );
+
+    // Every stored version is listed, and the CLI rolls back to one, hot.
+    let listed = env.admin_get("/admin/v1/plugins/x").await;
+    assert_eq!(listed["active"], 2, "{listed:#}");
+    let versions: Vec<(i64, bool)> = listed["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_i64().unwrap(), v["active"] == true))
+        .collect();
+    assert_eq!(versions, [(1, false), (2, true)], "{listed:#}");
+    assert_eq!(listed["versions"][0]["world"], "adapter", "{listed:#}");
+    let admin = |args: &[&str]| {
+        run_cli(|c| {
+            c.arg("plugin")
+                .args(args)
+                .args(["--host", &host.base_url(), "--token", ADMIN_TOKEN]);
+        })
+    };
+    let said = succeeded(&admin(&["versions", "x"]));
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.len(), 2, "{said}");
+    assert!(
+        lines[0].starts_with("x v1 ") && !lines[0].contains("active"),
+        "{said}"
+    );
+    assert!(
+        lines[1].starts_with("x v2  active  adapter  sha256 "),
+        "{said}"
+    );
+    assert_eq!(
+        succeeded(&admin(&["rollback", "x", "--version", "1"])),
+        "x: version 1 runs (adapter)"
+    );
+    assert_eq!(version().await, json!(1));
+    assert_eq!(env.admin_get("/admin/v1/plugins/x").await["active"], 1);
+    let missing = admin(&["versions", "nope"]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("nope: 404 no plugin `nope` is stored"),
+        "{missing:?}"
+    );
+}
+
+/// `plugin check` runs the adapter suite on a component from any folder, with a platform's
+/// fixtures and their check.toml; a fixture nobody classified and a wrong expectation fail it,
+/// each named.
+#[test]
+fn plugin_check_runs_the_adapter_suite_from_any_folder() {
+    let dir = TempDir::new("cli-check");
+    let component = plugins_dir().join("open-messaging.wasm");
+    let fixtures =
+        switchboard_tests::harness::workspace_dir().join("plugins/open-messaging/fixtures");
+    let passed = run_cli(|c| {
+        c.current_dir(dir.path())
+            .args(["plugin", "check"])
+            .arg(&component)
+            .arg("--fixtures")
+            .arg(&fixtures);
+    });
+    let said = succeeded(&passed);
+    assert!(said.ends_with("passed: 57 checks"), "{said}");
+    assert!(
+        said.contains(
+            "ok   inbound-structured.json: decodes (answered 200 with 1 event(s); expected Events)"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("ok   encodes quick replies as a request to the platform"),
+        "{said}"
+    );
+
+    // The partner's own copy, with a stray fixture and a wrong expectation.
+    let copy = dir.path().join("fixtures");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(copy.join("stray.json"), "{}").unwrap();
+    let profile = std::fs::read_to_string(copy.join("check.toml")).unwrap();
+    std::fs::write(
+        copy.join("check.toml"),
+        profile.replace(
+            r#""outbound-echo.json" = "nothing""#,
+            r#""outbound-echo.json" = "events""#,
+        ),
+    )
+    .unwrap();
+    let failed = run_cli(|c| {
+        c.current_dir(dir.path())
+            .args(["plugin", "check"])
+            .arg(&component)
+            .args(["--fixtures", "fixtures"]);
+    });
+    let said = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("FAIL stray.json: classified in check.toml"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "FAIL outbound-echo.json: decodes (answered 200 with 0 event(s); expected Events)"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.trim_end().ends_with("FAILED: 2 of 58 checks"),
+        "{said}"
     );
 }

@@ -4,7 +4,8 @@
 //!   publish refused with located errors while the working version serves on;
 //! - `error_paths`: flow plugins that misbehave (a bot past its deadline, a data action calling a
 //!   host it was not granted) and an unanswered question, each taking the flow's own path;
-//! - `crash`: a conversation waiting in its flow survives a crash of the host.
+//! - `crash`: a conversation waiting in its flow survives a crash of the host;
+//! - `schedules`: named schedule groups, switched by admins without a restart.
 //!
 //! Publishing flows from the command line and from a watched folder is in the `cli` tests; the
 //! example flows' scripted conversations run in the host crate (`host/tests/flow_scripts.rs`),
@@ -14,6 +15,7 @@
 
 mod crash;
 mod error_paths;
+mod schedules;
 mod versions;
 
 use switchboard_tests::fixtures::XDm;

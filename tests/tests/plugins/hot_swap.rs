@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::json;
 use switchboard_tests::harness::{
-    ADMIN_TOKEN, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually, eventually_eq, metric,
-    plugins_dir, succeeded, with_custom_section,
+    ADMIN_TOKEN, OM_INTEGRATION, TestEnv, WAIT, X_INTEGRATION, as_new_version, eventually,
+    eventually_eq, metric, plugins_dir, succeeded, with_custom_section,
 };
 
 /// How many webhooks version `version` of the X adapter handled.
@@ -210,4 +210,56 @@ async fn an_adapter_is_hot_swapped_under_load_without_a_failed_request() {
         succeeded(&output),
         "x: version 3 (adapter, switchboard:channel@0.2.0)"
     );
+}
+
+/// A host starts with an integration whose adapter is not published yet: its webhooks answer
+/// 503 (the platform redelivers) and the rest of the host serves; publishing the adapter makes
+/// the integration live, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_integration_waits_for_an_adapter_published_after_start() {
+    let env = TestEnv::start("adapter-later", |c| {
+        c.om_adapter = "om-later".into();
+    })
+    .await;
+    let message = env.open_message("later-customer", "Hello");
+    let (status, body) = env
+        .sim
+        .send_open_message(OM_INTEGRATION, &message)
+        .await
+        .unwrap();
+    assert_eq!(status, 503, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "adapter_missing", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PUT /admin/v1/plugins/om-later"),
+        "{body}"
+    );
+    let waiting = env.integration(OM_INTEGRATION).await;
+    assert_eq!(waiting["status"], "waiting_for_adapter", "{waiting:#}");
+    // The other integrations serve meanwhile.
+    env.send_dm_text("1700000000000000401", "hi").await;
+
+    let published = env
+        .api
+        .put_raw(
+            "/admin/v1/plugins/om-later",
+            Some(ADMIN_TOKEN),
+            "application/wasm",
+            std::fs::read(plugins_dir().join("open-messaging.wasm")).unwrap(),
+        )
+        .await;
+    assert_eq!(published.status, 201, "{}", published.text());
+    // The platform's redelivery of the same message is taken, and the flow answers.
+    let (status, body) = env
+        .sim
+        .send_open_message(OM_INTEGRATION, &message)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let texts = env.texts_to("later-customer", 1).await;
+    assert!(texts[0].contains("Olive"), "{texts:?}");
+    assert_eq!(env.integration(OM_INTEGRATION).await["status"], "active");
 }

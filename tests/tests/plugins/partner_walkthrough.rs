@@ -91,6 +91,7 @@ fn generate_and_build(out: &Path) -> PathBuf {
         "Cargo.lock",
         "src/lib.rs",
         "fixtures/message.json",
+        "fixtures/check.toml",
     ] {
         assert!(krate.join(file).is_file(), "{file} was not generated");
     }
@@ -175,11 +176,37 @@ async fn a_partner_goes_from_nothing_to_a_hot_loaded_adapter() {
         "asks for:     memory_mib = 16",
         "loads:        yes; describe() answered",
         "platform:     acme-test",
-        "text limit:   4096 Chars",
+        "text limit:   4096 characters",
+        "capabilities: attachments, quick replies",
         "reply window: none",
     ] {
         assert!(text.contains(line), "no {line:?} in:\n{text}");
     }
+
+    // `switchboard plugin check` runs the adapter suite on it, from the partner's own folder,
+    // with the fixtures and check.toml the template generated.
+    let krate = work.path().join(PLUGIN);
+    let checked = run(
+        "switchboard plugin check",
+        Command::new(host_binary())
+            .current_dir(&krate)
+            .args(["plugin", "check"])
+            .arg(&wasm)
+            .args(["--fixtures", "fixtures"]),
+    );
+    let text = stdout(&checked);
+    for line in [
+        "ok   message.json: decodes (answered 200 with 1 event(s); expected Events)",
+        "ok   message.json: refused as unauthorized with a tampered body",
+        "ok   encodes attachment as a request to the platform",
+        "ok   answer 429 reads as rate_limited (expected rate_limited)",
+    ] {
+        assert!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+    assert!(
+        text.trim_end().ends_with(" checks") && text.contains("passed: "),
+        "{text}"
+    );
 
     // A host with its usual integrations (X and open messaging).
     let env = TestEnv::start("partner-host", |_| {}).await;

@@ -8,10 +8,15 @@ mod error;
 mod locate;
 mod model;
 mod parse;
+mod schema;
+mod shape;
+mod typecheck;
 mod validate;
+mod yaml;
 
 pub use error::FlowError;
 pub use model::{Ask, Case, Flow, PluginKind, QuickReplySpec, Schedule, Step};
+pub use schema::{SCHEMA_ID, schema};
 pub use validate::{Known, RESERVED};
 
 #[cfg(test)]

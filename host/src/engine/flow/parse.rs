@@ -1,88 +1,110 @@
-//! Reading a flow file: the YAML is decoded step by step, so one bad step does not hide the
-//! problems of the others, and every problem is reported with the line and column it concerns,
-//! so an author fixes a file in one round.
+//! Reading a flow file, in one pass that reports every problem: the YAML is read into a tree
+//! that keeps positions (`yaml`), its structure checked against the flow's schema (`shape`),
+//! the steps that are sound decoded one by one, then the whole flow validated (`validate`) and
+//! its expressions type-checked against the variables each path can have (`typecheck`). Every
+//! problem comes with the line and column it concerns, so an author fixes a file in one round.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
 use super::error::FlowError;
-use super::locate::{locate, locate_value};
+use super::locate::Positions;
 use super::model::{Flow, Step};
 use super::validate::Known;
-
-/// The top level of a flow file; steps are decoded one by one afterwards.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFlow {
-    #[serde(default)]
-    description: Option<String>,
-    start: String,
-    #[serde(default)]
-    on_error: Option<String>,
-    steps: BTreeMap<String, serde_yaml_ng::Value>,
-}
+use super::{shape, yaml};
 
 impl Flow {
-    /// Parses and validates a flow. On failure, returns every problem found.
+    /// Parses and validates a flow. On failure, returns every problem found, by position.
     pub fn parse(source: &str, known: &Known<'_>) -> Result<Flow, Vec<FlowError>> {
-        let raw: RawFlow = serde_yaml_ng::from_str(source).map_err(|e| {
-            let location = e.location();
-            vec![FlowError {
-                line: location.as_ref().map(|l| l.line()),
-                column: location.as_ref().map(|l| l.column()),
-                message: e
-                    .to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-            }]
-        })?;
-        let mut errors = Vec::new();
+        Self::parse_with(source, known, true)
+    }
+
+    /// Reads a version that was published before: checked as it was then, without the type
+    /// check a newer host adds, so conversations pinned to it keep running after an upgrade.
+    pub fn parse_stored(source: &str) -> Result<Flow, Vec<FlowError>> {
+        Self::parse_with(source, &Known::default(), false)
+    }
+
+    fn parse_with(
+        source: &str,
+        known: &Known<'_>,
+        typecheck: bool,
+    ) -> Result<Flow, Vec<FlowError>> {
+        let root = yaml::load(source).map_err(|e| vec![e])?;
+        let structure = shape::check(&root);
+        let mut errors = structure.errors;
+        if !structure.usable {
+            sort(&mut errors);
+            return Err(errors);
+        }
+        // The structure fits, so the decoder agrees with it; its own wording is only a
+        // fallback for what the schema cannot say.
+        let document: serde_yaml_ng::Value = match serde_yaml_ng::from_str(source) {
+            Ok(document) => document,
+            Err(e) => {
+                let location = e.location();
+                errors.push(FlowError {
+                    line: location.as_ref().map(|l| l.line()),
+                    column: location.as_ref().map(|l| l.column()),
+                    message: format!(
+                        "the YAML cannot be read: {}",
+                        e.to_string().split(" at line ").next().unwrap_or_default()
+                    ),
+                });
+                sort(&mut errors);
+                return Err(errors);
+            }
+        };
+        let text = |key: &str| root.get(key).and_then(yaml::Node::text).map(str::to_string);
+        let positions = Positions::new(&root);
         let mut steps = BTreeMap::new();
-        for (name, value) in raw.steps {
-            match serde_yaml_ng::from_value::<Step>(value) {
+        for (name, value) in document
+            .get("steps")
+            .and_then(serde_yaml_ng::Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = name.as_str() else { continue };
+            if structure.broken.contains(name) {
+                continue;
+            }
+            match serde_yaml_ng::from_value::<Step>(value.clone()) {
                 Ok(step) => {
-                    steps.insert(name, step);
+                    steps.insert(name.to_string(), step);
                 }
                 Err(e) => {
-                    let message = e.to_string();
-                    // Point at the field the message names (`unknown field `txt``), else at
-                    // the step's `type`.
-                    let named = message.split('`').nth(1).unwrap_or("type");
-                    let place = if message.starts_with("unknown variant") {
-                        locate_value(source, &name, named)
-                    } else {
-                        locate(source, &name, Some(named))
-                    };
-                    let (line, column) = place
-                        .or_else(|| locate(source, &name, Some("type")))
-                        .or_else(|| locate(source, &name, None))
-                        .unzip();
-                    let message = message.split(" at line ").next().unwrap_or_default();
+                    let (line, column) = positions.best(name, None);
                     errors.push(FlowError {
                         line,
                         column,
-                        message: format!("step `{name}`: {message}"),
+                        message: format!(
+                            "step `{name}`: {}",
+                            e.to_string().split(" at line ").next().unwrap_or_default()
+                        ),
                     });
                 }
             }
         }
         let flow = Flow {
-            description: raw.description,
-            start: raw.start,
-            on_error: raw.on_error,
+            description: text("description"),
+            start: text("start").unwrap_or_default(),
+            on_error: text("on_error").filter(|h| !h.is_empty()),
             steps,
         };
-        flow.validate(source, known, &mut errors);
-        errors.sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column.unwrap_or(0)));
+        flow.validate(&positions, known, &mut errors);
+        if typecheck {
+            flow.typecheck(&positions, &mut errors);
+        }
+        sort(&mut errors);
         if errors.is_empty() {
             Ok(flow)
         } else {
             Err(errors)
         }
     }
+}
+
+fn sort(errors: &mut [FlowError]) {
+    errors.sort_by_key(|e| (e.line.unwrap_or(usize::MAX), e.column.unwrap_or(0)));
 }
 
 #[cfg(test)]
@@ -118,28 +140,33 @@ steps:
         let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(errors.len(), 6, "{text:#?}");
         assert!(
-            text[0].starts_with("line 5, column 5:") && text[0].contains("{{"),
+            text[0].starts_with("5:5:") && text[0].contains("{{"),
             "{text:#?}"
         );
         assert!(
-            text[1].starts_with("line 6, column 5:") && text[1].contains("`nowhere`"),
+            text[1].starts_with("6:5:") && text[1].contains("`nowhere`"),
             "{text:#?}"
         );
         assert!(
-            text[2].starts_with("line 10, column 5:") && text[2].contains("9lives"),
+            text[2].starts_with("10:5:") && text[2].contains("9lives"),
             "{text:#?}"
         );
         assert!(
-            text[3].starts_with("line 14, column 5:") && text[3].contains("bad expression"),
+            text[3].starts_with("14:5:") && text[3].contains("bad expression"),
             "{text:#?}"
         );
         assert!(
-            text[4].starts_with("line 18, column 5:") && text[4].contains("unknown variant `sned`"),
+            text[4].starts_with("18:11:") && text[4].contains("`sned` is not a step type"),
             "{text:#?}"
         );
         assert!(
-            text[5].starts_with("line 22, column 5:") && text[5].contains("unknown field `txt`"),
+            text[5].starts_with("22:5:") && text[5].contains("has no field `txt`"),
             "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .all(|t| !t.contains("unknown variant") && !t.contains("unknown field")),
+            "no serde wording: {text:#?}"
         );
     }
 }

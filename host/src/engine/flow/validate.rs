@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::super::{expr, schedule, slots, template};
 use super::error::FlowError;
-use super::locate::{locate, locate_top};
-use super::model::{Flow, PluginKind, Step};
+use super::locate::Positions;
+use super::model::{Flow, PluginKind, Schedule, Step};
 
 #[derive(Debug, Default, Clone)]
 pub struct Known<'a> {
@@ -16,25 +16,29 @@ pub struct Known<'a> {
     pub plugins: Option<&'a HashMap<String, PluginKind>>,
     /// Flows `transfer-flow` may name.
     pub flows: Option<&'a HashSet<String>>,
+    /// Schedule groups `schedule` steps may name.
+    pub schedule_groups: Option<&'a HashSet<String>>,
 }
 
 impl Flow {
-    pub(super) fn validate(&self, source: &str, known: &Known<'_>, errors: &mut Vec<FlowError>) {
+    pub(super) fn validate(
+        &self,
+        positions: &Positions<'_>,
+        known: &Known<'_>,
+        errors: &mut Vec<FlowError>,
+    ) {
         let at = |step: &str, field: Option<&str>, message: String| {
-            let (line, column) = locate(source, step, field)
-                .or_else(|| locate(source, step, None))
-                .unzip();
+            let (line, column) = positions.best(step, field);
             FlowError {
                 line,
                 column,
                 message,
             }
         };
-        let decoded_all = errors.is_empty();
-        if !self.steps.contains_key(&self.start)
-            && (decoded_all || !source.contains(&format!("{}:", self.start)))
-        {
-            let (line, column) = locate_top(source, "start").unzip();
+        let names: BTreeSet<&str> = positions.step_names().into_iter().collect();
+        let exists = |target: &str| names.contains(target);
+        if !exists(&self.start) {
+            let (line, column) = positions.top("start").unzip();
             errors.push(FlowError {
                 line,
                 column,
@@ -42,20 +46,32 @@ impl Flow {
             });
         }
         if let Some(handler) = &self.on_error
-            && !self.steps.contains_key(handler)
-            && (decoded_all || !source.contains(&format!("{handler}:")))
+            && !exists(handler)
         {
-            let (line, column) = locate_top(source, "on_error").unzip();
+            let (line, column) = positions.top("on_error").unzip();
             errors.push(FlowError {
                 line,
                 column,
                 message: format!("`on_error` names step `{handler}`, which does not exist"),
             });
         }
-        let exists = |target: &str| {
-            self.steps.contains_key(target)
-                || (!decoded_all && source.contains(&format!("  {target}:")))
-        };
+        // Paths of the steps that could not be decoded, read from the file.
+        for name in &names {
+            if self.steps.contains_key(*name) {
+                continue;
+            }
+            for (field, target) in positions.raw_targets(name) {
+                if !exists(target) {
+                    errors.push(at(
+                        name,
+                        Some(&field),
+                        format!(
+                            "step `{name}`: `{field}` names step `{target}`, which does not exist"
+                        ),
+                    ));
+                }
+            }
+        }
         let check_plugin =
             |errors: &mut Vec<FlowError>, name: &str, plugin: &str, want: PluginKind| {
                 if let Some(plugins) = known.plugins {
@@ -173,15 +189,7 @@ impl Flow {
                         check_expr(errors, name, var, expression);
                     }
                 }
-                Step::Schedule(s) => {
-                    if let Err(e) = schedule::Hours::parse(&s.timezone, &s.hours, &s.holidays) {
-                        errors.push(at(
-                            name,
-                            Some(e.field),
-                            format!("step `{name}`: {}", e.message),
-                        ));
-                    }
-                }
+                Step::Schedule(s) => check_schedule(errors, &at, name, s, known),
                 Step::Transfer { queue, text, .. } => {
                     if let Some(text) = text {
                         check_template(errors, &at, name, "text", text);
@@ -214,8 +222,12 @@ impl Flow {
                 }
             }
         }
-        if decoded_all && errors.is_empty() {
-            for name in self.unreachable() {
+        // A path to a missing step cuts off the steps behind it: name the path, not them.
+        let dangling = errors
+            .iter()
+            .any(|e| e.message.contains(", which does not exist"));
+        if exists(&self.start) && !dangling {
+            for name in self.unreachable(positions) {
                 errors.push(at(
                     &name,
                     None,
@@ -225,23 +237,31 @@ impl Flow {
         }
     }
 
-    /// Steps no path from `start` (or the error handler) leads to.
-    fn unreachable(&self) -> Vec<String> {
+    /// Steps no path from `start` (or the error handler) leads to, following the paths of the
+    /// decoded steps and those read from the file for the others.
+    fn unreachable(&self, positions: &Positions<'_>) -> Vec<String> {
         let mut seen = BTreeSet::new();
-        let mut todo: Vec<&str> = vec![self.start.as_str()];
-        todo.extend(self.on_error.as_deref());
+        let mut todo: Vec<String> = vec![self.start.clone()];
+        todo.extend(self.on_error.clone());
         while let Some(name) = todo.pop() {
-            if !seen.insert(name.to_string()) {
+            if !seen.insert(name.clone()) {
                 continue;
             }
-            if let Some(step) = self.steps.get(name) {
-                todo.extend(step.targets().into_iter().map(|(_, t)| t));
+            match self.steps.get(&name) {
+                Some(step) => todo.extend(step.targets().into_iter().map(|(_, t)| t.to_string())),
+                None => todo.extend(
+                    positions
+                        .raw_targets(&name)
+                        .into_iter()
+                        .map(|(_, t)| t.to_string()),
+                ),
             }
         }
-        self.steps
-            .keys()
+        positions
+            .step_names()
+            .into_iter()
             .filter(|k| !seen.contains(*k))
-            .cloned()
+            .map(str::to_string)
             .collect()
     }
 }
@@ -298,6 +318,60 @@ fn check_variable(
     }
 }
 
+/// A `schedule` step names a group of the configuration, or has its own hours.
+fn check_schedule(
+    errors: &mut Vec<FlowError>,
+    at: &impl Fn(&str, Option<&str>, String) -> FlowError,
+    step: &str,
+    s: &Schedule,
+    known: &Known<'_>,
+) {
+    match (&s.group, &s.timezone, &s.hours) {
+        (Some(group), None, None) if s.holidays.is_empty() => {
+            if let Some(groups) = known.schedule_groups
+                && !groups.contains(group)
+            {
+                errors.push(at(
+                    step,
+                    Some("group"),
+                    format!("step `{step}`: schedule group `{group}` is not configured"),
+                ));
+            }
+        }
+        (Some(_), _, _) => errors.push(at(
+            step,
+            Some("group"),
+            format!(
+                "step `{step}`: `group` takes its hours from the configuration; leave out `timezone`, `hours` and `holidays`"
+            ),
+        )),
+        (None, Some(timezone), Some(hours)) => {
+            if let Err(e) = schedule::Hours::parse(timezone, hours, &s.holidays) {
+                errors.push(at(step, Some(e.field), format!("step `{step}`: {}", e.message)));
+            }
+        }
+        (None, None, _) => errors.push(at(
+            step,
+            Some("hours"),
+            format!("step `{step}`: a schedule needs `group`, or `timezone` and `hours`"),
+        )),
+        (None, Some(_), None) => errors.push(at(
+            step,
+            Some("timezone"),
+            format!("step `{step}`: `timezone` needs `hours`"),
+        )),
+    }
+    if s.emergency.is_some() && s.group.is_none() {
+        errors.push(at(
+            step,
+            Some("emergency"),
+            format!(
+                "step `{step}`: `emergency` needs a schedule `group` (only groups have emergencies)"
+            ),
+        ));
+    }
+}
+
 fn check_template(
     errors: &mut Vec<FlowError>,
     at: &impl Fn(&str, Option<&str>, String) -> FlowError,
@@ -338,10 +412,7 @@ mod tests {
 
         let src = "start: a\nsteps:\n  a:\n    type: disconnect\n  b:\n    type: disconnect\n";
         let errors = Flow::parse(src, &Known::default()).unwrap_err();
-        assert_eq!(
-            errors[0].to_string(),
-            "line 5, column 3: step `b` can never be reached"
-        );
+        assert_eq!(errors[0].to_string(), "5:3: step `b` can never be reached");
 
         let plugins: HashMap<String, PluginKind> =
             [("faq-bot".to_string(), PluginKind::Bot)].into();
@@ -358,9 +429,8 @@ mod tests {
         assert_eq!(
             text,
             vec![
-                "line 5, column 5: step `a`: plugin `faq-bot` is a bot, not a data action"
-                    .to_string(),
-                "line 10, column 5: step `b`: plugin `nope` is not loaded".to_string(),
+                "5:5: step `a`: plugin `faq-bot` is a bot, not a data action".to_string(),
+                "10:5: step `b`: plugin `nope` is not loaded".to_string(),
             ]
         );
     }
@@ -386,18 +456,20 @@ steps:
         let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(errors.len(), 2, "{text:#?}");
         assert!(
-            text[0].starts_with("line 7, column 5:") && text[0].contains("pattern"),
+            text[0].starts_with("7:5:") && text[0].contains("pattern"),
             "{text:#?}"
         );
         assert!(
-            text[1].starts_with("line 11, column 5:") && text[1].contains("Mars/Olympus"),
+            text[1].starts_with("11:5:") && text[1].contains("Mars/Olympus"),
             "{text:#?}"
         );
 
         let src = "start: a\nsteps:\n  a:\n    type: ask\n    text: x\n    variable: v\n    expect: colour\n    next: a\n";
         let errors = Flow::parse(src, &Known::default()).unwrap_err();
         assert!(
-            errors[0].message.contains("unknown variant `colour`"),
+            errors[0]
+                .message
+                .contains("`expect` must be one of text, number"),
             "{:?}",
             errors[0]
         );

@@ -196,7 +196,7 @@ mod tests {
         assert_eq!(second.outcome, Outcome::Disconnected);
         assert_eq!(second.effects, vec![say("Sorry, nobody is here.")]);
 
-        let src = FLOW.replace(r#"'topic.lowerAscii() == "billing"'"#, "'topic > 3'");
+        let src = FLOW.replace(r#"'topic.lowerAscii() == "billing"'"#, "'int(topic) > 3'");
         let flow = Flow::parse(&src, &Known::default()).unwrap();
         let all = |_: &str| true;
         let first = run_turn(&flow, None, &input(Event::Message, "hi", &all));

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::engine::schedule::ScheduleGroups;
 use crate::events::QuickReply;
 
 /// What a conversation's flow remembers between turns; stored as JSON.
@@ -55,6 +56,8 @@ pub struct TurnInput<'a> {
     pub now_ms: i64,
     /// Whether a queue exists right now (a transfer to a missing one takes its `failure` path).
     pub queue_exists: &'a (dyn Fn(&str) -> bool + Sync),
+    /// The named schedule groups `schedule` steps may use, as admins switched them.
+    pub schedules: &'a dyn ScheduleGroups,
 }
 
 /// A plugin call the caller performs before the next turn.

@@ -105,12 +105,26 @@ impl Run<'_, '_> {
                 Next::Goto(next)
             }
             Step::Schedule(s) => {
-                let hours = schedule::Hours::parse(&s.timezone, &s.hours, &s.holidays)
-                    .map_err(|e| e.message)?;
-                Next::Goto(match hours.status(self.input.now_ms) {
+                let now = self.input.now_ms;
+                let status = match &s.group {
+                    Some(group) => self
+                        .input
+                        .schedules
+                        .status(group, now)
+                        .ok_or_else(|| format!("schedule group `{group}` does not exist"))?,
+                    None => schedule::Hours::parse(
+                        s.timezone.as_deref().unwrap_or_default(),
+                        s.hours.as_ref().unwrap_or(&Default::default()),
+                        &s.holidays,
+                    )
+                    .map_err(|e| e.message)?
+                    .status(now),
+                };
+                Next::Goto(match status {
                     schedule::Status::Open => s.open.clone(),
                     schedule::Status::Closed => s.closed.clone(),
                     schedule::Status::Holiday => s.holiday.clone().unwrap_or(s.closed.clone()),
+                    schedule::Status::Emergency => s.emergency.clone().unwrap_or(s.closed.clone()),
                 })
             }
             Step::Transfer {

@@ -61,6 +61,7 @@ pub fn input<'a>(
         conversation: "c1",
         now_ms: 1_000_000,
         queue_exists: queues,
+        schedules: &crate::engine::schedule::NoGroups,
     }
 }
 

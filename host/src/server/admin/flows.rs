@@ -117,13 +117,12 @@ async fn flow_graph(State(state): State<AdminState>, Path(name): Path<String>) -
     let Some(f) = state.store.active_flow(&name).await? else {
         return Err(ApiError::not_found(format!("no flow `{name}`")));
     };
-    let flow =
-        crate::engine::Flow::parse(&f.source, &crate::engine::Known::default()).map_err(|e| {
-            anyhow::anyhow!(
-                "stored flow `{name}` no longer parses: {}",
-                crate::flows::join_errors(&e)
-            )
-        })?;
+    let flow = crate::engine::Flow::parse_stored(&f.source).map_err(|e| {
+        anyhow::anyhow!(
+            "stored flow `{name}` no longer parses: {}",
+            crate::flows::join_errors(&e)
+        )
+    })?;
     let mut response = crate::engine::graph::mermaid(&flow).into_response();
     response.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,

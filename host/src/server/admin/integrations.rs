@@ -62,9 +62,12 @@ async fn list_integrations(State(state): State<AdminState>) -> ApiResult {
 }
 
 async fn get_integration(State(state): State<AdminState>, Path(id): Path<String>) -> ApiResult {
-    let integration = state
-        .deployer
-        .integrations
+    let integrations = &state.deployer.integrations;
+    if let Some(adapter) = integrations.waiting_for(&id) {
+        let waiting = json!({ "id": id, "adapter": adapter, "status": "waiting_for_adapter" });
+        return Ok(axum::Json(waiting).into_response());
+    }
+    let integration = integrations
         .get(&id)
         .ok_or_else(|| ApiError::not_found(format!("no integration `{id}`")))?;
     Ok(axum::Json(integration_json(&state, &integration).await?).into_response())

@@ -1,11 +1,12 @@
-//! The admin API (`/admin/v1/...`), by resource: flows, plugins, integrations, and the ACD's
-//! queues, canned responses and content filters. Every route sits behind one layer that checks
+//! The admin API (`/admin/v1/...`), by resource: flows, plugins, integrations, schedule groups,
+//! and the ACD's queues, canned responses and content filters. Every route sits behind one layer that checks
 //! the admin token.
 
 mod acd;
 mod flows;
 mod integrations;
 mod plugins;
+mod schedules;
 mod state;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub fn routes(state: AdminState, auth: Arc<Auth>) -> Router {
         .merge(plugins::routes())
         .merge(integrations::routes())
         .merge(acd::routes())
+        .merge(schedules::routes())
         .route_layer(axum::middleware::from_fn_with_state(auth, require_admin))
         .with_state(state)
 }

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::flows::RollbackBody;
@@ -24,7 +24,9 @@ pub fn routes() -> Router<AdminState> {
         .route("/admin/v1/plugins", get(list_plugins))
         .route(
             "/admin/v1/plugins/{name}",
-            put(put_plugin).layer(DefaultBodyLimit::max(MAX_PLUGIN_BYTES)),
+            get(plugin_versions)
+                .put(put_plugin)
+                .layer(DefaultBodyLimit::max(MAX_PLUGIN_BYTES)),
         )
         .route("/admin/v1/plugins/{name}/rollback", post(rollback_plugin))
         .route(
@@ -123,6 +125,17 @@ async fn put_plugin(
         StatusCode::OK
     };
     Ok((status, axum::Json(json!({ "name": name, "version": published.version, "world": published.world, "wit": published.wit, "hash": published.hash }))).into_response())
+}
+
+/// `GET /admin/v1/plugins/{name}`: every stored version, oldest first, and which one runs, so an
+/// admin knows what to roll back to.
+async fn plugin_versions(State(state): State<AdminState>, Path(name): Path<String>) -> ApiResult {
+    let versions = state.store.plugin_versions(&name).await?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!("no plugin `{name}` is stored")));
+    }
+    let active = versions.iter().find(|v| v.active).map(|v| v.version);
+    Ok(axum::Json(json!({ "name": name, "active": active, "versions": versions })).into_response())
 }
 
 async fn rollback_plugin(

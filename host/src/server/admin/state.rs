@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::QueueConfig;
 use crate::deploy::Deployer;
 use crate::directory::AgentDirectory;
+use crate::schedules::Schedules;
 use crate::store::Store;
 
 /// What the admin routes need.
@@ -14,4 +15,5 @@ pub struct AdminState {
     pub store: Arc<dyn Store>,
     pub queues: Arc<Vec<QueueConfig>>,
     pub agents: Arc<AgentDirectory>,
+    pub schedules: Arc<Schedules>,
 }

@@ -102,4 +102,30 @@ pub async fn flows_and_plugins_keep_every_version(store: Arc<dyn Store>) {
         "p2"
     );
     assert!(store.active_plugin("y").await.unwrap().is_none());
+    let listed: Vec<(i64, bool)> = store
+        .plugin_versions("x")
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| (v.version, v.active))
+        .collect();
+    assert_eq!(listed, [(1, true), (2, false)]);
+    assert!(store.plugin_versions("y").await.unwrap().is_empty());
+}
+
+pub async fn schedule_overrides_are_kept(store: Arc<dyn Store>) {
+    use crate::model::ScheduleOverride;
+    assert!(store.schedule_overrides().await.unwrap().is_empty());
+    let value = ScheduleOverride {
+        group: "support-hours".into(),
+        emergency: Some(true),
+        holidays: vec!["2026-12-31".into()],
+    };
+    store.save_schedule_override(&value, 1).await.unwrap();
+    let cleared = ScheduleOverride {
+        emergency: None,
+        ..value.clone()
+    };
+    store.save_schedule_override(&cleared, 2).await.unwrap();
+    assert_eq!(store.schedule_overrides().await.unwrap(), [cleared]);
 }

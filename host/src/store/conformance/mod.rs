@@ -39,6 +39,7 @@ macro_rules! store_conformance_tests {
             history_search_and_uploads,
             a_quiet_customer_is_warned_then_ended,
             flows_and_plugins_keep_every_version,
+            schedule_overrides_are_kept,
             daily_caps_count_per_utc_day,
             saving_an_integration_reauthorizes_it_and_wakes_its_messages,
             canned_responses_and_filters,

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::model::{FlowVersion, FlowVersionInfo, PluginVersion};
+use crate::model::{
+    FlowVersion, FlowVersionInfo, PluginVersion, PluginVersionInfo, ScheduleOverride,
+};
 use crate::store::api::CatalogStore;
 
 // Flows: each publish of a changed flow is a new, immutable version; a conversation keeps the
@@ -210,6 +212,68 @@ pub fn activate_plugin(conn: &Connection, name: &str, version: i64) -> anyhow::R
     Ok(())
 }
 
+/// Every version of a plugin, oldest first, without bytes.
+pub fn plugin_versions(conn: &Connection, name: &str) -> anyhow::Result<Vec<PluginVersionInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.version, v.hash, v.world, v.created_at,
+                v.version = (SELECT version FROM plugin_active a WHERE a.name = v.name)
+         FROM plugin_versions v WHERE v.name = ?1 ORDER BY v.version",
+    )?;
+    let rows = stmt.query_map(params![name], |r| {
+        Ok(PluginVersionInfo {
+            version: r.get(0)?,
+            hash: r.get(1)?,
+            world: r.get(2)?,
+            created_at: r.get(3)?,
+            active: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+// Schedule groups: what admins switched at run time.
+
+pub fn schedule_overrides(conn: &Connection) -> anyhow::Result<Vec<ScheduleOverride>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT group_id, emergency, holidays FROM schedule_overrides ORDER BY group_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<bool>>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (group, emergency, holidays) = row?;
+        out.push(ScheduleOverride {
+            group,
+            emergency,
+            holidays: serde_json::from_str(&holidays).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+pub fn save_schedule_override(
+    conn: &Connection,
+    value: &ScheduleOverride,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO schedule_overrides (group_id, emergency, holidays, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (group_id) DO UPDATE SET emergency = ?2, holidays = ?3, updated_at = ?4",
+    )?
+    .execute(params![
+        value.group,
+        value.emergency,
+        serde_json::to_string(&value.holidays)?,
+        now
+    ])?;
+    Ok(())
+}
+
 // Integrations: deauthorization, and those admins set through the API.
 
 pub fn set_deauthorized(
@@ -339,6 +403,26 @@ impl CatalogStore for SqliteStore {
         let name = name.to_string();
         self.db
             .call(move |c| activate_plugin(c, &name, version))
+            .await
+    }
+
+    async fn plugin_versions(&self, name: &str) -> anyhow::Result<Vec<PluginVersionInfo>> {
+        let name = name.to_string();
+        self.reads.call(move |c| plugin_versions(c, &name)).await
+    }
+
+    async fn schedule_overrides(&self) -> anyhow::Result<Vec<ScheduleOverride>> {
+        self.reads.call(schedule_overrides).await
+    }
+
+    async fn save_schedule_override(
+        &self,
+        value: &ScheduleOverride,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let value = value.clone();
+        self.db
+            .call(move |c| save_schedule_override(c, &value, now))
             .await
     }
 

@@ -315,6 +315,15 @@ CREATE TRIGGER queue_activity_left AFTER UPDATE OF state ON conversations
         ON CONFLICT (queue, hour, kind, wait_s) DO UPDATE SET n = n + 1;
 END;
 "#,
+    r#"
+-- What admins switch on schedule groups at run time, over the configuration.
+CREATE TABLE schedule_overrides (
+    group_id   TEXT PRIMARY KEY,
+    emergency  INTEGER,                      -- NULL: as the configuration says
+    holidays   TEXT NOT NULL DEFAULT '[]',   -- dates admins added, JSON
+    updated_at INTEGER NOT NULL
+);
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> anyhow::Result<()> {

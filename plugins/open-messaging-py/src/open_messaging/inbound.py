@@ -10,7 +10,9 @@ One flat body per POST, told apart by its fields:
   identified by `channel.messageId` (or the top-level `id`);
 - anything with `direction: "Outbound"` is one of our own messages coming back (an echo).
 
-Other kinds (structured messages, unknown event types) give no events.
+A structured message (`type: "Structured"`) whose `content[]` has a `ButtonResponse` is the
+customer choosing a quick reply: a message with `quick_reply` = its payload. Other kinds (unknown
+types and event types) give no events.
 
 Events are plain values here (the component entry point turns them into the WIT types):
 `("message", {...})`, `("receipt", {...})`, `("typing", {...})`, with the WIT field names in
@@ -37,7 +39,7 @@ def decode(body: bytes, debug: Callable[[str], None] = lambda _: None) -> List[E
         return []
     if doc["events"] is not None:
         return _typing(doc)
-    if kind in ("Text", None):
+    if kind in ("Text", "Structured", None):
         return [("message", _message(doc))]
     debug(f"ignoring Open Messaging body of type `{kind}`")
     return []
@@ -115,6 +117,9 @@ def _read_content(obj: Record, path: str) -> Record:
         path,
         lambda o, p: _strings(o, p, ["id", "mediaType", "url", "mime", "filename", "text"]),
     )
+    content["buttonResponse"] = _opt_record(
+        obj, "buttonResponse", path, lambda o, p: _strings(o, p, ["type", "text", "payload"])
+    )
     return content
 
 
@@ -138,15 +143,26 @@ def _message(doc: Record) -> Record:
         for content in doc["content"] or []
         if content["contentType"] == "Attachment" and content["attachment"] is not None
     ]
-    if text is None and not attachments:
-        raise malformed("a message needs `text` or an attachment in `content`")
+    # A structured reply: the quick reply or button the customer chose, by its payload.
+    quick_reply = None
+    chosen = next(
+        (c for c in doc["content"] or [] if c["contentType"] == "ButtonResponse"), None
+    )
+    if chosen is not None:
+        if chosen["buttonResponse"] is None:
+            raise _missing("content[].buttonResponse")
+        label = _non_empty(chosen["buttonResponse"]["text"])
+        quick_reply = _non_empty(chosen["buttonResponse"]["payload"]) or label
+        text = text or label
+    if text is None and not attachments and quick_reply is None:
+        raise malformed("a message needs `text`, an attachment or a button response in `content`")
     return {
         "id": message_id,
         "customer_id": customer_id,
         "timestamp_ms": timestamp_ms,
         "text": text,
         "attachments": attachments,
-        "quick_reply": None,
+        "quick_reply": quick_reply,
         "profile": _profile(sender),
         "kind": "direct",
         "reply_to": None,
