@@ -12,7 +12,7 @@ mod grants;
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,
     OutboundConfig, PluginsConfig, QueueConfig, ServerConfig, StoreConfig, SyncMode,
-    check_integrations,
+    check_integrations, is_plugin_name,
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};

@@ -1,10 +1,13 @@
 //! Sending: the sender worker (`sender.rs`) takes pending outbound messages through the
 //! adapter's `encode-send` and performs the requests; `actions.rs` performs the best-effort
-//! ones (read markers, typing indicators). What may go out is decided by
+//! ones (read markers, typing indicators); `pauses.rs` holds an integration's sends while the
+//! platform's rate limit lasts. What may go out is decided by
 //! [`crate::rules::outbound`].
 
 mod actions;
+mod pauses;
 mod sender;
 
 pub use actions::SenderActions;
+pub use pauses::Pauses;
 pub use sender::Sender;

@@ -1,6 +1,7 @@
 //! HTTP routes (DESIGN.md, "Public interfaces"), by audience: the platforms' webhooks
 //! (`webhooks.rs`), agents (`agents.rs`), admins (`admin/`, by resource), the console
-//! (`console.rs`), health and metrics (`metrics.rs`). Handlers parse the request, call one
+//! (`console.rs`), health and metrics (`metrics.rs`); the listener and its limits
+//! (`listener.rs`). Handlers parse the request, call one
 //! operation of the part of the host that owns it, and shape the JSON; every error is JSON
 //! `{"error": {"code", "message"}}` (`error.rs`). Who may call what is decided once, in
 //! `auth.rs`.
@@ -10,6 +11,7 @@ mod agents;
 mod auth;
 mod console;
 mod error;
+pub mod listener;
 mod metrics;
 mod webhooks;
 
@@ -51,14 +53,13 @@ pub fn router(routes: Routes) -> Router {
         .layer(DefaultBodyLimit::max(routes.max_body_bytes))
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, within the listener's `limits` (a connection cap and a
+/// header-read timeout, see [`listener`]).
 pub async fn serve(
     router: Router,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: listener::Limits,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    listener::serve(router, listener, shutdown, limits).await
 }

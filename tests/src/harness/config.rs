@@ -105,6 +105,8 @@ pub struct TestConfig {
     /// Kept small so retries happen quickly.
     pub backoff_ms: u64,
     pub max_attempts: u32,
+    /// `[outbound] max_retry_after_ms`: the longest platform-named rate-limit wait obeyed.
+    pub max_retry_after_ms: u64,
     pub extra_integrations: Vec<ExtraIntegration>,
     /// Extra keys of the X integration's table, as TOML lines (`size = "entry"`).
     pub x_options: Vec<String>,
@@ -140,6 +142,7 @@ impl TestConfig {
             memory_mib: 64,
             backoff_ms: 50,
             max_attempts: 4,
+            max_retry_after_ms: 15 * 60 * 1000,
             extra_integrations: Vec::new(),
             x_options: Vec::new(),
             x_flow: "support".into(),
@@ -224,6 +227,7 @@ dir = {flows}
 timeout_ms = 10000
 backoff_ms = {backoff}
 max_attempts = {attempts}
+max_retry_after_ms = {max_retry_after}
 
 [[integration]]
 id = {x_id}
@@ -263,6 +267,7 @@ webhook_url = {om_url}
             ),
             backoff = self.backoff_ms,
             attempts = self.max_attempts,
+            max_retry_after = self.max_retry_after_ms,
             x_id = q(X_INTEGRATION),
             x_options = self.x_options.join("\n"),
             x_flow = q(&self.x_flow),

@@ -10,7 +10,9 @@
 //! - `meta`: WhatsApp, Messenger and Instagram: the 24-hour windows, templates, `HUMAN_AGENT`,
 //!   statuses, read marks, typing;
 //! - `outbound`: sending: exactly once and in order, backoff and attempts, retries and permanent
-//!   failures.
+//!   failures;
+//! - `rate_limits`: a platform's 429: the backoff floor under a past reset or `Retry-After: 0`,
+//!   the cap on a long `Retry-After`, HTTP dates, and the pause of the whole integration.
 //!
 //! Each adapter's own wire format, signatures and answers are checked without a host by the
 //! compliance suite (`tests/tests/compliance.rs`).
@@ -20,5 +22,6 @@
 mod conversation;
 mod meta;
 mod outbound;
+mod rate_limits;
 mod webhooks;
 mod x;
