@@ -1,6 +1,7 @@
 //! Channels end to end: customers on X, open messaging, WhatsApp, Messenger and Instagram reach
 //! the flow and an agent through their adapters, and what the host sends reaches them.
 //!
+//! - `connections`: the listener's cap and header-read timeout against idle and slow sockets;
 //! - `conversation`: the walking skeleton on X and open messaging, bot to agent, with transcripts;
 //! - `webhooks`: what the host accepts at `/webhooks/{integration}`: the X CRC (which signs no
 //!   forged webhook), signatures, unknown integrations, malformed bodies, echoes, redeliveries,
@@ -19,6 +20,7 @@
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test channels` (one topic: add `outbound::`).
 
+mod connections;
 mod conversation;
 mod meta;
 mod outbound;
