@@ -162,3 +162,40 @@ async fn a_rate_limit_pauses_the_integrations_other_sends() {
          {LIMIT_SECS} s"
     );
 }
+
+/// The open-messaging partner answers 429 with X's `x-rate-limit-reset` (an epoch second): the
+/// retry comes no sooner than that second (before, the adapter ignored the header and the
+/// retry came after the 50 ms backoff).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_open_messaging_partners_rate_limit_reset_is_obeyed() {
+    let env = TestEnv::start("rate-om-reset", |c| {
+        c.backoff_ms = 50;
+        c.use_test_flows();
+        c.om_flow = "echo".into();
+    })
+    .await;
+    let customer = "om-rate-customer";
+    let reset = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3;
+    let reset_text: &'static str = Box::leak(reset.to_string().into_boxed_str());
+    env.sim
+        .om_fail_next(1, 429, &[("x-rate-limit-reset", reset_text)]);
+    env.send_open(customer, "hi").await;
+    env.wait_delivered_to(customer, 1).await;
+    let requests = requests_to(&env, customer);
+    assert_eq!(
+        requests.iter().map(|a| a.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
+    let until = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
+    assert!(
+        requests[1].received_at >= until,
+        "the retry came {:?} before the reset",
+        until
+            .duration_since(requests[1].received_at)
+            .unwrap_or_default()
+    );
+}
