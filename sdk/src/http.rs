@@ -205,8 +205,17 @@ mod tests {
         assert_eq!(retry_after_ms(&date, 1_000), Some(1_445_412_480_000));
         let leap = headers(&[("retry-after", "Tue, 29 Feb 2028 23:59:59 GMT")]);
         assert_eq!(retry_after_ms(&leap, 1_000), Some(1_835_481_599_000));
-        for bad in ["Wed, 21 Oct 2015 07:28:00 PST", "21 Oct 2015", "Wed, 32 Oct 2015 07:28:00 GMT", "soon"] {
-            assert_eq!(retry_after_ms(&headers(&[("retry-after", bad)]), 1_000), None, "{bad}");
+        for bad in [
+            "Wed, 21 Oct 2015 07:28:00 PST",
+            "21 Oct 2015",
+            "Wed, 32 Oct 2015 07:28:00 GMT",
+            "soon",
+        ] {
+            assert_eq!(
+                retry_after_ms(&headers(&[("retry-after", bad)]), 1_000),
+                None,
+                "{bad}"
+            );
         }
         let reset = headers(&[("X-Rate-Limit-Reset", "1790000900")]);
         assert_eq!(rate_limit_reset_ms(&reset), Some(1_790_000_900_000));

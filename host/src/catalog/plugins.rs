@@ -111,7 +111,10 @@ impl PluginCatalog {
         }
         let file = std::fs::read(&path).map_err(|e| {
             tracing::warn!("plugin `{name}`: cannot read {}: {e}", path.display());
-            anyhow::anyhow!("cannot read `{name}.wasm` in the plugins folder: {}", e.kind())
+            anyhow::anyhow!(
+                "cannot read `{name}.wasm` in the plugins folder: {}",
+                e.kind()
+            )
         })?;
         Ok((file, Source::File))
     }

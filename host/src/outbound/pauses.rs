@@ -50,6 +50,10 @@ mod tests {
         assert_eq!(pauses.paused_until("x", 999), Some(1_000));
         assert_eq!(pauses.paused_until("other", 999), None);
         assert_eq!(pauses.paused_until("x", 1_000), None);
-        assert_eq!(pauses.paused_until("x", 0), None, "an ended pause is forgotten");
+        assert_eq!(
+            pauses.paused_until("x", 0),
+            None,
+            "an ended pause is forgotten"
+        );
     }
 }

@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(table.open.len(), 2);
         assert!(table.make_room(2));
         assert!(idle_newer.is_cancelled());
-        assert!(!table.make_room(1), "only busy connections: the new one waits its turn");
+        assert!(
+            !table.make_room(1),
+            "only busy connections: the new one waits its turn"
+        );
         assert!(!busy_oldest.is_cancelled());
     }
 }

@@ -311,7 +311,11 @@ mod tests {
         // A partner that speaks X's header instead, or an HTTP date.
         for (header, value, at) in [
             ("x-rate-limit-reset", "1790000900", 1_790_000_900_000),
-            ("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT", 1_445_412_480_000),
+            (
+                "retry-after",
+                "Wed, 21 Oct 2015 07:28:00 GMT",
+                1_445_412_480_000,
+            ),
         ] {
             let limited = decode_response("m", &response(429, &[(header, value)], ""), NOW_MS);
             assert!(

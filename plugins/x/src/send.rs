@@ -206,7 +206,6 @@ fn platform_id(body: &[u8]) -> Option<String> {
         .or_else(|| id.as_u64().map(|id| id.to_string()))
 }
 
-
 /// X's explanation: the v2 problem (`title` and `detail`), the v1.1 `errors[]` (`code` and
 /// `message`), or an excerpt of whatever else came back.
 fn error_detail(body: &[u8]) -> String {

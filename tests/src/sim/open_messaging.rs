@@ -110,7 +110,8 @@ pub(crate) async fn notify(
             status: fault.status,
             received_at: SystemTime::now(),
         });
-        let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, "slow down").into_response();
         for (name, value) in &fault.headers {
             if let (Ok(name), Ok(value)) = (

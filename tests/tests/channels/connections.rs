@@ -61,7 +61,11 @@ async fn idle_and_slow_sockets_do_not_starve_webhooks() {
             break;
         };
         if i >= 400 {
-            write(&socket, b"POST /webhooks/x HTTP/1.1\r\nHost: switchboard\r\nX-Slow: ").await;
+            write(
+                &socket,
+                b"POST /webhooks/x HTTP/1.1\r\nHost: switchboard\r\nX-Slow: ",
+            )
+            .await;
         }
         held.push(socket);
     }

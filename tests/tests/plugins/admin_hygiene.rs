@@ -3,7 +3,9 @@
 //! mistake (4xx), not the host's (500).
 
 use serde_json::json;
-use switchboard_tests::harness::{ADMIN_TOKEN, TestEnv, X_INTEGRATION, assert_error, workspace_dir};
+use switchboard_tests::harness::{
+    ADMIN_TOKEN, TestEnv, X_INTEGRATION, assert_error, workspace_dir,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn admin_refusals_stay_inside_the_plugins_folder_and_say_no_paths() {
@@ -45,11 +47,7 @@ async fn admin_refusals_stay_inside_the_plugins_folder_and_say_no_paths() {
         )
         .await;
     assert_error(&missing, 422, "invalid_integration");
-    assert!(
-        !missing.text().contains(&workspace),
-        "{}",
-        missing.text()
-    );
+    assert!(!missing.text().contains(&workspace), "{}", missing.text());
 
     // A kv key over the 1,024-byte limit is the caller's mistake.
     let key = "k".repeat(1_100);

@@ -149,7 +149,11 @@ async fn put_plugin_kv(
         .map_err(|_| ApiError::bad_request("the value must be UTF-8 text"))?;
     // Over the limits is the caller's mistake (422), not the store's (500).
     crate::store::plugin_kv::check_kv_entry(&key, &value).map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_kv_entry", e.to_string())
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_kv_entry",
+            e.to_string(),
+        )
     })?;
     state
         .deployer
