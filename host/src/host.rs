@@ -199,6 +199,7 @@ impl Host {
             wake: self.wake.clone(),
             metrics: self.metrics.clone(),
             config: self.config.outbound.clone(),
+            pauses: Default::default(),
         };
         tokio::spawn(Arc::new(sender).run());
         let router = Router {

@@ -632,6 +632,10 @@ async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode>
         None => Config::default(),
     };
     let listen = config.server.listen;
+    let limits = switchboard::server::listener::Limits {
+        max_connections: config.server.max_connections,
+        header_read_timeout: std::time::Duration::from_millis(config.server.header_read_timeout_ms),
+    };
     let host = Host::open(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -652,7 +656,7 @@ async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode>
         listener.local_addr()?,
         integrations.join(", ")
     );
-    switchboard::server::serve(host.router(), listener, shutdown_signal()).await?;
+    switchboard::server::serve(host.router(), listener, shutdown_signal(), limits).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -81,12 +81,52 @@ pub fn body_excerpt(body: &[u8], max_chars: usize) -> String {
     }
 }
 
-/// `Retry-After` as an epoch time in milliseconds, counted from `now_ms`. Only the
-/// delta-seconds form is read; the rare HTTP-date form yields `None`, leaving the host's backoff
-/// to decide.
+/// `Retry-After` as an epoch time in milliseconds: delta-seconds counted from `now_ms`, or an
+/// HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`, RFC 9110's IMF-fixdate). `None` when absent or
+/// unreadable, leaving the host to read the headers itself, then to its backoff.
 pub fn retry_after_ms(headers: &[(String, String)], now_ms: u64) -> Option<u64> {
-    let seconds: u64 = header(headers, "retry-after")?.trim().parse().ok()?;
-    Some(now_ms.saturating_add(seconds.saturating_mul(1000)))
+    let value = header(headers, "retry-after")?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(now_ms.saturating_add(seconds.saturating_mul(1000)));
+    }
+    http_date_ms(value)
+}
+
+/// `x-rate-limit-reset` (X, and partners that copy it): the Unix epoch second the window
+/// resets, in milliseconds.
+pub fn rate_limit_reset_ms(headers: &[(String, String)]) -> Option<u64> {
+    let seconds: u64 = header(headers, "x-rate-limit-reset")?.trim().parse().ok()?;
+    seconds.checked_mul(1000)
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as epoch milliseconds.
+fn http_date_ms(value: &str) -> Option<u64> {
+    let (_weekday, rest) = value.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts[..] else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let day: i64 = day.parse().ok()?;
+    let year: i64 = year.parse().ok()?;
+    let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + h * 3_600 + m * 60 + s;
+    u64::try_from(seconds).ok()?.checked_mul(1000)
 }
 
 #[cfg(test)]
@@ -162,7 +202,24 @@ mod tests {
         let h = headers(&[("Retry-After", " 30 ")]);
         assert_eq!(retry_after_ms(&h, 1_000), Some(31_000));
         let date = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
-        assert_eq!(retry_after_ms(&date, 1_000), None);
+        assert_eq!(retry_after_ms(&date, 1_000), Some(1_445_412_480_000));
+        let leap = headers(&[("retry-after", "Tue, 29 Feb 2028 23:59:59 GMT")]);
+        assert_eq!(retry_after_ms(&leap, 1_000), Some(1_835_481_599_000));
+        for bad in [
+            "Wed, 21 Oct 2015 07:28:00 PST",
+            "21 Oct 2015",
+            "Wed, 32 Oct 2015 07:28:00 GMT",
+            "soon",
+        ] {
+            assert_eq!(
+                retry_after_ms(&headers(&[("retry-after", bad)]), 1_000),
+                None,
+                "{bad}"
+            );
+        }
+        let reset = headers(&[("X-Rate-Limit-Reset", "1790000900")]);
+        assert_eq!(rate_limit_reset_ms(&reset), Some(1_790_000_900_000));
+        assert_eq!(rate_limit_reset_ms(&[]), None);
         assert_eq!(retry_after_ms(&[], 1_000), None);
     }
 }

@@ -124,6 +124,8 @@ pub struct PlatformSim {
 pub(crate) struct Shared {
     x: x_api::XApi,
     partners: Vec<OpenMessagingPartner>,
+    /// Answers scripted for the next open-messaging notifications: status and headers.
+    om_faults: std::sync::Mutex<std::collections::VecDeque<open_messaging::OmFault>>,
     whatsapp: whatsapp::WhatsAppApi,
     meta: meta::MetaApi,
     records: records::Records,
@@ -146,6 +148,7 @@ impl PlatformSim {
         let shared = Arc::new(Shared {
             x: x_api::XApi::new(config.x_accounts),
             partners: config.open_messaging,
+            om_faults: Default::default(),
             whatsapp: whatsapp::WhatsAppApi::new(config.whatsapp),
             meta: meta::MetaApi::new(config.meta_pages),
             records: records::Records::new(config.verbose),
@@ -191,6 +194,23 @@ impl PlatformSim {
     /// If the fault's status is not 4xx or 5xx.
     pub fn x_fail_next(&self, n: usize, fault: Fault) {
         self.shared.x.queue_faults(n, fault);
+    }
+
+    /// The next `n` open-messaging notifications (after the partner's checks pass) are answered
+    /// with `status` and `headers`: recorded as attempts, not delivered.
+    pub fn om_fail_next(&self, n: usize, status: u16, headers: &[(&str, &str)]) {
+        let fault = open_messaging::OmFault {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        self.shared
+            .om_faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(std::iter::repeat_n(fault, n));
     }
 
     /// Messages the platforms accepted, in arrival order.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::config::{PluginGrant, PluginsConfig};
 use crate::engine::PluginKind;
@@ -106,16 +106,22 @@ impl PluginCatalog {
             }
             return Ok((stored.bytes, Source::Store));
         }
+        // The answer may reach an admin API caller: it names the file in the plugins folder,
+        // not the folder's absolute path (which the log has).
         if !path.exists() {
+            tracing::warn!("plugin `{name}`: no {}", path.display());
             bail!(
-                "not found at {} (run `cargo xtask build-plugins`, set [plugins] dir, or PUT it to /admin/v1/plugins/{name})",
-                path.display()
+                "not found: no `{name}.wasm` in the plugins folder ([plugins] dir) and none published (run `cargo xtask build-plugins`, or PUT it to /admin/v1/plugins/{name})"
             );
         }
-        Ok((
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
-            Source::File,
-        ))
+        let file = std::fs::read(&path).map_err(|e| {
+            tracing::warn!("plugin `{name}`: cannot read {}: {e}", path.display());
+            anyhow::anyhow!(
+                "cannot read `{name}.wasm` in the plugins folder: {}",
+                e.kind()
+            )
+        })?;
+        Ok((file, Source::File))
     }
 
     /// Stores the loaded component as a version (a no-op when it is the active one) and

@@ -75,6 +75,21 @@ pub struct ServerConfig {
     /// The largest file an agent may upload to send; larger ones get 413.
     #[serde(default = "default_max_attachment")]
     pub max_attachment_bytes: usize,
+    /// Open connections at most; keep it below the process's open-file limit (often 1,024). At
+    /// the cap the oldest connection with no request in progress is closed for the new one.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, from connecting or from its
+    /// previous answer; then the connection is closed (idle and slowloris sockets).
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
 }
 
 fn default_max_attachment() -> usize {
@@ -104,6 +119,8 @@ impl Default for ServerConfig {
             console_dir: default_console_dir(),
             public_url: None,
             max_attachment_bytes: default_max_attachment(),
+            max_connections: default_max_connections(),
+            header_read_timeout_ms: default_header_read_timeout_ms(),
         }
     }
 }
@@ -198,9 +215,16 @@ pub struct OutboundConfig {
     /// Attempts before a message is marked failed (transient failures and rate limits retry).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
-    /// First retry delay; each further retry doubles it (with jitter), capped at 5 minutes.
+    /// First retry delay; each further retry doubles it (with jitter), capped at 5 minutes. It
+    /// is also the floor under a platform's named rate-limit end (a reset in the past or
+    /// `Retry-After: 0` waits for it).
     #[serde(default = "default_backoff_ms")]
     pub backoff_ms: u64,
+    /// The longest wait a platform's `Retry-After` or rate-limit reset is obeyed for (15 minutes
+    /// by default); the platform is asked again then. While a platform names a wait, the
+    /// message is held: `max_attempts` does not fail it.
+    #[serde(default = "default_max_retry_after_ms")]
+    pub max_retry_after_ms: u64,
     /// Sends in flight at once across all integrations.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
@@ -212,6 +236,7 @@ impl Default for OutboundConfig {
             timeout_ms: default_send_timeout_ms(),
             max_attempts: default_max_attempts(),
             backoff_ms: default_backoff_ms(),
+            max_retry_after_ms: default_max_retry_after_ms(),
             concurrency: default_concurrency(),
         }
     }
@@ -476,6 +501,12 @@ impl Config {
                 integration.id
             );
         }
+        if !is_plugin_name(&integration.adapter) {
+            bail!(
+                "integration `{}`: adapter must be a plugin name in the plugins folder (letters, digits, `-`, `_`, and `/` between folders; at most {MAX_PLUGIN_NAME} characters)",
+                integration.id
+            );
+        }
         if !(0.0..=72.0).contains(&integration.threading_window_hours) {
             bail!(
                 "integration `{}`: threading_window_hours must be between 0 and 72, not {}",
@@ -526,6 +557,22 @@ pub fn check_integrations(integrations: &[IntegrationConfig]) -> anyhow::Result<
     Ok(())
 }
 
+/// The longest plugin name.
+pub const MAX_PLUGIN_NAME: usize = 128;
+
+/// A plugin name: `/`-separated parts of letters, digits, `-` and `_` (`fixtures/trap` is
+/// `fixtures/trap.wasm` in the plugins folder), so that `NAME.wasm` stays inside the plugins
+/// folder: no `..`, no absolute path, no `\\`, no empty part.
+pub fn is_plugin_name(s: &str) -> bool {
+    s.len() <= MAX_PLUGIN_NAME
+        && s.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -564,6 +611,9 @@ fn default_max_attempts() -> u32 {
 }
 fn default_backoff_ms() -> u64 {
     500
+}
+fn default_max_retry_after_ms() -> u64 {
+    15 * 60 * 1000
 }
 fn default_concurrency() -> usize {
     128

@@ -16,7 +16,7 @@ mod supervisors;
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,
     OutboundConfig, PluginsConfig, QueueConfig, ServerConfig, StoreConfig, SyncMode,
-    check_integrations,
+    check_integrations, is_plugin_name,
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};

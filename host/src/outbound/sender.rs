@@ -1,8 +1,9 @@
 //! The sender worker: pending outbound messages go through the adapter's `encode-send`, the
 //! host performs the HTTP request with a timeout, and the adapter's `decode-send-response` says
-//! whether the platform took it. Transient failures and rate limits are retried with
-//! exponential backoff (or at the time the platform names); everything else is recorded as
-//! failed with its reason.
+//! whether the platform took it. Transient failures and rate limits are retried with jittered
+//! exponential backoff, or at the time the platform names (floored and capped, see
+//! [`crate::rules::outbound_retry`]); a rate limit pauses the whole integration
+//! ([`Pauses`]); everything else is recorded as failed with its reason.
 //!
 //! Messages are durable before they are sent (stored `pending` in the same transaction as what
 //! caused them), and every attempt is claimed in the store before its request (pending →
@@ -22,11 +23,12 @@ use crate::live::AgentEvents;
 use crate::metrics::Metrics;
 use crate::model::{Conversation, Message, now_ms};
 use crate::rules::outbound::{self as policy, Outgoing, Refusal};
+use crate::rules::outbound_retry::{RetryPolicy, named_retry_at};
 use crate::store::{ClaimedSend, OutboxStore, SendRecord};
 use crate::wake::Wakeups;
 
-/// The longest wait between retries.
-const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+use super::pauses::Pauses;
+
 /// How often a message of a deauthorized integration is looked at again (re-authorizing wakes
 /// them at once).
 const DEAUTHORIZED_RECHECK_MS: i64 = 60 * 1000;
@@ -44,6 +46,13 @@ pub struct Sender {
     pub wake: Arc<Wakeups>,
     pub metrics: Arc<Metrics>,
     pub config: OutboundConfig,
+    /// Integrations waiting out a platform's rate limit.
+    pub pauses: Pauses,
+}
+
+/// A random number in `[0, 1)`, to spread retries.
+fn jitter() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
 impl Sender {
@@ -162,6 +171,22 @@ impl Sender {
             self.record(&id, attempts, retry).await;
             return;
         }
+        if let Some(until) = self.pauses.paused_until(&integration_id, now_ms()) {
+            // Nothing was tried: the attempt is given back, and the message due when the
+            // platform's limit ends (spread a little, so the held sends do not all return at
+            // once).
+            let spread = (self.config.backoff_ms as f64 / 2.0 * jitter()) as i64;
+            let error = format!(
+                "rate_limited: integration `{integration_id}` waits for the platform's rate limit to end"
+            );
+            let retry = SendRecord::Retry {
+                error,
+                at: until + spread,
+                uncount: true,
+            };
+            self.record(&id, attempts, retry).await;
+            return;
+        }
         // A claim only this sender holds for its lease: a send that would start too late to end
         // within it (this host stalled, or lost the store) is left for whoever claims the
         // message next, rather than risk two sends.
@@ -174,7 +199,29 @@ impl Sender {
             .await;
         let now = now_ms();
         let config = &self.config;
-        let retryable = |f: &SendFailure| f.is_retryable() && attempts < config.max_attempts as i64;
+        let retry_policy = RetryPolicy {
+            backoff_ms: config.backoff_ms as i64,
+            max_retry_after_ms: config.max_retry_after_ms as i64,
+        };
+        // When a retryable failure is tried again: a rate limit with a named end holds the
+        // message whatever its attempts; anything else retries up to `max_attempts`.
+        let retry = match &result {
+            SendResult::Failed(failure) if failure.is_retryable() => {
+                let named = match failure {
+                    SendFailure::RateLimited {
+                        retry_at_ms: Some(at),
+                        ..
+                    } => Some((*at).min(i64::MAX as u64) as i64),
+                    _ => None,
+                };
+                let retry = retry_policy.retry(attempts, named, now, jitter());
+                if matches!(failure, SendFailure::RateLimited { .. }) {
+                    self.pauses.pause(&integration_id, retry.at);
+                }
+                (retry.held || attempts < config.max_attempts as i64).then_some(retry.at)
+            }
+            _ => None,
+        };
         let record = match &result {
             SendResult::Sent(platform_id) => {
                 self.metrics.outbound_sent(&integration_id);
@@ -182,18 +229,9 @@ impl Sender {
                     platform_id: platform_id.clone(),
                 }
             }
-            SendResult::Failed(failure) if retryable(failure) => {
+            SendResult::Failed(failure) if retry.is_some() => {
+                let at = retry.unwrap_or(now);
                 self.metrics.outbound_retry(&integration_id, failure.code());
-                let backoff = (config.backoff_ms as i64)
-                    .saturating_mul(1 << (attempts - 1).min(20))
-                    .min(MAX_BACKOFF_MS);
-                let at = match failure {
-                    SendFailure::RateLimited {
-                        retry_at_ms: Some(at),
-                        ..
-                    } => (*at as i64).max(now),
-                    _ => now + backoff,
-                };
                 let error = format!("{}: {}", failure.code(), failure.detail());
                 tracing::warn!(message = %id, integration = %integration_id, attempts, "send failed, retrying in {} ms: {error}", at - now);
                 SendRecord::Retry {
@@ -230,7 +268,7 @@ impl Sender {
         }
         let (status, error) = match &result {
             SendResult::Sent(_) => ("sent", None),
-            SendResult::Failed(f) if retryable(f) => ("pending", Some(f.detail().to_string())),
+            SendResult::Failed(f) if retry.is_some() => ("pending", Some(f.detail().to_string())),
             SendResult::Failed(SendFailure::Auth(d)) => ("pending", Some(d.clone())),
             SendResult::Failed(f) => ("failed", Some(format!("{}: {}", f.code(), f.detail()))),
         };
@@ -349,7 +387,17 @@ impl Sender {
             Ok(answer) => answer,
             Err(failure) => return SendResult::Failed(failure),
         };
+        // The end of a rate limit as the headers name it, for an adapter that did not read it
+        // (an HTTP-date `Retry-After`, an `x-rate-limit-reset` it does not know).
+        let named = named_retry_at(&headers, now_ms());
         match send.decode(&message.id, status, headers, body).await {
+            Ok(SendResult::Failed(SendFailure::RateLimited {
+                retry_at_ms: None,
+                detail,
+            })) => SendResult::Failed(SendFailure::RateLimited {
+                retry_at_ms: named.map(|at| at.max(0) as u64),
+                detail,
+            }),
             Ok(result) => result,
             // The platform took the message (2xx) but the adapter could not read its answer
             // (a trap, its deadline): sending again would reach the customer twice. It counts

@@ -42,13 +42,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An internal error answers 500 with a reference only: its chain (paths, SQL, the store's
+/// words) goes to the host's log under that reference, not to the caller.
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        tracing::error!("internal error: {e:#}");
+        let reference = uuid::Uuid::new_v4().simple().to_string();
+        let reference = &reference[..12];
+        tracing::error!(reference, "internal error: {e:#}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            format!("{e:#}"),
+            format!("internal error; the host's log has it under reference {reference}"),
         )
     }
 }

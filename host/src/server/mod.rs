@@ -2,7 +2,7 @@
 //! (`webhooks.rs`), agents (`agents.rs`, and `agent_tools.rs` for transfers, history, search,
 //! uploads and the files platforms fetch), supervisors (`supervisor.rs`), admins (`admin/`, by
 //! resource), the console (`console.rs`), health and metrics (`metrics.rs`); `views.rs` shapes
-//! interactions as JSON. Handlers parse the request, call one
+//! interactions as JSON; the listener and its limits (`listener.rs`). Handlers parse the request, call one
 //! operation of the part of the host that owns it, and shape the JSON; every error is JSON
 //! `{"error": {"code", "message"}}` (`error.rs`). Who may call what is decided once, in
 //! `auth.rs`.
@@ -13,6 +13,7 @@ mod agents;
 mod auth;
 mod console;
 mod error;
+pub mod listener;
 mod metrics;
 mod supervisor;
 mod views;
@@ -60,14 +61,13 @@ pub fn router(routes: Routes) -> Router {
         .layer(DefaultBodyLimit::max(routes.max_body_bytes))
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, within the listener's `limits` (a connection cap and a
+/// header-read timeout, see [`listener`]).
 pub async fn serve(
     router: Router,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: listener::Limits,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    listener::serve(router, listener, shutdown, limits).await
 }

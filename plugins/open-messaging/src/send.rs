@@ -170,7 +170,8 @@ pub fn decode_response(message_id: &str, resp: &HttpResponse, now_ms: u64) -> Se
     };
     SendResult::Failed(match status {
         429 => SendFailure::RateLimited(RateLimit {
-            retry_at_ms: http::retry_after_ms(&resp.headers, now_ms),
+            retry_at_ms: http::retry_after_ms(&resp.headers, now_ms)
+                .or_else(|| http::rate_limit_reset_ms(&resp.headers)),
             detail,
         }),
         401 | 403 => SendFailure::Auth(detail),
@@ -355,6 +356,21 @@ mod tests {
                 detail: "the webhook answered HTTP 429: slow down".into(),
             }))
         );
+        // A partner that speaks X's header instead, or an HTTP date.
+        for (header, value, at) in [
+            ("x-rate-limit-reset", "1790000900", 1_790_000_900_000),
+            (
+                "retry-after",
+                "Wed, 21 Oct 2015 07:28:00 GMT",
+                1_445_412_480_000,
+            ),
+        ] {
+            let limited = decode_response("m", &response(429, &[(header, value)], ""), NOW_MS);
+            assert!(
+                matches!(&limited, SendResult::Failed(SendFailure::RateLimited(RateLimit { retry_at_ms: Some(t), .. })) if *t == at),
+                "{header}: {limited:?}"
+            );
+        }
         assert_eq!(
             decode_response("m", &response(401, &[], ""), NOW_MS),
             SendResult::Failed(SendFailure::Auth("the webhook answered HTTP 401".into()))

@@ -179,7 +179,7 @@ pub fn decode_response(message_id: &str, resp: &HttpResponse) -> SendResult {
     let detail = format!("X answered HTTP {status}: {}", error_detail(&resp.body));
     SendResult::Failed(match status {
         429 => SendFailure::RateLimited(RateLimit {
-            retry_at_ms: rate_limit_reset_ms(&resp.headers)
+            retry_at_ms: http::rate_limit_reset_ms(&resp.headers)
                 .or_else(|| http::retry_after_ms(&resp.headers, time::now_ms())),
             detail,
         }),
@@ -204,15 +204,6 @@ fn platform_id(body: &[u8]) -> Option<String> {
     id.as_str()
         .map(str::to_owned)
         .or_else(|| id.as_u64().map(|id| id.to_string()))
-}
-
-/// `x-rate-limit-reset` is the Unix epoch second when the window resets.
-fn rate_limit_reset_ms(headers: &[(String, String)]) -> Option<u64> {
-    let seconds: u64 = http::header(headers, "x-rate-limit-reset")?
-        .trim()
-        .parse()
-        .ok()?;
-    seconds.checked_mul(1000)
 }
 
 /// X's explanation: the v2 problem (`title` and `detail`), the v1.1 `errors[]` (`code` and

@@ -105,6 +105,11 @@ pub struct TestConfig {
     /// Kept small so retries happen quickly.
     pub backoff_ms: u64,
     pub max_attempts: u32,
+    /// `[server] max_connections` and `header_read_timeout_ms`.
+    pub max_connections: usize,
+    pub header_read_timeout_ms: u64,
+    /// `[outbound] max_retry_after_ms`: the longest platform-named rate-limit wait obeyed.
+    pub max_retry_after_ms: u64,
     pub extra_integrations: Vec<ExtraIntegration>,
     /// Extra keys of the X integration's table, as TOML lines (`size = "entry"`).
     pub x_options: Vec<String>,
@@ -142,6 +147,9 @@ impl TestConfig {
             memory_mib: 64,
             backoff_ms: 50,
             max_attempts: 4,
+            max_retry_after_ms: 15 * 60 * 1000,
+            max_connections: 512,
+            header_read_timeout_ms: 10_000,
             extra_integrations: Vec::new(),
             x_options: Vec::new(),
             x_flow: "support".into(),
@@ -208,6 +216,8 @@ impl TestConfig {
             r#"[server]
 listen = {listen}
 admin_token = {admin}
+max_connections = {max_connections}
+header_read_timeout_ms = {header_read_timeout}
 {console_dir}
 
 [store]
@@ -227,6 +237,7 @@ dir = {flows}
 timeout_ms = 10000
 backoff_ms = {backoff}
 max_attempts = {attempts}
+max_retry_after_ms = {max_retry_after}
 
 [[integration]]
 id = {x_id}
@@ -267,6 +278,9 @@ webhook_url = {om_url}
             ),
             backoff = self.backoff_ms,
             attempts = self.max_attempts,
+            max_retry_after = self.max_retry_after_ms,
+            max_connections = self.max_connections,
+            header_read_timeout = self.header_read_timeout_ms,
             x_id = q(X_INTEGRATION),
             x_options = self.x_options.join("\n"),
             x_flow = q(&self.x_flow),

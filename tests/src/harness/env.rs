@@ -23,6 +23,8 @@ pub struct Setup {
     pub sim: SimConfig,
     /// Arguments after `serve --config FILE` (e.g. `--watch`).
     pub serve_args: Vec<String>,
+    /// The host's open-file limit (default: inherited).
+    pub open_files_limit: Option<u64>,
 }
 
 impl Default for Setup {
@@ -30,6 +32,7 @@ impl Default for Setup {
         Setup {
             sim: sim_config(),
             serve_args: Vec::new(),
+            open_files_limit: None,
         }
     }
 }
@@ -74,7 +77,8 @@ impl TestEnv {
         let mut config = TestConfig::new(&dir, &sim.base_url());
         customize(&mut config);
         let args: Vec<&str> = setup.serve_args.iter().map(String::as_str).collect();
-        let host = HostProcess::start_with_args(dir, &config.render(), &args).await;
+        let host =
+            HostProcess::start_limited(dir, &config.render(), &args, setup.open_files_limit).await;
         sim.set_host_base_url(host.base_url());
         let api = host.api();
         TestEnv {

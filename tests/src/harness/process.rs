@@ -26,6 +26,8 @@ pub struct HostProcess {
     starts: u32,
     /// Arguments after `serve --config FILE` (e.g. `--watch`).
     args: Vec<String>,
+    /// The host's open-file limit (`ulimit -n`), when a test sets one.
+    open_files: Option<u64>,
 }
 
 impl HostProcess {
@@ -37,6 +39,16 @@ impl HostProcess {
 
     /// As [`HostProcess::start`], with more arguments to `serve` (e.g. `--watch`).
     pub async fn start_with_args(dir: TempDir, config_toml: &str, args: &[&str]) -> HostProcess {
+        HostProcess::start_limited(dir, config_toml, args, None).await
+    }
+
+    /// As [`HostProcess::start_with_args`], with the host's open-file limit at `open_files`.
+    pub async fn start_limited(
+        dir: TempDir,
+        config_toml: &str,
+        args: &[&str],
+        open_files: Option<u64>,
+    ) -> HostProcess {
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config_toml)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
@@ -50,6 +62,7 @@ impl HostProcess {
             child: None,
             starts: 0,
             args: args.iter().map(|a| a.to_string()).collect(),
+            open_files,
         };
         host.spawn_and_wait().await;
         host
@@ -135,7 +148,19 @@ impl HostProcess {
             &format!("==== start #{} ====", self.starts),
         );
         let binary = host_binary();
-        let child = Command::new(&binary)
+        let mut command = match self.open_files {
+            // The shell lowers its limit and becomes the host (same process).
+            Some(limit) => {
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(&binary);
+                command
+            }
+            None => Command::new(&binary),
+        };
+        let child = command
             .arg("serve")
             .arg("--config")
             .arg(&self.config_path)

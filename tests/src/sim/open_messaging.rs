@@ -16,8 +16,15 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::records::{Delivered, Platform, Refused};
+use super::records::{Attempt, Delivered, Platform, Refused};
 use crate::signing;
+
+/// A scripted answer to the next notification.
+#[derive(Debug, Clone)]
+pub(crate) struct OmFault {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+}
 
 /// The route, in axum's syntax; an integration's `webhook_url` is `{sim}/open-messaging/{path}`.
 pub(crate) const NOTIFY_ROUTE: &str = "/open-messaging/{path}";
@@ -89,6 +96,33 @@ pub(crate) async fn notify(
         );
     };
 
+    let fault = sim
+        .om_faults
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop_front();
+    if let Some(fault) = fault {
+        sim.records.fail(Attempt {
+            platform: Platform::OpenMessaging,
+            integration_id: partner.integration_id.clone(),
+            recipient_id,
+            text: message["text"].as_str().map(str::to_owned),
+            status: fault.status,
+            received_at: SystemTime::now(),
+        });
+        let status =
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, "slow down").into_response();
+        for (name, value) in &fault.headers {
+            if let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::from_bytes(name.as_bytes()),
+                axum::http::HeaderValue::from_str(value),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        return response;
+    }
     sim.records.deliver(
         Delivered {
             platform: Platform::OpenMessaging,

@@ -48,6 +48,9 @@ pub enum Fault {
     /// 429 with `x-rate-limit-remaining: 0`, `x-rate-limit-reset: reset_epoch_secs` and X's code 88
     /// body; a host must wait until the reset before trying again.
     RateLimited { reset_epoch_secs: u64 },
+    /// 429 with X's code 88 body and `Retry-After: <value>` (seconds or an HTTP date) instead of
+    /// the `x-rate-limit-*` headers, as a proxy or a gateway in front of the API answers.
+    RetryAfter(&'static str),
     /// Any 4xx or 5xx. 403 comes with code 349 ("You cannot send messages to this user."), a
     /// permanent failure; 429 is [`Fault::RateLimited`] with the current window's reset; every other
     /// status comes with a problem body.
@@ -91,7 +94,7 @@ impl XApi {
 
     pub(crate) fn queue_faults(&self, n: usize, fault: Fault) {
         let status = match fault {
-            Fault::RateLimited { .. } => 429,
+            Fault::RateLimited { .. } | Fault::RetryAfter(_) => 429,
             Fault::Status(status) => status,
         };
         assert!(
@@ -518,6 +521,20 @@ fn fault_response(fault: Fault, rate: RateHeaders) -> Response {
     let (status, reset_epoch_secs) = match fault {
         Fault::RateLimited { reset_epoch_secs } => (429, reset_epoch_secs),
         Fault::Status(status) => (status, rate.reset_epoch_secs),
+        Fault::RetryAfter(value) => {
+            let body = LegacyErrors {
+                errors: [LegacyError {
+                    code: 88,
+                    message: "Rate limit exceeded",
+                }],
+            };
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, value)],
+                axum::Json(body),
+            )
+                .into_response();
+        }
     };
     let status = StatusCode::from_u16(status).expect("queue_faults only accepts 4xx and 5xx");
     match status {

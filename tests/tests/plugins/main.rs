@@ -5,6 +5,8 @@
 //! - `faults`: plugins that trap, spin, hog memory or flood their output fail their own requests
 //!   only;
 //! - `contract_versions`: adapters of `switchboard:channel@0.1.0` and `@0.2.0` side by side;
+//! - `admin_hygiene`: adapter names that leave the plugins folder, error texts without paths,
+//!   kv and flow-name limits as 4xx;
 //! - `partner_walkthrough`: `docs/plugins.md` step by step, from `cargo xtask new-plugin` to a
 //!   hot-loaded adapter answering a signed webhook.
 //!
@@ -14,6 +16,7 @@
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test plugins`.
 
+mod admin_hygiene;
 mod contract_versions;
 mod faults;
 mod hot_swap;

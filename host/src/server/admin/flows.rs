@@ -61,12 +61,13 @@ async fn put_flow(
     body: Bytes,
 ) -> ApiResult {
     if name.is_empty()
+        || name.len() > 64
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(ApiError::bad_request(
-            "a flow name is letters, digits, `-` and `_`",
+            "a flow name is 1 to 64 letters, digits, `-` and `_`",
         ));
     }
     let source = String::from_utf8(body.to_vec())

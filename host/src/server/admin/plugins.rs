@@ -102,16 +102,10 @@ async fn put_plugin(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let valid = !name.is_empty()
-        && name.split('/').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        });
+    let valid = crate::config::is_plugin_name(&name);
     if !valid {
         return Err(ApiError::bad_request(
-            "a plugin name is letters, digits, `-` and `_`",
+            "a plugin name is letters, digits, `-` and `_` (and `/` between folders), at most 128 characters",
         ));
     }
     let published = state
@@ -166,6 +160,14 @@ async fn put_plugin_kv(
     }
     let value = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::bad_request("the value must be UTF-8 text"))?;
+    // Over the limits is the caller's mistake (422), not the store's (500).
+    crate::store::plugin_kv::check_kv_entry(&key, &value).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_kv_entry",
+            e.to_string(),
+        )
+    })?;
     state
         .deployer
         .catalog
