@@ -16,6 +16,10 @@ use switchboard::host::Host;
     about = "Self-hosted runtime for contact-center inbound message flows"
 )]
 struct Cli {
+    /// How the log on standard error looks: `text` (coloured only on a terminal) or `json`
+    /// (one object per line).
+    #[arg(long, global = true, value_enum, env = "SWITCHBOARD_LOG_FORMAT", default_value = "text")]
+    log_format: switchboard::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -120,13 +124,7 @@ enum PluginCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    switchboard::logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -137,13 +135,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    let code = match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Workers stop at their next await; everything they acknowledged is in the store already.
+    // A blocking call still running (a plugin, a read) is not waited for past this.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    code
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -478,7 +480,14 @@ async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode>
         listener.local_addr()?,
         integrations.join(", ")
     );
-    switchboard::server::serve(host.router(), listener, shutdown_signal()).await?;
+    let live = host.live.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new connections, closing agents' event streams");
+        live.close();
+    };
+    let deadline = std::time::Duration::from_millis(host.config.server.shutdown_deadline_ms);
+    switchboard::server::serve(host.router(), listener, stop, deadline).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -57,6 +57,14 @@ pub struct ServerConfig {
     /// The built browser console (`cargo xtask build-console`), served at `/console/`.
     #[serde(default = "default_console_dir")]
     pub console_dir: PathBuf,
+    /// How long SIGTERM waits for requests in flight and open connections before the process
+    /// exits anyway (agents' event streams are closed at once, so this bounds the rest).
+    #[serde(default = "default_shutdown_deadline")]
+    pub shutdown_deadline_ms: u64,
+}
+
+fn default_shutdown_deadline() -> u64 {
+    10_000
 }
 
 fn default_console_dir() -> PathBuf {
@@ -70,6 +78,7 @@ impl Default for ServerConfig {
             admin_token: None,
             max_body_bytes: default_max_body(),
             console_dir: default_console_dir(),
+            shutdown_deadline_ms: default_shutdown_deadline(),
         }
     }
 }

@@ -96,6 +96,34 @@ impl HostProcess {
         }
     }
 
+    /// Sends SIGTERM, as systemd or a deploy does, and waits up to `within` for the process to
+    /// exit; returns its status and how long it took, or an error saying it was still running.
+    pub async fn terminate(
+        &mut self,
+        within: Duration,
+    ) -> anyhow::Result<(std::process::ExitStatus, Duration)> {
+        let Some(child) = self.child.as_mut() else {
+            bail!("the host is not running");
+        };
+        let sent = std::time::Instant::now();
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        if !kill.success() {
+            bail!("`kill -TERM {}` failed: {kill}", child.id());
+        }
+        loop {
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok((status, sent.elapsed()));
+            }
+            if sent.elapsed() >= within {
+                bail!("still running {within:?} after SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Starts the host again on the same config and database (killing it first if running).
     pub async fn restart(&mut self) {
         self.kill();

@@ -14,3 +14,4 @@
 
 mod flow;
 mod plugin;
+mod shutdown;
