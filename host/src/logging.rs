@@ -33,8 +33,7 @@ pub fn init(format: LogFormat) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => {
-            let colour =
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             builder.with_ansi(colour).init();
         }
         LogFormat::Json => builder.with_ansi(false).event_format(JsonLines).init(),
@@ -82,7 +81,8 @@ impl Visit for Fields<'_> {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), Value::String(value.into()));
+        self.0
+            .insert(field.name().into(), Value::String(value.into()));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -131,7 +131,11 @@ mod tests {
             .event_format(JsonLines)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            tracing::info!(status = 202u64, route = "/webhooks/{integration}", "request");
+            tracing::info!(
+                status = 202u64,
+                route = "/webhooks/{integration}",
+                "request"
+            );
             tracing::warn!("a \"quoted\"\nmessage");
         });
         let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

@@ -18,7 +18,13 @@ use switchboard::host::Host;
 struct Cli {
     /// How the log on standard error looks: `text` (coloured only on a terminal) or `json`
     /// (one object per line).
-    #[arg(long, global = true, value_enum, env = "SWITCHBOARD_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        default_value = "text"
+    )]
     log_format: switchboard::logging::LogFormat,
     #[command(subcommand)]
     command: Command,

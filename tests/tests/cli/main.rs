@@ -13,5 +13,6 @@
 //! Run: `cargo xtask test -p switchboard-tests --test cli`.
 
 mod flow;
+mod logs;
 mod plugin;
 mod shutdown;

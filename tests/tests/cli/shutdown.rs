@@ -63,7 +63,10 @@ async fn sigterm_with_a_console_stream_open_exits_and_loses_nothing_acknowledged
         .filter(|(_, ok)| *ok)
         .map(|(customer, _)| customer)
         .collect();
-    assert!(!acknowledged.is_empty(), "some webhooks came before SIGTERM");
+    assert!(
+        !acknowledged.is_empty(),
+        "some webhooks came before SIGTERM"
+    );
     env.host.restart().await;
     for customer in &acknowledged {
         let greeting = texts(&env.wait_delivered_to(customer, 1).await);
