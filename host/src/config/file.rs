@@ -336,8 +336,16 @@ impl Config {
         Self::parse(&text).with_context(|| format!("invalid configuration in {}", path.display()))
     }
 
+    /// Reads a configuration, with its secrets taken from the environment (`"${NAME}"`) or
+    /// from files (`NAME_file = "/run/secrets/x"`) as `secrets.rs` says.
     pub fn parse(text: &str) -> anyhow::Result<Config> {
-        let config: Config = toml::from_str(text)?;
+        let mut table: toml::Table = toml::from_str(text)?;
+        let config: Config = if super::secrets::resolve(&mut table)? {
+            toml::Value::Table(table).try_into()?
+        } else {
+            // Parsed from the text, so an error says its line.
+            toml::from_str(text)?
+        };
         config.check()?;
         Ok(config)
     }

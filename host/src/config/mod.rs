@@ -3,11 +3,13 @@
 //! - `file.rs`: the file's sections and their defaults, and the checks across them.
 //! - `grants.rs`: what one plugin is granted (`[[plugin]]`) and the syntax of its `http_hosts`,
 //!   which the runtime applies when it loads the plugin.
+//! - `secrets.rs`: values taken from the environment (`"${NAME}"`) or files (`NAME_file`).
 //!
 //! Nothing here imports the rest of the host: the configuration is read before anything runs.
 
 mod file;
 mod grants;
+mod secrets;
 
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,

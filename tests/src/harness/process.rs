@@ -26,6 +26,8 @@ pub struct HostProcess {
     starts: u32,
     /// Arguments after `serve --config FILE` (e.g. `--watch`).
     args: Vec<String>,
+    /// Environment variables set for the host (e.g. secrets the config names as `${NAME}`).
+    env: Vec<(String, String)>,
 }
 
 impl HostProcess {
@@ -37,6 +39,16 @@ impl HostProcess {
 
     /// As [`HostProcess::start`], with more arguments to `serve` (e.g. `--watch`).
     pub async fn start_with_args(dir: TempDir, config_toml: &str, args: &[&str]) -> HostProcess {
+        HostProcess::start_with_env(dir, config_toml, args, &[]).await
+    }
+
+    /// As [`HostProcess::start_with_args`], with environment variables `env` set for the host.
+    pub async fn start_with_env(
+        dir: TempDir,
+        config_toml: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> HostProcess {
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config_toml)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
@@ -50,6 +62,10 @@ impl HostProcess {
             child: None,
             starts: 0,
             args: args.iter().map(|a| a.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         host.spawn_and_wait().await;
         host
@@ -175,6 +191,7 @@ impl HostProcess {
                     .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
             )
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log_for_stdout)
             .stderr(log)

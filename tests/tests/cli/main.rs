@@ -15,4 +15,5 @@
 mod flow;
 mod logs;
 mod plugin;
+mod secrets;
 mod shutdown;
