@@ -1,9 +1,9 @@
 //! `switchboard serve --log-format json`: every line of the log is one JSON object, and every
 //! HTTP request is logged once with its method, route, status, duration and integration, never
-//! with what its query string carried.
+//! with what its query string carried; `/metrics` times the same webhook in a histogram.
 
 use serde_json::Value;
-use switchboard_tests::harness::{Setup, TestEnv, X_INTEGRATION};
+use switchboard_tests::harness::{Setup, TestEnv, X_INTEGRATION, metric};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn json_log_has_a_line_per_request_without_its_query() {
@@ -46,5 +46,23 @@ async fn json_log_has_a_line_per_request_without_its_query() {
     assert_eq!(
         (health["method"].as_str(), health["status"].as_u64()),
         (Some("GET"), Some(200))
+    );
+
+    let metrics = env.metrics().await;
+    let labels = [("integration", X_INTEGRATION)];
+    let count = metric(
+        &metrics,
+        "switchboard_webhook_duration_seconds_count",
+        &labels,
+    );
+    let under_10s = metric(
+        &metrics,
+        "switchboard_webhook_duration_seconds_bucket",
+        &[("integration", X_INTEGRATION), ("le", "10")],
+    );
+    assert_eq!((count, under_10s), (1.0, 1.0), "{metrics}");
+    assert!(
+        metrics.contains("switchboard_build_info{version=\""),
+        "{metrics}"
     );
 }
