@@ -42,6 +42,11 @@ enum Command {
         #[arg(long)]
         watch: bool,
     },
+    /// Write a commented starter configuration to FILE (refusing to replace one).
+    Init {
+        #[arg(default_value = "switchboard.toml")]
+        file: PathBuf,
+    },
     /// Fill the store of `--config` with `--conversations` ended conversations and `--waiting`
     /// ones queued in `--queue` (for `cargo xtask bench --scale`; see the README's Performance
     /// section).
@@ -157,6 +162,21 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { config, watch } => serve(config, watch).await,
+        Command::Init { file } => {
+            use std::io::Write;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&file)
+                .with_context(|| format!("cannot create {}", file.display()))?;
+            out.write_all(switchboard::config::STARTER.as_bytes())?;
+            println!(
+                "wrote {}; edit it, then run `switchboard serve --config {}`",
+                file.display(),
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::BenchPrefill {
             config,
             conversations,

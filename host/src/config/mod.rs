@@ -3,6 +3,7 @@
 //! - `file.rs`: the file's sections and their defaults, and the checks across them.
 //! - `grants.rs`: what one plugin is granted (`[[plugin]]`) and the syntax of its `http_hosts`,
 //!   which the runtime applies when it loads the plugin.
+//! - `starter.rs`: the commented configuration `switchboard init` writes.
 //! - `secrets.rs`: values taken from the environment (`"${NAME}"`) or files (`NAME_file`).
 //!
 //! Nothing here imports the rest of the host: the configuration is read before anything runs.
@@ -10,6 +11,7 @@
 mod file;
 mod grants;
 mod secrets;
+mod starter;
 
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,
@@ -18,3 +20,4 @@ pub use file::{
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
+pub use starter::STARTER;

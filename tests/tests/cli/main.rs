@@ -13,6 +13,7 @@
 //! Run: `cargo xtask test -p switchboard-tests --test cli`.
 
 mod flow;
+mod init;
 mod logs;
 mod plugin;
 mod secrets;
