@@ -33,10 +33,13 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-/// Per-label latency histograms: bucket counts (not cumulative; summed when rendered), the
-/// sum in microseconds and the count.
+/// One label set's histogram: bucket counts (not cumulative; summed when rendered), the sum in
+/// microseconds and the count.
+type Histogram = ([u64; BUCKETS.len()], u64, u64);
+
+/// Per-label latency histograms.
 #[derive(Default)]
-struct Histograms(Mutex<BTreeMap<String, ([u64; BUCKETS.len()], u64, u64)>>);
+struct Histograms(Mutex<BTreeMap<String, Histogram>>);
 
 impl Histograms {
     fn observe(&self, labels: String, seconds: f64) {
