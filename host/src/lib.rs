@@ -23,6 +23,7 @@ pub mod host;
 pub mod intake;
 pub mod integrations;
 pub mod live;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod outbound;

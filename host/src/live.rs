@@ -7,6 +7,7 @@
 //! in order, and every host delivers them to the streams it holds.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
@@ -28,6 +29,8 @@ pub struct AgentEvents {
     senders: Mutex<HashMap<String, broadcast::Sender<AgentEvent>>>,
     /// Where events go to reach every host (unset: this host only).
     remote: OnceLock<mpsc::UnboundedSender<Signal>>,
+    /// Set when the host stops: every stream has ended and new ones end at once.
+    closed: AtomicBool,
 }
 
 impl AgentEvents {
@@ -71,11 +74,48 @@ impl AgentEvents {
         }
     }
 
+    /// A receiver of `agent`'s events; it ends when the host stops ([`AgentEvents::close`]).
     pub fn subscribe(&self, agent: &str) -> broadcast::Receiver<AgentEvent> {
         let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
+        if self.closed.load(Ordering::SeqCst) {
+            // Its sender is dropped here, so the stream ends after its first event.
+            return broadcast::channel(1).1;
+        }
         senders
             .entry(agent.to_string())
             .or_insert_with(|| broadcast::channel(256).0)
             .subscribe()
+    }
+
+    /// Ends every event stream this host holds, and any opened later: an open stream would
+    /// otherwise keep its connection, and so the process, alive after SIGTERM. Consoles
+    /// reconnect to another host (or to this one restarted) and refetch what they show.
+    pub fn close(&self) {
+        let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
+        self.closed.store(true, Ordering::SeqCst);
+        senders.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn close_ends_open_streams_and_later_ones() {
+        let live = AgentEvents::default();
+        let mut open = live.subscribe("alice");
+        live.deliver("alice", "offer", serde_json::json!({"id": 1}));
+        live.close();
+        assert_eq!(open.recv().await.unwrap().name, "offer");
+        assert!(matches!(
+            open.recv().await,
+            Err(broadcast::error::RecvError::Closed)
+        ));
+        let mut later = live.subscribe("alice");
+        assert!(matches!(
+            later.recv().await,
+            Err(broadcast::error::RecvError::Closed)
+        ));
     }
 }

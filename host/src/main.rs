@@ -16,6 +16,16 @@ use switchboard::host::Host;
     about = "Self-hosted runtime for contact-center inbound message flows"
 )]
 struct Cli {
+    /// How the log on standard error looks: `text` (coloured only on a terminal) or `json`
+    /// (one object per line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: switchboard::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,6 +41,11 @@ enum Command {
         /// plugins folders (a broken file is reported and never replaces the working version).
         #[arg(long)]
         watch: bool,
+    },
+    /// Write a commented starter configuration to FILE (refusing to replace one).
+    Init {
+        #[arg(default_value = "switchboard.toml")]
+        file: PathBuf,
     },
     /// Fill the store of `--config` with `--conversations` ended conversations and `--waiting`
     /// ones queued in `--queue` (for `cargo xtask bench --scale`; see the README's Performance
@@ -165,13 +180,7 @@ enum PluginCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    switchboard::logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -182,18 +191,37 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    let code = match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Workers stop at their next await; everything they acknowledged is in the store already.
+    // A blocking call still running (a plugin, a read) is not waited for past this.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    code
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { config, watch } => serve(config, watch).await,
+        Command::Init { file } => {
+            use std::io::Write;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&file)
+                .with_context(|| format!("cannot create {}", file.display()))?;
+            out.write_all(switchboard::config::STARTER.as_bytes())?;
+            println!(
+                "wrote {}; edit it, then run `switchboard serve --config {}`",
+                file.display(),
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::BenchPrefill {
             config,
             conversations,
@@ -656,7 +684,14 @@ async fn serve(config: Option<PathBuf>, watch: bool) -> anyhow::Result<ExitCode>
         listener.local_addr()?,
         integrations.join(", ")
     );
-    switchboard::server::serve(host.router(), listener, shutdown_signal(), limits).await?;
+    let live = host.live.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new connections, closing agents' event streams");
+        live.close();
+    };
+    let deadline = std::time::Duration::from_millis(host.config.server.shutdown_deadline_ms);
+    switchboard::server::serve(host.router(), listener, stop, limits, deadline).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -28,6 +28,47 @@ impl Family {
     }
 }
 
+/// The upper bounds, in seconds, of every latency histogram's buckets: 1 ms to 10 s.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// One label set's histogram: bucket counts (not cumulative; summed when rendered), the sum in
+/// microseconds and the count.
+type Histogram = ([u64; BUCKETS.len()], u64, u64);
+
+/// Per-label latency histograms.
+#[derive(Default)]
+struct Histograms(Mutex<BTreeMap<String, Histogram>>);
+
+impl Histograms {
+    fn observe(&self, labels: String, seconds: f64) {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (buckets, sum_micros, count) = all.entry(labels).or_default();
+        if let Some(i) = BUCKETS.iter().position(|&le| seconds <= le) {
+            buckets[i] += 1;
+        }
+        *sum_micros += (seconds * 1e6) as u64;
+        *count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (labels, (buckets, sum_micros, count)) in
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).iter()
+        {
+            let mut cumulative = 0;
+            for (le, n) in BUCKETS.iter().zip(buckets) {
+                cumulative += n;
+                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+            }
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", *sum_micros as f64 / 1e6);
+            let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+        }
+    }
+}
+
 /// Escapes a label value as the text format requires.
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -51,6 +92,8 @@ pub struct Metrics {
     plugin_call_micros: Family,
     plugin_errors: Family,
     plugin_versions: Family,
+    webhook_seconds: Histograms,
+    plugin_call_seconds: Histograms,
 }
 
 /// Gauges read from the store when `/metrics` is scraped.
@@ -92,6 +135,12 @@ impl Metrics {
             ),
             n,
         );
+    }
+
+    /// How long a webhook of a known integration took to answer, stored events included.
+    pub fn webhook_handled(&self, integration: &str, seconds: f64) {
+        self.webhook_seconds
+            .observe(format!("integration=\"{}\"", label(integration)), seconds);
     }
 
     pub fn duplicate(&self, integration: &str) {
@@ -153,6 +202,8 @@ impl Metrics {
             label(plugin),
             label(function)
         );
+        self.plugin_call_seconds
+            .observe(labels.clone(), micros as f64 / 1e6);
         self.plugin_calls.add(labels.clone(), 1);
         self.plugin_call_micros.add(labels.clone(), micros);
         if let Some(kind) = error {
@@ -163,6 +214,21 @@ impl Metrics {
 
     pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_build_info The running build.\n# TYPE switchboard_build_info gauge\nswitchboard_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        self.webhook_seconds.render(
+            &mut out,
+            "switchboard_webhook_duration_seconds",
+            "Time to answer a webhook (adapter and durable store included), per integration.",
+        );
+        self.plugin_call_seconds.render(
+            &mut out,
+            "switchboard_plugin_call_duration_seconds",
+            "Time of one plugin call, per plugin and function.",
+        );
         self.webhooks_received.render(
             &mut out,
             "switchboard_webhooks_received_total",
@@ -305,5 +371,28 @@ mod tests {
             text.contains("switchboard_queue_depth{queue=\"support\"} 3\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn histograms_are_cumulative_in_seconds() {
+        let m = Metrics::default();
+        m.webhook_handled("x-demo", 0.003);
+        m.webhook_handled("x-demo", 0.2);
+        m.webhook_handled("x-demo", 30.0);
+        let text = m.render(&Gauges::default());
+        let name = "switchboard_webhook_duration_seconds";
+        for line in [
+            format!("{name}_bucket{{integration=\"x-demo\",le=\"0.001\"}} 0\n"),
+            format!("{name}_bucket{{integration=\"x-demo\",le=\"0.005\"}} 1\n"),
+            format!("{name}_bucket{{integration=\"x-demo\",le=\"0.25\"}} 2\n"),
+            format!("{name}_bucket{{integration=\"x-demo\",le=\"10\"}} 2\n"),
+            format!("{name}_bucket{{integration=\"x-demo\",le=\"+Inf\"}} 3\n"),
+            format!("{name}_sum{{integration=\"x-demo\"}} 30.203\n"),
+            format!("{name}_count{{integration=\"x-demo\"}} 3\n"),
+            format!("# TYPE {name} histogram\n"),
+        ] {
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        assert!(text.contains("switchboard_build_info{version=\""), "{text}");
     }
 }

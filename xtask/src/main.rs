@@ -30,6 +30,7 @@ mod bench;
 mod demo;
 mod foreign_plugins;
 mod new_plugin;
+mod prerequisites;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -374,6 +375,7 @@ fn build_console(ws: &Workspace) -> anyhow::Result<()> {
 }
 
 fn test(ws: &Workspace, extra: &[String]) -> anyhow::Result<ExitCode> {
+    prerequisites::ensure();
     let plugins = build_plugins(ws)?;
     build_console(ws)?;
     // The end-to-end tests spawn the real `switchboard` binary. Building it with the test

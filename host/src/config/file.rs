@@ -83,6 +83,14 @@ pub struct ServerConfig {
     /// previous answer; then the connection is closed (idle and slowloris sockets).
     #[serde(default = "default_header_read_timeout_ms")]
     pub header_read_timeout_ms: u64,
+    /// How long SIGTERM waits for requests in flight and open connections before the process
+    /// exits anyway (agents' event streams are closed at once, so this bounds the rest).
+    #[serde(default = "default_shutdown_deadline")]
+    pub shutdown_deadline_ms: u64,
+}
+
+fn default_shutdown_deadline() -> u64 {
+    10_000
 }
 
 fn default_max_connections() -> usize {
@@ -121,6 +129,7 @@ impl Default for ServerConfig {
             max_attachment_bytes: default_max_attachment(),
             max_connections: default_max_connections(),
             header_read_timeout_ms: default_header_read_timeout_ms(),
+            shutdown_deadline_ms: default_shutdown_deadline(),
         }
     }
 }
@@ -394,8 +403,16 @@ impl Config {
         Self::parse(&text).with_context(|| format!("invalid configuration in {}", path.display()))
     }
 
+    /// Reads a configuration, with its secrets taken from the environment (`"${NAME}"`) or
+    /// from files (`NAME_file = "/run/secrets/x"`) as `secrets.rs` says.
     pub fn parse(text: &str) -> anyhow::Result<Config> {
-        let config: Config = toml::from_str(text)?;
+        let mut table: toml::Table = toml::from_str(text)?;
+        let config: Config = if super::secrets::resolve(&mut table)? {
+            toml::Value::Table(table).try_into()?
+        } else {
+            // Parsed from the text, so an error says its line.
+            toml::from_str(text)?
+        };
         config.check()?;
         Ok(config)
     }

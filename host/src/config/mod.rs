@@ -5,6 +5,8 @@
 //! - `grants.rs`: what one plugin is granted (`[[plugin]]`) and the syntax of its `http_hosts`,
 //!   which the runtime applies when it loads the plugin.
 //! - `schedules.rs`: named schedules and schedule groups (`[[schedule]]`, `[[schedule_group]]`).
+//! - `starter.rs`: the commented configuration `switchboard init` writes.
+//! - `secrets.rs`: values taken from the environment (`"${NAME}"`) or files (`NAME_file`).
 //!
 //! Nothing here imports the rest of the host: the configuration is read before anything runs.
 
@@ -12,6 +14,8 @@ mod file;
 mod grants;
 mod schedules;
 mod supervisors;
+mod secrets;
+mod starter;
 
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,
@@ -22,3 +26,4 @@ pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
 pub use schedules::{ScheduleConfig, ScheduleGroupConfig};
 pub use supervisors::SupervisorConfig;
+pub use starter::STARTER;

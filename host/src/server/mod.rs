@@ -17,6 +17,7 @@ pub mod listener;
 mod metrics;
 mod supervisor;
 mod views;
+mod request_log;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -59,15 +60,37 @@ pub fn router(routes: Routes) -> Router {
         .merge(console::routes(routes.console_dir))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(routes.max_body_bytes))
+        .layer(axum::middleware::from_fn(request_log::log_request))
 }
 
 /// Serves until `shutdown` completes, within the listener's `limits` (a connection cap and a
-/// header-read timeout, see [`listener`]).
+/// header-read timeout, see [`listener`]); then stops accepting connections (a platform's webhook
+/// is refused and redelivered later), lets the requests in flight finish and returns when every
+/// connection has closed, or `deadline` after `shutdown` with the connections still open then
+/// dropped, so a deploy never waits on a client that keeps its connection.
 pub async fn serve(
     router: Router,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: listener::Limits,
+    deadline: std::time::Duration,
 ) -> anyhow::Result<()> {
-    listener::serve(router, listener, shutdown, limits).await
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let stopped = stopping.clone();
+    let signal = async move {
+        shutdown.await;
+        stopped.notify_one();
+    };
+    let server = listener::serve(router, listener, signal, limits);
+    let past_deadline = async {
+        stopping.notified().await;
+        tokio::time::sleep(deadline).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = past_deadline => tracing::warn!(
+            "connections still open {deadline:?} after the stop signal were dropped"
+        ),
+    }
+    Ok(())
 }

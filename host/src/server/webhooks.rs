@@ -38,7 +38,15 @@ async fn webhook(
             .collect(),
         body: body.to_vec(),
     };
-    let answer = intake.receive(&id, request).await.map_err(refusal)?;
+    let started = std::time::Instant::now();
+    let answer = intake.receive(&id, request).await;
+    // Unknown integrations are left out: anyone can name one, and each would be a new series.
+    if !matches!(answer, Err(Refused::UnknownIntegration(_))) {
+        intake
+            .metrics
+            .webhook_handled(&id, started.elapsed().as_secs_f64());
+    }
+    let answer = answer.map_err(refusal)?;
     let mut response = Response::new(axum::body::Body::from(answer.body));
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     for (name, value) in answer.headers {

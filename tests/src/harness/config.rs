@@ -129,6 +129,8 @@ pub struct TestConfig {
     /// The built browser console, rendered as `[server] console_dir` (default: not set, so the
     /// host uses its own default).
     pub console_dir: Option<PathBuf>,
+    /// Extra keys of `[server]`, as TOML lines (`shutdown_deadline_ms = 60000`).
+    pub server_options: Vec<String>,
     /// TOML appended to the config (e.g. `[[plugin]]` grants, more `[[agent]]`s).
     pub extra_toml: String,
     /// Extra keys of the `billing` queue, as TOML lines (`alerting_timeout_seconds = 1`).
@@ -159,6 +161,7 @@ impl TestConfig {
             flows_dir: None,
             plugins_dir: None,
             console_dir: None,
+            server_options: Vec::new(),
             extra_toml: String::new(),
             billing_options: Vec::new(),
         }
@@ -219,6 +222,7 @@ admin_token = {admin}
 max_connections = {max_connections}
 header_read_timeout_ms = {header_read_timeout}
 {console_dir}
+{server_options}
 
 [store]
 path = {db}
@@ -266,6 +270,7 @@ webhook_url = {om_url}
                 .as_deref()
                 .map(|dir| format!("console_dir = {}", path(dir)))
                 .unwrap_or_default(),
+            server_options = self.server_options.join("\n"),
             db = path(&self.db_path),
             plugins = path(self.plugins_dir.as_deref().unwrap_or(&plugins_dir())),
             cache = path(&workspace.join("target").join("plugin-cache-test")),

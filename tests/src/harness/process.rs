@@ -28,6 +28,8 @@ pub struct HostProcess {
     args: Vec<String>,
     /// The host's open-file limit (`ulimit -n`), when a test sets one.
     open_files: Option<u64>,
+    /// Environment variables set for the host (e.g. secrets the config names as `${NAME}`).
+    env: Vec<(String, String)>,
 }
 
 impl HostProcess {
@@ -49,6 +51,26 @@ impl HostProcess {
         args: &[&str],
         open_files: Option<u64>,
     ) -> HostProcess {
+        HostProcess::start_full(dir, config_toml, args, open_files, &[]).await
+    }
+
+    /// As [`HostProcess::start_with_args`], with environment variables `env` set for the host.
+    pub async fn start_with_env(
+        dir: TempDir,
+        config_toml: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> HostProcess {
+        HostProcess::start_full(dir, config_toml, args, None, env).await
+    }
+
+    async fn start_full(
+        dir: TempDir,
+        config_toml: &str,
+        args: &[&str],
+        open_files: Option<u64>,
+        env: &[(&str, &str)],
+    ) -> HostProcess {
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config_toml)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
@@ -63,6 +85,10 @@ impl HostProcess {
             starts: 0,
             args: args.iter().map(|a| a.to_string()).collect(),
             open_files,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         host.spawn_and_wait().await;
         host
@@ -106,6 +132,34 @@ impl HostProcess {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM, as systemd or a deploy does, and waits up to `within` for the process to
+    /// exit; returns its status and how long it took, or an error saying it was still running.
+    pub async fn terminate(
+        &mut self,
+        within: Duration,
+    ) -> anyhow::Result<(std::process::ExitStatus, Duration)> {
+        let Some(child) = self.child.as_mut() else {
+            bail!("the host is not running");
+        };
+        let sent = std::time::Instant::now();
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        if !kill.success() {
+            bail!("`kill -TERM {}` failed: {kill}", child.id());
+        }
+        loop {
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok((status, sent.elapsed()));
+            }
+            if sent.elapsed() >= within {
+                bail!("still running {within:?} after SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -172,6 +226,7 @@ impl HostProcess {
                     .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
             )
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log_for_stdout)
             .stderr(log)

@@ -13,4 +13,8 @@
 //! Run: `cargo xtask test -p switchboard-tests --test cli`.
 
 mod flow;
+mod init;
+mod logs;
 mod plugin;
+mod secrets;
+mod shutdown;
