@@ -13,17 +13,19 @@
 mod file;
 mod grants;
 mod schedules;
-mod supervisors;
 mod secrets;
+mod server;
 mod starter;
+mod supervisors;
 
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,
-    OutboundConfig, PluginsConfig, QueueConfig, ServerConfig, StoreConfig, SyncMode,
-    check_integrations, is_plugin_name,
+    OutboundConfig, PluginsConfig, QueueConfig, StoreConfig, SyncMode, check_integrations,
+    is_plugin_name,
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
 pub use schedules::{ScheduleConfig, ScheduleGroupConfig};
-pub use supervisors::SupervisorConfig;
+pub use server::ServerConfig;
 pub use starter::STARTER;
+pub use supervisors::SupervisorConfig;

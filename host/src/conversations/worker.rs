@@ -199,7 +199,6 @@ impl Inbox {
         while let Some(claimed) = jobs.recv().await {
             let key = Key::of(&claimed);
             let mut delay = Duration::from_millis(50);
-            let mut done = true;
             for attempt in 1..=3 {
                 let result = match &claimed.work {
                     Work::Event(event) => self.process(event, &claimed.lease).await,
@@ -221,19 +220,17 @@ impl Inbox {
                         tokio::time::sleep(delay).await;
                         delay *= 4;
                     }
-                    // Left unprocessed: it is tried again at the next start.
+                    // Left unprocessed: the next full claim (every LEASE_MS / 3) hands it out
+                    // again, so a passing store error never leaves the customer stuck behind it.
                     Err(e) => {
-                        tracing::error!(job = ?key, integration = %claimed.lease.integration, "cannot do inbox work: {e:#}");
-                        done = false;
+                        tracing::error!(job = ?key, integration = %claimed.lease.integration, "cannot do inbox work, trying again later: {e:#}");
                     }
                 }
             }
-            if done {
-                handed
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&key);
-            }
+            handed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
         }
     }
 }

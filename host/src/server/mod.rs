@@ -15,9 +15,9 @@ mod console;
 mod error;
 pub mod listener;
 mod metrics;
+mod request_log;
 mod supervisor;
 mod views;
-mod request_log;
 mod webhooks;
 
 use std::path::PathBuf;

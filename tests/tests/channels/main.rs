@@ -25,7 +25,7 @@ mod connections;
 mod conversation;
 mod meta;
 mod outbound;
-mod structured;
 mod rate_limits;
+mod structured;
 mod webhooks;
 mod x;
