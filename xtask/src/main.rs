@@ -269,6 +269,36 @@ fn build_plugins(ws: &Workspace) -> anyhow::Result<PathBuf> {
     Ok(out_dir)
 }
 
+/// The PostgreSQL engine's tests (the store conformance suite, `scale_out`) start a real
+/// PostgreSQL from Debian's `postgresql` package. Installs it with apt when it is missing and
+/// this is root; otherwise says the one command to run.
+fn ensure_postgres() -> anyhow::Result<()> {
+    let installed = std::env::var_os("SWITCHBOARD_PG_BIN").is_some()
+        || std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+            versions
+                .flatten()
+                .any(|v| v.path().join("bin").join("initdb").exists())
+        });
+    if installed {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        bail!(
+            "the store tests need PostgreSQL (Debian's `postgresql` package); install it with:\n    sudo apt-get install -y postgresql"
+        );
+    }
+    step("PostgreSQL is missing: apt-get install -y postgresql");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "postgresql"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    Ok(())
+}
+
 /// Adds the `wasm32-wasip2` target with rustup when it is missing. Without rustup (a toolchain
 /// installed some other way) the build itself says whether the target is there.
 fn ensure_wasm_target(ws: &Workspace) -> anyhow::Result<()> {
@@ -396,6 +426,7 @@ fn build_console(ws: &Workspace) -> anyhow::Result<()> {
 }
 
 fn test(ws: &Workspace, extra: &[String]) -> anyhow::Result<ExitCode> {
+    ensure_postgres()?;
     let plugins = build_plugins(ws)?;
     build_console(ws)?;
     // The end-to-end tests spawn the real `switchboard` binary. Building it with the test
