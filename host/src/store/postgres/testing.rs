@@ -90,8 +90,13 @@ impl TestServer {
             )
         })?;
         let root = is_root();
-        let dir =
-            std::env::temp_dir().join(format!("switchboard-pg-{}", uuid::Uuid::new_v4().simple()));
+        // As root the server runs as `postgres`, which must reach the folder: /tmp, whatever
+        // TMPDIR says.
+        let tmp = match root {
+            true => PathBuf::from("/tmp"),
+            false => std::env::temp_dir(),
+        };
+        let dir = tmp.join(format!("switchboard-pg-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
         if root {
             let status = Command::new("chown")
