@@ -238,7 +238,8 @@ mod tests {
 
     #[test]
     fn the_demo_database_starts_again_on_the_folder_it_left() {
-        let dir = std::env::temp_dir().join(format!("xtask-pg-{}", std::process::id()));
+        // /tmp: as root the server runs as `postgres`, which must reach the folder.
+        let dir = Path::new("/tmp").join(format!("xtask-pg-{}", std::process::id()));
         for _ in 0..2 {
             let postgres = LocalPostgres::start(&dir).unwrap();
             let answer = succeed(Command::new(postgres.bin.join("psql")).args([
