@@ -111,21 +111,48 @@ pub enum SyncMode {
     Normal,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Where durable state lives: an embedded SQLite file (`path`, the default) for one host, or a
+/// PostgreSQL database (`url`) that several hosts share.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// The SQLite database file; its folder is created if missing.
-    #[serde(default = "default_db_path")]
-    pub path: PathBuf,
+    /// The SQLite database file; its folder is created if missing. Default `data/switchboard.db`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// SQLite's durability: `full` (every commit synced) or `normal`.
     #[serde(default)]
     pub sync: SyncMode,
+    /// A PostgreSQL connection URL (`postgres://user:password@host:port/database`): the store
+    /// several hosts share. Exclusive with `path`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The most connections this host opens to PostgreSQL (default 16).
+    #[serde(default)]
+    pub pool_size: Option<usize>,
 }
 
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            path: default_db_path(),
-            sync: SyncMode::default(),
+impl StoreConfig {
+    /// The SQLite file (also where the plugins' key-value file goes, beside it).
+    pub fn db_path(&self) -> PathBuf {
+        self.path.clone().unwrap_or_else(default_db_path)
+    }
+
+    /// Refuses a `[store]` that names both engines, or PostgreSQL settings without PostgreSQL.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match (&self.path, &self.url) {
+            (Some(_), Some(_)) => {
+                bail!("[store] sets both `path` (SQLite) and `url` (PostgreSQL); set one of them")
+            }
+            (_, None) if self.pool_size.is_some() => bail!(
+                "[store] `pool_size` applies to PostgreSQL only; set `url = \"postgres://...\"` or remove it"
+            ),
+            (_, Some(url))
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) =>
+            {
+                bail!("[store] `url` must start with postgres:// (got `{url}`)")
+            }
+            _ if self.pool_size == Some(0) => bail!("[store] `pool_size` must be at least 1"),
+            _ => Ok(()),
         }
     }
 }
@@ -370,6 +397,7 @@ impl Config {
 
     /// Checks the rules serde cannot express, naming the offending entry.
     pub fn check(&self) -> anyhow::Result<()> {
+        self.store.check()?;
         let mut seen = std::collections::HashSet::new();
         for integration in &self.integrations {
             Self::check_integration(integration)?;
@@ -582,8 +610,29 @@ mod tests {
     fn empty_file_gives_defaults() {
         let c = Config::parse("").unwrap();
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.store.path, PathBuf::from("data/switchboard.db"));
+        assert_eq!(c.store.db_path(), PathBuf::from("data/switchboard.db"));
         assert_eq!(c.flows.dir, PathBuf::from("flows"));
+    }
+
+    #[test]
+    fn the_store_is_sqlite_or_postgresql() {
+        let both = "[store]\npath = \"a.db\"\nurl = \"postgres://u@127.0.0.1/db\"\n";
+        let err = Config::parse(both).unwrap_err().to_string();
+        assert!(
+            err.contains("both `path` (SQLite) and `url` (PostgreSQL)"),
+            "{err}"
+        );
+        let err = Config::parse("[store]\npool_size = 4\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PostgreSQL only"), "{err}");
+        let err = Config::parse("[store]\nurl = \"mysql://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must start with postgres://"), "{err}");
+        let pg =
+            Config::parse("[store]\nurl = \"postgres://u@127.0.0.1/db\"\npool_size = 4\n").unwrap();
+        assert_eq!(pg.store.pool_size, Some(4));
     }
 
     #[test]

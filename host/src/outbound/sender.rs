@@ -44,6 +44,9 @@ pub struct Sender {
     pub wake: Arc<Wakeups>,
     pub metrics: Arc<Metrics>,
     pub config: OutboundConfig,
+    /// Whether other hosts send from the same store: then a claim still open at start may be
+    /// another host's send in progress, and is left to run out rather than released.
+    pub shared_store: bool,
 }
 
 impl Sender {
@@ -53,8 +56,13 @@ impl Sender {
         let permits = Arc::new(Semaphore::new(concurrency));
         let lease_ms = self.config.timeout_ms as i64 + CLAIM_MARGIN_MS;
         let batch = (concurrency / 4).clamp(1, 16);
-        // This process is the store's only sender: a claim still open is one a crash interrupted.
-        match self.store.release_claims(now_ms()).await {
+        // When this process is the store's only sender, a claim still open is one a crash
+        // interrupted.
+        let released = match self.shared_store {
+            true => Ok(0),
+            false => self.store.release_claims(now_ms()).await,
+        };
+        match released {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
                 "{n} message(s) were being sent when the host stopped; they may have reached the \

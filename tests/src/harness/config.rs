@@ -128,6 +128,9 @@ pub struct TestConfig {
     pub extra_toml: String,
     /// Extra keys of the `billing` queue, as TOML lines (`alerting_timeout_seconds = 1`).
     pub billing_options: Vec<String>,
+    /// A PostgreSQL URL: the host stores there (shared with other hosts) instead of in
+    /// `db_path`.
+    pub store_url: Option<String>,
 }
 
 impl TestConfig {
@@ -153,6 +156,7 @@ impl TestConfig {
             console_dir: None,
             extra_toml: String::new(),
             billing_options: Vec::new(),
+            store_url: None,
         }
     }
 
@@ -211,8 +215,7 @@ admin_token = {admin}
 {console_dir}
 
 [store]
-path = {db}
-sync = "normal"
+{store}
 
 [plugins]
 dir = {plugins}
@@ -255,7 +258,10 @@ webhook_url = {om_url}
                 .as_deref()
                 .map(|dir| format!("console_dir = {}", path(dir)))
                 .unwrap_or_default(),
-            db = path(&self.db_path),
+            store = match &self.store_url {
+                Some(url) => format!("url = {}\npool_size = 8", q(url)),
+                None => format!("path = {}\nsync = \"normal\"", path(&self.db_path)),
+            },
             plugins = path(self.plugins_dir.as_deref().unwrap_or(&plugins_dir())),
             cache = path(&workspace.join("target").join("plugin-cache-test")),
             deadline = self.deadline_ms,
