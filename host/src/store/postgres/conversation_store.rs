@@ -13,7 +13,7 @@ use super::conversations::{
     update, wrapups,
 };
 use super::db::unit;
-use super::{PgStore, inbox, leases, messages};
+use super::{PgStore, inbox, leases, messages, presence};
 use crate::events::{Author, DeliveryStatus, ReadMarker, Receipt};
 use crate::model::{Conversation, Direction, Message, MessageStatus, NewMessage, new_id};
 use crate::rules::threading;
@@ -30,6 +30,9 @@ async fn thread(c: &impl GenericClient, t: &ThreadMessage) -> anyhow::Result<Con
         Some(start) => find_threaded(c, &t.integration, &t.message.customer_id, start).await?,
         None => None,
     };
+    if latest.is_none() && t.window_ms > 0 {
+        abandon_lapsed(c, t).await?;
+    }
     let threading::Threaded {
         mut conversation,
         is_new,
@@ -135,6 +138,23 @@ async fn apply_receipt(
         status,
         reason: receipt.reason.clone(),
     }))
+}
+
+/// The customer's earlier interaction, older than the window, that still waits in a queue ends
+/// unanswered ([`threading::abandon_if_waiting`]); an open offer of it is withdrawn. Under the
+/// customer's lease, like the threading itself; over the version it read.
+async fn abandon_lapsed(c: &impl GenericClient, t: &ThreadMessage) -> anyhow::Result<()> {
+    let Some(mut stale) = latest_for_customer(c, &t.integration, &t.message.customer_id).await?
+    else {
+        return Ok(());
+    };
+    if threading::abandon_if_waiting(&mut stale, t.now) {
+        update(c, &mut stale).await?;
+        if let Some((agent, _)) = presence::open_offer(c, &stale.id).await? {
+            presence::close_offer(c, &stale.id, &agent, "withdrawn").await?;
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]

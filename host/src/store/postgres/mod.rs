@@ -7,19 +7,25 @@
 //! engine's, one per trait.
 
 mod acd;
+mod attachments;
 mod bus;
 mod catalog;
 mod conversation_store;
 mod conversations;
 pub(crate) mod db;
+mod history;
 mod inbox;
 mod leases;
 mod messages;
 mod outbox;
 mod plugin_kv;
+mod presence;
+mod routing;
 mod schema;
+mod supervision;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod transfers;
 
 pub use bus::PgBus;
 pub use plugin_kv::PgPluginKv;

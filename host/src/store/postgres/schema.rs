@@ -7,7 +7,8 @@ use deadpool_postgres::Pool;
 const MIGRATION_LOCK: i64 = 0x5357_4244_0001;
 
 /// Each entry upgrades the schema from its index to the next version; never edit a shipped one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE inbox (
     seq          BIGSERIAL PRIMARY KEY,
     integration  TEXT NOT NULL,
@@ -205,7 +206,80 @@ CREATE TABLE signals (
     payload TEXT NOT NULL,
     sent_at BIGINT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- Agents' transfers: an interaction handed to a queue, or to an agent, with a note. Routing
+-- counts the transferring agent as having refused it (they are offered it again only when
+-- nobody else can take it) and offers it to the agent named while they are available.
+CREATE TABLE transfers (
+    id           BIGSERIAL PRIMARY KEY,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    from_agent   TEXT NOT NULL,
+    to_queue     TEXT NOT NULL,
+    to_agent     TEXT,
+    note         TEXT,
+    at           BIGINT NOT NULL
+);
+CREATE INDEX transfers_conversation ON transfers (conversation, at);
+
+-- Files agents upload to send; platforms fetch them by their unguessable id.
+CREATE TABLE attachments (
+    id           TEXT PRIMARY KEY,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    agent        TEXT NOT NULL,
+    filename     TEXT NOT NULL,
+    mime_type    TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    bytes        BYTEA NOT NULL,
+    created_at   BIGINT NOT NULL
+);
+
+-- Search reads conversations newest first by when they started.
+CREATE INDEX conversations_created ON conversations (created_at, rowid);
+
+-- What each queue saw, by hour, kept by triggers so supervisors' figures never scan the
+-- conversations: interactions that entered it (`offered`), that an agent accepted (`answered`)
+-- and that left it unanswered (`abandoned`); answered and abandoned ones by the seconds they
+-- waited (rounded up), so a service level can be counted for any threshold. Unlike the embedded
+-- engine's counters (one row per queue, hour, kind and wait, incremented), each event is a row
+-- of its own: units on several hosts queue interactions at once, and a shared counter row
+-- would make every one of them a serialization conflict of the others. Read by (queue, hour).
+CREATE TABLE queue_activity (
+    id     BIGSERIAL PRIMARY KEY,
+    queue  TEXT NOT NULL,
+    hour   BIGINT NOT NULL,                 -- milliseconds since the epoch / 3,600,000
+    kind   TEXT NOT NULL,                   -- offered | answered | abandoned
+    wait_s BIGINT NOT NULL                  -- 0 for offered
+);
+CREATE INDEX queue_activity_hour ON queue_activity (queue, hour);
+
+CREATE FUNCTION queue_activity_entered() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO queue_activity (queue, hour, kind, wait_s)
+        VALUES (NEW.queue, COALESCE(NEW.queued_at, NEW.updated_at) / 3600000, 'offered', 0);
+    RETURN NULL;
+END $$;
+CREATE FUNCTION queue_activity_left() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO queue_activity (queue, hour, kind, wait_s)
+        VALUES (OLD.queue, NEW.updated_at / 3600000,
+                CASE WHEN NEW.state = 'assigned' THEN 'answered' ELSE 'abandoned' END,
+                GREATEST(0, (NEW.updated_at - COALESCE(OLD.queued_at, NEW.updated_at) + 999) / 1000));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER queue_activity_entered_insert AFTER INSERT ON conversations FOR EACH ROW
+    WHEN (NEW.state = 'queued' AND NEW.queue IS NOT NULL)
+    EXECUTE FUNCTION queue_activity_entered();
+CREATE TRIGGER queue_activity_entered AFTER UPDATE ON conversations FOR EACH ROW
+    WHEN (NEW.state = 'queued' AND NEW.queue IS NOT NULL
+          AND (OLD.state IS DISTINCT FROM 'queued' OR OLD.queue IS DISTINCT FROM NEW.queue
+               OR OLD.queued_at IS DISTINCT FROM NEW.queued_at))
+    EXECUTE FUNCTION queue_activity_entered();
+CREATE TRIGGER queue_activity_left AFTER UPDATE ON conversations FOR EACH ROW
+    WHEN (OLD.state = 'queued' AND NEW.state <> 'queued' AND OLD.queue IS NOT NULL)
+    EXECUTE FUNCTION queue_activity_left();
+"#,
+];
 
 /// Creates or upgrades the schema.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
