@@ -56,6 +56,9 @@ commands:
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// The Cargo profile plugins are built with (`[profile.plugin]` in the workspace Cargo.toml).
 const PLUGIN_PROFILE: &str = "plugin";
+/// How long a host `serve --hosts` starts may take to answer `/healthz` (it may compile plugins
+/// first).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a simulator may take to accept connections.
 const SIM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where `serve`'s simulator listens (platform-sim's default).
