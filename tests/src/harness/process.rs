@@ -26,6 +26,8 @@ pub struct HostProcess {
     starts: u32,
     /// Arguments after `serve --config FILE` (e.g. `--watch`).
     args: Vec<String>,
+    /// A command the host runs under (e.g. `ip netns exec NAME`), which must exec it.
+    wrapper: Vec<String>,
 }
 
 impl HostProcess {
@@ -37,6 +39,17 @@ impl HostProcess {
 
     /// As [`HostProcess::start`], with more arguments to `serve` (e.g. `--watch`).
     pub async fn start_with_args(dir: TempDir, config_toml: &str, args: &[&str]) -> HostProcess {
+        HostProcess::start_wrapped(dir, config_toml, args, &[]).await
+    }
+
+    /// As [`HostProcess::start_with_args`], run by `wrapper` (e.g. `ip netns exec NAME`: a
+    /// command that execs the host, so that killing the child kills the host).
+    pub async fn start_wrapped(
+        dir: TempDir,
+        config_toml: &str,
+        args: &[&str],
+        wrapper: &[&str],
+    ) -> HostProcess {
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config_toml)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config_path.display()));
@@ -50,6 +63,7 @@ impl HostProcess {
             child: None,
             starts: 0,
             args: args.iter().map(|a| a.to_string()).collect(),
+            wrapper: wrapper.iter().map(|a| a.to_string()).collect(),
         };
         host.spawn_and_wait().await;
         host
@@ -135,7 +149,15 @@ impl HostProcess {
             &format!("==== start #{} ====", self.starts),
         );
         let binary = host_binary();
-        let child = Command::new(&binary)
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&binary);
+                command
+            }
+            None => Command::new(&binary),
+        };
+        let child = command
             .arg("serve")
             .arg("--config")
             .arg(&self.config_path)

@@ -8,13 +8,17 @@
 //!   twice, nobody over capacity; an agent's live stream on one host gets the offers made
 //!   anywhere; an alerting timeout fires once;
 //! - `failover`: a host killed with SIGKILL under load: nothing acknowledged is lost, the
-//!   others resume its customers and sends.
+//!   others resume its customers and sends;
+//! - `partition`: a host cut off from the database (its own network namespace, the link
+//!   dropped) while it holds leases: the others take over, nothing is sent twice because of it,
+//!   and it serves again once the link is back (needs root and iproute2, else skipped).
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test scale_out`.
 
 mod acd;
 mod conversations;
 mod failover;
+mod partition;
 
 use switchboard::store::postgres::testing::TestServer;
 use switchboard_tests::harness::{Cluster, TestConfig};

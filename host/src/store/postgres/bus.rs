@@ -46,7 +46,9 @@ type Listening = (
 );
 
 async fn listen(url: &str) -> anyhow::Result<Listening> {
-    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let (client, mut connection) = super::db::config(url)?
+        .connect(tokio_postgres::NoTls)
+        .await?;
     // The connection must be polled for the LISTEN to complete: drive it until it has.
     {
         let listened = client.batch_execute(LISTEN);

@@ -18,28 +18,65 @@ pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 /// How often a unit of work is tried before its serialization failure is the caller's.
 pub const MAX_TRIES: u32 = 40;
 
-/// Opens a pool of at most `size` connections to `url`.
-pub fn pool(url: &str, size: usize) -> anyhow::Result<Pool> {
-    let mut config = deadpool_postgres::Config::new();
-    config.url = Some(url.to_string());
-    config.application_name = Some("switchboard".into());
-    config.pool = Some(deadpool_postgres::PoolConfig {
-        max_size: size,
-        timeouts: deadpool_postgres::Timeouts {
-            wait: Some(Duration::from_secs(30)),
-            create: Some(Duration::from_secs(10)),
-            recycle: Some(Duration::from_secs(10)),
-        },
-        ..Default::default()
-    });
-    config.manager = Some(deadpool_postgres::ManagerConfig {
-        recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-    });
+/// How long a connection may go without an answer from the database (unacknowledged data, or
+/// keepalive probes) before it counts as lost, and how long a session may sit in an open
+/// transaction: a host cut off from the database gives up its connections within this, and the
+/// server ends the cut-off host's open transactions within it, so their locks (a customer's
+/// lease row, the event-numbering lock) do not stall the other hosts.
+pub const DEAD_CONNECTION: Duration = Duration::from_secs(10);
+
+/// The connection settings of `url`, with this host's guards against a silent network: keepalive
+/// probes and a TCP user timeout on both ends, a connect timeout, and a server-side limit on
+/// sessions idle in a transaction. A URL that sets one of these keeps its own value.
+pub fn config(url: &str) -> anyhow::Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = url.parse().context("invalid PostgreSQL URL")?;
+    let ms = DEAD_CONNECTION.as_millis();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(DEAD_CONNECTION);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(DEAD_CONNECTION);
+    }
     config
-        .create_pool(
-            Some(deadpool_postgres::Runtime::Tokio1),
-            tokio_postgres::NoTls,
-        )
+        .keepalives(true)
+        .keepalives_idle(DEAD_CONNECTION / 5)
+        .keepalives_interval(DEAD_CONNECTION / 5)
+        .keepalives_retries(4);
+    if config.get_application_name().is_none() {
+        config.application_name("switchboard");
+    }
+    let mut options = config.get_options().unwrap_or_default().to_string();
+    for (setting, value) in [
+        ("idle_in_transaction_session_timeout", ms.to_string()),
+        ("tcp_user_timeout", ms.to_string()),
+        ("tcp_keepalives_idle", (ms / 5000).max(1).to_string()),
+        ("tcp_keepalives_interval", (ms / 5000).max(1).to_string()),
+        ("tcp_keepalives_count", "4".to_string()),
+    ] {
+        if !options.contains(setting) {
+            options.push_str(&format!(" -c {setting}={value}"));
+        }
+    }
+    config.options(options.trim());
+    Ok(config)
+}
+
+/// Opens a pool of at most `size` connections to `url` (with the settings of [`config`]).
+pub fn pool(url: &str, size: usize) -> anyhow::Result<Pool> {
+    let manager = deadpool_postgres::Manager::from_config(
+        config(url)?,
+        tokio_postgres::NoTls,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(30)))
+        .create_timeout(Some(Duration::from_secs(10)))
+        .recycle_timeout(Some(Duration::from_secs(10)))
+        .build()
         .context("invalid PostgreSQL settings")
 }
 

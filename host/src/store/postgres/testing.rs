@@ -84,6 +84,22 @@ impl TestServer {
 
     /// Starts a server that lives as long as this process.
     pub fn start() -> anyhow::Result<TestServer> {
+        TestServer::start_with(None)
+    }
+
+    /// Starts a server that lives as long as this process and also listens on `listen` (an
+    /// address of this machine, e.g. one end of a veth pair), where it lets in `client` (e.g.
+    /// the other end, in a network namespace), besides loopback.
+    pub fn start_reachable(
+        listen: std::net::Ipv4Addr,
+        client: std::net::Ipv4Addr,
+    ) -> anyhow::Result<TestServer> {
+        TestServer::start_with(Some((listen, client)))
+    }
+
+    fn start_with(
+        reachable: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    ) -> anyhow::Result<TestServer> {
         let bin = find_bin().with_context(|| {
             format!(
                 "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin); run: {INSTALL_HINT}"
@@ -129,11 +145,21 @@ impl TestServer {
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }
+        let mut listen = "127.0.0.1".to_string();
+        if let Some((address, client)) = reachable {
+            use std::io::Write as _;
+            listen.push_str(&format!(",{address}"));
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(data.join("pg_hba.conf"))
+                .and_then(|mut hba| writeln!(hba, "host all all {client}/32 trust"))
+                .context("cannot let the client in (pg_hba.conf)")?;
+        }
         let port = free_port()?;
         // The server runs under a watcher that stops it, and removes its folder, once this
         // process is gone.
         let script = format!(
-            r#""{bin}/postgres" -D "{data}" -p {port} -k "{dir}" -c listen_addresses=127.0.0.1 \
+            r#""{bin}/postgres" -D "{data}" -p {port} -k "{dir}" -c listen_addresses={listen} \
                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
                 -c max_connections=300 -c shared_buffers=64MB >"{dir}/log" 2>&1 &
             server=$!
@@ -143,6 +169,7 @@ impl TestServer {
             data = data.display(),
             dir = dir.display(),
             parent = std::process::id(),
+            listen = listen,
         );
         as_server_user(Path::new("/bin/sh"), root)
             .args(["-c", &script])
