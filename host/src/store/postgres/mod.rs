@@ -2,9 +2,10 @@
 //! interface is one serializable transaction (`db.rs`), with the coordination in the database:
 //! per-customer leases with fenced epochs (`leases.rs`), outbound claims taken with
 //! `FOR UPDATE SKIP LOCKED` (`messages.rs`), one routing or inactivity pass at a time and one open
-//! offer per interaction (`acd.rs`), daily caps counted by an upsert (`outbox.rs`). Hosts tell
+//! offer per interaction (`acd.rs`, over `presence.rs`, with `routing.rs` and `transfers.rs`),
+//! daily caps counted by an upsert (`outbox.rs`). Hosts tell
 //! each other what happened with LISTEN/NOTIFY (`bus.rs`). The files mirror the embedded
-//! engine's, one per trait.
+//! engine's, one per trait (`supervision.rs`, `history.rs`, `attachments.rs` for the staff's).
 
 mod acd;
 mod attachments;
