@@ -51,17 +51,9 @@ impl Host {
     /// Opens the store, loads the flow plugins the configuration and the flows name, publishes
     /// the flows folder and loads every integration's adapter.
     pub async fn open(config: Config) -> anyhow::Result<Host> {
-        let crate::store::Opened { store, bus } = crate::store::open(&config.store)?;
+        let crate::store::Opened { store, bus, kv } = crate::store::open(&config.store).await?;
         let runtime = PluginRuntime::new(&config.plugins)?;
-        let kv_path = config.store.path.with_file_name("plugin-kv.db");
-        runtime.set_kv_store(Arc::new(
-            crate::store::sqlite::SqlitePluginKv::open(&kv_path).with_context(|| {
-                format!(
-                    "cannot open the plugin key-value store {}",
-                    kv_path.display()
-                )
-            })?,
-        ));
+        runtime.set_kv_store(kv);
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(config.outbound.timeout_ms))
             .redirect(reqwest::redirect::Policy::none())
@@ -200,6 +192,7 @@ impl Host {
             metrics: self.metrics.clone(),
             config: self.config.outbound.clone(),
             pauses: Default::default(),
+            shared_store: self.bus.is_some(),
         };
         tokio::spawn(Arc::new(sender).run());
         let router = Router {

@@ -243,7 +243,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .await?;
             println!(
                 "{}: {conversations} conversations ({waiting} waiting in `{queue}`) in {:.1?}",
-                config.store.path.display(),
+                config.store.db_path().display(),
                 started.elapsed()
             );
             Ok(ExitCode::SUCCESS)

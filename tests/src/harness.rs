@@ -16,6 +16,7 @@
 
 mod agent;
 mod api;
+mod cluster;
 mod components;
 mod config;
 mod env;
@@ -25,6 +26,7 @@ mod wait;
 
 pub use self::agent::{Agent, outbound_all_sent, transcript};
 pub use self::api::{Api, Response, assert_error, metric};
+pub use self::cluster::Cluster;
 pub use self::components::{as_new_version, with_custom_section};
 pub use self::config::{
     ADMIN_TOKEN, ALICE, ALICE_TOKEN, ExtraIntegration, OM_INTEGRATION, OM_PATH, OM_SECRET,

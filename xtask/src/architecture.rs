@@ -4,7 +4,8 @@
 //!   way. A path through a `mod.rs` re-export (`pub use child::Name`) counts as an import of the
 //!   file that defines the name, so a folder's `mod.rs` is no hub.
 //! - No file over 600 lines of non-test code (the code before a module-level `#[cfg(test)]`).
-//! - `rusqlite` appears only under `host/src/store/`: nothing else knows the engine.
+//! - The database drivers (`rusqlite`, `tokio_postgres`, `deadpool_postgres`) appear only under
+//!   `host/src/store/`: nothing else knows the engine.
 //!
 //! It reads the source as text (no compiler): `use` trees and inline `crate::`/`super::` paths,
 //! resolved against the files that exist (a relative path inside an inline `mod name { ... }`
@@ -13,6 +14,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+/// The crates that talk to a database; only the store names them.
+const DRIVERS: &[&str] = &["rusqlite", "tokio_postgres", "deadpool_postgres"];
 
 /// The longest a file may be before its tests.
 pub const MAX_CODE_LINES: usize = 600;
@@ -31,7 +35,8 @@ pub struct Findings {
     pub file_cycles: Vec<Vec<String>>,
     pub module_cycles: Vec<Vec<String>>,
     pub long_files: Vec<(String, usize)>,
-    pub driver_outside_store: Vec<String>,
+    /// (file, the driver it names).
+    pub driver_outside_store: Vec<(String, String)>,
 }
 
 impl Findings {
@@ -61,9 +66,9 @@ impl Findings {
                 "{file}: {lines} lines of non-test code (at most {MAX_CODE_LINES})\n"
             ));
         }
-        for file in &self.driver_outside_store {
+        for (file, driver) in &self.driver_outside_store {
             out.push_str(&format!(
-                "{file}: names `rusqlite`, which only host/src/store/ may\n"
+                "{file}: names `{driver}`, which only host/src/store/ may\n"
             ));
         }
         out
@@ -89,8 +94,12 @@ pub fn check(src: &Path) -> anyhow::Result<Findings> {
         if lines > MAX_CODE_LINES {
             findings.long_files.push((name.clone(), lines));
         }
-        if file.code.contains("rusqlite") && file.module.first().is_none_or(|m| m != "store") {
-            findings.driver_outside_store.push(name);
+        if file.module.first().is_none_or(|m| m != "store")
+            && let Some(driver) = DRIVERS.iter().find(|d| file.code.contains(**d))
+        {
+            findings
+                .driver_outside_store
+                .push((name.clone(), driver.to_string()));
         }
         for path in paths_in(file) {
             if let Some(target) = resolve(&path, &by_module, &files, &reexports, 0)
@@ -720,6 +729,7 @@ mod tests {
             ("long.rs", &long),
             ("tested.rs", &tests),
             ("driver.rs", "use rusqlite::Connection;\n"),
+            ("pg.rs", "fn f(c: &tokio_postgres::Client) {}\n"),
         ]);
         let findings = check(&dir).unwrap();
         assert!(findings.file_cycles.is_empty(), "{findings:?}");
@@ -728,7 +738,15 @@ mod tests {
             findings.long_files,
             [("long.rs".to_string(), MAX_CODE_LINES + 1)]
         );
-        assert_eq!(findings.driver_outside_store, ["driver.rs".to_string()]);
+        let mut drivers = findings.driver_outside_store.clone();
+        drivers.sort();
+        assert_eq!(
+            drivers,
+            [
+                ("driver.rs".to_string(), "rusqlite".to_string()),
+                ("pg.rs".to_string(), "tokio_postgres".to_string())
+            ]
+        );
     }
 
     #[test]

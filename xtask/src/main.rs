@@ -29,6 +29,7 @@ mod architecture;
 mod bench;
 mod demo;
 mod foreign_plugins;
+mod local_postgres;
 mod new_plugin;
 mod prerequisites;
 
@@ -39,7 +40,10 @@ commands:
   build-plugins                        build the Wasm adapters and fixtures into target/plugins/
   build-console                        build the browser console into console/dist (npm ci, npm run build)
   test [ARGS...]                       build-plugins, build-console, then `cargo test --workspace ARGS...`
-  serve [--config FILE]                the demo: platform simulator + host (default switchboard.toml)
+  serve [--config FILE] [--keep] [--hosts N]
+                                       the demo: platform simulator + host (default switchboard.toml),
+                                       from a fresh demo state unless --keep; --hosts N: N hosts on a
+                                       local PostgreSQL (target/serve-postgres)
   bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]
                                        measure a release host: intake beside bare hyper and
                                        Node-RED, sustained open-loop rate, faults, and the
@@ -56,6 +60,9 @@ commands:
 const WASM_TARGET: &str = "wasm32-wasip2";
 /// The Cargo profile plugins are built with (`[profile.plugin]` in the workspace Cargo.toml).
 const PLUGIN_PROFILE: &str = "plugin";
+/// How long a host `serve --hosts` starts may take to answer `/healthz` (it may compile plugins
+/// first).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a simulator may take to accept connections.
 const SIM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where `serve`'s simulator listens (platform-sim's default).
@@ -248,6 +255,36 @@ fn build_plugins(ws: &Workspace) -> anyhow::Result<PathBuf> {
     Ok(out_dir)
 }
 
+/// The PostgreSQL engine's tests (the store conformance suite, `scale_out`) start a real
+/// PostgreSQL from Debian's `postgresql` package. Installs it with apt when it is missing and
+/// this is root; otherwise says the one command to run.
+pub(crate) fn ensure_postgres() -> anyhow::Result<()> {
+    let installed = std::env::var_os("SWITCHBOARD_PG_BIN").is_some()
+        || std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+            versions
+                .flatten()
+                .any(|v| v.path().join("bin").join("initdb").exists())
+        });
+    if installed {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        bail!(
+            "the store tests need PostgreSQL (Debian's `postgresql` package); install it with:\n    sudo apt-get install -y postgresql"
+        );
+    }
+    step("PostgreSQL is missing: apt-get install -y postgresql");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "postgresql"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    Ok(())
+}
+
 /// Adds the `wasm32-wasip2` target with rustup when it is missing. Without rustup (a toolchain
 /// installed some other way) the build itself says whether the target is there.
 fn ensure_wasm_target(ws: &Workspace) -> anyhow::Result<()> {
@@ -376,6 +413,7 @@ fn build_console(ws: &Workspace) -> anyhow::Result<()> {
 
 fn test(ws: &Workspace, extra: &[String]) -> anyhow::Result<ExitCode> {
     prerequisites::ensure();
+    ensure_postgres()?;
     let plugins = build_plugins(ws)?;
     build_console(ws)?;
     // The end-to-end tests spawn the real `switchboard` binary. Building it with the test
@@ -402,12 +440,15 @@ struct ServeArgs {
     config: Option<PathBuf>,
     /// Keep the demo's store from the last run (default: start fresh).
     keep: bool,
+    /// How many hosts; more than one share a local PostgreSQL.
+    hosts: u16,
 }
 
 impl ServeArgs {
     fn parse(args: &[String]) -> anyhow::Result<ServeArgs> {
         let mut config = None;
         let mut keep = false;
+        let mut hosts = 1;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             if let Some(value) = arg.strip_prefix("--config=") {
@@ -420,14 +461,22 @@ impl ServeArgs {
                     config = Some(PathBuf::from(value));
                 }
                 "--keep" => keep = true,
+                "--hosts" => {
+                    let value = args.next().context("--hosts needs a number")?;
+                    hosts = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=16).contains(n))
+                        .with_context(|| format!("--hosts {value:?}: a number from 1 to 16"))?;
+                }
                 other => {
                     bail!(
-                        "serve: unexpected argument {other:?} (usage: serve [--config FILE] [--keep])"
+                        "serve: unexpected argument {other:?} (usage: serve [--config FILE] [--keep] [--hosts N])"
                     )
                 }
             }
         }
-        Ok(ServeArgs { config, keep })
+        Ok(ServeArgs { config, keep, hosts })
     }
 }
 
@@ -496,6 +545,46 @@ fn serve(ws: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
     for line in demo::banner(&demo) {
         step(&line);
     }
+    // Several hosts: a local PostgreSQL, and each host on the demo config with `[store] url`
+    // on it and a port of its own; the first keeps the configured port (where the simulator
+    // sends webhooks) and runs in the foreground.
+    let mut config = config;
+    let mut others = Vec::new();
+    let postgres = match args.hosts {
+        1 => None,
+        n => {
+            let postgres = local_postgres::LocalPostgres::start(&ws.target.join("serve-postgres"))?;
+            let text = fs::read_to_string(&config)
+                .with_context(|| format!("cannot read {}", config.display()))?;
+            let dir = ws.target.join("serve-hosts");
+            fs::create_dir_all(&dir)?;
+            for i in (0..n).rev() {
+                let (host_text, listen) = local_postgres::host_config(&text, &postgres.url, i)?;
+                let path = dir.join(format!("host-{i}.toml"));
+                fs::write(&path, host_text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                if i == 0 {
+                    config = path;
+                    continue;
+                }
+                let mut host = Command::new(ws.bin("debug", "switchboard"));
+                host.arg("serve")
+                    .arg("--config")
+                    .arg(&path)
+                    .current_dir(&ws.root);
+                let log = dir.join(format!("host-{i}.log"));
+                redirect_output(&mut host, &log)?;
+                let mut running = Running::spawn("switchboard", &mut host)?;
+                wait_for_health(&mut running, listen, HEALTH_TIMEOUT)?;
+                step(&format!(
+                    "host {i} serves on http://{listen} (log: {})",
+                    log.display()
+                ));
+                others.push(running);
+            }
+            Some(postgres)
+        }
+    };
 
     let mut host = Command::new(ws.bin("debug", "switchboard"));
     host.arg("serve")
@@ -507,6 +596,10 @@ fn serve(ws: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .status()
         .with_context(|| format!("cannot start {}", ws.bin("debug", "switchboard").display()))?;
     step(&format!("switchboard exited: {status}"));
+    for mut other in others {
+        other.stop();
+    }
+    drop(postgres);
     sim.stop();
     Ok(exit_code(status))
 }

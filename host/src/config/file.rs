@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::grants::{PluginGrant, check_http_host};
 use super::schedules::{ScheduleConfig, ScheduleGroupConfig};
 use super::server::ServerConfig;
+use super::store::StoreConfig;
 use super::supervisors::{SupervisorConfig, check_supervisors};
 
 /// The whole configuration. Unknown keys are refused so a typo never goes unnoticed.
@@ -51,35 +52,6 @@ pub struct Config {
     /// Schedule groups flows name in `schedule` steps: `[[schedule_group]]`.
     #[serde(default, rename = "schedule_group")]
     pub schedule_groups: Vec<ScheduleGroupConfig>,
-}
-
-/// How durable a commit is. Both survive a crash of the host process; only `full` also
-/// survives a power loss of the machine.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncMode {
-    #[default]
-    Full,
-    Normal,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// The SQLite database file; its folder is created if missing.
-    #[serde(default = "default_db_path")]
-    pub path: PathBuf,
-    #[serde(default)]
-    pub sync: SyncMode,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            path: default_db_path(),
-            sync: SyncMode::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -338,6 +310,7 @@ impl Config {
 
     /// Checks the rules serde cannot express, naming the offending entry.
     pub fn check(&self) -> anyhow::Result<()> {
+        self.store.check()?;
         let mut seen = std::collections::HashSet::new();
         for integration in &self.integrations {
             Self::check_integration(integration)?;
@@ -515,9 +488,6 @@ fn is_slug(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-fn default_db_path() -> PathBuf {
-    PathBuf::from("data/switchboard.db")
-}
 fn default_plugins_dir() -> PathBuf {
     PathBuf::from("target/plugins")
 }
@@ -570,8 +540,29 @@ mod tests {
     fn empty_file_gives_defaults() {
         let c = Config::parse("").unwrap();
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.store.path, PathBuf::from("data/switchboard.db"));
+        assert_eq!(c.store.db_path(), PathBuf::from("data/switchboard.db"));
         assert_eq!(c.flows.dir, PathBuf::from("flows"));
+    }
+
+    #[test]
+    fn the_store_is_sqlite_or_postgresql() {
+        let both = "[store]\npath = \"a.db\"\nurl = \"postgres://u@127.0.0.1/db\"\n";
+        let err = Config::parse(both).unwrap_err().to_string();
+        assert!(
+            err.contains("both `path` (SQLite) and `url` (PostgreSQL)"),
+            "{err}"
+        );
+        let err = Config::parse("[store]\npool_size = 4\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PostgreSQL only"), "{err}");
+        let err = Config::parse("[store]\nurl = \"mysql://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must start with postgres://"), "{err}");
+        let pg =
+            Config::parse("[store]\nurl = \"postgres://u@127.0.0.1/db\"\npool_size = 4\n").unwrap();
+        assert_eq!(pg.store.pool_size, Some(4));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The host's configuration: what `switchboard.toml` says, read and checked once at start.
 //!
 //! - `file.rs`: the file's sections and their defaults, and the checks across them.
+//! - `store.rs`: `[store]`, SQLite or PostgreSQL.
 //! - `supervisors.rs`: who may watch queues and agents live (`[[supervisor]]`).
 //! - `grants.rs`: what one plugin is granted (`[[plugin]]`) and the syntax of its `http_hosts`,
 //!   which the runtime applies when it loads the plugin.
@@ -16,16 +17,17 @@ mod schedules;
 mod secrets;
 mod server;
 mod starter;
+mod store;
 mod supervisors;
 
 pub use file::{
     AgentConfig, Config, FlowsConfig, InactivityConfig, IntegrationConfig, IntegrationSize,
-    OutboundConfig, PluginsConfig, QueueConfig, StoreConfig, SyncMode, check_integrations,
-    is_plugin_name,
+    OutboundConfig, PluginsConfig, QueueConfig, check_integrations, is_plugin_name,
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
 pub use schedules::{ScheduleConfig, ScheduleGroupConfig};
 pub use server::ServerConfig;
 pub use starter::STARTER;
+pub use store::{StoreConfig, SyncMode};
 pub use supervisors::SupervisorConfig;

@@ -78,6 +78,7 @@ fn shard_of(integration: &str, customer: &str) -> usize {
 impl Inbox {
     /// Runs forever: claims work and hands it to the shard workers.
     pub async fn run(self: Arc<Self>) {
+        tracing::info!("taking customer leases as {}", self.holder);
         if let Err(e) = self.store.start_holder(&self.holder, now_ms()).await {
             tracing::error!("cannot start the inbox worker: {e:#}");
         }

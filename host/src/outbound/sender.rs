@@ -48,6 +48,9 @@ pub struct Sender {
     pub config: OutboundConfig,
     /// Integrations waiting out a platform's rate limit.
     pub pauses: Pauses,
+    /// Whether other hosts send from the same store: then a claim still open at start may be
+    /// another host's send in progress, and is left to run out rather than released.
+    pub shared_store: bool,
 }
 
 /// A random number in `[0, 1)`, to spread retries.
@@ -62,8 +65,13 @@ impl Sender {
         let permits = Arc::new(Semaphore::new(concurrency));
         let lease_ms = self.config.timeout_ms as i64 + CLAIM_MARGIN_MS;
         let batch = (concurrency / 4).clamp(1, 16);
-        // This process is the store's only sender: a claim still open is one a crash interrupted.
-        match self.store.release_claims(now_ms()).await {
+        // When this process is the store's only sender, a claim still open is one a crash
+        // interrupted.
+        let released = match self.shared_store {
+            true => Ok(0),
+            false => self.store.release_claims(now_ms()).await,
+        };
+        match released {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
                 "{n} message(s) were being sent when the host stopped; they may have reached the \
@@ -82,10 +90,12 @@ impl Sender {
                 // Senders that finish wake this loop.
                 None
             } else {
+                // The claim's lease is counted from before it was asked for: an answer that
+                // came late (a slow or cut-off network) leaves less of it, never more.
+                let claimed_at = Instant::now();
                 match self.claim(free, lease_ms).await {
                     Ok((claimed, next_due)) => {
                         let full = claimed.len() == free;
-                        let claimed_at = Instant::now();
                         for send in claimed {
                             let Ok(permit) = permits.clone().acquire_owned().await else {
                                 return;
@@ -187,16 +197,23 @@ impl Sender {
             self.record(&id, attempts, retry).await;
             return;
         }
-        // A claim only this sender holds for its lease: a send that would start too late to end
-        // within it (this host stalled, or lost the store) is left for whoever claims the
+        // A claim only this sender holds for its lease: a request that would start too late to
+        // end within it (this host stalled, or lost the store) is left for whoever claims the
         // message next, rather than risk two sends.
-        if claimed_at.elapsed() > Duration::from_millis(CLAIM_MARGIN_MS as u64 / 2) {
+        let start_by = claimed_at + Duration::from_millis(CLAIM_MARGIN_MS as u64 / 2);
+        let Some(result) = self
+            .attempt(
+                &integration,
+                &message,
+                &conversation,
+                public_reply_to,
+                start_by,
+            )
+            .await
+        else {
             tracing::warn!(message = %id, "a claimed send started too late; it is left to the next claim");
             return;
-        }
-        let result = self
-            .attempt(&integration, &message, &conversation, public_reply_to)
-            .await;
+        };
         let now = now_ms();
         let config = &self.config;
         let retry_policy = RetryPolicy {
@@ -279,14 +296,16 @@ impl Sender {
         );
     }
 
-    /// One attempt: the policy, the daily cap, then the request.
+    /// One attempt: the policy, the daily cap, then the request, which must start by `start_by`
+    /// (`None`: too late, nothing was sent).
     async fn attempt(
         &self,
         integration: &Integration,
         message: &Message,
         conversation: &Conversation,
         public: Option<String>,
-    ) -> SendResult {
+        start_by: Instant,
+    ) -> Option<SendResult> {
         let info = &integration.info;
         let now = now_ms();
         let fitted = policy::fit(
@@ -305,10 +324,12 @@ impl Sender {
         let tag = match policy::check(info, outgoing, now) {
             Ok(tag) => tag,
             Err(Refusal::WindowClosed(reason)) => {
-                return SendResult::Failed(SendFailure::WindowClosed(reason));
+                return Some(SendResult::Failed(SendFailure::WindowClosed(reason)));
             }
             Err(refusal) => {
-                return SendResult::Failed(SendFailure::Permanent(refusal.message().to_string()));
+                return Some(SendResult::Failed(SendFailure::Permanent(
+                    refusal.message().to_string(),
+                )));
             }
         };
         let outbound = OutboundMessage {
@@ -342,22 +363,24 @@ impl Sender {
                 {
                     Ok(true) => true,
                     Ok(false) => {
-                        return SendResult::Failed(SendFailure::DailyCapReached(
+                        return Some(SendResult::Failed(SendFailure::DailyCapReached(
                             policy::cap_message(&integration.config.id, size),
-                        ));
+                        )));
                     }
                     Err(e) => {
-                        return SendResult::Failed(SendFailure::Transient(format!(
+                        return Some(SendResult::Failed(SendFailure::Transient(format!(
                             "cannot count today's sends: {e:#}"
-                        )));
+                        ))));
                     }
                 }
             }
             None => false,
         };
-        let result = self.perform(integration, message, &outbound).await;
+        let result = self
+            .perform(integration, message, &outbound, start_by)
+            .await;
         if reserved
-            && !matches!(result, SendResult::Sent(_))
+            && !matches!(result, Some(SendResult::Sent(_)))
             && let Err(e) = self
                 .store
                 .release_daily_send(&integration.config.id, now)
@@ -373,44 +396,52 @@ impl Sender {
         integration: &Integration,
         message: &Message,
         outbound: &OutboundMessage,
-    ) -> SendResult {
+        start_by: Instant,
+    ) -> Option<SendResult> {
         let (request, send) = match integration.send(&self.metrics, outbound).await {
             Ok((Ok(request), send)) => (request, send),
             Ok((Err(e), _)) => {
-                return SendResult::Failed(SendFailure::Permanent(format!(
+                return Some(SendResult::Failed(SendFailure::Permanent(format!(
                     "the adapter refused the message: {e}"
-                )));
+                ))));
             }
-            Err(e) => return SendResult::Failed(SendFailure::Transient(e.to_string())),
+            Err(e) => return Some(SendResult::Failed(SendFailure::Transient(e.to_string()))),
         };
+        // Checked last, right before the request: the daily cap's count and the adapter's
+        // encoding may have taken long.
+        if Instant::now() > start_by {
+            return None;
+        }
         let (status, headers, body) = match perform(&self.http, request).await {
             Ok(answer) => answer,
-            Err(failure) => return SendResult::Failed(failure),
+            Err(failure) => return Some(SendResult::Failed(failure)),
         };
         // The end of a rate limit as the headers name it, for an adapter that did not read it
         // (an HTTP-date `Retry-After`, an `x-rate-limit-reset` it does not know).
         let named = named_retry_at(&headers, now_ms());
-        match send.decode(&message.id, status, headers, body).await {
-            Ok(SendResult::Failed(SendFailure::RateLimited {
-                retry_at_ms: None,
-                detail,
-            })) => SendResult::Failed(SendFailure::RateLimited {
-                retry_at_ms: named.map(|at| at.max(0) as u64),
-                detail,
-            }),
-            Ok(result) => result,
-            // The platform took the message (2xx) but the adapter could not read its answer
-            // (a trap, its deadline): sending again would reach the customer twice. It counts
-            // as sent, without a platform id (receipts cannot be matched to it).
-            Err(e) if (200..300).contains(&status) => {
-                tracing::error!(
-                    message = %message.id,
-                    integration = %integration.config.id,
-                    "the platform accepted the message (HTTP {status}) but the adapter could not read the answer; recorded as sent without a platform id: {e}"
-                );
-                SendResult::Sent(String::new())
-            }
-            Err(e) => SendResult::Failed(SendFailure::Transient(e.to_string())),
-        }
+        Some(
+            match send.decode(&message.id, status, headers, body).await {
+                Ok(SendResult::Failed(SendFailure::RateLimited {
+                    retry_at_ms: None,
+                    detail,
+                })) => SendResult::Failed(SendFailure::RateLimited {
+                    retry_at_ms: named.map(|at| at.max(0) as u64),
+                    detail,
+                }),
+                Ok(result) => result,
+                // The platform took the message (2xx) but the adapter could not read its answer
+                // (a trap, its deadline): sending again would reach the customer twice. It counts
+                // as sent, without a platform id (receipts cannot be matched to it).
+                Err(e) if (200..300).contains(&status) => {
+                    tracing::error!(
+                        message = %message.id,
+                        integration = %integration.config.id,
+                        "the platform accepted the message (HTTP {status}) but the adapter could not read the answer; recorded as sent without a platform id: {e}"
+                    );
+                    SendResult::Sent(String::new())
+                }
+                Err(e) => SendResult::Failed(SendFailure::Transient(e.to_string())),
+            },
+        )
     }
 }

@@ -16,7 +16,8 @@ pub struct Agent<'a> {
 }
 
 impl<'a> Agent<'a> {
-    pub(super) fn new(api: &'a Api, id: &str) -> Agent<'a> {
+    /// Agent `id` acting through `api` (any host's, when several share a store).
+    pub fn new(api: &'a Api, id: &str) -> Agent<'a> {
         Agent {
             api,
             id: id.to_owned(),

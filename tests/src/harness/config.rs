@@ -135,6 +135,9 @@ pub struct TestConfig {
     pub extra_toml: String,
     /// Extra keys of the `billing` queue, as TOML lines (`alerting_timeout_seconds = 1`).
     pub billing_options: Vec<String>,
+    /// A PostgreSQL URL: the host stores there (shared with other hosts) instead of in
+    /// `db_path`.
+    pub store_url: Option<String>,
 }
 
 impl TestConfig {
@@ -164,6 +167,7 @@ impl TestConfig {
             server_options: Vec::new(),
             extra_toml: String::new(),
             billing_options: Vec::new(),
+            store_url: None,
         }
     }
 
@@ -225,8 +229,7 @@ header_read_timeout_ms = {header_read_timeout}
 {server_options}
 
 [store]
-path = {db}
-sync = "normal"
+{store}
 
 [plugins]
 dir = {plugins}
@@ -271,7 +274,10 @@ webhook_url = {om_url}
                 .map(|dir| format!("console_dir = {}", path(dir)))
                 .unwrap_or_default(),
             server_options = self.server_options.join("\n"),
-            db = path(&self.db_path),
+            store = match &self.store_url {
+                Some(url) => format!("url = {}\npool_size = 8", q(url)),
+                None => format!("path = {}\nsync = \"normal\"", path(&self.db_path)),
+            },
             plugins = path(self.plugins_dir.as_deref().unwrap_or(&plugins_dir())),
             cache = path(&workspace.join("target").join("plugin-cache-test")),
             deadline = self.deadline_ms,

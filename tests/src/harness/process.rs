@@ -30,6 +30,8 @@ pub struct HostProcess {
     open_files: Option<u64>,
     /// Environment variables set for the host (e.g. secrets the config names as `${NAME}`).
     env: Vec<(String, String)>,
+    /// A command the host runs under (e.g. `ip netns exec NAME`), which must exec it.
+    wrapper: Vec<String>,
 }
 
 impl HostProcess {
@@ -51,7 +53,7 @@ impl HostProcess {
         args: &[&str],
         open_files: Option<u64>,
     ) -> HostProcess {
-        HostProcess::start_full(dir, config_toml, args, open_files, &[]).await
+        HostProcess::start_full(dir, config_toml, args, open_files, &[], &[]).await
     }
 
     /// As [`HostProcess::start_with_args`], with environment variables `env` set for the host.
@@ -61,7 +63,18 @@ impl HostProcess {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> HostProcess {
-        HostProcess::start_full(dir, config_toml, args, None, env).await
+        HostProcess::start_full(dir, config_toml, args, None, env, &[]).await
+    }
+
+    /// As [`HostProcess::start_with_args`], run by `wrapper` (e.g. `ip netns exec NAME`: a
+    /// command that execs the host, so that killing the child kills the host).
+    pub async fn start_wrapped(
+        dir: TempDir,
+        config_toml: &str,
+        args: &[&str],
+        wrapper: &[&str],
+    ) -> HostProcess {
+        HostProcess::start_full(dir, config_toml, args, None, &[], wrapper).await
     }
 
     async fn start_full(
@@ -70,6 +83,7 @@ impl HostProcess {
         args: &[&str],
         open_files: Option<u64>,
         env: &[(&str, &str)],
+        wrapper: &[&str],
     ) -> HostProcess {
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config_toml)
@@ -89,6 +103,7 @@ impl HostProcess {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            wrapper: wrapper.iter().map(|a| a.to_string()).collect(),
         };
         host.spawn_and_wait().await;
         host
@@ -202,9 +217,14 @@ impl HostProcess {
             &format!("==== start #{} ====", self.starts),
         );
         let binary = host_binary();
-        let mut command = match self.open_files {
+        let mut command = match (self.wrapper.split_first(), self.open_files) {
+            (Some((program, args)), _) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&binary);
+                command
+            }
             // The shell lowers its limit and becomes the host (same process).
-            Some(limit) => {
+            (None, Some(limit)) => {
                 let mut command = Command::new("sh");
                 command
                     .arg("-c")
@@ -212,7 +232,7 @@ impl HostProcess {
                     .arg(&binary);
                 command
             }
-            None => Command::new(&binary),
+            (None, None) => Command::new(&binary),
         };
         let child = command
             .arg("serve")

@@ -45,7 +45,7 @@ impl SqliteStore {
         let db = writer::Writer::open(config)?;
         Ok(SqliteStore {
             db,
-            reads: readers::Readers::new(&config.path),
+            reads: readers::Readers::new(&config.db_path()),
         })
     }
 }
@@ -75,8 +75,9 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let store = SqliteStore::open(&StoreConfig {
-            path: dir.join("t.db"),
+            path: Some(dir.join("t.db")),
             sync: SyncMode::Normal,
+            ..StoreConfig::default()
         })
         .expect("open store");
         (TempDir(dir), Arc::new(store))

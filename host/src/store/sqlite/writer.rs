@@ -34,11 +34,12 @@ const MAX_BATCH: usize = 256;
 impl Writer {
     /// Open (or create) the database and start its thread.
     pub fn open(config: &StoreConfig) -> anyhow::Result<Writer> {
-        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let path = config.db_path();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
         }
-        let conn = open_connection(&config.path, config.sync)?;
+        let conn = open_connection(&path, config.sync)?;
         let (tx, rx) = std_mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("switchboard-store".into())

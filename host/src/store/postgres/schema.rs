@@ -1,0 +1,332 @@
+//! The database schema, created on first start and upgraded in place by version number. Hosts
+//! starting at once take turns (a session advisory lock), so each migration runs once.
+
+use deadpool_postgres::Pool;
+
+/// The advisory lock key hosts migrate under.
+const MIGRATION_LOCK: i64 = 0x5357_4244_0001;
+
+/// Each entry upgrades the schema from its index to the next version; never edit a shipped one.
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE inbox (
+    seq          BIGSERIAL PRIMARY KEY,
+    integration  TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    dedupe_key   TEXT NOT NULL,
+    customer_id  TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    received_at  BIGINT NOT NULL,
+    processed_at BIGINT,
+    UNIQUE (integration, kind, dedupe_key)
+);
+CREATE INDEX inbox_pending ON inbox (seq) WHERE processed_at IS NULL;
+CREATE INDEX inbox_customer_pending ON inbox (integration, customer_id, seq) WHERE processed_at IS NULL;
+
+CREATE TABLE conversations (
+    id                       TEXT PRIMARY KEY,
+    rowid                    BIGSERIAL UNIQUE,
+    integration              TEXT NOT NULL,
+    customer_id              TEXT NOT NULL,
+    customer                 TEXT NOT NULL,
+    state                    TEXT NOT NULL,
+    flow                     TEXT,
+    flow_version             BIGINT,
+    flow_state               TEXT,
+    queue                    TEXT,
+    priority                 BIGINT NOT NULL DEFAULT 0,
+    skills                   TEXT NOT NULL DEFAULT '[]',
+    agent                    TEXT,
+    last_agent               TEXT,
+    participant_data         TEXT NOT NULL DEFAULT '{}',
+    queued_at                BIGINT,
+    created_at               BIGINT NOT NULL,
+    updated_at               BIGINT NOT NULL,
+    last_customer_at         BIGINT NOT NULL,
+    last_customer_written_at BIGINT,
+    flow_timeout_at          BIGINT,
+    language                 TEXT,
+    preferred_agents         TEXT NOT NULL DEFAULT '[]',
+    inactivity_warned_at     BIGINT,
+    assigned_at              BIGINT,
+    version                  BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_customer ON conversations (integration, customer_id, last_customer_at);
+CREATE INDEX conversations_timeouts ON conversations (flow_timeout_at) WHERE flow_timeout_at IS NOT NULL;
+CREATE INDEX conversations_routing ON conversations (queue, (queued_at - priority * 60000), rowid)
+    WHERE state = 'queued';
+CREATE INDEX conversations_assigned ON conversations (agent) WHERE state = 'assigned';
+
+CREATE TABLE messages (
+    id              TEXT PRIMARY KEY,
+    rowid           BIGSERIAL UNIQUE,
+    conversation    TEXT NOT NULL REFERENCES conversations (id),
+    direction       TEXT NOT NULL,
+    author          TEXT NOT NULL,
+    agent           TEXT,
+    text            TEXT,
+    attachments     TEXT NOT NULL DEFAULT '[]',
+    quick_replies   TEXT NOT NULL DEFAULT '[]',
+    quick_reply     TEXT,
+    platform_id     TEXT,
+    in_reply_to     TEXT,
+    status          TEXT NOT NULL,
+    error           TEXT,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    kind            TEXT NOT NULL DEFAULT 'direct',
+    template        TEXT,
+    reaction        TEXT,
+    reply_to        TEXT,
+    claimed_until   BIGINT
+);
+CREATE INDEX messages_conversation ON messages (conversation, created_at, rowid);
+CREATE INDEX messages_outbox ON messages (next_attempt_at, rowid) WHERE status = 'pending';
+CREATE INDEX messages_sending ON messages (claimed_until) WHERE status = 'sending';
+CREATE INDEX messages_unsent ON messages (conversation, rowid) WHERE status IN ('pending', 'sending');
+CREATE INDEX messages_platform ON messages (platform_id) WHERE platform_id IS NOT NULL;
+
+CREATE TABLE wrapups (
+    id           BIGSERIAL PRIMARY KEY,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    agent        TEXT NOT NULL,
+    code         TEXT NOT NULL,
+    notes        TEXT,
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX wrapups_conversation ON wrapups (conversation, id);
+
+CREATE TABLE flow_versions (
+    name       TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    source     TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE flow_active (
+    name    TEXT PRIMARY KEY,
+    version BIGINT NOT NULL
+);
+
+CREATE TABLE agents (
+    id             TEXT PRIMARY KEY,
+    presence       TEXT NOT NULL,
+    presence_since BIGINT NOT NULL,
+    idle_since     BIGINT
+);
+
+-- Each queued interaction is offered to one agent at a time: at most one open offer per
+-- conversation, whichever host routes.
+CREATE TABLE offers (
+    id           BIGSERIAL PRIMARY KEY,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    agent        TEXT NOT NULL,
+    offered_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    state        TEXT NOT NULL
+);
+CREATE UNIQUE INDEX offers_one_open ON offers (conversation) WHERE state = 'offered';
+CREATE INDEX offers_open ON offers (expires_at) WHERE state = 'offered';
+CREATE INDEX offers_conversation ON offers (conversation, state);
+
+CREATE TABLE plugin_versions (
+    name       TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    hash       TEXT NOT NULL,
+    world      TEXT NOT NULL,
+    bytes      BYTEA NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE plugin_active (
+    name    TEXT PRIMARY KEY,
+    version BIGINT NOT NULL
+);
+
+CREATE TABLE canned_responses (
+    id    TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text  TEXT NOT NULL
+);
+CREATE TABLE content_filters (
+    id      TEXT PRIMARY KEY,
+    kind    TEXT NOT NULL,
+    pattern TEXT NOT NULL
+);
+
+CREATE TABLE daily_sends (
+    integration TEXT NOT NULL,
+    day         TEXT NOT NULL,
+    count       BIGINT NOT NULL,
+    PRIMARY KEY (integration, day)
+);
+CREATE TABLE integration_status (
+    integration     TEXT PRIMARY KEY,
+    deauthorized_at BIGINT,
+    reason          TEXT
+);
+CREATE TABLE integrations (
+    id         TEXT PRIMARY KEY,
+    config     TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+-- Customer leases: the holder of a customer's lease alone processes the customer's events and
+-- timeouts; every write names the lease's epoch (fencing). Epochs come from a sequence, so they
+-- are never reused and taking one never waits on another host.
+CREATE TABLE customer_leases (
+    integration TEXT NOT NULL,
+    customer    TEXT NOT NULL,
+    holder      TEXT NOT NULL,
+    epoch       BIGINT NOT NULL,
+    until       BIGINT NOT NULL,
+    PRIMARY KEY (integration, customer)
+);
+CREATE INDEX customer_leases_holder ON customer_leases (holder);
+CREATE SEQUENCE lease_epoch;
+
+-- The flow plugins' key-value entries.
+CREATE TABLE plugin_kv (
+    plugin TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (plugin, key)
+);
+
+-- Locked whole by a routing or inactivity pass, so one host at a time runs one (`LOCK TABLE`
+-- takes no snapshot: the pass reads what the previous one committed).
+CREATE TABLE pass_lock (id INTEGER PRIMARY KEY);
+
+-- Signals too large for a NOTIFY payload, read back by id by every listening host.
+CREATE TABLE signals (
+    id      BIGSERIAL PRIMARY KEY,
+    payload TEXT NOT NULL,
+    sent_at BIGINT NOT NULL
+);
+"#,
+    r#"
+-- Agents' transfers: an interaction handed to a queue, or to an agent, with a note. Routing
+-- counts the transferring agent as having refused it (they are offered it again only when
+-- nobody else can take it) and offers it to the agent named while they are available.
+CREATE TABLE transfers (
+    id           BIGSERIAL PRIMARY KEY,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    from_agent   TEXT NOT NULL,
+    to_queue     TEXT NOT NULL,
+    to_agent     TEXT,
+    note         TEXT,
+    at           BIGINT NOT NULL
+);
+CREATE INDEX transfers_conversation ON transfers (conversation, at);
+
+-- Files agents upload to send; platforms fetch them by their unguessable id.
+CREATE TABLE attachments (
+    id           TEXT PRIMARY KEY,
+    conversation TEXT NOT NULL REFERENCES conversations (id),
+    agent        TEXT NOT NULL,
+    filename     TEXT NOT NULL,
+    mime_type    TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    bytes        BYTEA NOT NULL,
+    created_at   BIGINT NOT NULL
+);
+
+-- Search reads conversations newest first by when they started.
+CREATE INDEX conversations_created ON conversations (created_at, rowid);
+
+-- What each queue saw, by hour, kept by triggers so supervisors' figures never scan the
+-- conversations: interactions that entered it (`offered`), that an agent accepted (`answered`)
+-- and that left it unanswered (`abandoned`); answered and abandoned ones by the seconds they
+-- waited (rounded up), so a service level can be counted for any threshold. Unlike the embedded
+-- engine's counters (one row per queue, hour, kind and wait, incremented), each event is a row
+-- of its own: units on several hosts queue interactions at once, and a shared counter row
+-- would make every one of them a serialization conflict of the others. Read by (queue, hour).
+CREATE TABLE queue_activity (
+    id     BIGSERIAL PRIMARY KEY,
+    queue  TEXT NOT NULL,
+    hour   BIGINT NOT NULL,                 -- milliseconds since the epoch / 3,600,000
+    kind   TEXT NOT NULL,                   -- offered | answered | abandoned
+    wait_s BIGINT NOT NULL                  -- 0 for offered
+);
+CREATE INDEX queue_activity_hour ON queue_activity (queue, hour);
+
+CREATE FUNCTION queue_activity_entered() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO queue_activity (queue, hour, kind, wait_s)
+        VALUES (NEW.queue, COALESCE(NEW.queued_at, NEW.updated_at) / 3600000, 'offered', 0);
+    RETURN NULL;
+END $$;
+CREATE FUNCTION queue_activity_left() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO queue_activity (queue, hour, kind, wait_s)
+        VALUES (OLD.queue, NEW.updated_at / 3600000,
+                CASE WHEN NEW.state = 'assigned' THEN 'answered' ELSE 'abandoned' END,
+                GREATEST(0, (NEW.updated_at - COALESCE(OLD.queued_at, NEW.updated_at) + 999) / 1000));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER queue_activity_entered_insert AFTER INSERT ON conversations FOR EACH ROW
+    WHEN (NEW.state = 'queued' AND NEW.queue IS NOT NULL)
+    EXECUTE FUNCTION queue_activity_entered();
+CREATE TRIGGER queue_activity_entered AFTER UPDATE ON conversations FOR EACH ROW
+    WHEN (NEW.state = 'queued' AND NEW.queue IS NOT NULL
+          AND (OLD.state IS DISTINCT FROM 'queued' OR OLD.queue IS DISTINCT FROM NEW.queue
+               OR OLD.queued_at IS DISTINCT FROM NEW.queued_at))
+    EXECUTE FUNCTION queue_activity_entered();
+CREATE TRIGGER queue_activity_left AFTER UPDATE ON conversations FOR EACH ROW
+    WHEN (OLD.state = 'queued' AND NEW.state <> 'queued' AND OLD.queue IS NOT NULL)
+    EXECUTE FUNCTION queue_activity_left();
+"#,
+    r#"
+-- What admins switch on schedule groups at run time, over the configuration.
+CREATE TABLE schedule_overrides (
+    group_id   TEXT PRIMARY KEY,
+    emergency  BOOLEAN,                      -- NULL: as the configuration says
+    holidays   TEXT NOT NULL DEFAULT '[]',   -- dates admins added, JSON
+    updated_at BIGINT NOT NULL
+);
+"#,
+];
+
+/// Creates or upgrades the schema.
+pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    let mut client = pool.get().await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = async {
+        client
+            .batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+            .await?;
+        let version: Option<i64> = client
+            .query_opt("SELECT version FROM schema_version", &[])
+            .await?
+            .map(|r| r.get(0));
+        let version = version.unwrap_or(0);
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            anyhow::bail!(
+                "the database has schema version {version}, newer than this host knows ({known}); use a newer switchboard"
+            );
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = client.transaction().await?;
+            tx.batch_execute(sql).await?;
+            tx.execute("DELETE FROM schema_version", &[]).await?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&(i as i64 + 1)],
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+    .await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    result
+}
