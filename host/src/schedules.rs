@@ -252,7 +252,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sb-schedules-{}", uuid::Uuid::new_v4()));
         let store: Arc<dyn crate::store::Store> = Arc::new(
             crate::store::sqlite::SqliteStore::open(&crate::config::StoreConfig {
-                path: dir.join("db.sqlite"),
+                path: Some(dir.join("db.sqlite")),
                 ..Default::default()
             })
             .unwrap(),

@@ -476,7 +476,11 @@ impl ServeArgs {
                 }
             }
         }
-        Ok(ServeArgs { config, keep, hosts })
+        Ok(ServeArgs {
+            config,
+            keep,
+            hosts,
+        })
     }
 }
 
