@@ -4,7 +4,8 @@
 //! its claims do); every acknowledged message is answered, in order, and no reply is sent twice
 //! except one whose request had reached the platform at the instant of the cut (its result
 //! could not be recorded: delivery is at least once). Then the link comes back: A, whose
-//! leases and claims are stale, sends nothing twice, and serves again.
+//! leases and claims are stale, sends nothing twice, and serves again: once B and C stop, it
+//! alone answers one more round.
 //!
 //! Needs root and `ip` (iproute2); without them the test says why and skips.
 
@@ -247,7 +248,7 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
             .to_string()
     };
     let apis = hosts.iter().map(HostProcess::api).collect();
-    let cluster = Cluster {
+    let mut cluster = Cluster {
         sim,
         hosts,
         apis,
@@ -330,26 +331,27 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
     let (cut_began, cut_ended, cut_at, leases_at_cut, leases_until) =
         cut.expect("the link was cut");
 
-    let unanswered = |acknowledged: &HashMap<String, Vec<String>>| -> Vec<String> {
-        customers
-            .iter()
-            .flat_map(|customer| {
-                let got = texts(&cluster.delivered_to(customer));
-                acknowledged[customer]
-                    .iter()
-                    .filter(move |text| !got.contains(&format!("echo: {text}")))
-                    .map(move |text| format!("{customer}/{text}"))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    };
+    let unanswered =
+        |cluster: &Cluster, acknowledged: &HashMap<String, Vec<String>>| -> Vec<String> {
+            customers
+                .iter()
+                .flat_map(|customer| {
+                    let got = texts(&cluster.delivered_to(customer));
+                    acknowledged[customer]
+                        .iter()
+                        .filter(move |text| !got.contains(&format!("echo: {text}")))
+                        .map(move |text| format!("{customer}/{text}"))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
     // B and C answer everything: A's customers once its leases run out, the sends it had
     // claimed once its claims do.
     eventually(
         "every acknowledged message answered while A is cut off",
         Duration::from_secs(240),
         || async {
-            let missing = unanswered(&acknowledged);
+            let missing = unanswered(&cluster, &acknowledged);
             match missing.is_empty() {
                 true => Ok(()),
                 false => Err(format!("{} unanswered: {missing:?}", missing.len())),
@@ -391,7 +393,40 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
         "every acknowledged message answered after the link came back",
         Duration::from_secs(180),
         || async {
-            let missing = unanswered(&acknowledged);
+            let missing = unanswered(&cluster, &acknowledged);
+            match missing.is_empty() {
+                true => Ok(()),
+                false => Err(format!("{} unanswered: {missing:?}", missing.len())),
+            }
+        },
+    )
+    .await;
+    // A serves again on its own: B and C stop (as a deploy stops them), and one more round
+    // written to A is answered, all of it by A.
+    for host in &mut cluster.hosts[1..] {
+        host.terminate(Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| panic!("stopping host B or C: {e:#}"));
+    }
+    round += 1;
+    let last_round = format!("r{round}");
+    for customer in &customers {
+        let dm: XDm = cluster.dm(customer, &last_round);
+        assert_eq!(
+            cluster.send_dm_to(0, &dm).await,
+            200,
+            "{customer} {last_round} to A"
+        );
+        acknowledged
+            .get_mut(customer)
+            .expect("the customer wrote before")
+            .push(last_round.clone());
+    }
+    eventually(
+        "host A alone answering the last round",
+        Duration::from_secs(180),
+        || async {
+            let missing = unanswered(&cluster, &acknowledged);
             match missing.is_empty() {
                 true => Ok(()),
                 false => Err(format!("{} unanswered: {missing:?}", missing.len())),
@@ -406,6 +441,7 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
     let mut duplicated = Vec::new();
     let mut a_sent_while_cut = Vec::new();
     let mut a_sent_after_heal = 0;
+    let mut not_from_a_at_the_end = Vec::new();
     for customer in &customers {
         let delivered = cluster.delivered_to(customer);
         let mut first: HashMap<String, &Delivered> = HashMap::new();
@@ -419,6 +455,8 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
                 if d.received_at >= healed_at {
                     a_sent_after_heal += 1;
                 }
+            } else if d.text.as_deref() == Some(format!("echo: {last_round}").as_str()) {
+                not_from_a_at_the_end.push(format!("{customer}/{text}"));
             }
             match first.get(&text) {
                 None => {
@@ -452,7 +490,7 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
          none): {acknowledged_total} acknowledged ({redelivered} redelivered to B after A did \
          not answer), 0 lost, {} sent twice {:?}, \
          all answered {taken_over_after:?} after the cut; after the link came back A sent \
-         {a_sent_after_heal} reply(ies), none twice",
+         {a_sent_after_heal} reply(ies) (the last round's {CUSTOMERS} alone), none twice",
         duplicated.len(),
         duplicated
     );
@@ -474,8 +512,9 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
         "replies sent twice, not because A was cut off mid-send: {unexplained:?}"
     );
     assert!(
-        a_sent_after_heal > 0,
-        "host A sent nothing after the link came back"
+        not_from_a_at_the_end.is_empty(),
+        "replies to the round written once B and C had stopped, sent by another host: \
+         {not_from_a_at_the_end:?}"
     );
     // Every customer wrote during the cut, those A held a lease on too: their messages waited
     // for A's leases to run out (nobody took them over early).
