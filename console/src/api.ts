@@ -50,6 +50,10 @@ export interface AgentInteraction {
   created_at?: number | string;
   /** When an offer to this agent lapses. */
   expires_at?: number | string | null;
+  /** Participant data the flow collected. */
+  data?: Record<string, unknown> | null;
+  /** For an offer: the transfer that queued it, with its note. */
+  transfer?: Transfer | null;
 }
 
 export type MessageStatus = 'received' | 'pending' | 'sent' | 'delivered' | 'read' | 'failed';

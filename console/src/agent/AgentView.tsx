@@ -33,6 +33,8 @@ interface Offer {
   transfer?: Transfer | null;
   /** Participant data the flow collected. */
   data?: Record<string, unknown> | null;
+  /** When an `offered` event brought it (ms, this page's clock). */
+  receivedAt?: number;
 }
 
 interface Props {
@@ -63,6 +65,7 @@ export function AgentView({ token, initialMe, onSignOut }: Props) {
   const open = useInteraction(api, selected);
 
   const refreshInteractions = useCallback(async () => {
+    const requestedAt = Date.now();
     try {
       const { interactions } = await api.interactions(me.id);
       setError(null);
@@ -71,12 +74,17 @@ export function AgentView({ token, initialMe, onSignOut }: Props) {
         const next = new Map<string, Offer>();
         for (const i of interactions.filter((i) => i.state === 'offered')) {
           const before = previous.get(i.id);
-        next.set(i.id, {
-          ...i,
-          expires_at: i.expires_at ?? before?.expires_at ?? null,
-          transfer: before?.transfer ?? null,
-          data: before?.data ?? null,
-        });
+          next.set(i.id, {
+            ...i,
+            expires_at: i.expires_at ?? before?.expires_at ?? null,
+            transfer: i.transfer ?? before?.transfer ?? null,
+            data: i.data ?? before?.data ?? null,
+          });
+        }
+        // An offer whose event came while this listing was on its way is newer than the
+        // listing: it stays (its withdrawal or acceptance comes as an event too).
+        for (const [id, offer] of previous) {
+          if (!next.has(id) && (offer.receivedAt ?? 0) >= requestedAt) next.set(id, offer);
         }
         return next;
       });
@@ -151,6 +159,7 @@ export function AgentView({ token, initialMe, onSignOut }: Props) {
               expires_at: event.expires_at as number | string | undefined,
               transfer: (event.transfer as Transfer | null | undefined) ?? null,
               data: (event.data as Record<string, unknown> | null | undefined) ?? null,
+              receivedAt: Date.now(),
             }),
           );
         }

@@ -14,7 +14,7 @@ use crate::directory::AgentDirectory;
 use crate::events::{Author, TemplateMessage};
 use crate::integrations::Integrations;
 use crate::live::AgentEvents;
-use crate::model::{Conversation, ConversationState, NewMessage, Presence, now_ms};
+use crate::model::{Conversation, ConversationState, NewMessage, Presence, Transfer, now_ms};
 use crate::outbound::SenderActions;
 use crate::rules::outbound::{self as policy, Outgoing, Refusal};
 use crate::store::{AcceptRequest, Accepted, Store, Transcript};
@@ -40,9 +40,16 @@ pub struct Acd {
 
 /// The interactions offered to or held by an agent.
 pub struct AgentInteractions {
-    /// With when each offer expires.
-    pub offered: Vec<(Conversation, i64)>,
+    pub offered: Vec<OfferedInteraction>,
     pub held: Vec<Conversation>,
+}
+
+/// An interaction offered to the agent, as their console shows it.
+pub struct OfferedInteraction {
+    pub conversation: Conversation,
+    pub expires_at: i64,
+    /// The transfer that queued it, with its note (what the `offered` event said).
+    pub transfer: Option<Transfer>,
 }
 
 /// What an agent sends: text, a canned response (rendered with the customer's details), or a
@@ -77,8 +84,24 @@ impl Acd {
     }
 
     pub async fn interactions(&self, agent: &AgentConfig) -> Result<AgentInteractions> {
+        let mut offered = Vec::new();
+        for (conversation, expires_at) in self.store.offers_to(&agent.id).await? {
+            // The routing read the same: the latest transfer since it was queued.
+            let since = conversation.queued_at.unwrap_or(0);
+            let transfer = self
+                .store
+                .transfers(&conversation.id)
+                .await?
+                .into_iter()
+                .rfind(|t| t.at >= since);
+            offered.push(OfferedInteraction {
+                conversation,
+                expires_at,
+                transfer,
+            });
+        }
         Ok(AgentInteractions {
-            offered: self.store.offers_to(&agent.id).await?,
+            offered,
             held: self.store.assigned_to(&agent.id).await?,
         })
     }

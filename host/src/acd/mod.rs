@@ -15,7 +15,7 @@ mod router;
 mod supervision;
 mod transfer;
 
-pub use agents::{Acd, AgentInteractions, Reply};
+pub use agents::{Acd, AgentInteractions, OfferedInteraction, Reply};
 pub use attachments::{Upload, kind_of};
 pub use error::AcdError;
 pub use history::Record;

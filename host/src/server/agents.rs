@@ -109,7 +109,11 @@ async fn get_agent_interactions(
     let mut all: Vec<Value> = interactions
         .offered
         .iter()
-        .map(|(c, at)| summary(c, "offered", Some(*at)))
+        .map(|o| {
+            let mut view = summary(&o.conversation, "offered", Some(o.expires_at));
+            view["transfer"] = json!(o.transfer);
+            view
+        })
         .collect();
     all.extend(
         interactions

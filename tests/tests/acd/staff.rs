@@ -60,6 +60,15 @@ async fn transfer_with_a_note_history_and_search() {
         .into_iter()
         .find(|i| i["id"] == json!(id))
         .unwrap();
+    // Her listing says who transferred it and why, as the `offered` event did (a console that
+    // refetches shows the note still).
+    assert_eq!(offered["state"], json!("offered"), "{offered}");
+    assert_eq!(offered["transfer"]["from_agent"], json!("bob"), "{offered}");
+    assert_eq!(
+        offered["transfer"]["note"],
+        json!("Wants a refund for order 88-431"),
+        "{offered}"
+    );
     carol.accept(&id).await;
     let record = carol.interaction(&id).await;
     assert_eq!(
