@@ -76,7 +76,7 @@ impl Findings {
 }
 
 /// Checks the crate whose `src` folder is `src` (its `lib.rs` is the root; `main.rs` and
-/// `bin/` are left out: nothing imports them).
+/// `bin/` take no part in the import graph, since nothing imports them, but keep the other rules).
 pub fn check(src: &Path) -> anyhow::Result<Findings> {
     let mut files = Vec::new();
     collect(src, src, &mut files)?;
@@ -107,6 +107,17 @@ pub fn check(src: &Path) -> anyhow::Result<Findings> {
             {
                 edges[i].insert(target);
             }
+        }
+    }
+    // The binary's files (`main.rs`, `bin/`) import the library and nothing imports them, so
+    // they take no part in cycles; they keep the length and driver rules all the same.
+    for (name, code) in binary_files(src)? {
+        let lines = code.lines().count();
+        if lines > MAX_CODE_LINES {
+            findings.long_files.push((name.clone(), lines));
+        }
+        if let Some(driver) = DRIVERS.iter().find(|d| code.contains(**d)) {
+            findings.driver_outside_store.push((name, driver.to_string()));
         }
     }
     for scc in strongly_connected(&edges) {
@@ -152,6 +163,25 @@ pub fn check(src: &Path) -> anyhow::Result<Findings> {
         }
     }
     Ok(findings)
+}
+
+/// `main.rs` and the files under `bin/`, by their path under `src`, each before its tests.
+fn binary_files(src: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    let mut pending = vec![src.join("main.rs"), src.join("bin")];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                pending.push(entry?.path());
+            }
+        } else if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
+            let name = path.strip_prefix(src)?.to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path)?;
+            found.push((name, code_before_tests(&text)));
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 fn display(module: &[String], is_mod_rs: bool) -> String {
@@ -746,6 +776,27 @@ mod tests {
                 ("driver.rs".to_string(), "rusqlite".to_string()),
                 ("pg.rs".to_string(), "tokio_postgres".to_string())
             ]
+        );
+    }
+
+    #[test]
+    fn the_binary_files_keep_the_length_and_driver_rules() {
+        let long = "fn f() {}\n".repeat(MAX_CODE_LINES + 1);
+        let dir = temp_crate(&[
+            ("lib.rs", "pub mod a;\n"),
+            ("a.rs", "pub fn f() {}\n"),
+            ("main.rs", &long),
+            ("bin/tool.rs", "use rusqlite::Connection;\nfn main() {}\n"),
+        ]);
+        let findings = check(&dir).unwrap();
+        assert!(findings.file_cycles.is_empty(), "{findings:?}");
+        assert_eq!(
+            findings.long_files,
+            [("main.rs".to_string(), MAX_CODE_LINES + 1)]
+        );
+        assert_eq!(
+            findings.driver_outside_store,
+            [("bin/tool.rs".to_string(), "rusqlite".to_string())]
         );
     }
 
