@@ -302,7 +302,7 @@ async fn webhooks(
             report.check(refused, format!("{file}: refused as unauthorized {what}"));
         }
     }
-    // The same bodies as the in-tree compliance suite: a 4 MiB string left open.
+    // The same bodies as the in-tree compliance suite: a 4 MiB string, a million `[`.
     let oversized = [
         b"{\"data\":\"".as_slice(),
         &vec![b'a'; 4 << 20],
@@ -313,6 +313,7 @@ async fn webhooks(
         ("a body that is not JSON", b"this is not json".to_vec()),
         ("a truncated body", b"{\"entry\":[".to_vec()),
         ("a 4 MiB body", oversized),
+        ("a body nested a million levels deep", b"[".repeat(1 << 20)),
     ] {
         let outcome = webhook(adapter, ctx, profile.sign(key, &body), &body).await;
         let ok = matches!(outcome, Ok(Err(AdapterError::Malformed(_))));

@@ -815,6 +815,8 @@ async fn every_adapter_passes_the_compliance_suite() {
             ("not JSON", b"this is not json".to_vec()),
             ("truncated", b"{\"entry\":[".to_vec()),
             ("oversized", oversized),
+            // Nested past any parser's depth: a stack overflow must not trap the adapter.
+            ("deeply nested", b"[".repeat(1 << 20)),
         ] {
             let result = adapter
                 .webhook(

@@ -117,7 +117,9 @@ pub fn check(src: &Path) -> anyhow::Result<Findings> {
             findings.long_files.push((name.clone(), lines));
         }
         if let Some(driver) = DRIVERS.iter().find(|d| code.contains(**d)) {
-            findings.driver_outside_store.push((name, driver.to_string()));
+            findings
+                .driver_outside_store
+                .push((name, driver.to_string()));
         }
     }
     for scc in strongly_connected(&edges) {

@@ -17,7 +17,9 @@ from open_messaging.sdk import (  # noqa: E402
     AdapterError,
     base64_decode,
     format_rfc3339_ms,
+    MAX_NESTING,
     hmac_sha256,
+    parse_json,
     parse_rfc3339_ms,
     sign_base64,
     sign_hex,
@@ -82,6 +84,16 @@ class Webhook(unittest.TestCase):
         self.assertIsNone(base64_decode("QR=="))
         self.assertIsNone(base64_decode("QQ"))
         self.assertEqual(base64_decode("AAAA"), b"\0\0\0")
+
+    def test_deep_nesting_is_malformed_and_strings_do_not_count(self):
+        for body in (b"[" * 200_000, b"[" * (MAX_NESTING + 1) + b"]" * (MAX_NESTING + 1)):
+            with self.assertRaises(AdapterError) as refused:
+                parse_json(body)
+            self.assertEqual(refused.exception.kind, "malformed")
+        deepest = b"[" * MAX_NESTING + b"]" * MAX_NESTING
+        self.assertIsInstance(parse_json(deepest), list)
+        brackets_in_text = json.dumps({"text": "[" * 1000 + '\\"{'}).encode()
+        self.assertEqual(parse_json(brackets_in_text), {"text": "[" * 1000 + '\\"{'})
 
     def test_bearer_token(self):
         body = fixture("inbound-message.json")

@@ -130,6 +130,9 @@ def parse_json(body: bytes) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise malformed("the body is not valid JSON: it is not UTF-8") from None
+    too_deep = _nesting_error(body)
+    if too_deep is not None:
+        raise malformed(f"the body is not valid JSON: {too_deep}")
     try:
         value = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as e:
@@ -144,6 +147,31 @@ def parse_json(body: bytes) -> Any:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+# serde_json's limit, which the Rust adapters answer with.
+MAX_NESTING = 128
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(rb"[^\[\]{}]+")
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def _nesting_error(body: bytes) -> Optional[str]:
+    """Why the body's arrays and objects nest too deep to parse, or None. Python's parser
+    recurses once per level, and in a component the native stack runs out before its
+    `RecursionError`: a deep body would trap the adapter instead of being refused. Each pass of
+    regular expressions (no Python loop over the body) removes the innermost pairs, so `n`
+    passes clear nesting up to `n` levels."""
+    if body.count(b"[") + body.count(b"{") <= MAX_NESTING:
+        return None
+    brackets = _NOT_A_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    for _ in range(MAX_NESTING):
+        if not brackets:
+            return None
+        fewer = _INNERMOST.sub(b"", brackets)
+        if len(fewer) == len(brackets):
+            return "its brackets do not pair up"
+        brackets = fewer
+    return None if not brackets else f"arrays and objects nest deeper than {MAX_NESTING} levels"
 
 
 def _no_constant(name: str) -> Any:
