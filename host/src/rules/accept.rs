@@ -39,6 +39,14 @@ pub fn decide(
     {
         return Ok(Decision::AlreadyHeld);
     }
+    // Outside the queue (and not offered it), the agent learns nothing of the interaction's
+    // state: whether it is on offer, taken or ended is for the queue's members.
+    let queue = conversation.queue.clone().unwrap_or_default();
+    if offered_to != Some(agent_id.as_str()) && !agent.queues.contains(&queue) {
+        return Err(Refusal::Forbidden(format!(
+            "agent `{agent_id}` is not a member of the interaction's queue"
+        )));
+    }
     if conversation.state != ConversationState::Queued {
         let why = match conversation.state {
             ConversationState::Assigned => "another agent has accepted it",
@@ -52,12 +60,6 @@ pub fn decide(
     if offered_to.is_some_and(|to| to != agent_id) {
         return Err(Refusal::Conflict(format!(
             "interaction `{id}` is offered to another agent"
-        )));
-    }
-    let queue = conversation.queue.clone().unwrap_or_default();
-    if !agent.queues.contains(&queue) {
-        return Err(Refusal::Forbidden(format!(
-            "agent `{agent_id}` is not a member of queue `{queue}`"
         )));
     }
     if presence != Presence::Available {
@@ -175,8 +177,33 @@ mod tests {
         let mut ended = queued("support");
         ended.state = ConversationState::Ended;
         assert!(conflict(decide(&ended, &agent(), None, Presence::Available, 0)).contains("ended"));
+        // Outside the queue, the same refusal whatever the state: nothing leaks.
+        let forbidden = |c: &Conversation, offered_to: Option<&str>| match decide(
+            c,
+            &agent(),
+            offered_to,
+            Presence::Available,
+            0,
+        ) {
+            Err(Refusal::Forbidden(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let mut elsewhere_taken = queued("billing");
+        elsewhere_taken.state = ConversationState::Assigned;
+        elsewhere_taken.agent = Some("bob".into());
+        let mut elsewhere_ended = queued("billing");
+        elsewhere_ended.state = ConversationState::Ended;
+        let refusals = [
+            forbidden(&queued("billing"), None),
+            forbidden(&queued("billing"), Some("bob")),
+            forbidden(&elsewhere_taken, None),
+            forbidden(&elsewhere_ended, None),
+        ];
         assert!(
-            matches!(decide(&queued("billing"), &agent(), None, Presence::Available, 0), Err(Refusal::Forbidden(m)) if m.contains("queue `billing`"))
+            refusals
+                .iter()
+                .all(|m| m == "agent `alice` is not a member of the interaction's queue"),
+            "{refusals:?}"
         );
         let mut mine = queued("support");
         mine.state = ConversationState::Assigned;

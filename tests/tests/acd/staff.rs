@@ -91,6 +91,16 @@ async fn transfer_with_a_note_history_and_search() {
     assert_eq!(record["state"], json!("queued"));
     assert_eq!(record["queue"], json!("support"));
     assert_eq!(record["transfers"].as_array().unwrap().len(), 2);
+    // Bob, outside `support`, may not take it, and learns nothing of its state.
+    let (status, body) = bob
+        .post(&format!("/api/v1/interactions/{id}/accept"), json!({}))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        json!("agent `bob` is not a member of the interaction's queue"),
+        "{body}"
+    );
 
     // A second interaction of another customer; the first customer's history, and search.
     env.send_dm_text("1850000000000000002", "my parcel is lost")
