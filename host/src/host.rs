@@ -192,6 +192,7 @@ impl Host {
             metrics: self.metrics.clone(),
             config: self.config.outbound.clone(),
             pauses: Default::default(),
+            pacing: Default::default(),
             shared_store: self.bus.is_some(),
         };
         tokio::spawn(Arc::new(sender).run());

@@ -163,6 +163,11 @@ pub struct IntegrationConfig {
     /// example, answer DMs of a regional X account from the main support account).
     #[serde(default)]
     pub reply_as: Option<String>,
+    /// How fast this integration may send, e.g. `["80/s"]` or `["200/15m", "1000/24h"]` (see
+    /// [`super::SendLimit`]); `[]` for no pacing. Without it, the platform's
+    /// documented limits ([`crate::rules::pacing::documented_limits`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_limits: Option<Vec<String>>,
     /// Passed to the adapter through its `config` import; secrets live here.
     #[serde(default)]
     pub settings: BTreeMap<String, toml::Value>,
@@ -415,6 +420,11 @@ impl Config {
                 "integration `{}`: adapter must be a plugin name in the plugins folder (letters, digits, `-`, `_`, and `/` between folders; at most {MAX_PLUGIN_NAME} characters)",
                 integration.id
             );
+        }
+        for limit in integration.send_limits.iter().flatten() {
+            if let Err(e) = limit.parse::<super::SendLimit>() {
+                bail!("integration `{}`: {e}", integration.id);
+            }
         }
         if !(0.0..=72.0).contains(&integration.threading_window_hours) {
             bail!(

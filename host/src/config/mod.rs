@@ -15,6 +15,7 @@ mod file;
 mod grants;
 mod schedules;
 mod secrets;
+mod send_limit;
 mod server;
 mod starter;
 mod store;
@@ -27,6 +28,7 @@ pub use file::{
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
 pub use schedules::{ScheduleConfig, ScheduleGroupConfig};
+pub use send_limit::SendLimit;
 pub use server::ServerConfig;
 pub use starter::STARTER;
 pub use store::{StoreConfig, SyncMode};

@@ -3,7 +3,8 @@
 //! whether the platform took it. Transient failures and rate limits are retried with jittered
 //! exponential backoff, or at the time the platform names (floored and capped, see
 //! [`crate::rules::outbound_retry`]); a rate limit pauses the whole integration
-//! ([`Pauses`]); everything else is recorded as failed with its reason.
+//! ([`Pauses`]), and every integration keeps to its send limits ([`Pacing`]); everything else
+//! is recorded as failed with its reason.
 //!
 //! Messages are durable before they are sent (stored `pending` in the same transaction as what
 //! caused them), and every attempt is claimed in the store before its request (pending →
@@ -27,11 +28,15 @@ use crate::rules::outbound_retry::{RetryPolicy, named_retry_at};
 use crate::store::{ClaimedSend, OutboxStore, SendRecord};
 use crate::wake::Wakeups;
 
+use super::pacing::Pacing;
 use super::pauses::Pauses;
 
 /// How often a message of a deauthorized integration is looked at again (re-authorizing wakes
 /// them at once).
 const DEAUTHORIZED_RECHECK_MS: i64 = 60 * 1000;
+/// The longest a send waits in place for its integration's turn; a longer wait puts it back in
+/// the queue.
+const PACING_WAIT_IN_PLACE_MS: i64 = 1_000;
 /// How long a claim on a message lasts beyond the request's own timeout: a sender that has not
 /// recorded the result by then is taken to have died, and the message is due again.
 const CLAIM_MARGIN_MS: i64 = 30_000;
@@ -48,6 +53,8 @@ pub struct Sender {
     pub config: OutboundConfig,
     /// Integrations waiting out a platform's rate limit.
     pub pauses: Pauses,
+    /// Each integration's send rate, within the platform's documented limits.
+    pub pacing: Pacing,
     /// Whether other hosts send from the same store: then a claim still open at start may be
     /// another host's send in progress, and is left to run out rather than released.
     pub shared_store: bool,
@@ -196,6 +203,33 @@ impl Sender {
             };
             self.record(&id, attempts, retry).await;
             return;
+        }
+        // Within the integration's send limits: a short wait in place, a long one in the queue.
+        loop {
+            let now = now_ms();
+            match self.pacing.take(&integration, now) {
+                Ok(()) => break,
+                Err(at) if at - now <= PACING_WAIT_IN_PLACE_MS => {
+                    tokio::time::sleep(Duration::from_millis((at - now).max(1) as u64)).await;
+                }
+                Err(at) => {
+                    let error = format!(
+                        "paced: integration `{integration_id}` is at its send limit ({})",
+                        Pacing::limits_of(&integration)
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    let retry = SendRecord::Retry {
+                        error,
+                        at,
+                        uncount: true,
+                    };
+                    self.record(&id, attempts, retry).await;
+                    return;
+                }
+            }
         }
         // A claim only this sender holds for its lease: a request that would start too late to
         // end within it (this host stalled, or lost the store) is left for whoever claims the

@@ -1,6 +1,6 @@
 //! The decisions of a contact center as pure functions: which conversation a message joins
 //! (`threading`), whether a message may go out and how (`outbound`), when a failed send is tried again
-//! (`outbound_retry`), which agent gets which
+//! (`outbound_retry`), how fast an integration may send (`pacing`), which agent gets which
 //! waiting interaction (`routing`), whether an agent may take one (`accept`), and what a quiet
 //! customer's conversation does next (`inactivity`).
 //!
@@ -12,5 +12,6 @@ pub mod accept;
 pub mod inactivity;
 pub mod outbound;
 pub mod outbound_retry;
+pub mod pacing;
 pub mod routing;
 pub mod threading;

@@ -199,3 +199,44 @@ async fn an_open_messaging_partners_rate_limit_reset_is_obeyed() {
             .unwrap_or_default()
     );
 }
+
+/// An integration keeps to its `send_limits` with no 429 to teach it: at one send per second,
+/// six customers' replies (due at once) are spread over at least five seconds (less a
+/// margin for the requests' own latency), each sent once. Without pacing they went out
+/// within a fraction of a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sends_keep_to_the_integrations_send_limits() {
+    const CUSTOMERS: u64 = 6;
+    let env = TestEnv::start("rate-pacing", |c| {
+        c.use_test_flows();
+        c.x_flow = "echo".into();
+        c.x_options = vec!["send_limits = [\"1/s\"]".into()];
+    })
+    .await;
+    let customers: Vec<String> = (0..CUSTOMERS)
+        .map(|i| format!("15000000000000009{i:02}"))
+        .collect();
+    for customer in &customers {
+        env.send_dm_text(customer, "Hello").await;
+    }
+    for customer in &customers {
+        env.wait_delivered_to(customer, 1).await;
+    }
+    let mut requests: Vec<Attempt> = env
+        .sim
+        .attempts()
+        .into_iter()
+        .filter(|a| customers.contains(&a.recipient_id))
+        .collect();
+    requests.sort_by_key(|a| a.received_at);
+    assert_eq!(
+        requests.iter().map(|a| a.status).collect::<Vec<_>>(),
+        vec![201; CUSTOMERS as usize],
+        "one request per reply, none refused"
+    );
+    let spread = gap(requests.last().unwrap(), &requests[0]);
+    assert!(
+        spread >= Duration::from_millis((CUSTOMERS - 1) * 1000 - 1500),
+        "{CUSTOMERS} replies at 1/s went out within {spread:?}"
+    );
+}
