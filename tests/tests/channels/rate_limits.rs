@@ -4,7 +4,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use switchboard_tests::harness::TestEnv;
+use serde_json::json;
+use switchboard_tests::harness::{TestEnv, X_INTEGRATION};
 use switchboard_tests::sim::{Attempt, Fault};
 
 /// The requests the simulator saw for `recipient`, in arrival order.
@@ -234,6 +235,8 @@ async fn sends_keep_to_the_integrations_send_limits() {
         vec![201; CUSTOMERS as usize],
         "one request per reply, none refused"
     );
+    let integration = env.integration(X_INTEGRATION).await;
+    assert_eq!(integration["send_limits"], json!(["1/s"]), "{integration}");
     let spread = gap(requests.last().unwrap(), &requests[0]);
     assert!(
         spread >= Duration::from_millis((CUSTOMERS - 1) * 1000 - 1500),

@@ -46,6 +46,14 @@ async fn integration_json(
         "daily_cap": c.size.map(|s| s.daily_cap()),
         "sent_today": sent_today,
         "reply_as": c.reply_as,
+        // What it is paced to: its own `send_limits`, or the platform's documented limits.
+        "send_limits": match &c.send_limits {
+            Some(limits) => limits.clone(),
+            None => crate::rules::pacing::documented_limits(&integration.info.platform)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
         "settings": settings,
         "webhook_path": format!("/webhooks/{}", c.id),
         "status": if deauthorized.is_some() { "deauthorized" } else { "active" },
