@@ -14,4 +14,6 @@ pub mod outbound;
 pub mod outbound_retry;
 pub mod pacing;
 pub mod routing;
+#[cfg(test)]
+mod routing_model;
 pub mod threading;
