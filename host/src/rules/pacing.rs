@@ -135,4 +135,44 @@ mod tests {
         assert_eq!(documented_limits("whatsapp"), ["80/s".parse().unwrap()]);
         assert_eq!(documented_limits("instagram"), ["300/s".parse().unwrap()]);
     }
+
+    proptest::proptest! {
+        /// Whatever the limits and however the sends come, no window of `d` ms holds more than
+        /// `count + d * count / per_ms` sends of any limit, and a send refused until `at` is
+        /// allowed at `at`.
+        #[test]
+        fn no_window_exceeds_a_limit_and_the_named_time_is_kept(
+            limits in proptest::collection::vec((1..20u32, 1..5_000i64), 1..3),
+            gaps in proptest::collection::vec(0..400i64, 1..300),
+        ) {
+            let limits: Vec<Limit> = limits
+                .into_iter()
+                .map(|(count, per_ms)| Limit { count, per_ms })
+                .collect();
+            let mut pacer = Pacer::new(&limits, 0);
+            let (mut now, mut sent) = (0, Vec::new());
+            for gap in gaps {
+                now += gap;
+                match pacer.take(now) {
+                    Ok(()) => sent.push(now),
+                    Err(at) => {
+                        proptest::prop_assert!(at > now);
+                        proptest::prop_assert_eq!(pacer.clone().take(at), Ok(()));
+                    }
+                }
+            }
+            for limit in &limits {
+                for (i, first) in sent.iter().enumerate() {
+                    for (j, last) in sent.iter().enumerate().skip(i) {
+                        let n = (j - i + 1) as i64;
+                        let allowed = limit.count as i64 * (limit.per_ms + last - first);
+                        proptest::prop_assert!(
+                            n * limit.per_ms <= allowed,
+                            "{n} sends in {} ms under {limit}", last - first
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
