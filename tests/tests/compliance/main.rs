@@ -4,7 +4,12 @@
 //! Per adapter: the handshake; signatures accepted and refused (bad, missing, wrong key,
 //! tampered body); every fixture in its `fixtures/` folder decoded (echoes to nothing); every
 //! outbound kind encoded; the platform's answers mapped to typed results; unknown event kinds
-//! ignored without error; malformed and oversized bodies refused with `malformed`, never a trap.
+//! ignored without error; malformed, oversized and deeply nested bodies refused with
+//! `malformed`, never a trap.
+//!
+//! `fuzz`: generated webhooks at volume through each adapter, counted by outcome.
+
+mod fuzz;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
