@@ -17,7 +17,7 @@
 //!   the cap on a long `Retry-After`, HTTP dates, and the pause of the whole integration.
 //!
 //! Each adapter's own wire format, signatures and answers are checked without a host by the
-//! compliance suite (`tests/tests/compliance.rs`).
+//! compliance suite (`tests/tests/compliance/`).
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test channels` (one topic: add `outbound::`).
 

@@ -11,7 +11,7 @@
 //!   hot-loaded adapter answering a signed webhook.
 //!
 //! Hot loading from a watched folder (`serve --watch`) is in the `cli` tests; every adapter's
-//! wire behaviour in the compliance suite (`tests/tests/compliance.rs`); flow plugins through the
+//! wire behaviour in the compliance suite (`tests/tests/compliance/`); flow plugins through the
 //! runtime, without a host, in `host/tests/flow_plugins.rs`.
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test plugins`.
