@@ -4,7 +4,8 @@
 //! integration's secret so that it reaches the parser, and some signed over another body.
 //!
 //! Every input must get an answer (events, nothing, or a typed refusal), never a plugin failure
-//! (trap, timeout, memory); a body signed over another body must be refused as unauthorized.
+//! (trap, memory, a timeout: 5 s here, so that a busy machine does not count); a body signed
+//! over another body must be refused as unauthorized.
 //! The outcomes are counted and printed per adapter.
 //!
 //! Seeded: `SWITCHBOARD_FUZZ_SEED` (default 1) and `SWITCHBOARD_FUZZ_COUNT` inputs per adapter
@@ -16,7 +17,10 @@ use std::collections::BTreeMap;
 
 use switchboard::runtime::{AdapterError, WebhookRequest};
 
-use super::{Profile, load, profile_name, profiles, runtime, secret, workspace};
+use switchboard::config::PluginsConfig;
+use switchboard::runtime::PluginRuntime;
+
+use super::{Profile, load, profile_name, profiles, secret, workspace};
 
 /// A small seeded generator (xorshift64*): the same seed gives the same inputs everywhere.
 struct Rng(u64);
@@ -131,6 +135,8 @@ struct Tally {
     unauthorized: usize,
     malformed: usize,
     misconfigured: usize,
+    /// The slowest call, and what it was (a deadline is 1 s: this shows the margin).
+    slowest: (std::time::Duration, String),
     plugin_failures: Vec<String>,
     forged_accepted: Vec<String>,
 }
@@ -145,7 +151,14 @@ async fn adapters_answer_generated_webhooks_with_a_typed_outcome() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let runtime = runtime();
+    // A deadline of 5 s instead of 1: what this test looks for is a trap, a forgery let in or
+    // work out of all proportion, not a busy machine (the slowest call is printed).
+    let runtime = PluginRuntime::new(&PluginsConfig {
+        cache_dir: workspace().join("target/plugin-cache-test"),
+        deadline_ms: 5_000,
+        ..PluginsConfig::default()
+    })
+    .expect("runtime");
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for profile in profiles() {
         let name = profile_name(&profile);
@@ -154,18 +167,20 @@ async fn adapters_answer_generated_webhooks_with_a_typed_outcome() {
     }
     println!("{count} generated webhooks per adapter, seed {seed}:");
     println!(
-        "{:<32} {:>9} {:>9} {:>12} {:>10} {:>13}",
+        "{:<32} {:>9} {:>9} {:>12} {:>10} {:>13}  slowest call",
         "adapter", "answered", "malformed", "unauthorized", "trapped", "forged taken"
     );
     let mut problems = Vec::new();
     for (name, t) in &tallies {
         println!(
-            "{name:<32} {:>9} {:>9} {:>12} {:>10} {:>13}",
+            "{name:<32} {:>9} {:>9} {:>12} {:>10} {:>13}  {:.0?} ({})",
             t.accepted,
             t.malformed,
             t.unauthorized,
             t.plugin_failures.len(),
-            t.forged_accepted.len()
+            t.forged_accepted.len(),
+            t.slowest.0,
+            t.slowest.1
         );
         if t.misconfigured > 0 {
             problems.push(format!(
@@ -181,7 +196,7 @@ async fn adapters_answer_generated_webhooks_with_a_typed_outcome() {
 
 async fn fuzz(
     profile: &Profile,
-    runtime: &switchboard::runtime::PluginRuntime,
+    runtime: &PluginRuntime,
     count: usize,
     seed: u64,
     tally: &mut Tally,
@@ -224,7 +239,12 @@ async fn fuzz(
             "input {n} (seed {seed}, {what}{})",
             if forged { ", forged" } else { "" }
         );
-        match loaded.adapter.handle_webhook(&loaded.ctx, request).await {
+        let started = std::time::Instant::now();
+        let answer = loaded.adapter.handle_webhook(&loaded.ctx, request).await;
+        if started.elapsed() > tally.slowest.0 {
+            tally.slowest = (started.elapsed(), what.clone());
+        }
+        match answer {
             Err(failure) => tally
                 .plugin_failures
                 .push(format!("{input} failed as a plugin: {failure}")),
