@@ -10,8 +10,11 @@
 //! `switchboard plugin inspect` of an adapter and `plugin publish` also run in the plugins tests,
 //! as steps of the partner walkthrough and of the hot swap.
 //!
+//! - `backup`: `switchboard backup` while a host serves, and a host started on the copy.
+//!
 //! Run: `cargo xtask test -p switchboard-tests --test cli`.
 
+mod backup;
 mod flow;
 mod init;
 mod logs;

@@ -4,10 +4,11 @@
 //! implemented over them in its own file: `inbox.rs`, `conversation_store.rs`, `outbox.rs`,
 //! `acd.rs` (over `presence.rs`, the presence and offer rows, with `routing.rs` for routing
 //! passes and `transfers.rs`), `supervision.rs`,
-//! `history.rs`, `attachments.rs`, `catalog.rs`.
+//! `history.rs`, `attachments.rs`, `catalog.rs`; `backup.rs` is `switchboard backup`.
 
 mod acd;
 mod attachments;
+mod backup;
 mod catalog;
 mod conversation_store;
 mod conversations;
@@ -26,6 +27,7 @@ mod supervision;
 mod transfers;
 mod writer;
 
+pub use backup::{BackupReport, backup};
 pub use plugin_kv::SqlitePluginKv;
 
 use crate::config::StoreConfig;
