@@ -23,7 +23,10 @@ async fn a_backup_taken_while_serving_restores_the_conversations() {
     let (cli_config, cli_file) = (config.clone(), file.clone());
     let copy = tokio::task::spawn_blocking(move || {
         run_cli(|c| {
-            c.arg("backup").arg(&cli_file).arg("--config").arg(&cli_config);
+            c.arg("backup")
+                .arg(&cli_file)
+                .arg("--config")
+                .arg(&cli_config);
         })
     });
     env.send_dm_text("1700000000000000302", "hello").await;
@@ -61,7 +64,10 @@ async fn a_backup_taken_while_serving_restores_the_conversations() {
     let api = restored.api();
 
     let found = api
-        .get(&format!("/api/v1/search?customer={CUSTOMER}"), Some(ADMIN_TOKEN))
+        .get(
+            &format!("/api/v1/search?customer={CUSTOMER}"),
+            Some(ADMIN_TOKEN),
+        )
         .await;
     assert_eq!(found.status, 200, "{}", found.text());
     let found = found.json();

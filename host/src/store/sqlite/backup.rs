@@ -49,15 +49,11 @@ pub fn backup(source: &Path, target: &Path, force: bool) -> anyhow::Result<Backu
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let temp = dir.join(format!(
-        ".{name}.{}.partial",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let temp = dir.join(format!(".{name}.{}.partial", uuid::Uuid::new_v4().simple()));
     let result = copy_to(source, &temp);
     let report = match result.and_then(|report| {
-        std::fs::rename(&temp, target).with_context(|| {
-            format!("cannot rename {} to {}", temp.display(), target.display())
-        })?;
+        std::fs::rename(&temp, target)
+            .with_context(|| format!("cannot rename {} to {}", temp.display(), target.display()))?;
         Ok(report)
     }) {
         Ok(report) => report,
@@ -85,8 +81,8 @@ fn copy_to(source: &Path, temp: &Path) -> anyhow::Result<BackupReport> {
     )
     .with_context(|| format!("cannot open {}", source.display()))?;
     from.busy_timeout(std::time::Duration::from_secs(10))?;
-    let mut to = Connection::open(temp)
-        .with_context(|| format!("cannot create {}", temp.display()))?;
+    let mut to =
+        Connection::open(temp).with_context(|| format!("cannot create {}", temp.display()))?;
     {
         let copy = Backup::new(&from, &mut to)?;
         // All pages in one step: one snapshot. Busy only while another connection holds a
