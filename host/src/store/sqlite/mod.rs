@@ -4,7 +4,8 @@
 //! implemented over them in its own file: `inbox.rs`, `conversation_store.rs`, `outbox.rs`,
 //! `acd.rs` (over `presence.rs`, the presence and offer rows, with `routing.rs` for routing
 //! passes and `transfers.rs`), `supervision.rs`,
-//! `history.rs`, `attachments.rs`, `catalog.rs`; `backup.rs` is `switchboard backup`.
+//! `history.rs`, `attachments.rs`, `catalog.rs`; `lifecycle.rs` erasure, the audit log and retention;
+//! `backup.rs` is `switchboard backup`.
 
 mod acd;
 mod attachments;
@@ -15,6 +16,7 @@ mod conversations;
 mod history;
 mod inbox;
 mod leases;
+mod lifecycle;
 mod messages;
 mod outbox;
 mod plugin_kv;
