@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::api::Result;
+use anyhow::Result;
 
 /// How much an erasure removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
