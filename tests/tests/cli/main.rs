@@ -11,7 +11,8 @@
 //! as steps of the partner walkthrough and of the hot swap.
 //!
 //! - `backup`: `switchboard backup` while a host serves, and a host started on the copy;
-//! - `lifecycle`: a customer's data erased through the admin API, and the audit log.
+//! - `lifecycle`: a customer's data erased through the admin API, and the audit log;
+//! - `retention`: old messages deleted at start by `[retention]`.
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test cli`.
 
@@ -21,5 +22,6 @@ mod init;
 mod lifecycle;
 mod logs;
 mod plugin;
+mod retention;
 mod secrets;
 mod shutdown;
