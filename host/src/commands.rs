@@ -1,5 +1,6 @@
-//! The `switchboard` commands that read a component or talk to a running host's admin API:
-//! `plugin inspect`, `flow publish`, and the admin calls the other commands share.
+//! The `switchboard` commands that read a component, copy the store or talk to a running host's
+//! admin API: `plugin inspect`, `backup`, `flow publish`, and the admin calls the other commands
+//! share.
 
 use std::process::ExitCode;
 
@@ -102,6 +103,37 @@ pub async fn inspect(file: &std::path::Path) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `backup FILE`: an online copy of the SQLite store (`store::sqlite::backup`); a PostgreSQL
+/// store is pg_dump's work.
+pub fn backup(
+    file: &std::path::Path,
+    config: Option<std::path::PathBuf>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = match config {
+        Some(path) => switchboard::config::Config::load(&path)?,
+        None => switchboard::config::Config::default(),
+    };
+    if config.store.url.is_some() {
+        eprintln!(
+            "error: this host's store is PostgreSQL ([store] url); `switchboard backup` copies \
+             the embedded SQLite store only. Back PostgreSQL up with `pg_dump` (and restore with \
+             `pg_restore`): see docs/production.md, \"Backup and restore\"."
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let report = switchboard::store::sqlite::backup(&config.store.db_path(), file, force)?;
+    println!(
+        "wrote {}: {} bytes, {} conversations (schema version {}) from {}",
+        report.path.display(),
+        report.bytes,
+        report.conversations,
+        report.schema_version,
+        config.store.db_path().display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -213,6 +213,12 @@ impl Host {
             wake: self.wake.clone(),
         };
         tokio::spawn(Arc::new(inactivity).run());
+        let retention = crate::retention::Retention {
+            store: self.store.clone(),
+            config: self.config.retention.clone(),
+            batch: crate::retention::BATCH,
+        };
+        tokio::spawn(Arc::new(retention).run());
     }
 
     /// `serve --watch`: publishes flow files and hot-loads plugin components as they change.

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod model;
 pub mod outbound;
 pub mod plugin_check;
+pub mod retention;
 pub mod rules;
 pub mod runtime;
 pub mod schedules;

@@ -10,7 +10,7 @@ use switchboard::flows;
 use switchboard::host::Host;
 
 mod commands;
-use commands::{admin_call, inspect, publish};
+use commands::{admin_call, backup, inspect, publish};
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +65,19 @@ enum Command {
         integration: String,
         #[arg(long, default_value = "support")]
         queue: String,
+    },
+    /// Copy the SQLite store of `--config` to FILE while a host serves it (SQLite's online
+    /// backup: one consistent snapshot, written to a temporary file and renamed). Restore: stop
+    /// the host and copy FILE into place (docs/production.md). A PostgreSQL store is backed up
+    /// with `pg_dump`.
+    Backup {
+        file: PathBuf,
+        /// The configuration file; without it, the default store (data/switchboard.db).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Work with flow files.
     Flow {
@@ -225,6 +238,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup {
+            file,
+            config,
+            force,
+        } => backup(&file, config, force),
         Command::BenchPrefill {
             config,
             conversations,

@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::grants::{PluginGrant, check_http_host};
+use super::retention::RetentionConfig;
 use super::schedules::{ScheduleConfig, ScheduleGroupConfig};
 use super::server::ServerConfig;
 use super::store::StoreConfig;
@@ -52,6 +53,9 @@ pub struct Config {
     /// Schedule groups flows name in `schedule` steps: `[[schedule_group]]`.
     #[serde(default, rename = "schedule_group")]
     pub schedule_groups: Vec<ScheduleGroupConfig>,
+    /// How long processed webhook events and ended interactions' messages are kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -316,6 +320,7 @@ impl Config {
     /// Checks the rules serde cannot express, naming the offending entry.
     pub fn check(&self) -> anyhow::Result<()> {
         self.store.check()?;
+        self.retention.check()?;
         let mut seen = std::collections::HashSet::new();
         for integration in &self.integrations {
             Self::check_integration(integration)?;

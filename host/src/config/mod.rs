@@ -6,6 +6,8 @@
 //! - `grants.rs`: what one plugin is granted (`[[plugin]]`) and the syntax of its `http_hosts`,
 //!   which the runtime applies when it loads the plugin.
 //! - `schedules.rs`: named schedules and schedule groups (`[[schedule]]`, `[[schedule_group]]`).
+//! - `retention.rs`: how long processed webhook events and ended interactions' messages are
+//!   kept (`[retention]`).
 //! - `starter.rs`: the commented configuration `switchboard init` writes.
 //! - `secrets.rs`: values taken from the environment (`"${NAME}"`) or files (`NAME_file`).
 //!
@@ -13,6 +15,7 @@
 
 mod file;
 mod grants;
+mod retention;
 mod schedules;
 mod secrets;
 mod send_limit;
@@ -27,6 +30,7 @@ pub use file::{
 };
 pub(crate) use grants::HostRule;
 pub use grants::{PluginGrant, check_http_host};
+pub use retention::RetentionConfig;
 pub use schedules::{ScheduleConfig, ScheduleGroupConfig};
 pub use send_limit::SendLimit;
 pub use server::ServerConfig;

@@ -8,7 +8,8 @@
 //! concurrent callers cannot race between the read and the write.
 //!
 //! The traits are split by area (inbox, conversations, outbox, ACD, catalog here; supervision,
-//! history and search, and attachments in `staff.rs`); [`Store`] is all of them. `sqlite/` implements them (the
+//! history and search, and attachments in `staff.rs`; erasure, audit and retention in
+//! `lifecycle.rs`); [`Store`] is all of them. `sqlite/` implements them (the
 //! embedded default); the conformance suite (`conformance.rs`) is written against the traits
 //! only, so a second engine runs it unchanged.
 
@@ -23,6 +24,7 @@ use crate::model::{
 };
 use crate::rules::routing::{Offer, RoutingConfig};
 
+pub use super::lifecycle::LifecycleStore;
 pub use super::staff::{
     AgentLoad, AttachmentStore, HistoryStore, NewAttachment, QueueActivity, QueueNow, SearchHit,
     SearchQuery, SearchResult, StoredAttachment, SupervisionStore, Transcript,
@@ -40,6 +42,7 @@ pub trait Store:
     + HistoryStore
     + AttachmentStore
     + CatalogStore
+    + LifecycleStore
     + Send
     + Sync
 {
@@ -54,6 +57,7 @@ impl<T> Store for T where
         + HistoryStore
         + AttachmentStore
         + CatalogStore
+        + LifecycleStore
         + Send
         + Sync
 {

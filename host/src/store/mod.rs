@@ -1,7 +1,8 @@
 //! Durable state behind one interface.
 //!
 //! `api.rs` is the Store interface: typed, async units of work by area (inbox, conversations,
-//! outbox, ACD, catalog; `staff.rs`: supervision, history and search, attachments), with no SQL
+//! outbox, ACD, catalog; `staff.rs`: supervision, history and search, attachments;
+//! `lifecycle.rs`: erasure, the audit log, retention), with no SQL
 //! or driver type in their signatures. `sqlite/` is the embedded engine (the default), `postgres/`
 //! the shared one (several hosts on one database); `conformance/` is one suite of behaviours
 //! written against
@@ -11,6 +12,7 @@
 pub mod api;
 pub mod conformance;
 pub mod days;
+pub mod lifecycle;
 pub mod plugin_kv;
 pub mod postgres;
 pub mod sqlite;
@@ -26,6 +28,7 @@ pub use api::{
     SignalBus, StateCount, Store, StoredAttachment, Superseded, SupervisionStore, ThreadMessage,
     Transcript, TransferRequest, Transferred, TurnRecord, WakeWork, Work,
 };
+pub use lifecycle::{AuditEntry, Erased, ErasureRecord, LifecycleStore, NewAuditEntry, Purged};
 
 use anyhow::Context;
 

@@ -10,11 +10,18 @@
 //! `switchboard plugin inspect` of an adapter and `plugin publish` also run in the plugins tests,
 //! as steps of the partner walkthrough and of the hot swap.
 //!
+//! - `backup`: `switchboard backup` while a host serves, and a host started on the copy;
+//! - `lifecycle`: a customer's data erased through the admin API, and the audit log;
+//! - `retention`: old messages deleted at start by `[retention]`.
+//!
 //! Run: `cargo xtask test -p switchboard-tests --test cli`.
 
+mod backup;
 mod flow;
 mod init;
+mod lifecycle;
 mod logs;
 mod plugin;
+mod retention;
 mod secrets;
 mod shutdown;

@@ -7,6 +7,7 @@ mod acd;
 mod catalog;
 mod conversations;
 mod leases;
+mod lifecycle;
 mod outbox;
 mod supervision;
 mod support;
@@ -15,6 +16,7 @@ pub use acd::*;
 pub use catalog::*;
 pub use conversations::*;
 pub use leases::*;
+pub use lifecycle::*;
 pub use outbox::*;
 pub use supervision::*;
 
@@ -47,6 +49,9 @@ macro_rules! store_conformance_tests {
             a_lease_is_given_back_when_the_work_is_done,
             due_timeouts_are_claimed_under_the_customers_lease,
             an_event_is_processed_once_and_a_turn_applies_over_its_own_version,
+            a_customers_data_is_erased_and_the_erasure_recorded,
+            the_audit_log_lists_newest_first_by_pages,
+            retention_deletes_old_events_and_messages_of_long_ended_conversations,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

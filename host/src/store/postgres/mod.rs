@@ -5,7 +5,8 @@
 //! offer per interaction (`acd.rs`, over `presence.rs`, with `routing.rs` and `transfers.rs`),
 //! daily caps counted by an upsert (`outbox.rs`). Hosts tell
 //! each other what happened with LISTEN/NOTIFY (`bus.rs`). The files mirror the embedded
-//! engine's, one per trait (`supervision.rs`, `history.rs`, `attachments.rs` for the staff's).
+//! engine's, one per trait (`supervision.rs`, `history.rs`, `attachments.rs` for the staff's; `lifecycle.rs` for
+//! erasure, the audit log and retention).
 
 mod acd;
 mod attachments;
@@ -17,6 +18,7 @@ pub(crate) mod db;
 mod history;
 mod inbox;
 mod leases;
+mod lifecycle;
 mod messages;
 mod outbox;
 mod plugin_kv;

@@ -288,6 +288,34 @@ CREATE TABLE schedule_overrides (
     updated_at BIGINT NOT NULL
 );
 "#,
+    r#"
+-- The data's lifecycle (store/lifecycle.rs): customers' data erased on request, the audit log of
+-- admin actions, and the indexes erasure and retention read through.
+CREATE TABLE erasures (
+    id            BIGSERIAL PRIMARY KEY,
+    integration   TEXT NOT NULL,
+    customer      TEXT NOT NULL,
+    erased_at     BIGINT NOT NULL,
+    erased_by     TEXT NOT NULL,
+    conversations BIGINT NOT NULL,
+    messages      BIGINT NOT NULL,
+    inbox_events  BIGINT NOT NULL,
+    attachments   BIGINT NOT NULL
+);
+CREATE TABLE audit_log (
+    id     BIGSERIAL PRIMARY KEY,
+    at     BIGINT NOT NULL,
+    actor  TEXT NOT NULL,
+    method TEXT NOT NULL,
+    route  TEXT NOT NULL,                    -- the pattern, e.g. /admin/v1/flows/{name}
+    target TEXT NOT NULL,                    -- the path called
+    status INTEGER NOT NULL
+);
+CREATE INDEX inbox_customer ON inbox (integration, customer_id);
+CREATE INDEX inbox_processed ON inbox (processed_at) WHERE processed_at IS NOT NULL;
+CREATE INDEX messages_created ON messages (created_at, rowid);
+CREATE INDEX attachments_conversation ON attachments (conversation);
+"#,
 ];
 
 /// Creates or upgrades the schema.

@@ -4,16 +4,19 @@
 //! implemented over them in its own file: `inbox.rs`, `conversation_store.rs`, `outbox.rs`,
 //! `acd.rs` (over `presence.rs`, the presence and offer rows, with `routing.rs` for routing
 //! passes and `transfers.rs`), `supervision.rs`,
-//! `history.rs`, `attachments.rs`, `catalog.rs`.
+//! `history.rs`, `attachments.rs`, `catalog.rs`; `lifecycle.rs` erasure, the audit log and retention;
+//! `backup.rs` is `switchboard backup`.
 
 mod acd;
 mod attachments;
+mod backup;
 mod catalog;
 mod conversation_store;
 mod conversations;
 mod history;
 mod inbox;
 mod leases;
+mod lifecycle;
 mod messages;
 mod outbox;
 mod plugin_kv;
@@ -26,6 +29,7 @@ mod supervision;
 mod transfers;
 mod writer;
 
+pub use backup::{BackupReport, backup};
 pub use plugin_kv::SqlitePluginKv;
 
 use crate::config::StoreConfig;

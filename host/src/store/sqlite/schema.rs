@@ -324,6 +324,35 @@ CREATE TABLE schedule_overrides (
     updated_at INTEGER NOT NULL
 );
 "#,
+    r#"
+-- The data's lifecycle (store/lifecycle.rs): customers' data erased on request, the audit log of
+-- admin actions, and the indexes erasure and retention read through.
+CREATE TABLE erasures (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    integration   TEXT NOT NULL,
+    customer      TEXT NOT NULL,
+    erased_at     INTEGER NOT NULL,
+    erased_by     TEXT NOT NULL,
+    conversations INTEGER NOT NULL,
+    messages      INTEGER NOT NULL,
+    inbox_events  INTEGER NOT NULL,
+    attachments   INTEGER NOT NULL
+);
+CREATE TABLE audit_log (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     INTEGER NOT NULL,
+    actor  TEXT NOT NULL,
+    method TEXT NOT NULL,
+    route  TEXT NOT NULL,                    -- the pattern, e.g. /admin/v1/flows/{name}
+    target TEXT NOT NULL,                    -- the path called
+    status INTEGER NOT NULL
+);
+CREATE INDEX inbox_customer ON inbox (integration, customer_id);
+CREATE INDEX inbox_processed ON inbox (processed_at) WHERE processed_at IS NOT NULL;
+CREATE INDEX messages_created ON messages (created_at);
+CREATE INDEX attachments_conversation ON attachments (conversation);
+CREATE INDEX wrapups_conversation ON wrapups (conversation);
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> anyhow::Result<()> {
