@@ -18,8 +18,8 @@ use std::time::{Duration, SystemTime};
 use hyper::StatusCode;
 use switchboard_tests::fixtures::{XDm, unix_millis};
 use switchboard_tests::harness::{
-    Api, TempDir, WAIT, X_ACCESS_TOKEN, X_ACCOUNT_ID, X_CONSUMER_SECRET, X_INTEGRATION,
-    eventually, free_port, sim_config, workspace_dir,
+    Api, TempDir, WAIT, X_ACCESS_TOKEN, X_ACCOUNT_ID, X_CONSUMER_SECRET, X_INTEGRATION, eventually,
+    free_port, sim_config, workspace_dir,
 };
 use switchboard_tests::sim::PlatformSim;
 
@@ -33,23 +33,31 @@ const START_DEADLINE: Duration = Duration::from_secs(120);
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs the package installed: run `cargo xtask test-dist` (as root)"]
 async fn the_installed_package_serves_webhooks_and_the_console_from_the_binary_alone() {
-    let binary = PathBuf::from(
-        std::env::var_os("SWITCHBOARD_INSTALLED")
-            .expect("SWITCHBOARD_INSTALLED names the installed binary (`cargo xtask test-dist` sets it)"),
-    );
-    for nothing_there in ["/etc/switchboard/plugins", "/console/dist", "/target/plugins"] {
+    let binary = PathBuf::from(std::env::var_os("SWITCHBOARD_INSTALLED").expect(
+        "SWITCHBOARD_INSTALLED names the installed binary (`cargo xtask test-dist` sets it)",
+    ));
+    for nothing_there in [
+        "/etc/switchboard/plugins",
+        "/console/dist",
+        "/target/plugins",
+    ] {
         assert!(
             !Path::new(nothing_there).exists(),
             "{nothing_there} exists: the installed host must not find plugins or a console there"
         );
     }
 
-    let sim = PlatformSim::start(sim_config()).await.expect("starting the simulator");
+    let sim = PlatformSim::start(sim_config())
+        .await
+        .expect("starting the simulator");
     let dir = TempDir::new("dist");
     let flows = dir.path().join("flows");
     std::fs::create_dir_all(&flows).unwrap();
     std::fs::copy(
-        workspace_dir().join("tests").join("flows").join("echo.yaml"),
+        workspace_dir()
+            .join("tests")
+            .join("flows")
+            .join("echo.yaml"),
         flows.join("echo.yaml"),
     )
     .unwrap();
@@ -102,20 +110,29 @@ async fn the_installed_package_serves_webhooks_and_the_console_from_the_binary_a
             None => Err(format!(
                 "delivered {:?}; refused {:?}\n{}",
                 sim.delivered(),
-                sim.refused().iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                sim.refused()
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>(),
                 read(&log)
             )),
         }
     })
     .await;
-    assert_eq!(reply.text.as_deref(), Some("echo: is this the installed one?"));
+    assert_eq!(
+        reply.text.as_deref(),
+        Some("echo: is this the installed one?")
+    );
 
     // The console is the one built into the binary: the same files `cargo xtask build-console`
     // made, its scripts served as JavaScript.
     let page = api.get("/console/", None).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
-    let built = workspace_dir().join("console").join("dist").join("index.html");
+    let built = workspace_dir()
+        .join("console")
+        .join("dist")
+        .join("index.html");
     assert_eq!(
         page.text(),
         std::fs::read_to_string(&built).unwrap(),
@@ -148,7 +165,11 @@ async fn the_installed_package_serves_webhooks_and_the_console_from_the_binary_a
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
         .collect();
-    assert!(!cached.is_empty(), "nothing compiled in {}", cache.display());
+    assert!(
+        !cached.is_empty(),
+        "nothing compiled in {}",
+        cache.display()
+    );
     assert!(cached.iter().all(|p| file_owner(p) == owner), "{cached:?}");
 
     host.stop();
@@ -229,7 +250,11 @@ impl InstalledHost {
     async fn wait_healthy(&mut self, api: &Api, log: &Path) {
         let deadline = tokio::time::Instant::now() + START_DEADLINE;
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("the installed host exited with {status}:\n{}", read(log));
             }
             if let Ok(response) = api
@@ -286,8 +311,14 @@ fn read(path: &Path) -> String {
 
 fn uid_of(user: &str) -> u32 {
     let output = Command::new("id").args(["-u", user]).output().unwrap();
-    assert!(output.status.success(), "no user {user}: the package creates it");
-    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap()
+    assert!(
+        output.status.success(),
+        "no user {user}: the package creates it"
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn file_owner(path: &Path) -> u32 {

@@ -16,7 +16,9 @@
 //! state under `/var/lib/switchboard`, plugins and flows an admin adds under `/etc/switchboard`.
 //!
 //! `--profile dev` packs a debug binary (what `cargo xtask test-dist` installs: it reuses the
-//! dependencies `cargo xtask test` built instead of a release build of wasmtime).
+//! dependencies `cargo xtask test` built instead of a release build of wasmtime). It leaves the
+//! embedding build in `target/debug/switchboard` until the next `cargo xtask test` builds the
+//! test binary again (with the tests' features, without `SWITCHBOARD_EMBED_DIR`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -100,12 +102,14 @@ pub fn build(ws: &Workspace, profile: Profile) -> anyhow::Result<Built> {
     let dist = ws.target.join("dist");
     let stage = dist.join("stage");
     if stage.exists() {
-        fs::remove_dir_all(&stage)
-            .with_context(|| format!("cannot remove {}", stage.display()))?;
+        fs::remove_dir_all(&stage).with_context(|| format!("cannot remove {}", stage.display()))?;
     }
     let embed = stage.join("embed");
     stage_plugins(ws, &plugins, &embed.join("plugins"))?;
-    copy_dir(&ws.root.join("console").join("dist"), &embed.join("console"))?;
+    copy_dir(
+        &ws.root.join("console").join("dist"),
+        &embed.join("console"),
+    )?;
 
     let mut cargo = ws.cargo();
     cargo.arg("build");
@@ -155,9 +159,16 @@ pub fn build(ws: &Workspace, profile: Profile) -> anyhow::Result<Built> {
     fs::create_dir_all(etc.join("flows"))?;
     fs::create_dir_all(deb_root.join("usr").join("bin"))?;
     fs::create_dir_all(deb_root.join("lib").join("systemd").join("system"))?;
-    let doc = deb_root.join("usr").join("share").join("doc").join("switchboard");
+    let doc = deb_root
+        .join("usr")
+        .join("share")
+        .join("doc")
+        .join("switchboard");
     fs::create_dir_all(&doc)?;
-    copy_file(&binary, &deb_root.join("usr").join("bin").join("switchboard"))?;
+    copy_file(
+        &binary,
+        &deb_root.join("usr").join("bin").join("switchboard"),
+    )?;
     fs::write(etc.join("switchboard.toml"), &config)?;
     copy_file(&example_flow, &etc.join("flows").join("support.yaml"))?;
     fs::write(
@@ -197,7 +208,11 @@ pub fn build(ws: &Workspace, profile: Profile) -> anyhow::Result<Built> {
     }
     dpkg.arg("--build").arg(&deb_root).arg(&deb);
     run(&mut dpkg).context("building the Debian package needs dpkg-deb (Debian's dpkg)")?;
-    step(&format!("wrote {} and {}", tarball.display(), deb.display()));
+    step(&format!(
+        "wrote {} and {}",
+        tarball.display(),
+        deb.display()
+    ));
     Ok(Built { tarball, deb })
 }
 
@@ -214,7 +229,10 @@ fn stage_plugins(ws: &Workspace, built: &Path, to: &Path) -> anyhow::Result<()> 
         names.push(plugin.rel[0].clone());
     }
     names.sort();
-    step(&format!("plugins built into the binary: {}", names.join(", ")));
+    step(&format!(
+        "plugins built into the binary: {}",
+        names.join(", ")
+    ));
     Ok(())
 }
 
@@ -284,7 +302,10 @@ fn workspace_version(root: &Path) -> anyhow::Result<String> {
             return Ok(value.trim().trim_matches('"').to_owned());
         }
     }
-    bail!("no version under [workspace.package] in {}", manifest.display())
+    bail!(
+        "no version under [workspace.package] in {}",
+        manifest.display()
+    )
 }
 
 /// The architecture as the tarball's name says it and as Debian does.
@@ -339,7 +360,8 @@ fn license(root: &Path) -> Option<PathBuf> {
 
 fn copy_file(from: &Path, to: &Path) -> anyhow::Result<()> {
     if let Some(parent) = to.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     fs::copy(from, to)
         .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
@@ -389,17 +411,17 @@ mod tests {
             assert!(packaged.contains(line), "{line} missing in:\n{packaged}");
         }
         for relative in ["data/", "target/plugins", "\"flows\""] {
-            assert!(!packaged.contains(relative), "{relative} left in:\n{packaged}");
+            assert!(
+                !packaged.contains(relative),
+                "{relative} left in:\n{packaged}"
+            );
         }
     }
 
     #[test]
     fn a_starter_without_an_expected_line_is_refused() {
         let error = install_paths("[store]\npath = \"elsewhere.db\"\n").unwrap_err();
-        assert!(
-            error.to_string().contains("data/switchboard.db"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("data/switchboard.db"), "{error}");
     }
 
     #[test]

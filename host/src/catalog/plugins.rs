@@ -181,7 +181,10 @@ impl PluginCatalog {
             "does not exist"
         };
         if builtin.is_empty() {
-            tracing::info!("plugins: from the folder {} ({folder}); none built into this binary", self.dir.display());
+            tracing::info!(
+                "plugins: from the folder {} ({folder}); none built into this binary",
+                self.dir.display()
+            );
         } else {
             tracing::info!(
                 "plugins: built into this binary ({}); the folder {} {folder}",
@@ -377,14 +380,21 @@ mod tests {
     #[test]
     fn a_file_rebuilt_since_the_last_publish_replaces_it() {
         assert_eq!(pick(Some(("b", Source::File)), Some("a"), &[]), Pick::Local);
-        assert_eq!(pick(Some(("a", Source::File)), Some("a"), &[]), Pick::Stored);
+        assert_eq!(
+            pick(Some(("a", Source::File)), Some("a"), &[]),
+            Pick::Stored
+        );
     }
 
     #[test]
     fn a_built_in_component_replaces_the_published_one_only_when_it_is_new_to_the_store() {
         // A new release: its adapter was never stored.
         assert_eq!(
-            pick(Some(("new", Source::Embedded)), Some("old"), &held(&["old"])),
+            pick(
+                Some(("new", Source::Embedded)),
+                Some("old"),
+                &held(&["old"])
+            ),
             Pick::Local
         );
         // An admin published a version over the built-in one: it outlives restarts.

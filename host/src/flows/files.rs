@@ -90,7 +90,9 @@ pub async fn plugin_kinds_for(
         let plugin = if file.exists() {
             runtime.load_flow_plugin_file(&file, grant).await?
         } else if let Some(bytes) = crate::embedded::plugin(&name) {
-            runtime.load_flow_plugin(&name, bytes.to_vec(), grant).await?
+            runtime
+                .load_flow_plugin(&name, bytes.to_vec(), grant)
+                .await?
         } else {
             continue;
         };
