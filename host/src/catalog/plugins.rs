@@ -175,17 +175,19 @@ impl PluginCatalog {
     /// Says in the log where plugins come from: the plugins folder and the built-in ones.
     pub fn log_sources(&self) {
         let builtin = crate::embedded::plugin_names();
-        let folder = if self.dir.is_dir() {
-            "overrides built-in plugins by name"
-        } else {
-            "does not exist"
-        };
+        let exists = self.dir.is_dir();
         if builtin.is_empty() {
             tracing::info!(
-                "plugins: from the folder {} ({folder}); none built into this binary",
-                self.dir.display()
+                "plugins: from the folder {}{}; none built into this binary",
+                self.dir.display(),
+                if exists { "" } else { " (it does not exist)" }
             );
         } else {
+            let folder = if exists {
+                "adds to them and overrides them by name"
+            } else {
+                "does not exist"
+            };
             tracing::info!(
                 "plugins: built into this binary ({}); the folder {} {folder}",
                 builtin.join(", "),
