@@ -277,16 +277,18 @@ pub async fn run_script(
     let mut loaded = HashMap::new();
     for (name, kind) in wanted {
         let path: PathBuf = plugins_dir.join(format!("{name}.wasm"));
-        if !path.exists() {
+        let grant = crate::config::PluginGrant::none(&name);
+        let plugin = if path.exists() {
+            runtime.load_flow_plugin_file(&path, grant).await
+        } else if let Some(bytes) = crate::embedded::plugin(&name) {
+            runtime.load_flow_plugin(&name, bytes.to_vec(), grant).await
+        } else {
             bail!(
-                "the flow calls plugin `{name}`, but {} does not exist (run `cargo xtask build-plugins`)",
+                "the flow calls plugin `{name}`, but {} does not exist and none is built into this binary (run `cargo xtask build-plugins`)",
                 path.display()
             );
         }
-        let plugin = runtime
-            .load_flow_plugin_file(&path, crate::config::PluginGrant::none(&name))
-            .await
-            .with_context(|| format!("loading plugin `{name}`"))?;
+        .with_context(|| format!("loading plugin `{name}`"))?;
         let actual = match plugin.kind() {
             FlowPluginKind::Bot => PluginKind::Bot,
             FlowPluginKind::DataAction => PluginKind::DataAction,

@@ -68,6 +68,7 @@ impl Host {
             &config.plugins,
             config.plugin_grants.clone(),
         ));
+        catalog.log_sources();
         // The bots and data actions the flows name (e.g. `faq-bot`) and those the configuration
         // grants something to; others load when published through the admin API.
         let mut names = catalog.granted_names();

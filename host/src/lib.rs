@@ -6,8 +6,8 @@
 //! run through `engine` and `flows`) → `acd` (queues, routing, agents) → `outbound` (the sender:
 //! the adapter encodes, the host sends). Below them: `integrations` and `catalog` (adapters and
 //! plugins), `deploy` (hot loading), `runtime` (Wasm), `store` (durable state behind one
-//! interface), `rules` (the decisions, as pure functions) and `model` (the data). `host` wires
-//! them together.
+//! interface), `rules` (the decisions, as pure functions) and `model` (the data); `embedded`
+//! holds the plugins and console a release binary carries. `host` wires them together.
 
 pub mod acd;
 pub mod catalog;
@@ -15,6 +15,7 @@ pub mod config;
 pub mod conversations;
 pub mod deploy;
 pub mod directory;
+pub mod embedded;
 pub mod engine;
 pub mod events;
 pub mod flows;

@@ -9,6 +9,10 @@
 //!   `SWITCHBOARD_PLUGINS_DIR` pointing at the components.
 //! - `serve [--config FILE]`: the demo: the platform simulator and the host, both reading one
 //!   config (`switchboard.toml` by default).
+//! - `dist [--profile dev|release]`: the release: a self-contained binary (plugins and console
+//!   built in), a tarball and a Debian package in `target/dist/` (see `dist.rs`).
+//! - `test-dist`: installs `dist --profile dev`'s package and runs the installed binary, as root
+//!   on a throwaway machine (see `dist_test.rs`).
 //! - `bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]`: release builds,
 //!   then the bench's phases against bare hyper, Node-RED and the host (see `bench/mod.rs`),
 //!   merged into `target/bench/report.json` and `report.md`.
@@ -28,6 +32,8 @@ use anyhow::{Context, bail};
 mod architecture;
 mod bench;
 mod demo;
+mod dist;
+mod dist_test;
 mod foreign_plugins;
 mod local_postgres;
 mod new_plugin;
@@ -50,6 +56,11 @@ commands:
                                        sustained rate on a million stored conversations unless
                                        --no-scale (defaults: 10 s, 32 connections, 20 s steps);
                                        report in target/bench/
+  dist [--profile dev|release]         a release in target/dist/: the binary with the plugins and
+                                       console built in, a tarball and a Debian package
+                                       (default profile: release)
+  test-dist                            build `dist --profile dev`, install the .deb, run the
+                                       installed binary, purge it (root only: CI's throwaway machine)
   check-architecture                   host/src: no import cycle, no file over 600 lines of
                                        non-test code, the database driver only under store/
   new-plugin KIND NAME [--out DIR]     a new plugin crate plugins/NAME from a template (KIND: adapter,
@@ -88,6 +99,11 @@ fn main() -> ExitCode {
             .and_then(|args| Workspace::locate().and_then(|ws| serve(&ws, args))),
         Some("bench") => bench::Args::parse(&rest)
             .and_then(|args| Workspace::locate().and_then(|ws| bench::run(&ws, args))),
+        Some("dist") => dist::Args::parse(&rest)
+            .and_then(|args| Workspace::locate().and_then(|ws| dist::run_dist(&ws, args))),
+        Some("test-dist") => no_args("test-dist", &rest)
+            .and_then(|()| Workspace::locate())
+            .and_then(|ws| dist_test::run_test_dist(&ws)),
         Some("check-architecture") => no_args("check-architecture", &rest)
             .and_then(|()| Workspace::locate())
             .and_then(|ws| check_architecture(&ws)),

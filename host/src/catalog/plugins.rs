@@ -1,8 +1,11 @@
 //! Plugin components and their versions.
 //!
 //! A plugin named `NAME` runs the version an admin published (kept in the store), else the file
-//! `NAME.wasm` in the plugins folder; a file rebuilt since the last publish becomes a new
-//! version (an admin can roll back). Every component loaded is recorded as a version.
+//! `NAME.wasm` in the plugins folder, else the component built into the binary (a release's,
+//! `crate::embedded`). A file rebuilt since the last publish becomes a new version (an admin can
+//! roll back); a built-in component becomes one only when the store has never held it (the
+//! first start of a new release), so a version an admin published outlives restarts. Every
+//! component loaded is recorded as a version.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,6 +34,19 @@ pub enum Source {
     Store,
     /// The plugins folder.
     File,
+    /// Built into the binary (`crate::embedded`).
+    Embedded,
+}
+
+impl Source {
+    /// How the log names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Store => "published version (store)",
+            Source::File => "plugins folder",
+            Source::Embedded => "built into the binary",
+        }
+    }
 }
 
 /// The plugin catalog (see the module docs).
@@ -89,39 +105,95 @@ impl PluginCatalog {
         self.dir.join(format!("{name}.wasm"))
     }
 
-    /// Whether plugin `name` has a component to load: a stored version or a file.
+    /// Whether plugin `name` has a component to load: a stored version, a file or a built-in one.
     pub async fn has_component(&self, name: &str) -> anyhow::Result<bool> {
-        Ok(self.store.active_plugin(name).await?.is_some() || self.file(name).exists())
+        Ok(self.store.active_plugin(name).await?.is_some()
+            || self.file(name).exists()
+            || crate::embedded::plugin(name).is_some())
     }
 
     /// The component to load for plugin `name` (see the module docs) and where it came from.
     pub async fn component(&self, name: &str) -> anyhow::Result<(Vec<u8>, Source)> {
-        let path = self.file(name);
-        if let Some(stored) = self.store.active_plugin(name).await? {
-            if let Ok(file) = std::fs::read(&path)
-                && sha256_hex(&file) != stored.hash
-            {
-                // A file rebuilt since: it becomes a new version (an admin can roll back).
-                return Ok((file, Source::File));
+        let file = self.read_file(name);
+        let stored = self.store.active_plugin(name).await?;
+        // With a published version, an unreadable file leaves that version in place.
+        let file = if stored.is_some() {
+            file.unwrap_or(None)
+        } else {
+            file?
+        };
+        let local = match file {
+            Some(file) => Some((file, Source::File)),
+            None => crate::embedded::plugin(name).map(|bytes| (bytes.to_vec(), Source::Embedded)),
+        };
+        let local_hash = local.as_ref().map(|(bytes, _)| sha256_hex(bytes));
+        let held = match (&stored, &local) {
+            (Some(_), Some((_, Source::Embedded))) => self
+                .store
+                .plugin_versions(name)
+                .await?
+                .into_iter()
+                .map(|v| v.hash)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let choice = pick(
+            local_hash.as_deref().zip(local.as_ref().map(|(_, s)| *s)),
+            stored.as_ref().map(|s| s.hash.as_str()),
+            &held,
+        );
+        match (choice, local, stored) {
+            (Pick::Local, Some(local), _) => Ok(local),
+            (Pick::Stored, _, Some(stored)) => Ok((stored.bytes, Source::Store)),
+            _ => {
+                // The answer may reach an admin API caller: it names the file in the plugins
+                // folder, not the folder's absolute path (which the log has).
+                tracing::warn!("plugin `{name}`: no {}", self.file(name).display());
+                bail!(
+                    "not found: no `{name}.wasm` in the plugins folder ([plugins] dir), none built into this binary, and none published (run `cargo xtask build-plugins`, or PUT it to /admin/v1/plugins/{name})"
+                )
             }
-            return Ok((stored.bytes, Source::Store));
         }
-        // The answer may reach an admin API caller: it names the file in the plugins folder,
-        // not the folder's absolute path (which the log has).
-        if !path.exists() {
-            tracing::warn!("plugin `{name}`: no {}", path.display());
-            bail!(
-                "not found: no `{name}.wasm` in the plugins folder ([plugins] dir) and none published (run `cargo xtask build-plugins`, or PUT it to /admin/v1/plugins/{name})"
+    }
+
+    /// The file `NAME.wasm` in the plugins folder, if there is one.
+    fn read_file(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.file(name);
+        match std::fs::read(&path) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => {
+                tracing::warn!("plugin `{name}`: cannot read {}: {e}", path.display());
+                bail!(
+                    "cannot read `{name}.wasm` in the plugins folder: {}",
+                    e.kind()
+                )
+            }
+        }
+    }
+
+    /// Says in the log where plugins come from: the plugins folder and the built-in ones.
+    pub fn log_sources(&self) {
+        let builtin = crate::embedded::plugin_names();
+        let exists = self.dir.is_dir();
+        if builtin.is_empty() {
+            tracing::info!(
+                "plugins: from the folder {}{}; none built into this binary",
+                self.dir.display(),
+                if exists { "" } else { " (it does not exist)" }
+            );
+        } else {
+            let folder = if exists {
+                "adds to them and overrides them by name"
+            } else {
+                "does not exist"
+            };
+            tracing::info!(
+                "plugins: built into this binary ({}); the folder {} {folder}",
+                builtin.join(", "),
+                self.dir.display()
             );
         }
-        let file = std::fs::read(&path).map_err(|e| {
-            tracing::warn!("plugin `{name}`: cannot read {}: {e}", path.display());
-            anyhow::anyhow!(
-                "cannot read `{name}.wasm` in the plugins folder: {}",
-                e.kind()
-            )
-        })?;
-        Ok((file, Source::File))
     }
 
     /// Stores the loaded component as a version (a no-op when it is the active one) and
@@ -158,7 +230,7 @@ impl PluginCatalog {
 
     /// Loads adapter `name` (its active component) and records its version.
     pub async fn load_adapter(&self, name: &str) -> anyhow::Result<(Arc<AdapterPlugin>, i64)> {
-        let (bytes, _) = self.component(name).await?;
+        let (bytes, source) = self.component(name).await?;
         let adapter = self
             .runtime
             .load_adapter(name, bytes.clone(), &self.grant(name))
@@ -166,20 +238,20 @@ impl PluginCatalog {
         let version = self
             .record_version(name, adapter.hash(), "adapter", &bytes)
             .await?;
-        tracing::info!(plugin = %name, version, wit = adapter.wit_version(), hash = &adapter.hash()[..12], "adapter loaded");
+        tracing::info!(plugin = %name, version, wit = adapter.wit_version(), hash = &adapter.hash()[..12], source = source.describe(), "adapter loaded");
         Ok((Arc::new(adapter), version))
     }
 
     /// Loads (or reloads) flow plugin `name` (its active component), with its grant.
     pub async fn load_flow_plugin(&self, name: &str) -> anyhow::Result<()> {
-        let (bytes, _) = self.component(name).await?;
+        let (bytes, source) = self.component(name).await?;
         let plugin = self
             .runtime
             .load_flow_plugin(name, bytes.clone(), self.grant(name))
             .await?;
         self.record_version(name, plugin.hash(), world_of(&plugin), &bytes)
             .await?;
-        tracing::info!(plugin = %name, kind = ?plugin.kind(), "flow plugin loaded");
+        tracing::info!(plugin = %name, kind = ?plugin.kind(), source = source.describe(), "flow plugin loaded");
         self.set_flow_plugin(name, plugin);
         Ok(())
     }
@@ -238,6 +310,37 @@ impl PluginCatalog {
     }
 }
 
+/// Which component a plugin runs (see the module docs).
+#[derive(Debug, PartialEq, Eq)]
+enum Pick {
+    /// The file in the plugins folder or the built-in component.
+    Local,
+    /// The active version in the store.
+    Stored,
+    /// Nothing to run.
+    Missing,
+}
+
+/// The rule of the module docs, given the local component's hash and where it is (the folder's
+/// file, else the built-in one), the active version's hash, and every hash the store holds for
+/// the plugin (read only for a built-in component).
+fn pick(local: Option<(&str, Source)>, active: Option<&str>, held: &[String]) -> Pick {
+    match (local, active) {
+        (None, None) => Pick::Missing,
+        (Some(_), None) => Pick::Local,
+        (None, Some(_)) => Pick::Stored,
+        // A file rebuilt since the last publish.
+        (Some((hash, Source::File)), Some(active)) if hash != active => Pick::Local,
+        // A built-in component the store never held: a new release's.
+        (Some((hash, Source::Embedded)), Some(active))
+            if hash != active && !held.iter().any(|h| h == hash) =>
+        {
+            Pick::Local
+        }
+        (Some(_), Some(_)) => Pick::Stored,
+    }
+}
+
 /// The world name a flow plugin is recorded under.
 pub fn world_of(plugin: &FlowPlugin) -> &'static str {
     match plugin.kind() {
@@ -258,4 +361,61 @@ pub fn kind_of(plugin: &FlowPlugin) -> PluginKind {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(hashes: &[&str]) -> Vec<String> {
+        hashes.iter().map(|h| h.to_string()).collect()
+    }
+
+    #[test]
+    fn a_local_component_runs_until_one_is_published() {
+        assert_eq!(pick(None, None, &[]), Pick::Missing);
+        assert_eq!(pick(Some(("a", Source::File)), None, &[]), Pick::Local);
+        assert_eq!(pick(Some(("a", Source::Embedded)), None, &[]), Pick::Local);
+        assert_eq!(pick(None, Some("a"), &[]), Pick::Stored);
+    }
+
+    #[test]
+    fn a_file_rebuilt_since_the_last_publish_replaces_it() {
+        assert_eq!(pick(Some(("b", Source::File)), Some("a"), &[]), Pick::Local);
+        assert_eq!(
+            pick(Some(("a", Source::File)), Some("a"), &[]),
+            Pick::Stored
+        );
+    }
+
+    #[test]
+    fn a_built_in_component_replaces_the_published_one_only_when_it_is_new_to_the_store() {
+        // A new release: its adapter was never stored.
+        assert_eq!(
+            pick(
+                Some(("new", Source::Embedded)),
+                Some("old"),
+                &held(&["old"])
+            ),
+            Pick::Local
+        );
+        // An admin published a version over the built-in one: it outlives restarts.
+        assert_eq!(
+            pick(
+                Some(("builtin", Source::Embedded)),
+                Some("published"),
+                &held(&["builtin", "published"])
+            ),
+            Pick::Stored
+        );
+        // An admin rolled back to the built-in one's version.
+        assert_eq!(
+            pick(
+                Some(("builtin", Source::Embedded)),
+                Some("builtin"),
+                &held(&["builtin", "published"])
+            ),
+            Pick::Stored
+        );
+    }
 }

@@ -71,8 +71,8 @@ pub fn validate_flow_file(
     ))
 }
 
-/// The kinds of the plugins a flow file names, loaded from the configuration's plugins folder
-/// (missing ones are left out, so validation reports them).
+/// The kinds of the plugins a flow file names, loaded from the configuration's plugins folder or
+/// built into the binary (missing ones are left out, so validation reports them).
 pub async fn plugin_kinds_for(
     path: &Path,
     config: &Config,
@@ -86,12 +86,16 @@ pub async fn plugin_kinds_for(
     let mut kinds = HashMap::new();
     for name in flow.plugins().into_keys() {
         let file = config.plugins.dir.join(format!("{name}.wasm"));
-        if !file.exists() {
+        let grant = config.plugin_grant(&name);
+        let plugin = if file.exists() {
+            runtime.load_flow_plugin_file(&file, grant).await?
+        } else if let Some(bytes) = crate::embedded::plugin(&name) {
+            runtime
+                .load_flow_plugin(&name, bytes.to_vec(), grant)
+                .await?
+        } else {
             continue;
-        }
-        let plugin = runtime
-            .load_flow_plugin_file(&file, config.plugin_grant(&name))
-            .await?;
+        };
         kinds.insert(name, crate::catalog::kind_of(&plugin));
     }
     Ok(kinds)
