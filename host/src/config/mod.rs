@@ -7,10 +7,12 @@
 //!   which the runtime applies when it loads the plugin.
 //! - `schedules.rs`: named schedules and schedule groups (`[[schedule]]`, `[[schedule_group]]`).
 //! - `starter.rs`: the commented configuration `switchboard init` writes.
+//! - `credentials.rs`: agents' and supervisors' tokens as salted Argon2 hashes.
 //! - `secrets.rs`: values taken from the environment (`"${NAME}"`) or files (`NAME_file`).
 //!
 //! Nothing here imports the rest of the host: the configuration is read before anything runs.
 
+pub mod credentials;
 mod file;
 mod grants;
 mod schedules;
@@ -29,5 +31,5 @@ pub use grants::{PluginGrant, check_http_host};
 pub use schedules::{ScheduleConfig, ScheduleGroupConfig};
 pub use server::ServerConfig;
 pub use starter::STARTER;
-pub use store::{StoreConfig, SyncMode};
+pub use store::{SecretKey, StoreConfig, SyncMode};
 pub use supervisors::SupervisorConfig;

@@ -40,6 +40,7 @@ pub trait Store:
     + HistoryStore
     + AttachmentStore
     + CatalogStore
+    + super::accounts::AccountStore
     + Send
     + Sync
 {
@@ -54,6 +55,7 @@ impl<T> Store for T where
         + HistoryStore
         + AttachmentStore
         + CatalogStore
+        + super::accounts::AccountStore
         + Send
         + Sync
 {
@@ -572,6 +574,8 @@ pub enum Signal {
     IntegrationSaved { id: String },
     /// An admin switched schedule group `group` (an emergency, a holiday).
     ScheduleSwitched { group: String },
+    /// An admin added, changed or removed agent or supervisor `id` through the API.
+    AccountChanged { id: String },
 }
 
 /// The kinds of work a wake-up is for.

@@ -1,8 +1,10 @@
 //! The admin API (`/admin/v1/...`), by resource: flows, plugins, integrations, schedule groups,
+//! agents and supervisors (`agents.rs`),
 //! and the ACD's queues, canned responses and content filters. Every route sits behind one layer that checks
 //! the admin token.
 
 mod acd;
+mod agents;
 mod flows;
 mod integrations;
 mod plugins;
@@ -23,6 +25,7 @@ pub fn routes(state: AdminState, auth: Arc<Auth>) -> Router {
         .merge(plugins::routes())
         .merge(integrations::routes())
         .merge(acd::routes())
+        .merge(agents::routes())
         .merge(schedules::routes())
         .route_layer(axum::middleware::from_fn_with_state(auth, require_admin))
         .with_state(state)

@@ -5,8 +5,10 @@
 //! offer per interaction (`acd.rs`, over `presence.rs`, with `routing.rs` and `transfers.rs`),
 //! daily caps counted by an upsert (`outbox.rs`). Hosts tell
 //! each other what happened with LISTEN/NOTIFY (`bus.rs`). The files mirror the embedded
-//! engine's, one per trait (`supervision.rs`, `history.rs`, `attachments.rs` for the staff's).
+//! engine's, one per trait (`supervision.rs`, `history.rs`, `attachments.rs` for the staff's; `accounts.rs` for the
+//! agents admins add).
 
+mod accounts;
 mod acd;
 mod attachments;
 mod bus;

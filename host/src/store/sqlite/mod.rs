@@ -4,8 +4,9 @@
 //! implemented over them in its own file: `inbox.rs`, `conversation_store.rs`, `outbox.rs`,
 //! `acd.rs` (over `presence.rs`, the presence and offer rows, with `routing.rs` for routing
 //! passes and `transfers.rs`), `supervision.rs`,
-//! `history.rs`, `attachments.rs`, `catalog.rs`.
+//! `history.rs`, `attachments.rs`, `catalog.rs`, `accounts.rs`.
 
+mod accounts;
 mod acd;
 mod attachments;
 mod catalog;
