@@ -78,6 +78,8 @@ struct Inner {
     verified: HashMap<TokenKey, (&'static str, String, String)>,
     /// SHA-256 of tokens that matched no one.
     rejected: HashSet<TokenKey>,
+    /// Counts changes, so that a verification that raced one is not remembered.
+    generation: u64,
 }
 
 impl Inner {
@@ -95,6 +97,7 @@ impl Inner {
     fn forget(&mut self, id: &str) {
         self.verified.retain(|_, (_, who, _)| who != id);
         self.rejected.clear();
+        self.generation += 1;
     }
 }
 
@@ -141,7 +144,11 @@ impl AgentDirectory {
 
     /// Every agent, in no particular order.
     pub fn all(&self) -> Vec<AgentConfig> {
-        self.read().agents.values().map(|(a, _)| a.clone()).collect()
+        self.read()
+            .agents
+            .values()
+            .map(|(a, _)| a.clone())
+            .collect()
     }
 
     /// Every member with where it was declared, agents first, each by id.
@@ -255,7 +262,7 @@ impl AgentDirectory {
     /// each member's hash (agents first).
     pub fn by_token(&self, token: &str) -> Option<Member> {
         let key: TokenKey = Sha256::digest(token.as_bytes()).into();
-        let candidates: Vec<(&'static str, String, String)> = {
+        let (candidates, generation): (Vec<(&'static str, String, String)>, u64) = {
             let inner = self.read();
             if let Some((role, id, _)) = inner.verified.get(&key) {
                 return inner.member(role, id);
@@ -263,13 +270,15 @@ impl AgentDirectory {
             if inner.rejected.contains(&key) {
                 return None;
             }
-            let agents = inner.agents.values().filter_map(|(a, _)| {
-                Some(("agent", a.id.clone(), a.token_hash.clone()?))
-            });
-            let supervisors = inner.supervisors.values().filter_map(|(s, _)| {
-                Some(("supervisor", s.id.clone(), s.token_hash.clone()?))
-            });
-            agents.chain(supervisors).collect()
+            let agents = inner
+                .agents
+                .values()
+                .filter_map(|(a, _)| Some(("agent", a.id.clone(), a.token_hash.clone()?)));
+            let supervisors = inner
+                .supervisors
+                .values()
+                .filter_map(|(s, _)| Some(("supervisor", s.id.clone(), s.token_hash.clone()?)));
+            (agents.chain(supervisors).collect(), inner.generation)
         };
         // Verified without the lock: each check takes a few milliseconds.
         let found = candidates
@@ -286,6 +295,9 @@ impl AgentDirectory {
                 inner.verified.insert(key, (role, id, hash));
                 Some(member)
             }
+            // Someone was added while this was verified: they may own it, so it is not
+            // remembered as matching no one.
+            None if inner.generation != generation => None,
             None => {
                 if inner.rejected.len() >= MAX_REJECTED {
                     inner.rejected.clear();
@@ -335,7 +347,10 @@ mod tests {
         assert_eq!(directory.by_token("ann-token-1").unwrap().id(), "ann");
         // Remembered: the same answer again.
         assert_eq!(directory.by_token("ann-token-1").unwrap().id(), "ann");
-        assert_eq!(directory.by_token("sue-token-1").unwrap().role(), "supervisor");
+        assert_eq!(
+            directory.by_token("sue-token-1").unwrap().role(),
+            "supervisor"
+        );
         assert!(directory.by_token("nobody-token").is_none());
         assert!(directory.by_token("nobody-token").is_none());
 

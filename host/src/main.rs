@@ -218,7 +218,9 @@ fn hash_token() -> anyhow::Result<ExitCode> {
         .context("cannot read the token from standard input")?;
     let token = token.trim_end_matches(['\n', '\r']);
     if token.is_empty() {
-        anyhow::bail!("give the token on standard input, e.g. `echo \"$TOKEN\" | switchboard hash-token`");
+        anyhow::bail!(
+            "give the token on standard input, e.g. `echo \"$TOKEN\" | switchboard hash-token`"
+        );
     }
     println!("{}", switchboard::config::credentials::hash_token(token)?);
     Ok(ExitCode::SUCCESS)

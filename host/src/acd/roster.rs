@@ -122,7 +122,9 @@ impl Roster {
         for account in self.store.accounts().await? {
             match member_of(&account) {
                 Ok(member) => members.push(member),
-                Err(e) => tracing::error!(account = %account.id, "cannot read a stored agent: {e:#}"),
+                Err(e) => {
+                    tracing::error!(account = %account.id, "cannot read a stored agent: {e:#}")
+                }
             }
         }
         let before: Vec<(String, Option<String>)> = self
@@ -132,7 +134,10 @@ impl Roster {
             .map(|(m, _)| (m.id().to_string(), token_hash(&m)))
             .collect();
         for id in self.directory.set_stored(members) {
-            let old = before.iter().find(|(b, _)| *b == id).map(|(_, h)| h.clone());
+            let old = before
+                .iter()
+                .find(|(b, _)| *b == id)
+                .map(|(_, h)| h.clone());
             let new = self.directory.member(&id).map(|(m, _)| token_hash(&m));
             if old.is_some() && old != new {
                 self.live.end(&id);

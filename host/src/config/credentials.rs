@@ -88,6 +88,23 @@ pub fn resolve(
     }
 }
 
+/// One of `token` (at least 8 characters) or `token_hash` (a PHC string), not both.
+pub fn check_token_fields(
+    who: &str,
+    token: Option<&str>,
+    token_hash: Option<&str>,
+) -> anyhow::Result<()> {
+    match (token, token_hash) {
+        (Some(_), Some(_)) => bail!("{who}: give `token` or `token_hash`, not both"),
+        (None, None) => bail!("{who}: needs a `token` or a `token_hash`"),
+        (Some(token), None) if token.chars().count() < MIN_TOKEN_CHARS => {
+            bail!("{who}: token must be at least {MIN_TOKEN_CHARS} characters")
+        }
+        (Some(_), None) => Ok(()),
+        (None, Some(hash)) => check_token_hash(hash).with_context(|| who.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,7 +130,10 @@ mod tests {
             "{:#}",
             resolve(Some("a-long-token".into()), Some("x".into()), "agent `a`").unwrap_err()
         );
-        assert!(err.contains("agent `a`: give `token` or `token_hash`"), "{err}");
+        assert!(
+            err.contains("agent `a`: give `token` or `token_hash`"),
+            "{err}"
+        );
         let err = format!("{:#}", resolve(None, None, "agent `a`").unwrap_err());
         assert!(err.contains("needs a `token`"), "{err}");
     }

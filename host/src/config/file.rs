@@ -290,24 +290,6 @@ pub struct AgentConfig {
     pub languages: Vec<String>,
 }
 
-/// One of `token` (at least 8 characters) or `token_hash` (a PHC string), not both.
-pub(super) fn check_token_fields(
-    who: &str,
-    token: Option<&str>,
-    token_hash: Option<&str>,
-) -> anyhow::Result<()> {
-    use super::credentials::{MIN_TOKEN_CHARS, check_token_hash};
-    match (token, token_hash) {
-        (Some(_), Some(_)) => bail!("{who}: give `token` or `token_hash`, not both"),
-        (None, None) => bail!("{who}: needs a `token` or a `token_hash`"),
-        (Some(token), None) if token.chars().count() < MIN_TOKEN_CHARS => {
-            bail!("{who}: token must be at least {MIN_TOKEN_CHARS} characters")
-        }
-        (Some(_), None) => Ok(()),
-        (None, Some(hash)) => check_token_hash(hash).with_context(|| who.to_string()),
-    }
-}
-
 impl Config {
     /// Read and check a configuration file. Relative paths in it are resolved against the
     /// current directory, like the defaults.
@@ -385,13 +367,17 @@ impl Config {
                     );
                 }
             }
-            check_token_fields(
+            super::credentials::check_token_fields(
                 &format!("agent `{}`", agent.id),
                 agent.token.as_deref(),
                 agent.token_hash.as_deref(),
             )?;
         }
-        let agent_tokens: Vec<&str> = self.agents.iter().filter_map(|a| a.token.as_deref()).collect();
+        let agent_tokens: Vec<&str> = self
+            .agents
+            .iter()
+            .filter_map(|a| a.token.as_deref())
+            .collect();
         check_supervisors(&self.supervisors, &queues, &agent_tokens)?;
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -747,20 +733,35 @@ mod tests {
         let c = Config::parse(&text).unwrap();
         let verify = crate::config::credentials::verify_token;
         assert!(c.agents[0].token.is_none(), "the plaintext is dropped");
-        assert!(verify("ann-token-1", c.agents[0].token_hash.as_deref().unwrap()));
+        assert!(verify(
+            "ann-token-1",
+            c.agents[0].token_hash.as_deref().unwrap()
+        ));
         assert_eq!(c.agents[1].token_hash.as_deref(), Some(hash.as_str()));
         assert!(c.supervisors[0].token.is_none());
-        assert!(verify("sue-token-1", c.supervisors[0].token_hash.as_deref().unwrap()));
+        assert!(verify(
+            "sue-token-1",
+            c.supervisors[0].token_hash.as_deref().unwrap()
+        ));
 
         for (text, expected) in [
-            ("[[agent]]\nid = \"a\"\n", "agent `a`: needs a `token` or a `token_hash`"),
-            ("[[agent]]\nid = \"a\"\ntoken_hash = \"long-enough\"\n", "switchboard hash-token"),
+            (
+                "[[agent]]\nid = \"a\"\n",
+                "agent `a`: needs a `token` or a `token_hash`",
+            ),
+            (
+                "[[agent]]\nid = \"a\"\ntoken_hash = \"long-enough\"\n",
+                "switchboard hash-token",
+            ),
             (
                 "[[agent]]\nid = \"a\"\ntoken = \"long-enough\"\ntoken_hash = \"$argon2id$x\"\n",
                 "not both",
             ),
         ] {
-            let err = format!("{:#}", Config::parse(&format!("{QUEUES}{text}")).unwrap_err());
+            let err = format!(
+                "{:#}",
+                Config::parse(&format!("{QUEUES}{text}")).unwrap_err()
+            );
             assert!(err.contains(expected), "{text}: {err}");
         }
     }

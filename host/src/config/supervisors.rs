@@ -45,7 +45,7 @@ pub(super) fn check_supervisors(
         if !ids.insert(supervisor.id.as_str()) {
             bail!("supervisor `{}` is defined twice", supervisor.id);
         }
-        super::file::check_token_fields(
+        super::credentials::check_token_fields(
             &format!("supervisor `{}`", supervisor.id),
             supervisor.token.as_deref(),
             supervisor.token_hash.as_deref(),

@@ -118,15 +118,31 @@ mod tests {
         let stored = sealer.seal("x-main", json).unwrap();
         assert!(stored.starts_with("sealed:v1:"), "{stored}");
         assert!(!stored.contains("fixture-secret"));
-        assert_ne!(stored, sealer.seal("x-main", json).unwrap(), "a fresh nonce each time");
+        assert_ne!(
+            stored,
+            sealer.seal("x-main", json).unwrap(),
+            "a fresh nonce each time"
+        );
         assert_eq!(sealer.open("x-main", &stored).unwrap(), json);
 
         let err = format!("{:#}", sealer.open("other", &stored).unwrap_err());
         assert!(err.contains("not the one it was saved with"), "{err}");
-        let err = format!("{:#}", Sealer::with_key(OTHER).unwrap().open("x-main", &stored).unwrap_err());
+        let err = format!(
+            "{:#}",
+            Sealer::with_key(OTHER)
+                .unwrap()
+                .open("x-main", &stored)
+                .unwrap_err()
+        );
         assert!(err.contains("not the one it was saved with"), "{err}");
-        let err = format!("{:#}", Sealer::default().open("x-main", &stored).unwrap_err());
-        assert!(err.contains("stored encrypted and no key is set: set SWITCHBOARD_SECRET_KEY"), "{err}");
+        let err = format!(
+            "{:#}",
+            Sealer::default().open("x-main", &stored).unwrap_err()
+        );
+        assert!(
+            err.contains("stored encrypted and no key is set: set SWITCHBOARD_SECRET_KEY"),
+            "{err}"
+        );
 
         // Rows stored before a key was set still open; without a key, nothing is sealed.
         assert_eq!(sealer.open("x-main", json).unwrap(), json);

@@ -163,7 +163,10 @@ impl Auth {
             return match taken.role.as_str() {
                 "admin" => Some(Caller::Admin),
                 "agent" => self.agents.get(&taken.member).map(Caller::Agent),
-                _ => self.agents.supervisor(&taken.member).map(Caller::Supervisor),
+                _ => self
+                    .agents
+                    .supervisor(&taken.member)
+                    .map(Caller::Supervisor),
             }
             .ok_or_else(refused);
         }

@@ -5,7 +5,8 @@
 
 use async_trait::async_trait;
 
-use super::api::Result;
+/// As the rest of the Store interface (`api.rs`), which builds on this file.
+type Result<T> = anyhow::Result<T>;
 
 /// An agent or supervisor added through the admin API.
 #[derive(Debug, Clone, PartialEq)]

@@ -42,14 +42,21 @@ async fn an_agent_added_through_the_api_works_until_removed() {
         )
         .await;
     assert_eq!(again.status, 409, "{}", again.text());
-    let listed = env.api.get("/admin/v1/agents", Some(ADMIN_TOKEN)).await.json();
+    let listed = env
+        .api
+        .get("/admin/v1/agents", Some(ADMIN_TOKEN))
+        .await
+        .json();
     let sources: Vec<(Value, Value)> = listed["agents"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| (a["id"].clone(), a["source"].clone()))
         .collect();
-    assert!(sources.contains(&(json!("alice"), json!("config"))), "{listed}");
+    assert!(
+        sources.contains(&(json!("alice"), json!("config"))),
+        "{listed}"
+    );
     assert!(sources.contains(&(json!("dana"), json!("api"))), "{listed}");
     assert!(!listed.to_string().contains("argon2"), "{listed}");
 
@@ -81,7 +88,11 @@ async fn an_agent_added_through_the_api_works_until_removed() {
     );
     let alice = env
         .api
-        .put_json("/admin/v1/agents/alice", Some(ADMIN_TOKEN), &json!({"queues": []}))
+        .put_json(
+            "/admin/v1/agents/alice",
+            Some(ADMIN_TOKEN),
+            &json!({"queues": []}),
+        )
         .await;
     assert_eq!(alice.status, 409, "{}", alice.text());
 
@@ -89,7 +100,13 @@ async fn an_agent_added_through_the_api_works_until_removed() {
     // queue again.
     let removed = env
         .api
-        .request(Method::DELETE, "/admin/v1/agents/dana", Some(ADMIN_TOKEN), &[], "")
+        .request(
+            Method::DELETE,
+            "/admin/v1/agents/dana",
+            Some(ADMIN_TOKEN),
+            &[],
+            "",
+        )
         .await
         .unwrap();
     assert_eq!(removed.status, 200, "{}", removed.text());
@@ -100,7 +117,10 @@ async fn an_agent_added_through_the_api_works_until_removed() {
     let record = env.interaction(&id).await;
     assert_eq!(record["state"], json!("queued"), "{record}");
     assert_eq!(record["queue"], json!("billing"), "{record}");
-    let gone = env.api.get("/admin/v1/agents/dana", Some(ADMIN_TOKEN)).await;
+    let gone = env
+        .api
+        .get("/admin/v1/agents/dana", Some(ADMIN_TOKEN))
+        .await;
     assert_eq!(gone.status, 404);
 }
 
@@ -117,7 +137,10 @@ async fn a_stream_ticket_opens_one_stream() {
     assert_eq!(again.status, 401, "{}", again.text());
     assert!(again.text().contains("stream-tickets"), "{}", again.text());
     // Without a token, no ticket.
-    let anonymous = env.api.post_json("/api/v1/stream-tickets", None, &json!({})).await;
+    let anonymous = env
+        .api
+        .post_json("/api/v1/stream-tickets", None, &json!({}))
+        .await;
     assert_eq!(anonymous.status, 401);
     // The admin's ticket opens the supervisor's stream.
     let admin_ticket = stream_ticket(&env.api, ADMIN_TOKEN).await;

@@ -92,9 +92,8 @@ async fn integrations_set_through_the_api_are_stored_encrypted() {
     assert_ne!(secret, X_ACCESS_TOKEN);
 
     // Neither the database nor its write-ahead log holds the credential in the clear.
-    let at_rest = |suffix: &str| {
-        std::fs::read(format!("{}{suffix}", db.display())).unwrap_or_default()
-    };
+    let at_rest =
+        |suffix: &str| std::fs::read(format!("{}{suffix}", db.display())).unwrap_or_default();
     for suffix in ["", "-wal"] {
         let bytes = at_rest(suffix);
         assert!(
@@ -106,7 +105,10 @@ async fn integrations_set_through_the_api_are_stored_encrypted() {
     host.restart().await;
     let listed = host
         .api()
-        .get(&format!("/admin/v1/integrations/{X_INTEGRATION}"), Some(ADMIN_TOKEN))
+        .get(
+            &format!("/admin/v1/integrations/{X_INTEGRATION}"),
+            Some(ADMIN_TOKEN),
+        )
         .await;
     assert_eq!(listed.status, 200, "{}", listed.text());
     host.kill();

@@ -44,7 +44,13 @@ async fn an_agent_added_on_one_host_signs_in_on_another_until_removed() {
     // Removed on host 0: host 1 refuses her token as soon as the signal arrives, and ends her
     // stream there.
     let removed = cluster.apis[0]
-        .request(Method::DELETE, "/admin/v1/agents/erin", Some(ADMIN_TOKEN), &[], "")
+        .request(
+            Method::DELETE,
+            "/admin/v1/agents/erin",
+            Some(ADMIN_TOKEN),
+            &[],
+            "",
+        )
         .await
         .unwrap();
     assert_eq!(removed.status, 200, "{}", removed.text());

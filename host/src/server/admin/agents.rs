@@ -16,7 +16,10 @@ use crate::server::error::{ApiError, ApiResult, json_body};
 pub fn routes() -> Router<AdminState> {
     Router::new()
         .route("/admin/v1/agents", get(list).post(create))
-        .route("/admin/v1/agents/{id}", get(one).put(replace).delete(remove))
+        .route(
+            "/admin/v1/agents/{id}",
+            get(one).put(replace).delete(remove),
+        )
 }
 
 /// `GET /admin/v1/agents`: every agent, then every supervisor, with where each is declared.
@@ -48,7 +51,11 @@ async fn create(State(state): State<AdminState>, body: Bytes) -> ApiResult {
         ));
     };
     let (member, source) = state.roster.put(&id, body, true).await?;
-    Ok((StatusCode::CREATED, axum::Json(account_json(&member, source))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(account_json(&member, source)),
+    )
+        .into_response())
 }
 
 /// `PUT /admin/v1/agents/{id}`: adds or replaces; without a token, the old one stays.

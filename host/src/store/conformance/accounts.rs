@@ -17,14 +17,29 @@ fn account(id: &str, role: &str, profile: &str, hash: &str, at: i64) -> StoredAc
 
 pub async fn accounts_are_saved_replaced_and_deleted(store: Arc<dyn Store>) {
     assert!(store.accounts().await.unwrap().is_empty());
-    let bob = account("bob", "agent", r#"{"queues":["support"]}"#, "$argon2id$h1", 1);
+    let bob = account(
+        "bob",
+        "agent",
+        r#"{"queues":["support"]}"#,
+        "$argon2id$h1",
+        1,
+    );
     let sue = account("sue", "supervisor", r#"{"queues":[]}"#, "$argon2id$h2", 2);
     store.save_account(&sue).await.unwrap();
     store.save_account(&bob).await.unwrap();
-    assert_eq!(store.accounts().await.unwrap(), vec![bob.clone(), sue.clone()]);
+    assert_eq!(
+        store.accounts().await.unwrap(),
+        vec![bob.clone(), sue.clone()]
+    );
 
     // Replaced whole: new queues, new hash, even a new role.
-    let bob2 = account("bob", "supervisor", r#"{"queues":["billing"]}"#, "$argon2id$h3", 3);
+    let bob2 = account(
+        "bob",
+        "supervisor",
+        r#"{"queues":["billing"]}"#,
+        "$argon2id$h3",
+        3,
+    );
     store.save_account(&bob2).await.unwrap();
     assert_eq!(store.accounts().await.unwrap(), vec![bob2, sue.clone()]);
 
@@ -41,8 +56,14 @@ pub async fn a_stream_ticket_opens_one_stream_before_it_expires(store: Arc<dyn S
         member: "bob".into(),
         expires_at,
     };
-    store.issue_ticket(&ticket("t1", 1_060), 1_000).await.unwrap();
-    store.issue_ticket(&ticket("t2", 1_060), 1_000).await.unwrap();
+    store
+        .issue_ticket(&ticket("t1", 1_060), 1_000)
+        .await
+        .unwrap();
+    store
+        .issue_ticket(&ticket("t2", 1_060), 1_000)
+        .await
+        .unwrap();
     assert_eq!(
         store.redeem_ticket("t1", 1_010).await.unwrap(),
         Some(ticket("t1", 1_060))
@@ -53,8 +74,14 @@ pub async fn a_stream_ticket_opens_one_stream_before_it_expires(store: Arc<dyn S
     // Expired.
     assert_eq!(store.redeem_ticket("t2", 1_060).await.unwrap(), None);
     // Issuing forgets expired tickets (t3 expired before it could be used).
-    store.issue_ticket(&ticket("t3", 1_100), 1_050).await.unwrap();
-    store.issue_ticket(&ticket("t4", 2_200), 2_000).await.unwrap();
+    store
+        .issue_ticket(&ticket("t3", 1_100), 1_050)
+        .await
+        .unwrap();
+    store
+        .issue_ticket(&ticket("t4", 2_200), 2_000)
+        .await
+        .unwrap();
     assert_eq!(store.redeem_ticket("t3", 1_090).await.unwrap(), None);
     assert!(store.redeem_ticket("t4", 2_100).await.unwrap().is_some());
 }

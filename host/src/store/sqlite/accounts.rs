@@ -48,7 +48,11 @@ fn issue_ticket(conn: &Connection, t: &StreamTicket, now: i64) -> anyhow::Result
     Ok(())
 }
 
-fn redeem_ticket(conn: &Connection, sha256: &str, now: i64) -> anyhow::Result<Option<StreamTicket>> {
+fn redeem_ticket(
+    conn: &Connection,
+    sha256: &str,
+    now: i64,
+) -> anyhow::Result<Option<StreamTicket>> {
     Ok(conn
         .prepare_cached(
             "DELETE FROM stream_tickets WHERE ticket_sha256 = ?1
