@@ -395,6 +395,15 @@ export function supervisorApi(token: string) {
   };
 }
 
+/**
+ * A ticket that opens one event stream (`?ticket=`) within a minute: the token itself never goes
+ * in a URL, where logs and the browser's history would keep it.
+ */
+export async function streamTicket(token: string): Promise<string> {
+  const answer = await request<{ ticket: string }>(token, '/api/v1/stream-tickets', { method: 'POST' });
+  return answer.ticket;
+}
+
 /** Who a token belongs to: an agent (GET /api/v1/me answers) or the admin. */
 export async function identify(
   token: string,

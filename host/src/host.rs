@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::acd::{Acd, InactivityTimer, Router, Supervision};
+use crate::acd::{Acd, InactivityTimer, Roster, Router, Supervision};
 use crate::catalog::PluginCatalog;
 use crate::config::Config;
 use crate::conversations::Inbox;
@@ -36,6 +36,8 @@ pub struct Host {
     pub integrations: Arc<Integrations>,
     pub deployer: Arc<Deployer>,
     pub agents: Arc<AgentDirectory>,
+    /// Agents and supervisors added through the admin API, followed on every host.
+    pub roster: Arc<Roster>,
     pub live: Arc<AgentEvents>,
     pub wake: Arc<Wakeups>,
     pub metrics: Arc<Metrics>,
@@ -96,6 +98,9 @@ impl Host {
                 flows.clone(),
                 config.flows.dir.clone(),
                 wake.clone(),
+                crate::integrations::Sealer::from_config(
+                    config.store.secret_key.as_ref().map(|k| k.0.as_str()),
+                )?,
             )
             .await?,
         );
@@ -106,9 +111,24 @@ impl Host {
             store: store.clone(),
             bus: bus.clone(),
         });
+        let agents = Arc::new(AgentDirectory::new(&config.agents, &config.supervisors));
+        let live = Arc::new(AgentEvents::default());
+        let roster = Arc::new(Roster {
+            store: store.clone(),
+            bus: bus.clone(),
+            directory: agents.clone(),
+            queues: Arc::new(config.queues.clone()),
+            live: live.clone(),
+            wake: wake.clone(),
+        });
+        roster
+            .load()
+            .await
+            .context("cannot read the agents added through the admin API")?;
         Ok(Host {
-            agents: Arc::new(AgentDirectory::new(&config.agents)),
-            live: Arc::new(AgentEvents::default()),
+            agents,
+            roster,
+            live,
             metrics: Arc::new(Metrics::default()),
             store,
             catalog,
@@ -145,6 +165,7 @@ impl Host {
         let mut signals = bus.subscribe();
         let (live, wake, deployer) = (self.live.clone(), self.wake.clone(), self.deployer.clone());
         let schedules = self.schedules.clone();
+        let roster = self.roster.clone();
         tokio::spawn(async move {
             loop {
                 let signal = match signals.recv().await {
@@ -158,6 +179,7 @@ impl Host {
                 match signal {
                     Signal::Agent { agent, name, data } => live.deliver(&agent, &name, data),
                     Signal::Wake { work } => wake.woken(work),
+                    Signal::AccountChanged { id } => roster.follow(&id).await,
                     Signal::ScheduleSwitched { group } => {
                         if let Err(e) = schedules.reload(&group).await {
                             tracing::error!(group = %group, "cannot follow a schedule switch: {e:#}");
@@ -236,7 +258,8 @@ impl Host {
         let auth = Arc::new(Auth {
             admin_token: self.config.server.admin_token.clone(),
             agents: self.agents.clone(),
-            supervisors: self.config.supervisors.clone(),
+            store: self.store.clone(),
+            warned: Default::default(),
         });
         let actions = Arc::new(SenderActions::new(
             self.integrations.clone(),
@@ -284,6 +307,7 @@ impl Host {
                 store: self.store.clone(),
                 queues: Arc::new(self.config.queues.clone()),
                 agents: self.agents.clone(),
+                roster: self.roster.clone(),
                 schedules: self.schedules.clone(),
             },
             metrics: MetricsState {

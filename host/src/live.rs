@@ -87,6 +87,13 @@ impl AgentEvents {
             .subscribe()
     }
 
+    /// Ends the event streams of `agent` this host holds (their token changed, or they were
+    /// removed); a console that reconnects with the old token is refused.
+    pub fn end(&self, agent: &str) {
+        let mut senders = self.senders.lock().unwrap_or_else(|e| e.into_inner());
+        senders.remove(agent);
+    }
+
     /// Ends every event stream this host holds, and any opened later: an open stream would
     /// otherwise keep its connection, and so the process, alive after SIGTERM. Consoles
     /// reconnect to another host (or to this one restarted) and refetch what they show.

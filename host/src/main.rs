@@ -1,4 +1,4 @@
-//! The `switchboard` command: `serve`, `flow validate`, `plugin inspect`.
+//! The `switchboard` command: `serve`, `flow validate`, `plugin inspect`, `hash-token`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +79,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Hash an agent's or supervisor's token for `token_hash` in the configuration: reads the
+    /// token from standard input (one line) and prints its salted Argon2id hash (a PHC string).
+    HashToken,
     /// Work with flow files.
     Flow {
         #[command(subcommand)]
@@ -220,6 +223,22 @@ fn main() -> ExitCode {
     code
 }
 
+/// `switchboard hash-token`: the token from standard input, its hash on standard output.
+fn hash_token() -> anyhow::Result<ExitCode> {
+    let mut token = String::new();
+    std::io::stdin()
+        .read_line(&mut token)
+        .context("cannot read the token from standard input")?;
+    let token = token.trim_end_matches(['\n', '\r']);
+    if token.is_empty() {
+        anyhow::bail!(
+            "give the token on standard input, e.g. `echo \"$TOKEN\" | switchboard hash-token`"
+        );
+    }
+    println!("{}", switchboard::config::credentials::hash_token(token)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { config, watch } => serve(config, watch).await,
@@ -243,6 +262,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             config,
             force,
         } => backup(&file, config, force),
+        Command::HashToken => hash_token(),
         Command::BenchPrefill {
             config,
             conversations,

@@ -9,6 +9,7 @@
 //!   back from the simulator (`wait_delivered_to`, `texts_to`);
 //! - agents act through an [`Agent`] (`env.alice()`, `env.agent("bob")`): presence, queues,
 //!   offers, accept, reply, wrap-up, transcripts;
+//! - live event streams are read with an [`EventStream`] (opened with a [`stream_ticket`]);
 //! - admins and operators read `/metrics` ([`metric`]) and the admin API through [`TestEnv`].
 //!
 //! Every wait is an [`eventually`] on what a user would see, with a deadline ([`WAIT`]), never a
@@ -20,6 +21,7 @@ mod cluster;
 mod components;
 mod config;
 mod env;
+mod events;
 mod paths;
 mod process;
 mod wait;
@@ -34,6 +36,7 @@ pub use self::config::{
     flows_with_test_flows, invalid_flow, settings, sim_config, support_flow,
 };
 pub use self::env::{Setup, TestEnv, texts};
+pub use self::events::{EventStream, stream_ticket};
 pub use self::paths::{TempDir, free_port, host_binary, plugins_dir, workspace_dir};
 pub use self::process::{HostProcess, run_cli, succeeded};
 pub use self::wait::{WAIT, eventually, eventually_eq};

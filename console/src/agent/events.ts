@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 
+import { openStream } from '../stream';
+
 /** The named events of `GET /api/v1/agents/{agent}/events`. */
 export const EVENT_NAMES = [
   'hello',
@@ -15,13 +17,9 @@ export type EventName = (typeof EVENT_NAMES)[number];
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting';
 
-const FIRST_RETRY_MS = 1000;
-const MAX_RETRY_MS = 15000;
-
 /**
- * Subscribes to the agent's event stream. EventSource retries by itself after a dropped
- * connection, but gives up for good when the host answers with an error status; then this opens
- * a new one after a growing delay, so the stream survives a host restart.
+ * Subscribes to the agent's event stream, opened with a fresh ticket on every connect and
+ * reconnect (`openStream`), so the stream survives a host restart.
  */
 export function useAgentEvents(
   agentId: string,
@@ -32,48 +30,16 @@ export function useAgentEvents(
   const handler = useRef(onEvent);
   handler.current = onEvent;
 
-  useEffect(() => {
-    let source: EventSource | null = null;
-    let retryTimer: number | undefined;
-    let retryMs = FIRST_RETRY_MS;
-    let stopped = false;
-    const url = `/api/v1/agents/${encodeURIComponent(agentId)}/events?token=${encodeURIComponent(token)}`;
-
-    const connect = () => {
-      source = new EventSource(url);
-      source.onopen = () => {
-        retryMs = FIRST_RETRY_MS;
-        setState('live');
-      };
-      source.onerror = () => {
-        if (stopped || !source) return;
-        setState('reconnecting');
-        if (source.readyState === EventSource.CLOSED) {
-          source = null;
-          retryTimer = window.setTimeout(connect, retryMs);
-          retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-        }
-      };
-      for (const name of EVENT_NAMES) {
-        source.addEventListener(name, (event) => {
-          let data: unknown = null;
-          try {
-            data = JSON.parse((event as MessageEvent<string>).data);
-          } catch {
-            return;
-          }
-          handler.current(name, data);
-        });
-      }
-    };
-
-    connect();
-    return () => {
-      stopped = true;
-      window.clearTimeout(retryTimer);
-      source?.close();
-    };
-  }, [agentId, token]);
+  useEffect(
+    () =>
+      openStream(`/api/v1/agents/${encodeURIComponent(agentId)}/events`, token, {
+        events: EVENT_NAMES,
+        onEvent: (name, data) => handler.current(name as EventName, data),
+        onOpen: () => setState('live'),
+        onError: () => setState('reconnecting'),
+      }),
+    [agentId, token],
+  );
 
   return state;
 }

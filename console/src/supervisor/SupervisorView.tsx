@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { describeError, supervisorApi, type Overview, type Watcher } from '../api';
+import { openStream } from '../stream';
 
 type Stream = 'connecting' | 'live' | 'reconnecting';
 
@@ -44,20 +45,18 @@ export function SupervisorBoard({ token, onStream }: { token: string; onStream?:
 
   useEffect(() => {
     api.overview().then(setOverview, (e) => setError(describeError(e)));
-    const source = new EventSource(`/api/v1/supervisor/events?token=${encodeURIComponent(token)}`);
-    source.addEventListener('snapshot', (e) => {
-      try {
-        setOverview(JSON.parse((e as MessageEvent).data) as Overview);
+    const close = openStream('/api/v1/supervisor/events', token, {
+      events: ['snapshot'],
+      onEvent: (_name, data) => {
+        setOverview(data as Overview);
         setStream('live');
         setError(null);
-      } catch (err) {
-        setError(describeError(err));
-      }
+      },
+      onError: () => setStream('reconnecting'),
     });
-    source.onerror = () => setStream('reconnecting');
     const tick = window.setInterval(() => setNow(Date.now()), 1000);
     return () => {
-      source.close();
+      close();
       window.clearInterval(tick);
     };
   }, [api, token]);

@@ -35,7 +35,7 @@ impl Router {
     /// added at run time).
     fn config(&self) -> RoutingConfig {
         RoutingConfig {
-            agents: self.agents.all().cloned().collect(),
+            agents: self.agents.all(),
             queues: self
                 .queues
                 .iter()

@@ -94,8 +94,8 @@ impl Supervision {
         let mut members: Vec<_> = self
             .agents
             .all()
+            .into_iter()
             .filter(|a| a.queues.iter().any(|q| ids.contains(q)))
-            .cloned()
             .collect();
         members.sort_by(|a, b| a.id.cmp(&b.id));
         let presence: BTreeMap<String, Presence> = self

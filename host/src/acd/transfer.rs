@@ -115,7 +115,7 @@ impl Acd {
         conversation: &Conversation,
         target: &str,
     ) -> Result<AgentConfig, AcdError> {
-        let Some(target) = self.agents.get(target).cloned() else {
+        let Some(target) = self.agents.get(target) else {
             return Err(AcdError::NotFound(format!(
                 "agent `{target}` does not exist"
             )));

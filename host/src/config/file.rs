@@ -269,14 +269,19 @@ fn default_inactivity_warning() -> String {
 }
 
 /// An agent who may work queues through the agent API.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
-    /// Bearer token the agent signs in with.
-    pub token: String,
+    /// Bearer token the agent signs in with, in plaintext: hashed while the file is read (see
+    /// `credentials.rs`), and `None` from then on.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The token's Argon2 hash (a PHC string), given instead of `token` or made from it.
+    #[serde(default)]
+    pub token_hash: Option<String>,
     /// Queues the agent is a member of.
     #[serde(default)]
     pub queues: Vec<String>,
@@ -313,8 +318,32 @@ impl Config {
             // Parsed from the text, so an error says its line.
             toml::from_str(text)?
         };
+        let mut config = config;
         config.check()?;
+        config.seal_tokens()?;
         Ok(config)
+    }
+
+    /// Replaces every plaintext agent and supervisor token by its salted hash, so the running
+    /// host keeps none in plaintext.
+    pub fn seal_tokens(&mut self) -> anyhow::Result<()> {
+        for agent in &mut self.agents {
+            let who = format!("agent `{}`", agent.id);
+            agent.token_hash = Some(super::credentials::resolve(
+                agent.token.take(),
+                agent.token_hash.take(),
+                &who,
+            )?);
+        }
+        for supervisor in &mut self.supervisors {
+            let who = format!("supervisor `{}`", supervisor.id);
+            supervisor.token_hash = Some(super::credentials::resolve(
+                supervisor.token.take(),
+                supervisor.token_hash.take(),
+                &who,
+            )?);
+        }
+        Ok(())
     }
 
     /// Checks the rules serde cannot express, naming the offending entry.
@@ -348,11 +377,17 @@ impl Config {
                     );
                 }
             }
-            if agent.token.len() < 8 {
-                bail!("agent `{}`: token must be at least 8 characters", agent.id);
-            }
+            super::credentials::check_token_fields(
+                &format!("agent `{}`", agent.id),
+                agent.token.as_deref(),
+                agent.token_hash.as_deref(),
+            )?;
         }
-        let agent_tokens: Vec<&str> = self.agents.iter().map(|a| a.token.as_str()).collect();
+        let agent_tokens: Vec<&str> = self
+            .agents
+            .iter()
+            .filter_map(|a| a.token.as_deref())
+            .collect();
         check_supervisors(&self.supervisors, &queues, &agent_tokens)?;
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -696,6 +731,48 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
+            let err = format!(
+                "{:#}",
+                Config::parse(&format!("{QUEUES}{text}")).unwrap_err()
+            );
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn tokens_are_kept_only_as_hashes() {
+        let hash = crate::config::credentials::hash_token("bob-token-1").unwrap();
+        let text = format!(
+            "{QUEUES}[[agent]]\nid = \"ann\"\ntoken = \"ann-token-1\"\n[[agent]]\nid = \"bob\"\ntoken_hash = \"{hash}\"\n[[supervisor]]\nid = \"sue\"\ntoken = \"sue-token-1\"\n"
+        );
+        let c = Config::parse(&text).unwrap();
+        let verify = crate::config::credentials::verify_token;
+        assert!(c.agents[0].token.is_none(), "the plaintext is dropped");
+        assert!(verify(
+            "ann-token-1",
+            c.agents[0].token_hash.as_deref().unwrap()
+        ));
+        assert_eq!(c.agents[1].token_hash.as_deref(), Some(hash.as_str()));
+        assert!(c.supervisors[0].token.is_none());
+        assert!(verify(
+            "sue-token-1",
+            c.supervisors[0].token_hash.as_deref().unwrap()
+        ));
+
+        for (text, expected) in [
+            (
+                "[[agent]]\nid = \"a\"\n",
+                "agent `a`: needs a `token` or a `token_hash`",
+            ),
+            (
+                "[[agent]]\nid = \"a\"\ntoken_hash = \"long-enough\"\n",
+                "switchboard hash-token",
+            ),
+            (
+                "[[agent]]\nid = \"a\"\ntoken = \"long-enough\"\ntoken_hash = \"$argon2id$x\"\n",
+                "not both",
+            ),
+        ] {
             let err = format!(
                 "{:#}",
                 Config::parse(&format!("{QUEUES}{text}")).unwrap_err()

@@ -9,10 +9,12 @@
 //! - `retention.rs`: how long processed webhook events and ended interactions' messages are
 //!   kept (`[retention]`).
 //! - `starter.rs`: the commented configuration `switchboard init` writes.
+//! - `credentials.rs`: agents' and supervisors' tokens as salted Argon2 hashes.
 //! - `secrets.rs`: values taken from the environment (`"${NAME}"`) or files (`NAME_file`).
 //!
 //! Nothing here imports the rest of the host: the configuration is read before anything runs.
 
+pub mod credentials;
 mod file;
 mod grants;
 mod retention;
@@ -35,5 +37,5 @@ pub use schedules::{ScheduleConfig, ScheduleGroupConfig};
 pub use send_limit::SendLimit;
 pub use server::ServerConfig;
 pub use starter::STARTER;
-pub use store::{StoreConfig, SyncMode};
+pub use store::{SecretKey, StoreConfig, SyncMode};
 pub use supervisors::SupervisorConfig;

@@ -33,6 +33,23 @@ pub struct StoreConfig {
     /// The most connections this host opens to PostgreSQL (default 16).
     #[serde(default)]
     pub pool_size: Option<usize>,
+    /// The key that encrypts the integrations admins set through the API (their settings hold
+    /// platform credentials) in the store: 32 bytes as 64 hex digits (`openssl rand -hex 32`).
+    /// Usually `secret_key_file = "/run/credentials/..."`; when unset, the environment variable
+    /// `SWITCHBOARD_SECRET_KEY`.
+    #[serde(default)]
+    pub secret_key: Option<SecretKey>,
+}
+
+/// A secret the configuration holds, never shown by `{:?}`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct SecretKey(pub String);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
 }
 
 impl StoreConfig {

@@ -8,14 +8,19 @@ use anyhow::bail;
 use serde::Deserialize;
 
 /// A supervisor of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SupervisorConfig {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
-    /// Bearer token the supervisor signs in with.
-    pub token: String,
+    /// Bearer token the supervisor signs in with, in plaintext: hashed while the file is read,
+    /// and `None` from then on.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The token's Argon2 hash (a PHC string), given instead of `token` or made from it.
+    #[serde(default)]
+    pub token_hash: Option<String>,
     /// The queues they watch; every queue when empty.
     #[serde(default)]
     pub queues: Vec<String>,
@@ -28,7 +33,8 @@ impl SupervisorConfig {
     }
 }
 
-/// Supervisors' ids are unique, their queues exist, and no token is an agent's (`agent_tokens`).
+/// Supervisors' ids are unique, their queues exist, and no plaintext token is an agent's
+/// (`agent_tokens`; hashes cannot be compared).
 pub(super) fn check_supervisors(
     supervisors: &[SupervisorConfig],
     queues: &HashSet<&str>,
@@ -39,13 +45,14 @@ pub(super) fn check_supervisors(
         if !ids.insert(supervisor.id.as_str()) {
             bail!("supervisor `{}` is defined twice", supervisor.id);
         }
-        if supervisor.token.len() < 8 {
-            bail!(
-                "supervisor `{}`: token must be at least 8 characters",
-                supervisor.id
-            );
-        }
-        if agent_tokens.contains(&supervisor.token.as_str()) {
+        super::credentials::check_token_fields(
+            &format!("supervisor `{}`", supervisor.id),
+            supervisor.token.as_deref(),
+            supervisor.token_hash.as_deref(),
+        )?;
+        if let Some(token) = supervisor.token.as_deref()
+            && agent_tokens.contains(&token)
+        {
             bail!(
                 "supervisor `{}`: the token is an agent's too; give each a token of their own",
                 supervisor.id

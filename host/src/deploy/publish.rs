@@ -227,7 +227,10 @@ impl Deployer {
             Signal::FlowPublished { name, .. } => self.flows.reload(name).await,
             Signal::PluginPublished { name } => self.reload_plugin(name).await,
             Signal::IntegrationSaved { id } => self.integrations.reload(id).await,
-            Signal::Agent { .. } | Signal::Wake { .. } | Signal::ScheduleSwitched { .. } => Ok(()),
+            Signal::Agent { .. }
+            | Signal::Wake { .. }
+            | Signal::ScheduleSwitched { .. }
+            | Signal::AccountChanged { .. } => Ok(()),
         };
         if let Err(e) = result {
             tracing::error!("cannot follow {signal:?}: {e:#}");

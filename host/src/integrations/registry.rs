@@ -20,6 +20,8 @@ use crate::runtime::{AdapterPlugin, CallContext};
 use crate::store::CatalogStore;
 use crate::wake::Wakeups;
 
+use super::sealed::{KEY_VARIABLE, Sealer};
+
 /// One configured integration with its loaded adapter.
 pub struct Integration {
     pub config: IntegrationConfig,
@@ -44,6 +46,8 @@ pub struct Integrations {
     flows: Arc<FlowRegistry>,
     flows_dir: std::path::PathBuf,
     wake: Arc<Wakeups>,
+    /// Encrypts what is stored (see `sealed.rs`).
+    sealer: Sealer,
 }
 
 impl Integrations {
@@ -56,8 +60,10 @@ impl Integrations {
         flows: Arc<FlowRegistry>,
         flows_dir: std::path::PathBuf,
         wake: Arc<Wakeups>,
+        sealer: Sealer,
     ) -> anyhow::Result<Integrations> {
-        for (id, json) in store.saved_integrations().await? {
+        for (id, stored) in store.saved_integrations().await? {
+            let json = sealer.open(&id, &stored)?;
             let saved: IntegrationConfig = serde_json::from_str(&json)
                 .with_context(|| format!("stored integration `{id}` cannot be read"))?;
             match configs.iter_mut().find(|i| i.id == id) {
@@ -81,6 +87,7 @@ impl Integrations {
             flows,
             flows_dir,
             wake,
+            sealer,
         };
         let mut adapters = HashMap::new();
         for config in configs {
@@ -220,8 +227,15 @@ impl Integrations {
             .collect();
         self.install(integration.clone(), &mut adapters).await?;
         let json = serde_json::to_string(&integration)?;
+        if !self.sealer.has_key() {
+            tracing::warn!(
+                integration = %integration.id,
+                "the integration's settings are stored unencrypted: set {KEY_VARIABLE} or [store] secret_key_file"
+            );
+        }
+        let stored = self.sealer.seal(&integration.id, &json)?;
         self.store
-            .save_integration(&integration.id, &json, now_ms())
+            .save_integration(&integration.id, &stored, now_ms())
             .await?;
         self.deauthorized
             .write()
@@ -236,9 +250,10 @@ impl Integrations {
     /// store).
     pub async fn reload(&self, id: &str) -> anyhow::Result<()> {
         let saved = self.store.saved_integrations().await?;
-        let Some((_, json)) = saved.into_iter().find(|(saved, _)| saved == id) else {
+        let Some((_, stored)) = saved.into_iter().find(|(saved, _)| saved == id) else {
             return Ok(());
         };
+        let json = self.sealer.open(id, &stored)?;
         let integration: IntegrationConfig = serde_json::from_str(&json)
             .with_context(|| format!("stored integration `{id}` cannot be read"))?;
         if self.get(id).is_some_and(|live| {

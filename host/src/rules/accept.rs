@@ -85,7 +85,8 @@ mod tests {
         AgentConfig {
             id: "alice".into(),
             name: None,
-            token: "t".into(),
+            token: None,
+            token_hash: None,
             queues: vec!["support".into()],
             capacity: 2,
             channel_capacity: Default::default(),

@@ -251,7 +251,8 @@ mod tests {
         AgentConfig {
             id: id.into(),
             name: None,
-            token: format!("{id}-token"),
+            token: None,
+            token_hash: None,
             queues: queues.iter().map(|q| q.to_string()).collect(),
             capacity,
             channel_capacity: Default::default(),

@@ -42,6 +42,7 @@ impl FromRef<AgentState> for Arc<Auth> {
 pub fn routes(state: AgentState) -> Router {
     Router::new()
         .route("/api/v1/me", get(get_me))
+        .route("/api/v1/stream-tickets", post(stream_ticket))
         .route("/api/v1/agents/{agent}/presence", put(put_presence))
         .route("/api/v1/agents/{agent}/events", get(agent_events))
         .route(
@@ -90,10 +91,24 @@ async fn put_presence(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let agent = state.auth.agent_for(&headers, None, &id)?;
+    let agent = state.auth.agent_for(&headers, None, &id).await?;
     let body: PresenceBody = json_body(&body)?;
     state.acd.set_presence(&agent, body.presence).await?;
     Ok(axum::Json(json!({ "agent": agent.id, "presence": body.presence })).into_response())
+}
+
+/// `POST /api/v1/stream-tickets` (bearer header of an agent, a supervisor or the admin): a
+/// ticket that opens one event stream as `?ticket=` within 60 seconds.
+async fn stream_ticket(State(state): State<AgentState>, headers: HeaderMap) -> ApiResult {
+    let ticket = state.auth.issue_ticket(&headers).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "ticket": ticket,
+            "expires_in_seconds": super::auth::TICKET_TTL_MS / 1000,
+        })),
+    )
+        .into_response())
 }
 
 async fn get_agent_interactions(
@@ -102,9 +117,7 @@ async fn get_agent_interactions(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult {
-    let agent = state
-        .auth
-        .agent_for(&headers, query.get("token").map(String::as_str), &id)?;
+    let agent = state.auth.agent_for(&headers, Some(&query), &id).await?;
     let interactions = state.acd.interactions(&agent).await?;
     let mut all: Vec<Value> = interactions
         .offered
@@ -133,9 +146,7 @@ async fn agent_events(
 ) -> ApiResult {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use futures_util::StreamExt;
-    let agent = state
-        .auth
-        .agent_for(&headers, query.get("token").map(String::as_str), &id)?;
+    let agent = state.auth.agent_for(&headers, Some(&query), &id).await?;
     let hello = me_json(&state, &agent).await?;
     let receiver = state.live.subscribe(&agent.id);
     let first = futures_util::stream::once(async move {

@@ -41,14 +41,12 @@ pub fn routes(state: SupervisorState) -> Router {
 }
 
 /// The caller (a supervisor, or the admin) and `?since=` (default: the start of the UTC day).
-fn caller(
+async fn caller(
     state: &SupervisorState,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
 ) -> Result<(Option<SupervisorConfig>, Option<i64>), ApiError> {
-    let watcher = state
-        .auth
-        .watcher(headers, query.get("token").map(String::as_str))?;
+    let watcher = state.auth.watcher(headers, query).await?;
     let since = match query.get("since") {
         None => None,
         Some(v) => Some(v.parse().map_err(|_| {
@@ -63,7 +61,7 @@ async fn me(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult {
-    let (watcher, _) = caller(&state, &headers, &query)?;
+    let (watcher, _) = caller(&state, &headers, &query).await?;
     let queues: Vec<&String> = state
         .supervision
         .queues
@@ -100,7 +98,7 @@ async fn overview(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult {
-    let (watcher, since) = caller(&state, &headers, &query)?;
+    let (watcher, since) = caller(&state, &headers, &query).await?;
     let overview = snapshot(&state, watcher.as_ref(), since).await?;
     Ok(axum::Json(overview).into_response())
 }
@@ -123,7 +121,7 @@ async fn events(
     headers: HeaderMap,
 ) -> ApiResult {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let (watcher, since) = caller(&state, &headers, &query)?;
+    let (watcher, since) = caller(&state, &headers, &query).await?;
     let first = snapshot(&state, watcher.as_ref(), since).await?;
     struct Feed {
         state: SupervisorState,

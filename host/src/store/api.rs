@@ -43,6 +43,7 @@ pub trait Store:
     + AttachmentStore
     + CatalogStore
     + LifecycleStore
+    + super::accounts::AccountStore
     + Send
     + Sync
 {
@@ -58,6 +59,7 @@ impl<T> Store for T where
         + AttachmentStore
         + CatalogStore
         + LifecycleStore
+        + super::accounts::AccountStore
         + Send
         + Sync
 {
@@ -576,6 +578,8 @@ pub enum Signal {
     IntegrationSaved { id: String },
     /// An admin switched schedule group `group` (an emergency, a holiday).
     ScheduleSwitched { group: String },
+    /// An admin added, changed or removed agent or supervisor `id` through the API.
+    AccountChanged { id: String },
 }
 
 /// The kinds of work a wake-up is for.

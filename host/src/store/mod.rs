@@ -9,6 +9,7 @@
 //! the interface only, which every engine must pass. Nothing outside this folder knows which
 //! engine runs or names a database driver.
 
+pub mod accounts;
 pub mod api;
 pub mod conformance;
 pub mod days;
@@ -20,6 +21,7 @@ pub mod staff;
 
 use std::sync::Arc;
 
+pub use accounts::{AccountStore, StoredAccount, StreamTicket};
 pub use api::{
     AcceptRequest, Accepted, AcdStore, AgentLoad, AlreadyProcessed, AttachmentStore, CatalogStore,
     ClaimBatch, Claimed, ClaimedSend, ConversationStore, DueTimeout, HistoryStore, InactivityPass,

@@ -8,6 +8,8 @@
 //!   of each integration size, text limits for agents and flows;
 //! - `staff`: transfers with a note, history and search, files sent to customers, the
 //!   supervisor's overview;
+//! - `accounts`: agents added, changed and removed through the admin API without a restart, and
+//!   event streams opened with a ticket;
 //! - `agent_tools`: content filters, canned responses, the inactivity timer and the live event
 //!   stream.
 //!
@@ -15,6 +17,7 @@
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test acd`.
 
+mod accounts;
 mod agent_tools;
 mod claims;
 mod offers;

@@ -7,6 +7,8 @@
 //! - `acd`: 200 customers and 10 agents on three hosts accepting at once: nothing assigned
 //!   twice, nobody over capacity; an agent's live stream on one host gets the offers made
 //!   anywhere; an alerting timeout fires once;
+//! - `accounts`: an agent added through one host's admin API signs in on another, a stream
+//!   ticket from one host opens a stream on another, and a removal reaches every host;
 //! - `failover`: a host killed with SIGKILL under load: nothing acknowledged is lost, the
 //!   others resume its customers and sends;
 //! - `partition`: a host cut off from the database (its own network namespace, the link
@@ -15,6 +17,7 @@
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test scale_out`.
 
+mod accounts;
 mod acd;
 mod conversations;
 mod failover;

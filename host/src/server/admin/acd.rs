@@ -31,6 +31,7 @@ pub fn routes() -> Router<AdminState> {
 async fn admin_queues(State(state): State<AdminState>) -> ApiResult {
     let counts = state.store.count_by_state().await?;
     let presences = state.store.presences().await?;
+    let agents = state.agents.all();
     let queues: Vec<Value> = state
         .queues
         .iter()
@@ -42,9 +43,8 @@ async fn admin_queues(State(state): State<AdminState>) -> ApiResult {
                     .map(|c| c.count)
                     .sum::<i64>()
             };
-            let available = state
-                .agents
-                .all()
+            let available = agents
+                .iter()
                 .filter(|a| a.queues.contains(&q.id))
                 .filter(|a| {
                     presences

@@ -1,9 +1,11 @@
 //! The admin API (`/admin/v1/...`), by resource: flows, plugins, integrations, schedule groups,
-//! the ACD's queues, canned responses and content filters, and the data's lifecycle (erasure,
-//! the audit log). Every route sits behind one layer that checks the admin token, and one that
-//! records every call that may change something in the audit log (`audit.rs`).
+//! agents and supervisors (`agents.rs`), the ACD's queues, canned responses and content filters,
+//! and the data's lifecycle (erasure, the audit log). Every route sits behind one layer that checks
+//! the admin token, and one that records every call that may change something in the audit log
+//! (`audit.rs`).
 
 mod acd;
+mod agents;
 mod audit;
 mod flows;
 mod integrations;
@@ -26,6 +28,7 @@ pub fn routes(state: AdminState, auth: Arc<Auth>) -> Router {
         .merge(plugins::routes())
         .merge(integrations::routes())
         .merge(acd::routes())
+        .merge(agents::routes())
         .merge(schedules::routes())
         .merge(lifecycle::routes())
         // The token check runs first (the last layer added is the outermost).

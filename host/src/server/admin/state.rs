@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::acd::Roster;
 use crate::config::QueueConfig;
 use crate::deploy::Deployer;
 use crate::directory::AgentDirectory;
@@ -15,5 +16,7 @@ pub struct AdminState {
     pub store: Arc<dyn Store>,
     pub queues: Arc<Vec<QueueConfig>>,
     pub agents: Arc<AgentDirectory>,
+    /// Adds, changes and removes agents and supervisors at run time.
+    pub roster: Arc<Roster>,
     pub schedules: Arc<Schedules>,
 }

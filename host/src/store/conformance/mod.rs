@@ -3,6 +3,7 @@
 //! [`crate::store_conformance_tests`] turns the whole suite into `#[tokio::test]`s for an engine
 //! (the SQLite engine runs it in `sqlite/`; another engine runs it unchanged).
 
+mod accounts;
 mod acd;
 mod catalog;
 mod conversations;
@@ -12,6 +13,7 @@ mod outbox;
 mod supervision;
 mod support;
 
+pub use accounts::*;
 pub use acd::*;
 pub use catalog::*;
 pub use conversations::*;
@@ -42,6 +44,8 @@ macro_rules! store_conformance_tests {
             a_quiet_customer_is_warned_then_ended,
             flows_and_plugins_keep_every_version,
             schedule_overrides_are_kept,
+            accounts_are_saved_replaced_and_deleted,
+            a_stream_ticket_opens_one_stream_before_it_expires,
             daily_caps_count_per_utc_day,
             saving_an_integration_reauthorizes_it_and_wakes_its_messages,
             canned_responses_and_filters,

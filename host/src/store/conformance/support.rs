@@ -114,7 +114,8 @@ pub fn agent(id: &str, capacity: u32) -> AgentConfig {
     AgentConfig {
         id: id.into(),
         name: None,
-        token: format!("{id}-token"),
+        token: None,
+        token_hash: None,
         queues: vec!["support".into()],
         capacity,
         channel_capacity: Default::default(),

@@ -6,8 +6,9 @@
 //! daily caps counted by an upsert (`outbox.rs`). Hosts tell
 //! each other what happened with LISTEN/NOTIFY (`bus.rs`). The files mirror the embedded
 //! engine's, one per trait (`supervision.rs`, `history.rs`, `attachments.rs` for the staff's; `lifecycle.rs` for
-//! erasure, the audit log and retention).
+//! erasure, the audit log and retention; `accounts.rs` for the agents admins add).
 
+mod accounts;
 mod acd;
 mod attachments;
 mod bus;

@@ -4,9 +4,10 @@
 //! implemented over them in its own file: `inbox.rs`, `conversation_store.rs`, `outbox.rs`,
 //! `acd.rs` (over `presence.rs`, the presence and offer rows, with `routing.rs` for routing
 //! passes and `transfers.rs`), `supervision.rs`,
-//! `history.rs`, `attachments.rs`, `catalog.rs`; `lifecycle.rs` erasure, the audit log and retention;
-//! `backup.rs` is `switchboard backup`.
+//! `history.rs`, `attachments.rs`, `catalog.rs`, `accounts.rs`; `lifecycle.rs` erasure, the audit log
+//! and retention; `backup.rs` is `switchboard backup`.
 
+mod accounts;
 mod acd;
 mod attachments;
 mod backup;

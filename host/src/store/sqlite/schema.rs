@@ -353,6 +353,24 @@ CREATE INDEX messages_created ON messages (created_at);
 CREATE INDEX attachments_conversation ON attachments (conversation);
 CREATE INDEX wrapups_conversation ON wrapups (conversation);
 "#,
+    r#"
+-- Agents and supervisors admins add through the API; only their token's Argon2 hash is kept.
+CREATE TABLE accounts (
+    id         TEXT PRIMARY KEY,
+    role       TEXT NOT NULL,                -- agent | supervisor
+    profile    TEXT NOT NULL,                -- name, queues, skills... as JSON
+    token_hash TEXT NOT NULL,                -- PHC string
+    updated_at INTEGER NOT NULL
+);
+-- Short-lived, single-use tickets that open an event stream (browsers' EventSource sends no
+-- header); by the SHA-256 of the ticket, never the ticket.
+CREATE TABLE stream_tickets (
+    ticket_sha256 TEXT PRIMARY KEY,
+    role          TEXT NOT NULL,             -- agent | supervisor | admin
+    member        TEXT NOT NULL,             -- the agent's or supervisor's id; '' for the admin
+    expires_at    INTEGER NOT NULL
+);
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> anyhow::Result<()> {
