@@ -9,9 +9,11 @@
 //!   `SWITCHBOARD_PLUGINS_DIR` pointing at the components.
 //! - `serve [--config FILE]`: the demo: the platform simulator and the host, both reading one
 //!   config (`switchboard.toml` by default).
-//! - `bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]`: release builds,
-//!   then the bench's phases against bare hyper, Node-RED and the host (see `bench/mod.rs`),
-//!   merged into `target/bench/report.json` and `report.md`.
+//! - `bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]
+//!   [--store sqlite|postgres] [--hosts N] [--no-sqlite]`: release builds, then the bench's
+//!   phases against bare hyper, Node-RED and the host, on SQLite and with `--store postgres`
+//!   also on a local PostgreSQL with one host and N hosts (see `bench/mod.rs`), merged into
+//!   `target/bench/report.json` and `report.md`.
 //!
 //! Every step is printed before it runs; a failing step stops the task with a non-zero exit code.
 
@@ -45,11 +47,15 @@ commands:
                                        from a fresh demo state unless --keep; --hosts N: N hosts on a
                                        local PostgreSQL (target/serve-postgres)
   bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]
+        [--store sqlite|postgres] [--hosts N] [--no-sqlite]
                                        measure a release host: intake beside bare hyper and
                                        Node-RED, sustained open-loop rate, faults, and the
                                        sustained rate on a million stored conversations unless
                                        --no-scale (defaults: 10 s, 32 connections, 20 s steps);
-                                       report in target/bench/
+                                       --store postgres: also intake and sustained on a local
+                                       PostgreSQL, 1 host and with --hosts N (2-16) N hosts
+                                       sharing it, beside SQLite's figures (--no-sqlite skips
+                                       the SQLite sessions); report in target/bench/
   check-architecture                   host/src: no import cycle, no file over 600 lines of
                                        non-test code, the database driver only under store/
   new-plugin KIND NAME [--out DIR]     a new plugin crate plugins/NAME from a template (KIND: adapter,
