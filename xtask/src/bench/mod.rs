@@ -91,13 +91,12 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
 
     // 2. The host on an empty SQLite store.
     if args.sqlite {
-        let mut driver = driver_host_args(&args);
-        driver.extend(["--phases".into(), "intake,sustained,faults".into()]);
         let spec = Spec {
             label: "empty".into(),
             store: SessionStore::Sqlite { prefilled: None },
             hosts: 1,
-            driver_args: driver,
+            phases: "intake,sustained,faults",
+            driver_args: driver_host_args(&args),
         };
         session::run(ws, &plugins, &dirs, spec)?;
     }
@@ -105,7 +104,6 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
     // 3. The host on a million stored conversations.
     if let Some(db) = &prefilled {
         let mut driver = driver_host_args(&args);
-        driver.extend(["--phases".into(), "sustained".into()]);
         driver.push("--ladder-from".into());
         driver.push(dirs.phases.join("host.json").display().to_string());
         let spec = Spec {
@@ -114,6 +112,7 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
                 prefilled: Some(db),
             },
             hosts: 1,
+            phases: "sustained",
             driver_args: driver,
         };
         session::run(ws, &plugins, &dirs, spec)?;
@@ -130,13 +129,12 @@ pub fn run(ws: &Workspace, args: Args) -> anyhow::Result<ExitCode> {
         )?;
         for hosts in postgres_sessions {
             let url = postgres.fresh_database(&format!("bench_{hosts}_hosts"))?;
-            let mut driver = driver_host_args(&args);
-            driver.extend(["--phases".into(), "intake,sustained".into()]);
             let spec = Spec {
                 label: format!("postgres-{hosts}"),
                 store: SessionStore::Postgres { url },
                 hosts,
-                driver_args: driver,
+                phases: "intake,sustained",
+                driver_args: driver_host_args(&args),
             };
             session::run(ws, &plugins, &dirs, spec)?;
         }

@@ -35,7 +35,10 @@ pub struct Spec<'a> {
     pub label: String,
     pub store: SessionStore<'a>,
     pub hosts: u16,
-    /// The driver's phase and load flags.
+    /// The driver's phases: `intake,sustained,faults` or fewer (the fault fixtures are called
+    /// on the first host).
+    pub phases: &'static str,
+    /// The driver's load flags.
     pub driver_args: Vec<String>,
 }
 
@@ -129,12 +132,14 @@ pub fn run(ws: &Workspace, plugins: &Path, dirs: &Dirs, spec: Spec) -> anyhow::R
         .args(&spec.driver_args)
         .stdin(Stdio::piped());
     signer_args(&mut driver);
-    // The fault fixtures are called on the first host (only the phases that name `faults` do).
-    for kind in BENCH_FAULTS {
-        driver.arg("--fault").arg(format!(
-            "{kind}=http://{}/webhooks/{kind}-fixture",
-            hosts[0].addr
-        ));
+    driver.args(["--phases", spec.phases]);
+    if spec.phases.contains("faults") {
+        for kind in BENCH_FAULTS {
+            driver.arg("--fault").arg(format!(
+                "{kind}=http://{}/webhooks/{kind}-fixture",
+                hosts[0].addr
+            ));
+        }
     }
     let mut driver = Running::spawn("bench", &mut driver)?;
     crate::wait_for_listener(&mut driver, x_api_addr, STAND_IN_TIMEOUT)?;
@@ -229,6 +234,7 @@ mod tests {
             label: label.into(),
             store: SessionStore::Sqlite { prefilled: None },
             hosts: 1,
+            phases: "sustained",
             driver_args: Vec::new(),
         };
         assert_eq!(spec("empty").out_file(), "host.json");
