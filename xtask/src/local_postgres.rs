@@ -1,6 +1,8 @@
 //! `cargo xtask serve --hosts N`: a local PostgreSQL for the demo (Debian's `postgresql`
 //! package, in `target/serve-postgres/`, kept between runs) and the host configuration each of
 //! the N hosts runs on: the demo's, with `[store] url` on that database and a port of its own.
+//! `cargo xtask bench --store postgres` starts one the same way in `target/bench-run/postgres/`,
+//! with a fresh database per session.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,8 @@ pub struct LocalPostgres {
     data: PathBuf,
     root: bool,
     server: Running,
+    /// `postgres://postgres@127.0.0.1:PORT`, without a database.
+    base: String,
     /// `postgres://postgres@127.0.0.1:PORT/switchboard`.
     pub url: String,
 }
@@ -78,6 +82,12 @@ impl LocalPostgres {
     /// Starts the demo's PostgreSQL in `dir` (created on first use) on a free loopback port,
     /// with a database `switchboard`.
     pub fn start(dir: &Path) -> anyhow::Result<LocalPostgres> {
+        LocalPostgres::start_with(dir, &[])
+    }
+
+    /// [`LocalPostgres::start`] with server settings (`("max_connections", "300")`) for this
+    /// run of the server.
+    pub fn start_with(dir: &Path, settings: &[(&str, &str)]) -> anyhow::Result<LocalPostgres> {
         ensure_postgres()?;
         let bin = find_bin()?;
         let root = Command::new("id")
@@ -116,6 +126,11 @@ impl LocalPostgres {
             .arg("-D")
             .arg(&data)
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+            .args(
+                settings
+                    .iter()
+                    .flat_map(|(key, value)| ["-c".to_owned(), format!("{key}={value}")]),
+            )
             .arg("-k")
             .arg(dir)
             .stdout(log.try_clone()?)
@@ -164,7 +179,25 @@ impl LocalPostgres {
             root,
             server,
             url: format!("{base}/switchboard"),
+            base,
         })
+    }
+
+    /// Creates the database `name` (dropping one left by an earlier run first) and returns its
+    /// URL: a fresh, empty store.
+    pub fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
+        let admin = format!("{}/postgres", self.base);
+        for sql in [
+            format!("DROP DATABASE IF EXISTS \"{name}\""),
+            format!("CREATE DATABASE \"{name}\""),
+        ] {
+            succeed(
+                Command::new(self.bin.join("psql"))
+                    .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &admin, "-c"])
+                    .arg(sql),
+            )?;
+        }
+        Ok(format!("{}/{name}", self.base))
     }
 }
 
@@ -253,6 +286,34 @@ mod tests {
             .unwrap();
             assert_eq!(answer.trim(), "switchboard");
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_fresh_database_is_empty_even_when_one_was_left() {
+        let dir = Path::new("/tmp").join(format!("xtask-pg-fresh-{}", std::process::id()));
+        let postgres = LocalPostgres::start_with(&dir, &[("max_connections", "150")]).unwrap();
+        let psql = |url: &str, sql: &str| {
+            succeed(
+                Command::new(postgres.bin.join("psql")).args(["-X", "-At", "-d", url, "-c", sql]),
+            )
+            .unwrap()
+            .trim()
+            .to_owned()
+        };
+        assert_eq!(psql(&postgres.url, "SHOW max_connections"), "150");
+        let url = postgres.fresh_database("bench_2_hosts").unwrap();
+        assert!(url.ends_with("/bench_2_hosts"));
+        psql(&url, "CREATE TABLE left_over (n int)");
+        let again = postgres.fresh_database("bench_2_hosts").unwrap();
+        assert_eq!(
+            psql(
+                &again,
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'left_over'"
+            ),
+            "0"
+        );
+        drop(postgres);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

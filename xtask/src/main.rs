@@ -13,9 +13,11 @@
 //!   built in), a tarball and a Debian package in `target/dist/` (see `dist.rs`).
 //! - `test-dist`: installs `dist --profile dev`'s package and runs the installed binary, as root
 //!   on a throwaway machine (see `dist_test.rs`).
-//! - `bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]`: release builds,
-//!   then the bench's phases against bare hyper, Node-RED and the host (see `bench/mod.rs`),
-//!   merged into `target/bench/report.json` and `report.md`.
+//! - `bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]
+//!   [--store sqlite|postgres] [--hosts N] [--no-sqlite]`: release builds, then the bench's
+//!   phases against bare hyper, Node-RED and the host, on SQLite and with `--store postgres`
+//!   also on a local PostgreSQL with one host and N hosts (see `bench/mod.rs`), merged into
+//!   `target/bench/report.json` and `report.md`.
 //!
 //! Every step is printed before it runs; a failing step stops the task with a non-zero exit code.
 
@@ -51,11 +53,15 @@ commands:
                                        from a fresh demo state unless --keep; --hosts N: N hosts on a
                                        local PostgreSQL (target/serve-postgres)
   bench [--seconds N] [--connections N] [--step-seconds N] [--no-scale]
+        [--store sqlite|postgres] [--hosts N] [--no-sqlite]
                                        measure a release host: intake beside bare hyper and
                                        Node-RED, sustained open-loop rate, faults, and the
                                        sustained rate on a million stored conversations unless
                                        --no-scale (defaults: 10 s, 32 connections, 20 s steps);
-                                       report in target/bench/
+                                       --store postgres: also intake and sustained on a local
+                                       PostgreSQL, 1 host and with --hosts N (2-16) N hosts
+                                       sharing it, beside SQLite's figures (--no-sqlite skips
+                                       the SQLite sessions); report in target/bench/
   dist [--profile dev|release]         a release in target/dist/: the binary with the plugins and
                                        console built in, a tarball and a Debian package
                                        (default profile: release)

@@ -3,6 +3,10 @@
 //! measured window. It measures how fast a server answers when the client waits for it, which
 //! for the host is intake: signature, Wasm decode, durable commit and dedupe before the 2xx,
 //! with the flow and the replies left to run behind it.
+//!
+//! Against several hosts each connection task keeps one connection to each and sends its
+//! requests to them in turn (the tasks start at different hosts), so every host gets the same
+//! share of requests, as behind a round-robin load balancer.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +17,7 @@ use tokio::time::Instant;
 
 use super::bodies::{Signed, Signer};
 use super::customers::Customers;
-use super::http::{self, Connection, Target};
+use super::http::{self, Connection, Targets};
 use super::procfs::Cpu;
 use super::stats::Latency;
 
@@ -115,7 +119,7 @@ pub fn pools(
 /// `cycle` lets a connection start its pool over instead of stopping when it runs out (for a
 /// server that cannot tell); `customers` records sends and accepted customers.
 pub async fn drive(
-    target: Arc<Target>,
+    targets: Arc<Targets>,
     pools: &[Arc<[Signed]>],
     cycle: bool,
     load: ClosedLoad,
@@ -128,9 +132,11 @@ pub async fn drive(
     };
     let tasks: Vec<_> = pools
         .iter()
-        .map(|pool| {
+        .enumerate()
+        .map(|(first_turn, pool)| {
             tokio::spawn(connection_loop(
-                target.clone(),
+                targets.clone(),
+                first_turn,
                 pool.clone(),
                 cycle,
                 window,
@@ -156,9 +162,11 @@ pub async fn drive(
     total
 }
 
-/// One keep-alive connection in a closed loop; reconnects after a failure.
+/// One client in a closed loop: a keep-alive connection to each target, sending to them in
+/// turn from `first_turn`; reconnects after a failure.
 async fn connection_loop(
-    target: Arc<Target>,
+    targets: Arc<Targets>,
+    first_turn: usize,
     pool: Arc<[Signed]>,
     cycle: bool,
     window: Window,
@@ -168,11 +176,16 @@ async fn connection_loop(
         latencies: Vec::with_capacity(pool.len()),
         ..ClosedRun::default()
     };
-    let mut sender: Option<Connection> = None;
+    let mut senders: Vec<Option<Connection>> = targets.iter().map(|_| None).collect();
+    let mut turn = first_turn;
     let mut next = 0;
     while Instant::now() < window.end {
+        let which = turn % targets.len();
+        turn += 1;
+        let target = targets.turn(which);
+        let sender = &mut senders[which];
         if sender.as_ref().is_none_or(Connection::is_closed) {
-            sender = match tokio::time::timeout_at(window.end, http::connect(target.addr)).await {
+            *sender = match tokio::time::timeout_at(window.end, http::connect(target.addr)).await {
                 Err(_) => break,
                 Ok(Ok(connected)) => Some(connected),
                 Ok(Err(_)) => {
@@ -233,7 +246,7 @@ async fn connection_loop(
             Ok(status) => *run.failed_statuses.entry(status.as_u16()).or_default() += 1,
             Err(_) => {
                 run.transport_errors += 1;
-                sender = None;
+                *sender = None;
             }
         }
     }

@@ -4,12 +4,15 @@
 //!
 //! `/metrics` counts conversations in the store when scraped, which is not free with a million
 //! stored: the phases scrape only at the edges of a step, never during one.
+//!
+//! Several hosts on one store are scraped each and added up ([`HostCounters::merge`]): the
+//! counters count what each process did, while `outbound_pending` is read from the shared store.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, Target};
+use super::http::{self, Target, Targets};
 
 /// The counters of one integration, and the host-wide gauges, at one scrape.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -68,6 +71,16 @@ pub async fn scrape(host: &Target, integration: &str) -> Option<HostCounters> {
             None
         }
     }
+}
+
+/// The counters of every host in `hosts` added up; `None` if one of them cannot be read (a
+/// partial sum would pass for the whole).
+pub async fn scrape_all(hosts: &Targets, integration: &str) -> Option<HostCounters> {
+    let mut each = Vec::with_capacity(hosts.len());
+    for host in hosts.iter() {
+        each.push(scrape(host, integration).await?);
+    }
+    Some(HostCounters::merge(&each))
 }
 
 /// One sample line: name, labels, value.
@@ -138,6 +151,35 @@ pub fn parse(text: &str, integration: &str) -> HostCounters {
 }
 
 impl HostCounters {
+    /// The counters of several hosts on one store at about the same time: what each process
+    /// counted is added up; the pending sends, read from the store they share, are counted once
+    /// (the highest reading, as the scrapes are a moment apart).
+    pub fn merge(hosts: &[HostCounters]) -> HostCounters {
+        let mut total = HostCounters::default();
+        for host in hosts {
+            total.events_stored += host.events_stored;
+            total.replies_sent += host.replies_sent;
+            total.replies_failed += host.replies_failed;
+            total.send_retries += host.send_retries;
+            total.flow_steps += host.flow_steps;
+            total.outbound_pending = total.outbound_pending.max(host.outbound_pending);
+            for calls in &host.plugin_calls {
+                match total
+                    .plugin_calls
+                    .iter_mut()
+                    .find(|c| c.plugin == calls.plugin && c.function == calls.function)
+                {
+                    Some(sum) => {
+                        sum.calls += calls.calls;
+                        sum.micros += calls.micros;
+                    }
+                    None => total.plugin_calls.push(calls.clone()),
+                }
+            }
+        }
+        total
+    }
+
     /// What the counters grew by since `before`; gauges keep their current value.
     pub fn since(&self, before: &HostCounters) -> HostCounters {
         HostCounters {
@@ -228,5 +270,27 @@ switchboard_plugin_call_microseconds_total{plugin="x",function="handle-webhook"}
         );
         let delta = after.since(&after);
         assert_eq!((delta.events_stored, delta.plugin_calls.len()), (0, 0));
+    }
+
+    #[test]
+    fn hosts_on_one_store_add_their_counters_and_share_the_pending_sends() {
+        let a = parse(SCRAPE, "x-bench");
+        let b = parse(
+            &SCRAPE
+                .replace("} 120", "} 80")
+                .replace("outbound_pending 40", "outbound_pending 42"),
+            "x-bench",
+        );
+        let both = HostCounters::merge(&[a.clone(), b]);
+        assert_eq!(
+            (both.events_stored, both.replies_sent, both.outbound_pending),
+            (200, 300, 42)
+        );
+        assert_eq!(both.plugin_calls.len(), 1);
+        assert_eq!(
+            (both.plugin_calls[0].calls, both.plugin_calls[0].micros),
+            (200, 48_000)
+        );
+        assert_eq!(HostCounters::merge(std::slice::from_ref(&a)), a);
     }
 }

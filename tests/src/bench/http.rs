@@ -1,7 +1,9 @@
 //! HTTP/1.1 on loopback: where load may go, a keep-alive connection, one exchange, and the
 //! small GETs the phases make (health, metrics).
 //!
-//! Load only ever goes to this machine: a target must resolve to a loopback address.
+//! Load only ever goes to this machine: a target must resolve to a loopback address. Several
+//! hosts on one store are [`Targets`]: the load takes turns between them request by request, as
+//! a round-robin load balancer in front of them would.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -83,6 +85,48 @@ impl Target {
             .header("x-twitter-webhooks-signature", signed.signature.clone())
             .body(Full::new(signed.body.clone()))
             .expect("the parts of a pre-built request are valid")
+    }
+}
+
+/// The servers a run spreads its requests over (at least one): request `i` of a sequence goes
+/// to server `i % len`, as a round-robin load balancer would send it.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    all: Vec<Target>,
+}
+
+impl Targets {
+    /// Resolves each of `urls` (see [`Target::resolve`]); there must be at least one.
+    pub async fn resolve(urls: &[Uri]) -> anyhow::Result<Targets> {
+        ensure!(!urls.is_empty(), "a bench run needs at least one target");
+        let mut all = Vec::with_capacity(urls.len());
+        for url in urls {
+            all.push(Target::resolve(url).await?);
+        }
+        Ok(Targets { all })
+    }
+
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// The server whose turn request `i` is.
+    pub fn turn(&self, i: usize) -> &Target {
+        &self.all[i % self.all.len()]
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Target> {
+        self.all.iter()
+    }
+}
+
+impl From<Target> for Targets {
+    fn from(target: Target) -> Targets {
+        Targets { all: vec![target] }
     }
 }
 
@@ -174,5 +218,19 @@ mod tests {
         assert_eq!(local.at("/metrics").unwrap().path, "/metrics");
         assert!(target("http://10.1.2.3:8080/webhooks/x").await.is_err());
         assert!(target("https://127.0.0.1:8443/webhooks/x").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn several_targets_take_turns() {
+        let urls: Vec<Uri> = ["http://127.0.0.1:8081/w", "http://127.0.0.1:8082/w"]
+            .iter()
+            .map(|u| u.parse().unwrap())
+            .collect();
+        let targets = Targets::resolve(&urls).await.unwrap();
+        let ports: Vec<u16> = (0..5).map(|i| targets.turn(i).addr.port()).collect();
+        assert_eq!(ports, [8081, 8082, 8081, 8082, 8081]);
+        assert!(Targets::resolve(&[]).await.is_err());
+        let bad: Vec<Uri> = vec![urls[0].clone(), "http://10.1.2.3:8080/w".parse().unwrap()];
+        assert!(Targets::resolve(&bad).await.is_err());
     }
 }

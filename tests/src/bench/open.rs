@@ -7,6 +7,9 @@
 //! `max_connections` (then it waits, and the wait is counted: the server holds that many
 //! webhooks unanswered). The dispatcher records how late it dispatched against the schedule,
 //! so a driver starved of CPU is told apart from a slow host.
+//!
+//! Against several hosts request `i` goes to host `i % n` (round robin, as a load balancer
+//! would), each host with idle connections of its own; `max_connections` caps them all together.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +20,7 @@ use tokio::time::Instant;
 
 use super::bodies::Signed;
 use super::customers::Customers;
-use super::http::{self, Connection, Target};
+use super::http::{self, Connection, Targets};
 
 /// Time between dispatching the schedule and its first request, so the first is not late.
 const LEAD: Duration = Duration::from_millis(20);
@@ -76,14 +79,15 @@ impl Dispatched {
 
 /// The connections a schedule shares.
 struct Pool {
-    target: Arc<Target>,
-    idle: Mutex<Vec<Connection>>,
+    targets: Arc<Targets>,
+    /// Idle connections, by target.
+    idle: Vec<Mutex<Vec<Connection>>>,
     slots: Semaphore,
 }
 
 impl Pool {
-    fn take_idle(&self) -> Option<Connection> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+    fn take_idle(&self, target: usize) -> Option<Connection> {
+        let mut idle = self.idle[target].lock().unwrap_or_else(|e| e.into_inner());
         while let Some(connection) = idle.pop() {
             if !connection.is_closed() {
                 return Some(connection);
@@ -92,8 +96,8 @@ impl Pool {
         None
     }
 
-    fn give_back(&self, connection: Connection) {
-        self.idle
+    fn give_back(&self, target: usize, connection: Connection) {
+        self.idle[target]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(connection);
@@ -102,15 +106,15 @@ impl Pool {
 
 /// Dispatches `bodies` at `rate` per second and returns once the last is dispatched.
 pub async fn run(
-    target: Arc<Target>,
+    targets: Arc<Targets>,
     bodies: Arc<[Signed]>,
     rate: f64,
     max_connections: usize,
     customers: Arc<Customers>,
 ) -> Dispatched {
     let pool = Arc::new(Pool {
-        target,
-        idle: Mutex::new(Vec::new()),
+        idle: targets.iter().map(|_| Mutex::new(Vec::new())).collect(),
+        targets,
         slots: Semaphore::new(max_connections),
     });
     let started = Instant::now() + LEAD;
@@ -153,9 +157,11 @@ async fn request(
         .await
         .expect("the semaphore is never closed");
     let waited = asked.elapsed() > CONNECTION_WAIT;
-    let connection = match pool.take_idle() {
+    let which = i % pool.targets.len();
+    let target = pool.targets.turn(which);
+    let connection = match pool.take_idle(which) {
         Some(connection) => Ok(connection),
-        None => http::connect(pool.target.addr).await,
+        None => http::connect(target.addr).await,
     };
     let sent = Instant::now();
     customers.sent(signed.customer, sent);
@@ -169,10 +175,10 @@ async fn request(
     let Ok(mut connection) = connection else {
         return fail(sent);
     };
-    match http::exchange(&mut connection, pool.target.webhook(signed)).await {
+    match http::exchange(&mut connection, target.webhook(signed)).await {
         Ok(status) => {
             let answered = Instant::now();
-            pool.give_back(connection);
+            pool.give_back(which, connection);
             Outcome {
                 customer: signed.customer,
                 sent,

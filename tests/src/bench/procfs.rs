@@ -67,7 +67,8 @@ fn parse_status_kb(status: &str, field: &str) -> Option<f64> {
 pub struct Cpu {
     /// The driver (and whatever it serves in-process: the baseline, the send API stand-in).
     pub driver_pct: Option<f64>,
-    /// The server under load (the host or Node-RED).
+    /// The server under load (the host, every host of a session together, or Node-RED; not
+    /// PostgreSQL's own processes, which count under `machine_pct`).
     pub server_pct: Option<f64>,
     /// Every process of the machine; what the driver and server do not explain is someone else.
     pub machine_pct: Option<f64>,
@@ -77,16 +78,25 @@ pub struct Cpu {
 pub struct CpuMeter {
     started: Instant,
     driver: Option<f64>,
-    server: Option<(u32, f64)>,
+    /// The servers' processes and their CPU seconds so far (`None`: none, or one unreadable).
+    server: Option<(Vec<u32>, f64)>,
     machine: Option<(f64, f64)>,
 }
 
+/// The CPU seconds of all of `pids` together; `None` if one cannot be read.
+fn total_cpu_seconds(pids: &[u32]) -> Option<f64> {
+    pids.iter().map(|pid| cpu_seconds(Some(*pid))).sum()
+}
+
 impl CpuMeter {
-    pub fn start(server_pid: Option<u32>) -> CpuMeter {
+    /// Starts measuring the driver, the machine, and the servers `server_pids` together.
+    pub fn start(server_pids: &[u32]) -> CpuMeter {
         CpuMeter {
             started: Instant::now(),
             driver: cpu_seconds(None),
-            server: server_pid.and_then(|pid| Some((pid, cpu_seconds(Some(pid))?))),
+            server: (!server_pids.is_empty())
+                .then(|| Some((server_pids.to_vec(), total_cpu_seconds(server_pids)?)))
+                .flatten(),
             machine: machine_ticks(),
         }
     }
@@ -102,7 +112,8 @@ impl CpuMeter {
                 .and_then(|(a, b)| pct(a, b)),
             server_pct: self
                 .server
-                .and_then(|(pid, before)| pct(before, cpu_seconds(Some(pid))?)),
+                .as_ref()
+                .and_then(|(pids, before)| pct(*before, total_cpu_seconds(pids)?)),
             machine_pct: self.machine.zip(machine_ticks()).and_then(
                 |((busy0, total0), (busy1, total1))| {
                     let total = total1 - total0;

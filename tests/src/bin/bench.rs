@@ -4,8 +4,9 @@
 //! ```text
 //! bench peers  --out FILE --consumer-secret S --account-id A [--node-red URL --node-red-pid PID
 //!              | --node-red-skipped REASON] [--seconds 10] [--connections 32] [--max-rate 20000]
-//! bench host   --out FILE --target URL --consumer-secret S --account-id A --access-token T
-//!              --x-api-listen ADDR [--label empty] [--integration x-bench] [--pid-file FILE]
+//! bench host   --out FILE --target URL [--target URL ...] --consumer-secret S --account-id A
+//!              --access-token T --x-api-listen ADDR [--label empty] [--store sqlite|postgres]
+//!              [--integration x-bench] [--pid-file FILE]
 //!              [--phases intake,sustained,faults] [--fault NAME=URL ...] [--seconds 10]
 //!              [--connections 32] [--step-seconds 20] [--max-rate 20000]
 //!              [--max-connections 1024] [--drain-timeout 180] [--health-timeout 120]
@@ -14,7 +15,13 @@
 //! ```
 //!
 //! `host --hold` keeps the X send API stand-in up after the results are written, until standard
-//! input closes: xtask stops the host first, so the stand-in outlives it.
+//! input closes: xtask stops the host first, so the stand-in outlives it. Several `--target`s
+//! are several hosts on one store: the load goes to them in turn, request by request, and the
+//! pid file names their processes one a line, in the same order.
+//!
+//! `report` reads `DIR/phases/`: `peers.json`, `host.json` (SQLite, an empty store; missing
+//! under `--no-sqlite`), `scale.json` (SQLite, a million conversations) and `postgres-N.json`
+//! (N hosts on PostgreSQL), whichever are there.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -30,7 +37,7 @@ use switchboard_tests::bench::closed::ClosedLoad;
 use switchboard_tests::bench::phases::peers::{self, NodeRed, Peers};
 use switchboard_tests::bench::phases::session::{self, HostSession, Plan};
 use switchboard_tests::bench::procfs::Machine;
-use switchboard_tests::bench::report::{self, Meta, render};
+use switchboard_tests::bench::report::{self, Meta, Sessions, render};
 use switchboard_tests::fixtures;
 
 const USAGE: &str =
@@ -229,9 +236,23 @@ async fn host_command(mut flags: Flags) -> anyhow::Result<()> {
         (None, None) => None,
         (Some(_), Some(_)) => bail!("--start-rate and --ladder-from exclude each other"),
     };
+    let webhooks = flags
+        .all("--target")
+        .iter()
+        .map(|url| url.parse::<Uri>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--target is not a URL")?;
+    if webhooks.is_empty() {
+        bail!("--target is required");
+    }
+    let store = flags.opt("--store")?.unwrap_or_else(|| "sqlite".into());
+    if !["sqlite", "postgres"].contains(&store.as_str()) {
+        bail!("--store {store:?}: sqlite or postgres");
+    }
     let plan = Plan {
         label: flags.opt("--label")?.unwrap_or_else(|| "empty".into()),
-        webhook: flags.req("--target")?.parse()?,
+        store,
+        webhooks,
         integration: flags
             .opt("--integration")?
             .unwrap_or_else(|| "x-bench".into()),
@@ -294,14 +315,36 @@ fn report_command(mut flags: Flags) -> anyhow::Result<()> {
     flags.finish()?;
     let phases = dir.join("phases");
     let peers: Peers = report::read_json(&phases.join("peers.json"))?;
-    let host: HostSession = report::read_json(&phases.join("host.json"))?;
-    let scale_file = phases.join("scale.json");
-    let scale: Option<HostSession> = if scale_file.exists() {
-        Some(report::read_json(&scale_file)?)
-    } else {
-        None
+    let optional = |name: &str| -> anyhow::Result<Option<HostSession>> {
+        let file = phases.join(name);
+        if file.exists() {
+            Ok(Some(report::read_json(&file)?))
+        } else {
+            Ok(None)
+        }
     };
-    let report = report::build(meta, peers, host, scale);
+    let host = optional("host.json")?.unwrap_or_else(|| HostSession {
+        label: "empty".into(),
+        store: "sqlite".into(),
+        ..HostSession::default()
+    });
+    let scale = optional("scale.json")?;
+    let mut postgres = Vec::new();
+    for entry in
+        std::fs::read_dir(&phases).with_context(|| format!("listing {}", phases.display()))?
+    {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with("postgres-") && name.ends_with(".json") {
+            postgres.extend(optional(&name)?);
+        }
+    }
+    postgres.sort_by_key(HostSession::host_count);
+    let sessions = Sessions {
+        host,
+        scale,
+        postgres,
+    };
+    let report = report::build(meta, peers, sessions);
     let markdown = render::markdown(&report);
     report::write_json(&dir.join("report.json"), &report)?;
     std::fs::write(dir.join("report.md"), &markdown)

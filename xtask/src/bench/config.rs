@@ -1,5 +1,6 @@
 //! The bench host's configuration: one X integration running the demo `support` flow, whose
-//! `api_base` is the driver's X send API stand-in, plus one integration per fault fixture.
+//! `api_base` is the driver's X send API stand-in, plus one integration per fault fixture; the
+//! store a SQLite file or a PostgreSQL database (which several hosts share).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -38,12 +39,37 @@ token = "demo-agent-alice"
 queues = ["support", "billing"]
 "#;
 
+/// Where a bench host stores.
+#[derive(Debug, Clone, Copy)]
+pub enum Store<'a> {
+    /// A SQLite file, synced as [`BENCH_STORE_SYNC`] says.
+    Sqlite(&'a Path),
+    /// A PostgreSQL URL, with the host's default pool; PostgreSQL's own durability settings
+    /// (its defaults: every commit flushed).
+    Postgres(&'a str),
+}
+
+impl Store<'_> {
+    /// The keys of `[store]`.
+    fn table(&self) -> String {
+        match self {
+            Store::Sqlite(path) => format!(
+                "path = {}
+sync = \"{BENCH_STORE_SYNC}\"",
+                toml_string(path)
+            ),
+            // The bench's own URL: no quote or backslash to escape.
+            Store::Postgres(url) => format!("url = \"{url}\""),
+        }
+    }
+}
+
 /// The config of a bench host storing in `store`, listening on `host` and sending X replies to
 /// `x_api`; everything absolute, so it runs from any folder.
 pub fn host_config(
     ws: &Workspace,
     plugins: &Path,
-    store: &Path,
+    store: Store,
     host: SocketAddr,
     x_api: SocketAddr,
 ) -> String {
@@ -55,8 +81,7 @@ pub fn host_config(
 listen = "{host}"
 
 [store]
-path = {store}
-sync = "{BENCH_STORE_SYNC}"
+{store}
 
 [plugins]
 dir = {plugins}
@@ -77,7 +102,7 @@ access_token = "{BENCH_ACCESS_TOKEN}"
 account_id = "{BENCH_ACCOUNT_ID}"
 api_base = "http://{x_api}"
 {faults}{BENCH_QUEUES_AND_AGENTS}"#,
-        store = toml_string(store),
+        store = store.table(),
         plugins = toml_string(plugins),
         cache = toml_string(&cache),
         flows = toml_string(&flows),
@@ -100,13 +125,37 @@ mod tests {
         let text = host_config(
             &ws,
             Path::new("/p"),
-            Path::new("/s/switchboard.db"),
+            Store::Sqlite(Path::new("/s/switchboard.db")),
             "127.0.0.1:1".parse().unwrap(),
             "127.0.0.1:2".parse().unwrap(),
         );
         assert!(text.contains("listen = \"127.0.0.1:1\""));
         assert!(text.contains("api_base = \"http://127.0.0.1:2\""));
-        assert!(text.contains("path = \"/s/switchboard.db\"\nsync = \"normal\""));
+        assert!(text.contains("[store]\npath = \"/s/switchboard.db\"\nsync = \"normal\"\n"));
         assert_eq!(text.matches("[[integration]]").count(), 5);
+    }
+
+    #[test]
+    fn hosts_on_postgres_share_its_url_and_the_stand_in() {
+        let ws = Workspace::locate().unwrap();
+        let url = "postgres://postgres@127.0.0.1:5/bench_2_hosts";
+        let configs: Vec<String> = [3, 4]
+            .iter()
+            .map(|port| {
+                host_config(
+                    &ws,
+                    Path::new("/p"),
+                    Store::Postgres(url),
+                    format!("127.0.0.1:{port}").parse().unwrap(),
+                    "127.0.0.1:2".parse().unwrap(),
+                )
+            })
+            .collect();
+        for text in &configs {
+            assert!(text.contains(&format!("[store]\nurl = \"{url}\"\n\n")));
+            assert!(!text.contains("sync ="));
+            assert!(text.contains("api_base = \"http://127.0.0.1:2\""));
+        }
+        assert!(configs[1].contains("listen = \"127.0.0.1:4\""));
     }
 }

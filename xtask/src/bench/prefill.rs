@@ -45,7 +45,7 @@ pub fn ensure(ws: &Workspace, plugins: &Path, out: &Path) -> anyhow::Result<Path
     let unused = "127.0.0.1:9".parse().context("a loopback address")?;
     fs::write(
         &config_path,
-        config::host_config(ws, plugins, &store, unused, unused),
+        config::host_config(ws, plugins, config::Store::Sqlite(&store), unused, unused),
     )
     .with_context(|| format!("cannot write {}", config_path.display()))?;
     let started = Instant::now();

@@ -72,8 +72,8 @@ pub async fn run(
         .iter()
         .map(|(_, target)| tokio::spawn(fault_loop(target.clone(), counted_from, end)))
         .collect();
-    let meter = CpuMeter::start(session.host_pid);
-    let run = closed::drive(session.webhook.clone(), &pools, false, load, None).await;
+    let meter = CpuMeter::start(&session.host_pids);
+    let run = closed::drive(session.webhooks.clone(), &pools, false, load, None).await;
     let x = run.result(load.connections, meter.stop());
     let mut results = Vec::new();
     for ((name, _), task) in targets.iter().zip(loops) {

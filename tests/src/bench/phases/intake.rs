@@ -53,9 +53,9 @@ pub async fn run(session: &Session, load: ClosedLoad, max_rate: u64) -> Intake {
         signed_at.elapsed()
     );
     let before = session.counters().await;
-    let meter = CpuMeter::start(session.host_pid);
+    let meter = CpuMeter::start(&session.host_pids);
     let run = closed::drive(
-        session.webhook.clone(),
+        session.webhooks.clone(),
         &pools,
         false,
         load,

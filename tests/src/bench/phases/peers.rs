@@ -28,7 +28,7 @@ use super::intake;
 use crate::bench::bodies::Signer;
 use crate::bench::closed::{self, ClosedLoad, ClosedResult};
 use crate::bench::customers::Customers;
-use crate::bench::http::Target;
+use crate::bench::http::{Target, Targets};
 use crate::bench::procfs::CpuMeter;
 
 /// Bodies per connection the baseline cycles through.
@@ -59,12 +59,15 @@ pub async fn run(
 
     let (addr, server) = start_baseline().await?;
     let pools = closed::pools(signer, &customers, load.connections, BASELINE_POOL);
-    let target = Arc::new(Target::local(addr, "/webhooks/x-bench".parse()?)?);
+    let target = Arc::new(Targets::from(Target::local(
+        addr,
+        "/webhooks/x-bench".parse()?,
+    )?));
     println!(
         "peers: bare hyper, {} connections, closed loop",
         load.connections
     );
-    let meter = CpuMeter::start(None);
+    let meter = CpuMeter::start(&[]);
     let run = closed::drive(target, &pools, true, load, None).await;
     let baseline = run.result(load.connections, meter.stop());
     server.abort();
@@ -73,7 +76,7 @@ pub async fn run(
 
     let (node_red, node_red_skipped) = match node_red {
         Ok(node_red) => {
-            let target = Arc::new(Target::resolve(&node_red.url).await?);
+            let target = Arc::new(Targets::from(Target::resolve(&node_red.url).await?));
             let pools = closed::pools(
                 signer,
                 &customers,
@@ -84,7 +87,7 @@ pub async fn run(
                 "peers: Node-RED at {}, {} connections, closed loop",
                 node_red.url, load.connections
             );
-            let meter = CpuMeter::start(node_red.pid);
+            let meter = CpuMeter::start(node_red.pid.as_slice());
             let run = closed::drive(target, &pools, false, load, None).await;
             let result = run.result(load.connections, meter.stop());
             println!(

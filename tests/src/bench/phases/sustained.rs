@@ -118,9 +118,9 @@ async fn step(session: &Session, rate: f64, load: SustainedLoad, leftover: u64) 
     let ids: Vec<u64> = bodies.iter().map(|b| b.customer).collect();
     let before = session.counters().await;
 
-    let meter = CpuMeter::start(session.host_pid);
+    let meter = CpuMeter::start(&session.host_pids);
     let dispatched = open::run(
-        session.webhook.clone(),
+        session.webhooks.clone(),
         bodies,
         rate,
         load.max_connections,

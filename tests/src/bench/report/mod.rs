@@ -1,6 +1,7 @@
 //! The report: the phases' results merged, the headline figures (each a ratio or a same-run
 //! comparison where it can be), the goals beside them, and notes on anything that makes a
 //! figure less than it looks. [`render`] writes it as Markdown; `report.json` is [`Report`].
+//! With `--store postgres`, [`stores`] sets the PostgreSQL sessions beside SQLite's.
 
 use std::path::Path;
 
@@ -14,6 +15,9 @@ use super::procfs::Machine;
 use super::stats::ratio;
 
 pub mod render;
+pub mod stores;
+
+use stores::StoreFigures;
 
 /// A whole bench run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +35,9 @@ pub struct Report {
     pub host: HostSession,
     /// The session on the prefilled store (`--scale`).
     pub scale: Option<HostSession>,
+    /// The sessions on PostgreSQL (`--store postgres`): one host, then `--hosts N` when N > 1.
+    #[serde(default)]
+    pub postgres: Vec<HostSession>,
     pub notes: Vec<String>,
 }
 
@@ -60,6 +67,10 @@ pub struct Figures {
     pub peak_rss_mb_empty: Option<f64>,
     /// X throughput beside the fault loops over intake throughput without them.
     pub faults_vs_intake: Option<f64>,
+    /// SQLite beside PostgreSQL (`--store postgres`): SQLite's row (when it ran), then one per
+    /// PostgreSQL session, each figure also over SQLite's; empty without `--store postgres`.
+    #[serde(default)]
+    pub stores: Vec<StoreFigures>,
 }
 
 /// Which side of its goal a figure must be on.
@@ -122,11 +133,27 @@ pub struct Meta {
     pub notes: Vec<String>,
 }
 
+/// The sessions of a run: on SQLite (an empty store, and the prefilled one with `--scale`),
+/// and on PostgreSQL.
+#[derive(Debug, Clone, Default)]
+pub struct Sessions {
+    /// The empty-store SQLite session (everything `None` under `--no-sqlite`).
+    pub host: HostSession,
+    pub scale: Option<HostSession>,
+    pub postgres: Vec<HostSession>,
+}
+
 /// Merges the phases into the report.
-pub fn build(meta: Meta, peers: Peers, host: HostSession, scale: Option<HostSession>) -> Report {
-    let figures = figures(&peers, &host, scale.as_ref());
+pub fn build(meta: Meta, peers: Peers, sessions: Sessions) -> Report {
+    let Sessions {
+        host,
+        scale,
+        postgres,
+    } = sessions;
+    let mut figures = figures(&peers, &host, scale.as_ref());
+    figures.stores = stores::compare(&host, &postgres);
     let mut notes = meta.notes;
-    notes.extend(findings(&peers, &host, scale.as_ref()));
+    notes.extend(findings(&peers, &host, scale.as_ref(), &postgres));
     Report {
         goals: goals(&figures),
         figures,
@@ -138,6 +165,7 @@ pub fn build(meta: Meta, peers: Peers, host: HostSession, scale: Option<HostSess
         peers,
         host,
         scale,
+        postgres,
         notes,
     }
 }
@@ -176,6 +204,7 @@ pub fn figures(peers: &Peers, host: &HostSession, scale: Option<&HostSession>) -
         peak_rss_store,
         peak_rss_mb_empty: host.peak_rss_mb,
         faults_vs_intake: host.faults.as_ref().and_then(|f| f.vs_intake),
+        stores: Vec::new(),
     }
 }
 
@@ -214,17 +243,37 @@ pub fn goals(figures: &Figures) -> Vec<Goal> {
 }
 
 /// What in the results makes a figure less than it looks.
-fn findings(peers: &Peers, host: &HostSession, scale: Option<&HostSession>) -> Vec<String> {
+fn findings(
+    peers: &Peers,
+    host: &HostSession,
+    scale: Option<&HostSession>,
+    postgres: &[HostSession],
+) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(reason) = &peers.node_red_skipped {
         notes.push(format!("Node-RED was not measured: {reason}."));
     }
-    let closed = [
-        ("bare hyper", Some(&peers.baseline)),
-        ("Node-RED", peers.node_red.as_ref()),
-        ("intake", host.intake.as_ref().map(|i| &i.run)),
-        ("faults' X load", host.faults.as_ref().map(|f| &f.x)),
+    if !stores::ran(host) {
+        notes.push(
+            "The SQLite sessions were not run (`--no-sqlite`): no figure is compared with SQLite's."
+                .into(),
+        );
+    }
+    let mut closed = vec![
+        ("bare hyper".to_owned(), Some(&peers.baseline)),
+        ("Node-RED".to_owned(), peers.node_red.as_ref()),
+        ("intake".to_owned(), host.intake.as_ref().map(|i| &i.run)),
+        (
+            "faults' X load".to_owned(),
+            host.faults.as_ref().map(|f| &f.x),
+        ),
     ];
+    for session in postgres {
+        closed.push((
+            format!("{} intake", session.label),
+            session.intake.as_ref().map(|i| &i.run),
+        ));
+    }
     for (name, run) in closed {
         let Some(run) = run else { continue };
         if !run.errors.is_empty() {
@@ -247,16 +296,27 @@ fn findings(peers: &Peers, host: &HostSession, scale: Option<&HostSession>) -> V
             }
         }
     }
-    if let Some(intake) = &host.intake
-        && !intake.drain.drained
-    {
-        notes.push(format!(
-            "After the intake run the host had not sent every reply when the bench stopped \
-             waiting: {} of {} messages unfinished; later phases started on a busy host.",
-            intake.drain.unfinished, intake.drain.messages
-        ));
+    for session in std::iter::once(host).chain(postgres) {
+        if let Some(intake) = &session.intake
+            && !intake.drain.drained
+        {
+            notes.push(format!(
+                "{}: after the intake run the host had not sent every reply when the bench \
+                 stopped waiting: {} of {} messages unfinished; later phases started on a busy \
+                 host.",
+                session.label, intake.drain.unfinished, intake.drain.messages
+            ));
+        }
     }
-    for session in std::iter::once(host).chain(scale) {
+    if !postgres.is_empty() {
+        notes.push(
+            "PostgreSQL ran on this machine with its defaults (every commit flushed to disk), \
+             beside the hosts and the driver; its processes' CPU counts as the machine's, not \
+             the server's. The SQLite sessions used `sync = normal` (see above)."
+                .into(),
+        );
+    }
+    for session in std::iter::once(host).chain(scale).chain(postgres) {
         let label = &session.label;
         let api = &session.x_api;
         if api.unauthorized + api.bad_requests + api.not_found + api.unknown_recipients > 0 {
@@ -281,7 +341,7 @@ fn findings(peers: &Peers, host: &HostSession, scale: Option<&HostSession>) -> V
             }
         }
     }
-    if scale.is_none() {
+    if scale.is_none() && stores::ran(host) {
         notes.push(
             "The scale session (a million stored conversations) was not run (`--no-scale`).".into(),
         );
@@ -371,7 +431,15 @@ pub(crate) mod tests {
                 .map(|g| (g.figure.clone(), g.status))
                 .collect()
         };
-        let report = build(Meta::default(), peers.clone(), host.clone(), Some(scale));
+        let report = build(
+            Meta::default(),
+            peers.clone(),
+            Sessions {
+                host: host.clone(),
+                scale: Some(scale),
+                postgres: Vec::new(),
+            },
+        );
         assert_eq!(
             statuses(&report),
             vec![
@@ -383,10 +451,64 @@ pub(crate) mod tests {
             ]
         );
         // Without the scale session its goals are not measured, and the note says how to run it.
-        let report = build(Meta::default(), peers, host, None);
+        let report = build(
+            Meta::default(),
+            peers,
+            Sessions {
+                host,
+                ..Sessions::default()
+            },
+        );
         assert_eq!(report.goals[2].status, GoalStatus::NotMeasured);
         assert_eq!(report.goals[4].status, GoalStatus::NotMeasured);
         assert!(report.notes.iter().any(|n| n.contains("--no-scale")));
+    }
+
+    #[test]
+    fn postgres_sessions_are_compared_with_sqlite_and_noted() {
+        let (peers, host, _) = sample();
+        let mut postgres = host.clone();
+        postgres.label = "postgres-2".into();
+        postgres.store = "postgres".into();
+        postgres.hosts = 2;
+        postgres.extra_replies = 3;
+        let report = build(
+            Meta::default(),
+            peers.clone(),
+            Sessions {
+                host: host.clone(),
+                scale: None,
+                postgres: vec![postgres.clone()],
+            },
+        );
+        let rows = &report.figures.stores;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].sustained_vs_sqlite, Some(1.0));
+        assert!(report.notes.iter().any(|n| n.contains("PostgreSQL ran")));
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.starts_with("postgres-2: 3 replies beyond"))
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["figures"]["stores"][1]["hosts"], 2);
+        assert_eq!(json["postgres"][0]["store"], "postgres");
+
+        // `--no-sqlite`: no SQLite figures, no ratios, and a note saying why.
+        let report = build(
+            Meta::default(),
+            peers,
+            Sessions {
+                host: HostSession::default(),
+                scale: None,
+                postgres: vec![postgres],
+            },
+        );
+        assert_eq!(report.figures.stores.len(), 1);
+        assert_eq!(report.figures.stores[0].intake_vs_sqlite, None);
+        assert!(report.notes.iter().any(|n| n.contains("--no-sqlite")));
+        assert!(!report.notes.iter().any(|n| n.contains("--no-scale")));
     }
 
     #[test]
@@ -394,7 +516,14 @@ pub(crate) mod tests {
         let (mut peers, host, _) = sample();
         peers.node_red = None;
         peers.node_red_skipped = Some("node is not installed".into());
-        let report = build(Meta::default(), peers, host, None);
+        let report = build(
+            Meta::default(),
+            peers,
+            Sessions {
+                host,
+                ..Sessions::default()
+            },
+        );
         assert_eq!(report.figures.sustained_vs_node_red, None);
         assert!(report.notes[0].contains("node is not installed"));
     }

@@ -1,5 +1,5 @@
-//! The report as Markdown: what was measured on which machine, the goals, then each phase's
-//! table, then the notes.
+//! The report as Markdown: what was measured on which machine, the goals, SQLite beside
+//! PostgreSQL (when measured), then each phase's table, then the notes.
 
 use std::fmt::Write;
 
@@ -109,6 +109,8 @@ pub fn markdown(report: &Report) -> String {
         f.peak_rss_store.as_deref().unwrap_or("?")
     );
 
+    super::stores::markdown(&mut out, &f.stores);
+
     let _ = writeln!(
         out,
         "\n## Intake (closed loop)\n\n{} keep-alive connections, each sending its next signed DM \
@@ -127,6 +129,15 @@ pub fn markdown(report: &Report) -> String {
     );
     if let Some(intake) = &report.host.intake {
         closed_row(&mut out, "switchboard intake", &intake.run);
+    }
+    for session in &report.postgres {
+        if let Some(intake) = &session.intake {
+            closed_row(
+                &mut out,
+                &format!("switchboard intake, {}", on(session)),
+                &intake.run,
+            );
+        }
     }
     match (&report.peers.node_red, &report.peers.node_red_skipped) {
         (Some(node_red), _) => closed_row(&mut out, "Node-RED 4 (no durability)", node_red),
@@ -151,6 +162,13 @@ pub fn markdown(report: &Report) -> String {
     }
 
     sustained_section(&mut out, "Sustained (open loop, empty store)", &report.host);
+    for session in &report.postgres {
+        sustained_section(
+            &mut out,
+            &format!("Sustained (open loop, empty store, {})", on(session)),
+            session,
+        );
+    }
     if let Some(scale) = &report.scale {
         sustained_section(
             &mut out,
@@ -199,6 +217,11 @@ pub fn markdown(report: &Report) -> String {
         }
     }
     out
+}
+
+/// "PostgreSQL, 2 hosts".
+fn on(session: &HostSession) -> String {
+    super::stores::title(session.on_postgres(), session.host_count())
 }
 
 fn closed_row(out: &mut String, label: &str, run: &ClosedResult) {
@@ -293,7 +316,7 @@ fn plugin_section(out: &mut String, calls: &[PluginCalls]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::report::{Meta, build};
+    use crate::bench::report::{Meta, Sessions, build};
 
     #[test]
     fn the_markdown_has_the_goals_figures_and_notes() {
@@ -303,7 +326,16 @@ mod tests {
             commit: Some("abc1234".into()),
             ..Meta::default()
         };
-        let text = markdown(&build(meta, peers, host, Some(scale)));
+        let mut postgres = host.clone();
+        postgres.label = "postgres-2".into();
+        postgres.store = "postgres".into();
+        postgres.hosts = 2;
+        let sessions = Sessions {
+            host,
+            scale: Some(scale),
+            postgres: vec![postgres],
+        };
+        let text = markdown(&build(meta, peers, sessions));
         assert!(text.contains("at commit `abc1234`"));
         assert!(text.contains("| `intake_ratio` | 0.15 | >= 0.3 | below |"));
         assert!(text.contains("| `sustained_1m_ratio` | 0.90 | >= 0.8 | PASS |"));
@@ -311,5 +343,9 @@ mod tests {
         assert!(text.contains("| bare hyper (in the driver; host not running) | 20000 |"));
         assert!(text.contains("Highest sustained: **500 msgs/s**"));
         assert!(text.contains("## Scale"));
+        assert!(text.contains("## SQLite and PostgreSQL"));
+        assert!(text.contains("| PostgreSQL, 2 hosts | 3000 (×1.00) |"));
+        assert!(text.contains("| switchboard intake, PostgreSQL, 2 hosts | 3000 |"));
+        assert!(text.contains("## Sustained (open loop, empty store, PostgreSQL, 2 hosts)"));
     }
 }
