@@ -2,7 +2,8 @@
 //!
 //! `api.rs` is the Store interface: typed, async units of work by area (inbox, conversations,
 //! outbox, ACD, catalog; `staff.rs`: supervision, history and search, attachments;
-//! `lifecycle.rs`: erasure, the audit log, retention), with no SQL
+//! `lifecycle.rs`: erasure, the audit log, retention; `accounts.rs`: agents added through the API;
+//! `signals.rs`: what hosts sharing a store tell each other), with no SQL
 //! or driver type in their signatures. `sqlite/` is the embedded engine (the default), `postgres/`
 //! the shared one (several hosts on one database); `conformance/` is one suite of behaviours
 //! written against
@@ -16,6 +17,7 @@ pub mod days;
 pub mod lifecycle;
 pub mod plugin_kv;
 pub mod postgres;
+pub mod signals;
 pub mod sqlite;
 pub mod staff;
 
