@@ -107,7 +107,8 @@ fn agents() -> impl Strategy<Value = Vec<AgentConfig>> {
                 |(i, (queues, capacity, wa_cap, skilled, speaks_fr))| AgentConfig {
                     id: format!("agent-{i}"),
                     name: None,
-                    token: format!("token-{i}"),
+                    token: None,
+                    token_hash: None,
                     queues: QUEUES
                         .iter()
                         .zip(queues)
