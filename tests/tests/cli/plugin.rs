@@ -196,7 +196,7 @@ fn plugin_check_runs_the_adapter_suite_from_any_folder() {
         "{said}"
     );
     assert!(
-        said.trim_end().ends_with("FAILED: 2 of 58 checks"),
+        said.trim_end().ends_with("FAILED: 2 of 59 checks"),
         "{said}"
     );
 }
