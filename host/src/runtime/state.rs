@@ -68,14 +68,19 @@ impl PluginState {
     }
 }
 
-/// What an instance's `kv` import needs: the store; the namespace is the plugin's name.
+/// What an instance's `kv` import needs: the store and the conversation the call serves (its
+/// writes are that conversation's, for erasure); the namespace is the plugin's name.
 pub(crate) struct KvAccess {
     pub(crate) store: KvStore,
+    pub(crate) conversation: Option<String>,
 }
 
 impl KvAccess {
-    pub(crate) fn new(store: KvStore) -> KvAccess {
-        KvAccess { store }
+    pub(crate) fn new(store: KvStore, conversation: &str) -> KvAccess {
+        KvAccess {
+            store,
+            conversation: (!conversation.is_empty()).then(|| conversation.to_string()),
+        }
     }
 }
 

@@ -27,8 +27,26 @@ pub trait PluginKv: Send + Sync {
     /// The value of `key` in `plugin`'s namespace.
     async fn get(&self, plugin: &str, key: &str) -> anyhow::Result<Option<String>>;
 
-    /// Sets `key` of `plugin` to `value`, refusing keys and values over the limits.
-    async fn set(&self, plugin: &str, key: &str, value: &str) -> anyhow::Result<()>;
+    /// Sets `key` of `plugin` to `value`, refusing keys and values over the limits, as written
+    /// while serving `conversation` (a flow plugin's call), or by no conversation (an admin's
+    /// seed). The last write decides: an erasure of that conversation's customer removes the
+    /// entry ([`erase_conversations`](PluginKv::erase_conversations)).
+    async fn set_for(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &str,
+        conversation: Option<&str>,
+    ) -> anyhow::Result<()>;
+
+    /// Sets `key` of `plugin` to `value`, written by no conversation.
+    async fn set(&self, plugin: &str, key: &str, value: &str) -> anyhow::Result<()> {
+        self.set_for(plugin, key, value, None).await
+    }
+
+    /// Removes, in every plugin's namespace, the entries last written while serving one of
+    /// `conversations`; returns how many.
+    async fn erase_conversations(&self, conversations: &[String]) -> anyhow::Result<u64>;
 
     /// Removes `key`; says whether it existed.
     async fn delete(&self, plugin: &str, key: &str) -> anyhow::Result<bool>;
@@ -65,11 +83,14 @@ pub fn check_kv_entry(key: &str, value: &str) -> anyhow::Result<()> {
 /// `switchboard flow test` seeds from its script.
 #[derive(Debug, Default)]
 pub struct MemoryKv {
-    entries: Mutex<BTreeMap<(String, String), String>>,
+    /// (plugin, key) → (value, the conversation that wrote it)
+    entries: Mutex<BTreeMap<(String, String), (String, Option<String>)>>,
 }
 
+type MemoryEntries = BTreeMap<(String, String), (String, Option<String>)>;
+
 impl MemoryKv {
-    fn entries(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), String>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, MemoryEntries> {
         // Every change is one map operation: a panic elsewhere cannot leave it half done.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -81,14 +102,29 @@ impl PluginKv for MemoryKv {
         Ok(self
             .entries()
             .get(&(plugin.to_string(), key.to_string()))
-            .cloned())
+            .map(|(value, _)| value.clone()))
     }
 
-    async fn set(&self, plugin: &str, key: &str, value: &str) -> anyhow::Result<()> {
+    async fn set_for(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &str,
+        conversation: Option<&str>,
+    ) -> anyhow::Result<()> {
         check_kv_entry(key, value)?;
-        self.entries()
-            .insert((plugin.to_string(), key.to_string()), value.to_string());
+        self.entries().insert(
+            (plugin.to_string(), key.to_string()),
+            (value.to_string(), conversation.map(str::to_string)),
+        );
         Ok(())
+    }
+
+    async fn erase_conversations(&self, conversations: &[String]) -> anyhow::Result<u64> {
+        let mut entries = self.entries();
+        let before = entries.len();
+        entries.retain(|_, (_, by)| !by.as_ref().is_some_and(|c| conversations.contains(c)));
+        Ok((before - entries.len()) as u64)
     }
 
     async fn delete(&self, plugin: &str, key: &str) -> anyhow::Result<bool> {
@@ -103,7 +139,7 @@ impl PluginKv for MemoryKv {
             .entries()
             .range((plugin.to_string(), prefix.to_string())..)
             .take_while(|((p, k), _)| p == plugin && k.starts_with(prefix))
-            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .map(|((_, k), (v, _))| (k.clone(), v.clone()))
             .collect())
     }
 }
@@ -137,6 +173,21 @@ pub(crate) async fn conformance(kv: &dyn PluginKv) {
             ("faq/hours".to_string(), "4".to_string())
         ]
     );
+
+    // Entries written while serving a conversation go with its customer's erasure; an admin's
+    // seed, and a conversation's entry an admin wrote over since, stay.
+    kv.set_for("c", "customer/cleo", "1", Some("conv-1")).await.unwrap();
+    kv.set_for("d", "notes/cleo", "2", Some("conv-2")).await.unwrap();
+    kv.set_for("c", "customer/dan", "3", Some("conv-3")).await.unwrap();
+    kv.set_for("c", "seeded", "4", Some("conv-1")).await.unwrap();
+    kv.set("c", "seeded", "5").await.unwrap();
+    kv.set("c", "faq", "6").await.unwrap();
+    let conversations = ["conv-1".to_string(), "conv-2".to_string()];
+    assert_eq!(kv.erase_conversations(&conversations).await.unwrap(), 2);
+    assert_eq!(kv.list_keys("c", "").await.unwrap(), ["customer/dan", "faq", "seeded"]);
+    assert!(kv.list_keys("d", "").await.unwrap().is_empty());
+    assert_eq!(kv.erase_conversations(&conversations).await.unwrap(), 0);
+    assert_eq!(kv.erase_conversations(&[]).await.unwrap(), 0);
 
     let long_key = "k".repeat(MAX_KEY_BYTES + 1);
     let error = kv.set("a", &long_key, "v").await.unwrap_err();

@@ -13,8 +13,21 @@ const DAN: &str = "om-erase-dan";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_customer_is_erased_and_admin_actions_are_audited() {
-    let env = TestEnv::start("erase", |_| {}).await;
     let support = std::fs::read_to_string(workspace_dir().join("flows/support.yaml")).unwrap();
+    // The demo flow, which first keeps each customer in the `directory` plugin's key-value
+    // store (`customer/<id>`).
+    let remembering = support.replacen("start: kind", "start: remember", 1).replacen(
+        "steps:\n",
+        "steps:\n  remember:\n    type: data-action\n    plugin: directory\n    \
+         action: upsert-customer\n    input:\n      handle: 'customer.id'\n    \
+         next: kind\n    failure: kind\n",
+        1,
+    );
+    let env = TestEnv::start("erase", |c| {
+        c.own_flows(&[("remembering.yaml", &remembering)]);
+        c.om_flow = "remembering".into();
+    })
+    .await;
     let (status, body) = env.put_flow("support-copy", &support).await;
     assert_eq!(status, 201, "{body}");
 
@@ -49,6 +62,12 @@ async fn a_customer_is_erased_and_admin_actions_are_audited() {
         "{before:?}"
     );
 
+    let kept = env
+        .api
+        .get("/admin/v1/plugins/directory/kv/customer%2Fom-erase-cleo", Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(kept.status, 200, "the flow kept Cleo: {}", kept.text());
+
     // Someone without the admin token cannot erase, and is not an admin action.
     let path = format!("/admin/v1/customers/{OM_INTEGRATION}/{CLEO}");
     let refused = env
@@ -80,6 +99,13 @@ async fn a_customer_is_erased_and_admin_actions_are_audited() {
         erased["erased"]["inbox_events"].as_i64().unwrap() >= 2,
         "{erased}"
     );
+    // What the flow's plugin kept of Cleo went with her; Dan's entry stays.
+    assert_eq!(erased["erased"]["plugin_entries"], 1, "{erased}");
+    let entry = |customer: &str| format!("/admin/v1/plugins/directory/kv/customer%2F{customer}");
+    let cleo_entry = env.api.get(&entry(CLEO), Some(ADMIN_TOKEN)).await;
+    assert_eq!(cleo_entry.status, 404, "{}", cleo_entry.text());
+    let dan_entry = env.api.get(&entry(DAN), Some(ADMIN_TOKEN)).await;
+    assert_eq!(dan_entry.status, 200, "{}", dan_entry.text());
 
     // Nothing of Cleo is left to see: not by search, not in the interaction, not the file;
     // alice no longer holds it.

@@ -5,6 +5,9 @@
 //! The storage is a [`PluginKv`] (`plugin_kv.rs`), which the host chooses; the import is async
 //! on the host, so a store that waits on a disk or a network never holds a worker thread.
 //!
+//! An entry written during a conversation's flow is that conversation's: erasing its customer's
+//! data removes it (`DELETE /admin/v1/customers/...`).
+//!
 //! A store failure traps the call: the plugin cannot tell a missing key from a broken disk.
 
 use wasmtime::component::{HasSelf, Linker};
@@ -40,7 +43,10 @@ impl flow_v0_1::kv::Host for PluginState {
 
     async fn set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
         let (kv, plugin) = self.kv_namespace()?;
-        kv.set(plugin, &key, &value).await.map_err(kv_error)
+        let conversation = self.kv.as_ref().and_then(|a| a.conversation.as_deref());
+        kv.set_for(plugin, &key, &value, conversation)
+            .await
+            .map_err(kv_error)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {

@@ -31,6 +31,19 @@ async fn erase_customer(
     State(state): State<AdminState>,
     Path((integration, customer)): Path<(String, String)>,
 ) -> ApiResult {
+    // What flow plugins kept while serving the customer goes first: a failure or a crash
+    // before the erasure below leaves the customer findable, so the request can be made again.
+    let conversations = state
+        .store
+        .customer_conversations(&integration, &customer)
+        .await?;
+    let plugin_entries = state
+        .deployer
+        .catalog
+        .runtime()
+        .kv_store()
+        .erase_conversations(&conversations)
+        .await?;
     let Some(erased) = state
         .store
         .erase_customer(&integration, &customer, ADMIN_ACTOR, now_ms())
@@ -46,8 +59,11 @@ async fn erase_customer(
         messages = erased.messages,
         inbox_events = erased.inbox_events,
         attachments = erased.attachments,
+        plugin_entries,
         "erased a customer's data"
     );
+    let mut erased = serde_json::to_value(&erased).map_err(anyhow::Error::from)?;
+    erased["plugin_entries"] = json!(plugin_entries);
     Ok(axum::Json(json!({
         "integration": integration,
         "customer": customer,

@@ -31,7 +31,9 @@ pub fn routes() -> Router<AdminState> {
         .route("/admin/v1/plugins/{name}/rollback", post(rollback_plugin))
         .route(
             "/admin/v1/plugins/{name}/kv/{key}",
-            get(get_plugin_kv).put(put_plugin_kv),
+            get(get_plugin_kv)
+                .put(put_plugin_kv)
+                .delete(delete_plugin_kv),
         )
 }
 
@@ -176,6 +178,27 @@ async fn put_plugin_kv(
         .set(&name, &key, &value)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /admin/v1/plugins/{name}/kv/{key}`: removes one entry of a flow plugin's key-value
+/// store (404 when there is none).
+async fn delete_plugin_kv(
+    State(state): State<AdminState>,
+    Path((name, key)): Path<(String, String)>,
+) -> ApiResult {
+    let removed = state
+        .deployer
+        .catalog
+        .runtime()
+        .kv_store()
+        .delete(&name, &key)
+        .await?;
+    match removed {
+        true => Ok(StatusCode::NO_CONTENT.into_response()),
+        false => Err(ApiError::not_found(format!(
+            "plugin `{name}` has no key `{key}`"
+        ))),
+    }
 }
 
 async fn get_plugin_kv(

@@ -132,6 +132,22 @@ fn audit_entry(r: &Row) -> anyhow::Result<AuditEntry> {
 
 #[async_trait]
 impl LifecycleStore for PgStore {
+    async fn customer_conversations(
+        &self,
+        integration: &str,
+        customer: &str,
+    ) -> Result<Vec<String>> {
+        Ok(rows(
+            &self.pool.get().await?,
+            "SELECT id FROM conversations WHERE integration = $1 AND customer_id = $2 ORDER BY id",
+            &[&integration, &customer],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<std::result::Result<_, _>>()?)
+    }
+
     async fn erase_customer(
         &self,
         integration: &str,

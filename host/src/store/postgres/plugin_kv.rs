@@ -43,17 +43,36 @@ impl PluginKv for PgPluginKv {
         .transpose()
     }
 
-    async fn set(&self, plugin: &str, key: &str, value: &str) -> anyhow::Result<()> {
+    async fn set_for(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &str,
+        conversation: Option<&str>,
+    ) -> anyhow::Result<()> {
         check_kv_entry(key, value)?;
         unit!(self.pool, |tx| {
             exec(
                 &tx,
-                "INSERT INTO plugin_kv (plugin, key, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (plugin, key) DO UPDATE SET value = EXCLUDED.value",
-                &[&plugin, &key, &value],
+                "INSERT INTO plugin_kv (plugin, key, value, conversation) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (plugin, key)
+                 DO UPDATE SET value = EXCLUDED.value, conversation = EXCLUDED.conversation",
+                &[&plugin, &key, &value, &conversation],
             )
             .await
             .map(|_| ())
+        })
+    }
+
+    async fn erase_conversations(&self, conversations: &[String]) -> anyhow::Result<u64> {
+        let conversations = conversations.to_vec();
+        unit!(self.pool, |tx| {
+            exec(
+                &tx,
+                "DELETE FROM plugin_kv WHERE conversation = ANY($1)",
+                &[&conversations],
+            )
+            .await
         })
     }
 

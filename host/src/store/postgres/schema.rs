@@ -334,6 +334,12 @@ CREATE TABLE stream_tickets (
     expires_at    BIGINT NOT NULL
 );
 "#,
+    r#"
+-- The conversation whose flow wrote a plugin's entry last (NULL: an admin's seed), so erasing a
+-- customer's data removes what plugins kept of them.
+ALTER TABLE plugin_kv ADD COLUMN conversation TEXT;
+CREATE INDEX plugin_kv_conversation ON plugin_kv (conversation) WHERE conversation IS NOT NULL;
+"#,
 ];
 
 /// Creates or upgrades the schema.

@@ -9,6 +9,17 @@ use crate::store::lifecycle::{
     AuditEntry, Erased, ErasureRecord, LifecycleStore, NewAuditEntry, Purged,
 };
 
+fn customer_conversations(
+    conn: &Connection,
+    integration: &str,
+    customer: &str,
+) -> anyhow::Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM conversations WHERE integration = ?1 AND customer_id = ?2")?
+        .query_map(params![integration, customer], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 fn erase(
     conn: &Connection,
     integration: &str,
@@ -16,10 +27,7 @@ fn erase(
     by: &str,
     now: i64,
 ) -> anyhow::Result<Option<Erased>> {
-    let ids: Vec<String> = conn
-        .prepare_cached("SELECT id FROM conversations WHERE integration = ?1 AND customer_id = ?2")?
-        .query_map(params![integration, customer], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let ids = customer_conversations(conn, integration, customer)?;
     let inbox_events = conn
         .prepare_cached("DELETE FROM inbox WHERE integration = ?1 AND customer_id = ?2")?
         .execute(params![integration, customer])? as i64;
@@ -121,6 +129,17 @@ fn audit(conn: &Connection, limit: usize, before: Option<i64>) -> anyhow::Result
 
 #[async_trait]
 impl LifecycleStore for SqliteStore {
+    async fn customer_conversations(
+        &self,
+        integration: &str,
+        customer: &str,
+    ) -> Result<Vec<String>> {
+        let (integration, customer) = (integration.to_string(), customer.to_string());
+        self.reads
+            .call(move |c| customer_conversations(c, &integration, &customer))
+            .await
+    }
+
     async fn erase_customer(
         &self,
         integration: &str,

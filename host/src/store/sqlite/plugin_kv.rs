@@ -26,12 +26,19 @@ impl std::fmt::Debug for SqlitePluginKv {
     }
 }
 
+/// `conversation`: the conversation whose flow wrote the entry last (NULL: an admin's seed), so
+/// that erasing a customer's data removes what plugins kept of them. Files made before it had
+/// the column get it when opened ([`SqlitePluginKv::with_connection`]).
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS plugin_kv (
     plugin TEXT NOT NULL,
     key TEXT NOT NULL,
     value TEXT NOT NULL,
+    conversation TEXT,
     PRIMARY KEY (plugin, key)
 ) WITHOUT ROWID;";
+
+const INDEX: &str = "CREATE INDEX IF NOT EXISTS plugin_kv_conversation
+    ON plugin_kv (conversation) WHERE conversation IS NOT NULL;";
 
 impl SqlitePluginKv {
     /// Opens (creating it and its folder if needed) the database file at `path`.
@@ -56,6 +63,15 @@ impl SqlitePluginKv {
 
     fn with_connection(conn: Connection) -> anyhow::Result<SqlitePluginKv> {
         conn.execute_batch(SCHEMA)?;
+        let has_conversation: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('plugin_kv') WHERE name = 'conversation'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_conversation {
+            conn.execute_batch("ALTER TABLE plugin_kv ADD COLUMN conversation TEXT")?;
+        }
+        conn.execute_batch(INDEX)?;
         Ok(SqlitePluginKv {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -93,16 +109,38 @@ impl PluginKv for SqlitePluginKv {
         .await
     }
 
-    async fn set(&self, plugin: &str, key: &str, value: &str) -> anyhow::Result<()> {
+    async fn set_for(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &str,
+        conversation: Option<&str>,
+    ) -> anyhow::Result<()> {
         check_kv_entry(key, value)?;
         let (plugin, key, value) = (plugin.to_string(), key.to_string(), value.to_string());
+        let conversation = conversation.map(str::to_string);
         self.with_conn(move |conn| {
-            conn.execute(
-                "INSERT INTO plugin_kv (plugin, key, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
-                params![plugin, key, value],
-            )?;
+            conn.prepare_cached(
+                "INSERT INTO plugin_kv (plugin, key, value, conversation) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (plugin, key)
+                 DO UPDATE SET value = excluded.value, conversation = excluded.conversation",
+            )?
+            .execute(params![plugin, key, value, conversation])?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn erase_conversations(&self, conversations: &[String]) -> anyhow::Result<u64> {
+        let conversations = conversations.to_vec();
+        self.with_conn(move |conn| {
+            let mut n = 0;
+            for conversation in &conversations {
+                n += conn
+                    .prepare_cached("DELETE FROM plugin_kv WHERE conversation = ?1")?
+                    .execute(params![conversation])? as u64;
+            }
+            Ok(n)
         })
         .await
     }
@@ -147,6 +185,31 @@ mod tests {
     #[tokio::test]
     async fn behaves_like_every_plugin_store() {
         crate::store::plugin_kv::conformance(&SqlitePluginKv::in_memory().unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn a_file_from_before_erasure_gets_its_column() {
+        let dir = std::env::temp_dir().join(format!("sb-kv-old-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kv.db");
+        let _ = std::fs::remove_file(&path);
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE plugin_kv (plugin TEXT NOT NULL, key TEXT NOT NULL,
+                value TEXT NOT NULL, PRIMARY KEY (plugin, key)) WITHOUT ROWID;
+             INSERT INTO plugin_kv VALUES ('p', 'old', 'kept');",
+        )
+        .unwrap();
+        drop(old);
+        let kv = SqlitePluginKv::open(&path).unwrap();
+        kv.set_for("p", "new", "v", Some("c1")).await.unwrap();
+        assert_eq!(kv.erase_conversations(&["c1".into()]).await.unwrap(), 1);
+        assert_eq!(kv.list_keys("p", "").await.unwrap(), ["old"]);
+        drop(kv);
+        // Opening it again changes nothing.
+        let kv = SqlitePluginKv::open(&path).unwrap();
+        assert_eq!(kv.get("p", "old").await.unwrap().as_deref(), Some("kept"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
