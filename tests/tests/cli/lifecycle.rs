@@ -188,4 +188,16 @@ async fn a_customer_is_erased_and_admin_actions_are_audited() {
         .get("/admin/v1/audit?limit=0", Some(ADMIN_TOKEN))
         .await;
     assert_error(&bad, 400, "bad_request");
+
+    // An admin removes an entry by hand; a second time there is none.
+    let dan_entry = format!("/admin/v1/plugins/directory/kv/customer%2F{DAN}");
+    for (expected, what) in [(204, "removed"), (404, "gone")] {
+        let removed = env
+            .api
+            .request(hyper::Method::DELETE, &dan_entry, Some(ADMIN_TOKEN), &[], vec![])
+            .await
+            .unwrap();
+        assert_eq!(removed.status, expected, "{what}: {}", removed.text());
+    }
+    assert_eq!(env.api.get(&dan_entry, Some(ADMIN_TOKEN)).await.status, 404);
 }
