@@ -183,6 +183,36 @@ async fn webhooks_are_verified_deduplicated_and_counted() {
     env.wait_metric("switchboard_conversations", &[], 1.0).await;
     env.wait_metric("switchboard_queue_depth", &[("queue", "billing")], 1.0)
         .await;
+    // The flow's turns (one per message of sam's) and the sends are timed.
+    let metrics = env.metrics().await;
+    let turns = metric(
+        &metrics,
+        "switchboard_flow_turn_duration_seconds_count",
+        &[],
+    );
+    assert!(turns >= 2.0, "{turns} flow turns timed:\n{metrics}");
+    assert_eq!(
+        metric(
+            &metrics,
+            "switchboard_send_duration_seconds_count",
+            &[("integration", X_INTEGRATION), ("outcome", "sent")]
+        ),
+        3.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "switchboard_send_duration_seconds_bucket",
+            &[
+                ("integration", X_INTEGRATION),
+                ("outcome", "sent"),
+                ("le", "+Inf")
+            ]
+        ),
+        3.0,
+        "{metrics}"
+    );
 
     // Prometheus text with the received counter per integration.
     let response = api.get("/metrics", None).await;
