@@ -15,6 +15,7 @@ use crate::conversations::Inbox;
 use crate::deploy::{Deployer, watch_flows, watch_plugins};
 use crate::directory::AgentDirectory;
 use crate::flows::{FlowRegistry, plugins_named_in};
+use crate::gauges::GaugeRefresher;
 use crate::intake::Intake;
 use crate::integrations::Integrations;
 use crate::live::AgentEvents;
@@ -191,7 +192,8 @@ impl Host {
         });
     }
 
-    /// Starts the inbox worker, the sender, the router and the inactivity timer.
+    /// Starts the inbox worker, the sender, the router, the inactivity timer, retention and the
+    /// refresher of the metrics' gauges.
     pub fn spawn_workers(&self) {
         let inbox = Inbox {
             store: self.store.clone(),
@@ -242,6 +244,13 @@ impl Host {
             batch: crate::retention::BATCH,
         };
         tokio::spawn(Arc::new(retention).run());
+        let gauges = GaugeRefresher {
+            store: self.store.clone(),
+            integrations: self.integrations.clone(),
+            metrics: self.metrics.clone(),
+            queues: self.config.queues.iter().map(|q| q.id.clone()).collect(),
+        };
+        tokio::spawn(Arc::new(gauges).run());
     }
 
     /// `serve --watch`: publishes flow files and hot-loads plugin components as they change.
@@ -311,10 +320,7 @@ impl Host {
                 schedules: self.schedules.clone(),
             },
             metrics: MetricsState {
-                store: self.store.clone(),
                 metrics: self.metrics.clone(),
-                integrations: self.integrations.clone(),
-                queues: Arc::new(self.config.queues.iter().map(|q| q.id.clone()).collect()),
             },
             auth,
             console_dir: self.config.server.console_dir.clone(),

@@ -20,6 +20,7 @@ pub mod engine;
 pub mod events;
 pub mod flows;
 pub mod flowtest;
+pub mod gauges;
 pub mod host;
 pub mod intake;
 pub mod integrations;

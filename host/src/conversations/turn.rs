@@ -196,7 +196,13 @@ impl Inbox {
             schedules: &*self.schedules,
         };
         let plugins = HostPlugins::new(self.catalog.clone(), self.metrics.clone(), conversation);
-        Ok(engine::drive(flow, state, input, &plugins, &*self.flows).await)
+        let started = std::time::Instant::now();
+        let drive = engine::drive(flow, state, input, &plugins, &*self.flows).await;
+        self.metrics.flow_turn(
+            conversation.flow.as_deref().unwrap_or_default(),
+            started.elapsed().as_secs_f64(),
+        );
+        Ok(drive)
     }
 
     fn publish(&self, report: Report, integration: &str) {

@@ -235,6 +235,7 @@ impl Sender {
         // end within it (this host stalled, or lost the store) is left for whoever claims the
         // message next, rather than risk two sends.
         let start_by = claimed_at + Duration::from_millis(CLAIM_MARGIN_MS as u64 / 2);
+        let started = std::time::Instant::now();
         let Some(result) = self
             .attempt(
                 &integration,
@@ -273,6 +274,16 @@ impl Sender {
             }
             _ => None,
         };
+        // Timed before the counters below move, so a reader that sees a send counted sees it
+        // timed too.
+        let outcome = match &result {
+            SendResult::Sent(_) => "sent",
+            SendResult::Failed(SendFailure::Auth(_)) => "retry",
+            SendResult::Failed(_) if retry.is_some() => "retry",
+            SendResult::Failed(_) => "failed",
+        };
+        self.metrics
+            .send_attempt(&integration_id, outcome, started.elapsed().as_secs_f64());
         let record = match &result {
             SendResult::Sent(platform_id) => {
                 self.metrics.outbound_sent(&integration_id);

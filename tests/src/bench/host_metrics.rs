@@ -2,11 +2,13 @@
 //! webhooks not yet answered, messages stored but not yet through their flow turn, or replies
 //! written but not yet sent. Also the time spent in each plugin function, per call.
 //!
-//! `/metrics` counts conversations in the store when scraped, which is not free with a million
-//! stored: the phases scrape only at the edges of a step, never during one.
+//! `/metrics` reads the host's memory only; its gauges about the store (`outbound_pending`
+//! among them) are refreshed every 5 s, so they may lag a step's end by that much. The phases
+//! scrape at the edges of a step.
 //!
 //! Several hosts on one store are scraped each and added up ([`HostCounters::merge`]): the
-//! counters count what each process did, while `outbound_pending` is read from the shared store.
+//! counters count what each process did, while every host's `outbound_pending` is read from the
+//! shared store (the largest is kept).
 
 use std::time::Duration;
 

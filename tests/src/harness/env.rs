@@ -209,6 +209,25 @@ impl TestEnv {
         self.api.metrics().await
     }
 
+    /// Waits until `/metrics` shows `want` for the samples of `name` with `labels` (summed as
+    /// [`metric`] does): the gauges about the store are refreshed every few seconds.
+    pub async fn wait_metric(&self, name: &str, labels: &[(&str, &str)], want: f64) {
+        eventually(
+            &format!("{name} {labels:?} at {want} in /metrics"),
+            WAIT,
+            || async {
+                let text = self.metrics().await;
+                let seen = metric(&text, name, labels);
+                if seen == want {
+                    Ok(())
+                } else {
+                    Err(format!("{seen} in\n{text}"))
+                }
+            },
+        )
+        .await
+    }
+
     /// Waits until every outbound message was sent (none pending) and `sent` were sent in all.
     pub async fn wait_all_sent(&self, sent: f64) {
         eventually(

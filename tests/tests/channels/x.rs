@@ -214,15 +214,12 @@ async fn refused_credentials_deauthorize_until_an_admin_fixes_them() {
         }
     })
     .await;
-    let metrics = env.api.metrics().await;
-    assert_eq!(
-        metric(
-            &metrics,
-            "switchboard_integration_deauthorized",
-            &[("integration", X_INTEGRATION)]
-        ),
-        1.0
-    );
+    env.wait_metric(
+        "switchboard_integration_deauthorized",
+        &[("integration", X_INTEGRATION)],
+        1.0,
+    )
+    .await;
     assert!(env.delivered_to("1700000000000000001").is_empty());
 
     // The messages wait; an admin puts the integration back (here with the same, working
@@ -249,15 +246,12 @@ async fn refused_credentials_deauthorize_until_an_admin_fixes_them() {
     let delivered = env.wait_delivered_to("1700000000000000001", 2).await;
     assert!(delivered[0].text.as_deref().unwrap().starts_with("Hi "));
     assert!(delivered[1].text.as_deref().unwrap().starts_with(QUESTION));
-    let metrics = env.api.metrics().await;
-    assert_eq!(
-        metric(
-            &metrics,
-            "switchboard_integration_deauthorized",
-            &[("integration", X_INTEGRATION)]
-        ),
-        0.0
-    );
+    env.wait_metric(
+        "switchboard_integration_deauthorized",
+        &[("integration", X_INTEGRATION)],
+        0.0,
+    )
+    .await;
 
     // A bad integration is refused with the reason, and the old one keeps serving.
     let bad = env

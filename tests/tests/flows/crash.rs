@@ -2,7 +2,7 @@
 //! the answer continues the flow where it was, and nothing already sent is sent again.
 
 use switchboard_tests::harness::support_flow::{QUESTION, TO_BILLING};
-use switchboard_tests::harness::{TestEnv, metric, outbound_all_sent, texts, transcript};
+use switchboard_tests::harness::{TestEnv, outbound_all_sent, texts, transcript};
 
 /// A conversation waiting for the customer's answer survives a crash of the host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -14,12 +14,8 @@ async fn flow_state_survives_a_crash() {
     assert!(texts(&asked)[1].starts_with(QUESTION));
     // Both sends are recorded as sent before the crash, so none is sent again after it.
     env.wait_all_sent(2.0).await;
-    let metrics = env.metrics().await;
-    assert_eq!(
-        metric(&metrics, "switchboard_conversations", &[("state", "flow")]),
-        1.0,
-        "{metrics}"
-    );
+    env.wait_metric("switchboard_conversations", &[("state", "flow")], 1.0)
+        .await;
 
     env.host.kill();
     env.host.restart().await;
