@@ -58,7 +58,7 @@ async fn json_log_has_a_line_per_request_without_its_query() {
     let under_10s = metric(
         &metrics,
         "switchboard_webhook_duration_seconds_bucket",
-        &[("integration", X_INTEGRATION), ("le", "10")],
+        &[("integration", X_INTEGRATION), ("le", "10.0")],
     );
     assert_eq!((count, under_10s), (1.0, 1.0), "{metrics}");
     assert!(
