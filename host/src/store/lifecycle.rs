@@ -76,8 +76,11 @@ pub struct Purged {
 #[async_trait]
 pub trait LifecycleStore: Send + Sync {
     /// The ids of `customer`'s conversations on `integration` (what an erasure will clear).
-    async fn customer_conversations(&self, integration: &str, customer: &str)
-    -> Result<Vec<String>>;
+    async fn customer_conversations(
+        &self,
+        integration: &str,
+        customer: &str,
+    ) -> Result<Vec<String>>;
 
     /// Erases what is stored of `customer` on `integration` (see the module's docs) and records
     /// the erasure as done by `by` at `now`, in one unit. `None` (and no record) when nothing

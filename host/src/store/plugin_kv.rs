@@ -176,15 +176,26 @@ pub(crate) async fn conformance(kv: &dyn PluginKv) {
 
     // Entries written while serving a conversation go with its customer's erasure; an admin's
     // seed, and a conversation's entry an admin wrote over since, stay.
-    kv.set_for("c", "customer/cleo", "1", Some("conv-1")).await.unwrap();
-    kv.set_for("d", "notes/cleo", "2", Some("conv-2")).await.unwrap();
-    kv.set_for("c", "customer/dan", "3", Some("conv-3")).await.unwrap();
-    kv.set_for("c", "seeded", "4", Some("conv-1")).await.unwrap();
+    kv.set_for("c", "customer/cleo", "1", Some("conv-1"))
+        .await
+        .unwrap();
+    kv.set_for("d", "notes/cleo", "2", Some("conv-2"))
+        .await
+        .unwrap();
+    kv.set_for("c", "customer/dan", "3", Some("conv-3"))
+        .await
+        .unwrap();
+    kv.set_for("c", "seeded", "4", Some("conv-1"))
+        .await
+        .unwrap();
     kv.set("c", "seeded", "5").await.unwrap();
     kv.set("c", "faq", "6").await.unwrap();
     let conversations = ["conv-1".to_string(), "conv-2".to_string()];
     assert_eq!(kv.erase_conversations(&conversations).await.unwrap(), 2);
-    assert_eq!(kv.list_keys("c", "").await.unwrap(), ["customer/dan", "faq", "seeded"]);
+    assert_eq!(
+        kv.list_keys("c", "").await.unwrap(),
+        ["customer/dan", "faq", "seeded"]
+    );
     assert!(kv.list_keys("d", "").await.unwrap().is_empty());
     assert_eq!(kv.erase_conversations(&conversations).await.unwrap(), 0);
     assert_eq!(kv.erase_conversations(&[]).await.unwrap(), 0);

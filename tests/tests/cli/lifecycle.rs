@@ -16,13 +16,15 @@ async fn a_customer_is_erased_and_admin_actions_are_audited() {
     let support = std::fs::read_to_string(workspace_dir().join("flows/support.yaml")).unwrap();
     // The demo flow, which first keeps each customer in the `directory` plugin's key-value
     // store (`customer/<id>`).
-    let remembering = support.replacen("start: kind", "start: remember", 1).replacen(
-        "steps:\n",
-        "steps:\n  remember:\n    type: data-action\n    plugin: directory\n    \
+    let remembering = support
+        .replacen("start: kind", "start: remember", 1)
+        .replacen(
+            "steps:\n",
+            "steps:\n  remember:\n    type: data-action\n    plugin: directory\n    \
          action: upsert-customer\n    input:\n      handle: 'customer.id'\n    \
          next: kind\n    failure: kind\n",
-        1,
-    );
+            1,
+        );
     let env = TestEnv::start("erase", |c| {
         c.own_flows(&[("remembering.yaml", &remembering)]);
         c.om_flow = "remembering".into();
@@ -64,7 +66,10 @@ async fn a_customer_is_erased_and_admin_actions_are_audited() {
 
     let kept = env
         .api
-        .get("/admin/v1/plugins/directory/kv/customer%2Fom-erase-cleo", Some(ADMIN_TOKEN))
+        .get(
+            "/admin/v1/plugins/directory/kv/customer%2Fom-erase-cleo",
+            Some(ADMIN_TOKEN),
+        )
         .await;
     assert_eq!(kept.status, 200, "the flow kept Cleo: {}", kept.text());
 
@@ -194,7 +199,13 @@ async fn a_customer_is_erased_and_admin_actions_are_audited() {
     for (expected, what) in [(204, "removed"), (404, "gone")] {
         let removed = env
             .api
-            .request(hyper::Method::DELETE, &dan_entry, Some(ADMIN_TOKEN), &[], vec![])
+            .request(
+                hyper::Method::DELETE,
+                &dan_entry,
+                Some(ADMIN_TOKEN),
+                &[],
+                vec![],
+            )
             .await
             .unwrap();
         assert_eq!(removed.status, expected, "{what}: {}", removed.text());

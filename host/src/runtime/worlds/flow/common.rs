@@ -54,10 +54,7 @@ impl Core {
             Caller::Flow(ctx.clone()),
             self.limits.memory_bytes,
         );
-        state.kv = Some(KvAccess::new(
-            self.shared.kv_store(),
-            &ctx.conversation_id,
-        ));
+        state.kv = Some(KvAccess::new(self.shared.kv_store(), &ctx.conversation_id));
         state.http = Some(HttpAccess {
             gate: self.shared.http_gate().clone(),
             rules: self.host_rules.clone(),
