@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use serde_json::{Value, json};
 
 use super::api::Api;
+use super::config::agent_token;
 use super::wait::WAIT;
 
 /// A stream ticket (`POST /api/v1/stream-tickets`) for whoever `token` belongs to.
@@ -50,6 +51,15 @@ impl EventStream {
             }
         });
         EventStream { events: rx }
+    }
+
+    /// Agent `agent`'s live stream (`/api/v1/agents/{agent}/events`, signed in with
+    /// [`agent_token`]), once its `hello` came.
+    pub fn agent(base_url: &str, agent: &str) -> EventStream {
+        let path = format!("/api/v1/agents/{agent}/events?token={}", agent_token(agent));
+        let stream = EventStream::connect(base_url, &path);
+        assert_eq!(stream.wait_for("hello")["id"], json!(agent));
+        stream
     }
 
     /// The next `name` event; others are skipped.

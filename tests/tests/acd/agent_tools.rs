@@ -2,11 +2,8 @@
 //! responses with the customer's and the agent's names, the inactivity warning and close, and
 //! the live event stream (`/api/v1/agents/{agent}/events`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-
-use serde_json::{Value, json};
-use switchboard_tests::harness::{ADMIN_TOKEN, WAIT, agent_token, eventually};
+use serde_json::json;
+use switchboard_tests::harness::{ADMIN_TOKEN, EventStream, WAIT, eventually};
 
 use crate::start;
 
@@ -21,7 +18,7 @@ async fn content_filters_canned_responses_inactivity_and_live_events() {
     })
     .await;
     let bob = env.agent("bob");
-    let events = EventStream::open(&env.host.base_url(), "bob");
+    let events = EventStream::agent(&env.host.base_url(), "bob");
     bob.set_presence("available").await;
     env.send_dm_text("1830000000000000001", "hi").await;
     env.send_dm_text("1830000000000000001", "1").await;
@@ -118,57 +115,4 @@ async fn content_filters_canned_responses_inactivity_and_live_events() {
     );
     let transcript = env.interaction(&id).await;
     assert_eq!(transcript["state"], json!("ended"));
-}
-
-/// An agent's server-sent event stream, read on a thread.
-struct EventStream {
-    events: std::sync::mpsc::Receiver<(String, Value)>,
-}
-
-impl EventStream {
-    fn open(base_url: &str, agent: &str) -> EventStream {
-        let addr = base_url.trim_start_matches("http://").to_string();
-        let mut stream = TcpStream::connect(&addr).unwrap();
-        write!(
-            stream,
-            "GET /api/v1/agents/{agent}/events?token={} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n",
-            agent_token(agent)
-        )
-        .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut name = String::new();
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if let Some(n) = line.strip_prefix("event: ") {
-                    name = n.to_string();
-                } else if let Some(data) = line.strip_prefix("data: ")
-                    && let Ok(value) = serde_json::from_str(data)
-                    && tx.send((name.clone(), value)).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        let events = EventStream { events: rx };
-        assert_eq!(events.wait_for("hello")["id"], json!(agent));
-        events
-    }
-
-    fn wait_for(&self, name: &str) -> Value {
-        self.wait_for_where(name, |_| true)
-    }
-
-    /// The next `name` event whose data satisfies `wanted`; others are skipped.
-    fn wait_for_where(&self, name: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok((n, data)) if n == name && wanted(&data) => return data,
-                Ok(_) => {}
-                Err(_) => panic!("no such `{name}` event within {WAIT:?}"),
-            }
-        }
-    }
 }

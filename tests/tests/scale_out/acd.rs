@@ -2,14 +2,12 @@
 //! another host, an alerting timeout firing once.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use switchboard_tests::harness::{WAIT, agent_token};
+use serde_json::json;
+use switchboard_tests::harness::EventStream;
 
 use crate::{cluster, count};
 
@@ -167,7 +165,7 @@ async fn an_agent_on_one_host_is_offered_live_what_another_host_routes_and_the_o
     )
     .await;
     // Bob is signed in on host B only; the customer writes to host A.
-    let events = EventStream::open(&cluster.hosts[1].base_url(), "bob");
+    let events = EventStream::agent(&cluster.hosts[1].base_url(), "bob");
     cluster.agent(1, "bob").set_presence("available").await;
     let customer = "1950000000000000001";
     assert_eq!(
@@ -191,53 +189,4 @@ async fn an_agent_on_one_host_is_offered_live_what_another_host_routes_and_the_o
         cluster.agent(2, "bob").me().await["presence"],
         json!("not-responding")
     );
-}
-
-/// An agent's server-sent event stream, read on a thread.
-struct EventStream {
-    events: std::sync::mpsc::Receiver<(String, Value)>,
-}
-
-impl EventStream {
-    fn open(base_url: &str, agent: &str) -> EventStream {
-        let addr = base_url.trim_start_matches("http://").to_string();
-        let mut stream = TcpStream::connect(&addr).unwrap();
-        write!(
-            stream,
-            "GET /api/v1/agents/{agent}/events?token={} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n",
-            agent_token(agent)
-        )
-        .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut name = String::new();
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if let Some(n) = line.strip_prefix("event: ") {
-                    name = n.to_string();
-                } else if let Some(data) = line.strip_prefix("data: ")
-                    && let Ok(value) = serde_json::from_str(data)
-                    && tx.send((name.clone(), value)).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        let events = EventStream { events: rx };
-        assert_eq!(events.wait_for("hello")["id"], json!(agent));
-        events
-    }
-
-    /// The next `name` event; others are skipped.
-    fn wait_for(&self, name: &str) -> Value {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok((n, data)) if n == name => return data,
-                Ok(_) => {}
-                Err(_) => panic!("no `{name}` event within {WAIT:?}"),
-            }
-        }
-    }
 }
