@@ -1,0 +1,1 @@
+"""The order-status action's logic, free of the component bindings so that it unit-tests natively."""
