@@ -148,12 +148,14 @@ enum FlowCommand {
 enum PluginCommand {
     /// Load a component as the host would and print what it is.
     Inspect { file: PathBuf },
-    /// Run the adapter suite on a component with a platform's fixtures: DIR holds the webhook
-    /// bodies and a `check.toml` (settings, signature, what each fixture gives). Only what the
-    /// component's describe() declares is asked of it. Exits 1 when a check fails.
+    /// Run the compliance suite on a component, the one its exports call for: an adapter with a
+    /// platform's fixtures (DIR holds the webhook bodies and a `check.toml`: settings,
+    /// signature, what each fixture gives; only what describe() declares is asked of it), or a
+    /// bot or data action with its scripted turns and calls (`kind = "bot"` or
+    /// `"data-action"` in check.toml). Exits 1 when a check fails.
     Check {
         file: PathBuf,
-        /// The fixtures folder with its check.toml.
+        /// The fixtures folder with its check.toml (or check-NAME.toml profiles).
         #[arg(long)]
         fixtures: PathBuf,
     },

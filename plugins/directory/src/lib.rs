@@ -24,6 +24,9 @@ pub struct Customer {
     pub customer_id: String,
 }
 
+/// The longest handle kept: platform handles are far shorter.
+const MAX_HANDLE_BYTES: usize = 256;
+
 /// `@Alice ` → `alice`.
 pub fn normalize_handle(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
@@ -46,6 +49,12 @@ fn handle_of(input: &[(String, String)]) -> Result<String, ActionError> {
     let handle = normalize_handle(&require_field(input, "handle")?);
     if handle.is_empty() {
         return Err(ActionError::InvalidInput("input `handle` is empty".into()));
+    }
+    // The handle is part of a kv key, which the host caps at 1 KiB (a longer key traps).
+    if handle.len() > MAX_HANDLE_BYTES {
+        return Err(ActionError::InvalidInput(format!(
+            "input `handle` is longer than {MAX_HANDLE_BYTES} bytes"
+        )));
     }
     Ok(handle)
 }
@@ -181,6 +190,12 @@ mod tests {
         ));
         assert!(matches!(
             lookup_customer(&fields(&[("handle", "@")])),
+            Err(ActionError::InvalidInput(_))
+        ));
+        // A handle too long for a kv key is refused, not a trap in the host's kv.
+        let long = "a".repeat(MAX_HANDLE_BYTES + 1);
+        assert!(matches!(
+            upsert_customer(&fields(&[("handle", long.as_str())])),
             Err(ActionError::InvalidInput(_))
         ));
         kv::set("customer/broken", "{not json");

@@ -1,11 +1,12 @@
-//! `switchboard plugin check FILE.wasm --fixtures DIR`: the adapter suite a partner runs on their
-//! own component, from any folder, with nothing of this workspace. What the platform looks like
-//! (the settings, how webhooks are signed, what each fixture should give) is data, a
-//! `check.toml` in the fixtures folder, not code; and only what the component declares in
-//! `describe()` is asked of it (a text-only platform is never asked to encode attachments or
-//! quick replies: the host turns those into text for it).
+//! The adapter suite. What the platform looks like (the settings, how webhooks are signed, its
+//! handshake, what each fixture should give) is the profile, a `check.toml`; and only what the
+//! component declares in `describe()` is asked of it (a text-only platform is never asked to
+//! encode attachments or quick replies: the host turns those into text for it).
 //!
 //! ```toml
+//! other = ["send-body.json"]      # fixture files that are not webhook bodies
+//! unknown_kind = '{"kind":"future"}'  # optional: a well-formed event of a kind it ignores
+//! sends = ["template"]            # optional: more outbound kinds (template, public-reply)
 //! [settings]                      # given to the adapter, as an integration's settings
 //! secret = "fixture-secret"
 //! webhook_url = "http://127.0.0.1:9/partner"
@@ -14,6 +15,11 @@
 //! setting = "secret"              # the key
 //! prefix = "sha256="
 //! encoding = "base64"             # or "hex"
+//! [handshake]                     # optional: the platform's GET subscription check
+//! query = "hub.mode=subscribe&hub.verify_token={token}&hub.challenge={challenge}"
+//! challenge = "1158201444"
+//! answer = "echo"                 # the challenge itself; or "signature": a JSON `field`
+//! token = "verify_token"          # echo: the setting `{token}` stands for
 //! [webhooks]                      # each webhook body and what it gives
 //! "message.json" = "events"       # or "nothing" (an echo, a kind it ignores)
 //! [[answers]]                     # optional: the platform's answers to a send
@@ -31,13 +37,12 @@ use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::{Report, handshake};
 use crate::events::SendResult;
 use crate::events::{
-    Attachment, AttachmentKind, Author, OutboundKind, OutboundMessage, QuickReply,
+    Attachment, AttachmentKind, Author, OutboundKind, OutboundMessage, QuickReply, TemplateMessage,
 };
-use crate::runtime::{
-    AdapterError, AdapterPlugin, CallContext, Loaded, PluginRuntime, WebhookRequest,
-};
+use crate::runtime::{AdapterError, AdapterPlugin, CallContext, WebhookRequest};
 
 /// The profile of a platform (see the module docs).
 #[derive(Debug, Deserialize)]
@@ -53,6 +58,40 @@ pub struct Profile {
     pub other: Vec<String>,
     #[serde(default)]
     pub answers: Vec<Answer>,
+    pub handshake: Option<Handshake>,
+    /// A well-formed body of an event kind the adapter does not know: answered 2xx, no events.
+    pub unknown_kind: Option<String>,
+    /// Outbound kinds beyond text, agent, quick replies and attachments: `template`,
+    /// `public-reply`.
+    #[serde(default)]
+    pub sends: Vec<String>,
+}
+
+/// A platform's GET subscription check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handshake {
+    /// The query; `{challenge}` is replaced by the challenge, `{token}` by the `token` setting.
+    pub query: String,
+    pub challenge: String,
+    pub answer: HandshakeAnswer,
+    /// `echo`: the setting holding the verify token.
+    pub token: Option<String>,
+    /// `signature`: the JSON field of the answer holding the signature of the challenge.
+    pub field: Option<String>,
+}
+
+/// What a handshake answer is made of, which decides how it could be abused.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandshakeAnswer {
+    /// A signature of the challenge with the key that signs webhooks (X's CRC): answered for
+    /// any challenge it would sign forged bodies, so only challenges of the platform's shape
+    /// may be answered.
+    Signature,
+    /// The challenge itself, echoed once the verify token matches (Meta's `hub.challenge`):
+    /// it signs nothing, so it cannot forge a webhook.
+    Echo,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +109,7 @@ fn base64_name() -> String {
     "base64".into()
 }
 
+/// What a webhook fixture gives.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Yields {
@@ -86,38 +126,6 @@ pub struct Answer {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub expect: String,
-}
-
-/// What the suite found: each check with whether it passed.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub checks: Vec<(bool, String)>,
-}
-
-impl Report {
-    fn check(&mut self, ok: bool, what: impl Into<String>) {
-        self.checks.push((ok, what.into()));
-    }
-
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|(ok, _)| *ok)
-    }
-
-    /// `ok   what` / `FAIL what`, then a summary line.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for (ok, what) in &self.checks {
-            out.push_str(if *ok { "ok   " } else { "FAIL " });
-            out.push_str(what);
-            out.push('\n');
-        }
-        let failed = self.checks.iter().filter(|(ok, _)| !ok).count();
-        out.push_str(&match failed {
-            0 => format!("passed: {} checks\n", self.checks.len()),
-            n => format!("FAILED: {n} of {} checks\n", self.checks.len()),
-        });
-        out
-    }
 }
 
 /// HMAC-SHA256 (RFC 2104), as platforms sign webhooks.
@@ -142,7 +150,7 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 
 impl Profile {
     /// The signature header for `body` signed with `key`, if the platform signs.
-    fn sign(&self, key: &str, body: &[u8]) -> Vec<(String, String)> {
+    pub fn sign(&self, key: &str, body: &[u8]) -> Vec<(String, String)> {
         let Some(sig) = &self.signature else {
             return Vec::new();
         };
@@ -154,7 +162,8 @@ impl Profile {
         vec![(sig.header.clone(), format!("{}{encoded}", sig.prefix))]
     }
 
-    fn key(&self) -> &str {
+    /// The signing key (the setting [`Signature::setting`] names), "" when it does not sign.
+    pub fn key(&self) -> &str {
         self.signature
             .as_ref()
             .and_then(|s| self.settings.get(&s.setting))
@@ -162,40 +171,15 @@ impl Profile {
     }
 }
 
-/// Runs the adapter suite on `file` with the profile and fixtures of `fixtures`.
-pub async fn check(file: &Path, fixtures: &Path) -> anyhow::Result<Report> {
-    let profile_path = fixtures.join("check.toml");
-    let text = std::fs::read_to_string(&profile_path).with_context(|| {
-        format!(
-            "cannot read {} (see `switchboard plugin check --help`)",
-            profile_path.display()
-        )
-    })?;
-    let profile: Profile =
-        toml::from_str(&text).with_context(|| format!("in {}", profile_path.display()))?;
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let name = file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("plugin")
-        .to_string();
-    let runtime = PluginRuntime::new(&Default::default())?;
-    let grant = crate::config::PluginGrant::none(&name);
-    let mut report = Report::default();
-    let adapter = match runtime.load(&name, bytes, &grant).await {
-        Ok(Loaded::Adapter(adapter)) => adapter,
-        Ok(Loaded::Flow(_)) => {
-            report.check(false, "a channel adapter (this component is a flow plugin)");
-            return Ok(report);
-        }
-        Err(e) => {
-            report.check(false, format!("loads as the host loads it: {e}"));
-            return Ok(report);
-        }
-    };
-    report.check(true, "loads as the host loads it");
+/// Runs the adapter suite on `adapter` with `profile`, whose fixture files are in `fixtures`.
+pub(super) async fn run(
+    adapter: &AdapterPlugin,
+    profile: &Profile,
+    fixtures: &Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let ctx = CallContext {
-        integration_id: format!("check-{name}"),
+        integration_id: format!("check-{}", adapter.name()),
         settings: Arc::new(profile.settings.clone()),
     };
     let info = match adapter.describe(&ctx).await {
@@ -205,7 +189,7 @@ pub async fn check(file: &Path, fixtures: &Path) -> anyhow::Result<Report> {
                 false,
                 format!("describe() with the profile's settings: {e}"),
             );
-            return Ok(report);
+            return Ok(());
         }
     };
     report.check(
@@ -215,21 +199,25 @@ pub async fn check(file: &Path, fixtures: &Path) -> anyhow::Result<Report> {
             info.platform, info.text_limit
         ),
     );
-    webhooks(&adapter, &ctx, &profile, fixtures, &mut report).await?;
-    sends(&adapter, &ctx, &profile, &info.capabilities, &mut report).await;
-    Ok(report)
+    handshake::run(adapter, &ctx, profile, fixtures, report).await?;
+    webhooks(adapter, &ctx, profile, fixtures, report).await?;
+    sends(adapter, &ctx, profile, &info.capabilities, report).await;
+    Ok(())
 }
 
-async fn webhook(
+/// A webhook request as a platform sends it; an `Err` is a failure of the plugin itself.
+pub(super) async fn webhook_request(
     adapter: &AdapterPlugin,
     ctx: &CallContext,
+    method: &str,
+    query: &str,
     headers: Vec<(String, String)>,
     body: &[u8],
 ) -> Result<Result<crate::runtime::WebhookOutcome, AdapterError>, String> {
     let request = WebhookRequest {
-        method: "POST".into(),
+        method: method.into(),
         path: "/webhooks/check".into(),
-        query: String::new(),
+        query: query.into(),
         headers: [
             vec![("content-type".to_string(), "application/json".to_string())],
             headers,
@@ -243,6 +231,15 @@ async fn webhook(
         .map_err(|e| e.to_string())
 }
 
+async fn webhook(
+    adapter: &AdapterPlugin,
+    ctx: &CallContext,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Result<Result<crate::runtime::WebhookOutcome, AdapterError>, String> {
+    webhook_request(adapter, ctx, "POST", "", headers, body).await
+}
+
 async fn webhooks(
     adapter: &AdapterPlugin,
     ctx: &CallContext,
@@ -254,7 +251,7 @@ async fn webhooks(
         .with_context(|| format!("cannot list {}", fixtures.display()))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|f| f != "check.toml")
+        .filter(|f| !super::is_profile_file(f))
         .collect();
     files.sort();
     for file in &files {
@@ -286,8 +283,14 @@ async fn webhooks(
             continue;
         }
         let tampered = [body.as_slice(), b" "].concat();
+        let header = profile.sign(key, &body)[0].0.clone();
         for (what, headers, body) in [
             ("without a signature", Vec::new(), body.clone()),
+            (
+                "with a bad signature",
+                vec![(header, format!("{}AAAA", sig_prefix(profile)))],
+                body.clone(),
+            ),
             (
                 "signed with another key",
                 profile.sign("not-the-secret", &body),
@@ -302,7 +305,25 @@ async fn webhooks(
             report.check(refused, format!("{file}: refused as unauthorized {what}"));
         }
     }
-    // The same bodies as the in-tree compliance suite: a 4 MiB string, a million `[`.
+    if let Some(body) = &profile.unknown_kind {
+        let body = body.as_bytes();
+        let said = match webhook(adapter, ctx, profile.sign(key, body), body).await {
+            Ok(Ok(o)) => (
+                (200..300).contains(&o.status) && o.events.is_empty(),
+                format!("answered {} with {} event(s)", o.status, o.events.len()),
+            ),
+            Ok(Err(e)) => (false, format!("refused: {e}")),
+            Err(e) => (false, format!("failed as a plugin: {e}")),
+        };
+        report.check(
+            said.0,
+            format!(
+                "an unknown event kind is ignored without error ({})",
+                said.1
+            ),
+        );
+    }
+    // A 4 MiB string, a million `[`: a stack overflow must not trap the adapter.
     let oversized = [
         b"{\"data\":\"".as_slice(),
         &vec![b'a'; 4 << 20],
@@ -339,6 +360,7 @@ async fn sends(
     if can.attachments {
         kinds.push("attachment");
     }
+    kinds.extend(profile.sends.iter().map(String::as_str));
     for kind in kinds {
         let said = match adapter.encode_send(ctx, &outbound(kind)).await {
             Ok(Ok(r)) => {
@@ -385,11 +407,17 @@ async fn sends(
     }
 }
 
-fn outbound(kind: &str) -> OutboundMessage {
+fn sig_prefix(profile: &Profile) -> &str {
+    profile.signature.as_ref().map_or("", |s| s.prefix.as_str())
+}
+
+/// The outbound message of each kind the suite asks the adapter to encode.
+pub(super) fn outbound(kind: &str) -> OutboundMessage {
     let mut message = OutboundMessage {
         id: "m-check-1".into(),
         conversation_id: "c-check".into(),
-        customer_id: "customer-check-1".into(),
+        // Digits only: a phone number for the platforms that address customers by one.
+        customer_id: "16505551234".into(),
         text: Some("Hello from switchboard plugin check".into()),
         quick_replies: Vec::new(),
         attachments: Vec::new(),
@@ -404,23 +432,38 @@ fn outbound(kind: &str) -> OutboundMessage {
         "agent" => {
             message.author = Author::Agent;
             message.author_name = Some("Alice".into());
+            message.tag = Some("HUMAN_AGENT".into());
         }
         "quick replies" => {
-            message.quick_replies = vec![QuickReply {
-                label: "Yes".into(),
-                payload: "yes".into(),
-            }];
+            message.quick_replies = [("Billing", "billing"), ("Other", "other")]
+                .map(|(label, payload)| QuickReply {
+                    label: label.into(),
+                    payload: payload.into(),
+                })
+                .to_vec();
         }
         "attachment" => {
             message.text = None;
             message.attachments = vec![Attachment {
                 kind: AttachmentKind::Image,
                 url: Some("https://example.invalid/p.png".into()),
-                media_id: None,
+                media_id: Some("1234567890".into()),
                 mime_type: Some("image/png".into()),
                 filename: Some("p.png".into()),
                 caption: None,
             }];
+        }
+        "template" => {
+            message.text = None;
+            message.template = Some(TemplateMessage {
+                name: "order_update".into(),
+                language: "en_US".into(),
+                parameters: vec!["88-431".into()],
+            });
+        }
+        "public-reply" => {
+            message.kind = OutboundKind::PublicReply;
+            message.in_reply_to = Some("1900000000000000001".into());
         }
         _ => {}
     }
