@@ -27,7 +27,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::backend::Canned;
-use super::{ProfileFile, Report};
+use super::profiles::ProfileFile;
+use super::report::Report;
 use crate::runtime::{
     ActionError, BotInput, BotOutput, CallErrorKind, FlowCallContext, FlowPlugin, FlowPluginKind,
     PluginError, PluginRuntime,

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::Report;
-use super::adapter::{HandshakeAnswer, Profile, webhook_request};
-use crate::runtime::{AdapterError, AdapterPlugin, CallContext};
+use super::adapter_profile::{HandshakeAnswer, Profile};
+use super::report::Report;
+use crate::runtime::{AdapterError, AdapterPlugin, CallContext, WebhookRequest};
 
 /// Percent-encodes everything but unreserved characters, as a platform builds a query.
 fn percent_encode(bytes: &[u8]) -> String {
@@ -133,4 +133,30 @@ pub(super) async fn run(
         }
     }
     Ok(())
+}
+
+/// A webhook request as a platform sends it; an `Err` is a failure of the plugin itself.
+pub(super) async fn webhook_request(
+    adapter: &AdapterPlugin,
+    ctx: &CallContext,
+    method: &str,
+    query: &str,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Result<Result<crate::runtime::WebhookOutcome, AdapterError>, String> {
+    let request = WebhookRequest {
+        method: method.into(),
+        path: "/webhooks/check".into(),
+        query: query.into(),
+        headers: [
+            vec![("content-type".to_string(), "application/json".to_string())],
+            headers,
+        ]
+        .concat(),
+        body: body.to_vec(),
+    };
+    adapter
+        .handle_webhook(ctx, request)
+        .await
+        .map_err(|e| e.to_string())
 }
