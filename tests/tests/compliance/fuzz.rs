@@ -202,10 +202,7 @@ async fn fuzz(
     tally: &mut Tally,
 ) {
     let loaded = load(runtime, profile).await;
-    let dir = workspace()
-        .join("plugins")
-        .join(profile.fixtures)
-        .join("fixtures");
+    let dir = &profile.fixtures;
     let fixtures: Vec<Vec<u8>> = profile
         .webhooks
         .iter()
@@ -231,7 +228,7 @@ async fn fuzz(
             query: String::new(),
             headers: vec![
                 ("content-type".to_string(), "application/json".to_string()),
-                (profile.sign)(key, &signed_over),
+                profile.sign(key, &signed_over),
             ],
             body,
         };
