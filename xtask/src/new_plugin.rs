@@ -22,8 +22,10 @@ const ADAPTER_FIXTURE: &str = include_str!("../templates/adapter/message.json");
 const ADAPTER_CHECK: &str = include_str!("../templates/adapter/check.toml");
 const BOT_LIB: &str = include_str!("../templates/bot/lib.rs.tmpl");
 const BOT_FIXTURE: &str = include_str!("../templates/bot/conversation.json");
+const BOT_CHECK: &str = include_str!("../templates/bot/check.toml");
 const ACTION_LIB: &str = include_str!("../templates/data-action/lib.rs.tmpl");
 const ACTION_FIXTURE: &str = include_str!("../templates/data-action/order.json");
+const ACTION_CHECK: &str = include_str!("../templates/data-action/check.toml");
 
 /// Names that would clash with the workspace's own packages or with Rust's crates.
 const RESERVED: &[&str] = &[
@@ -73,10 +75,12 @@ impl Kind {
             Kind::Bot => &[
                 ("src/lib.rs", BOT_LIB),
                 ("fixtures/conversation.json", BOT_FIXTURE),
+                ("fixtures/check.toml", BOT_CHECK),
             ],
             Kind::DataAction => &[
                 ("src/lib.rs", ACTION_LIB),
                 ("fixtures/order.json", ACTION_FIXTURE),
+                ("fixtures/check.toml", ACTION_CHECK),
             ],
         }
     }
@@ -466,10 +470,14 @@ fn print_next_steps(kind: Kind, name: &str, dir: &Path, standalone: bool) {
         }
         Kind::Bot | Kind::DataAction => {
             println!(
-                "  4. hot-load it into a running host: switchboard plugin publish {file} --name {name} --token $SWITCHBOARD_ADMIN_TOKEN"
+                "  4. run the compliance suite on it: switchboard plugin check {file} --fixtures {}/fixtures",
+                dir.display()
             );
             println!(
-                "  5. call it from a flow (plugin: {name}) and grant it what it needs in a [[plugin]] section (http_hosts, deadline_ms, memory_mib)"
+                "  5. hot-load it into a running host: switchboard plugin publish {file} --name {name} --token $SWITCHBOARD_ADMIN_TOKEN"
+            );
+            println!(
+                "  6. call it from a flow (plugin: {name}) and grant it what it needs in a [[plugin]] section (http_hosts, deadline_ms, memory_mib)"
             );
         }
     }

@@ -148,7 +148,7 @@ fn plugin_check_runs_the_adapter_suite_from_any_folder() {
             .arg(&fixtures);
     });
     let said = succeeded(&passed);
-    assert!(said.ends_with("passed: 58 checks"), "{said}");
+    assert!(said.ends_with("passed: 67 checks"), "{said}");
     assert!(
         said.contains(
             "ok   inbound-structured.json: decodes (answered 200 with 1 event(s); expected Events)"
@@ -196,7 +196,86 @@ fn plugin_check_runs_the_adapter_suite_from_any_folder() {
         "{said}"
     );
     assert!(
-        said.trim_end().ends_with("FAILED: 2 of 59 checks"),
+        said.trim_end().ends_with("FAILED: 2 of 68 checks"),
         "{said}"
     );
+}
+
+/// `plugin check` runs the flow-plugin suite on a bot or a data action from any folder: the
+/// component's exports choose the suite, the profile's scripted turns and calls are answered,
+/// and a wrong expectation fails with what the plugin said. The JavaScript bot and the Python
+/// data action pass their Rust siblings' profiles.
+#[test]
+fn plugin_check_runs_the_flow_plugin_suite_from_any_folder() {
+    let dir = TempDir::new("cli-check-flow");
+    let plugins = switchboard_tests::harness::workspace_dir().join("plugins");
+    for (component, profile, checks) in [
+        ("faq-bot-js", "faq-bot", 17),
+        ("http-lookup-py", "http-lookup", 15),
+    ] {
+        // The partner's own folder: the component and a copy of the profile beside it.
+        let fixtures = dir.path().join(format!("{profile}-fixtures"));
+        std::fs::create_dir_all(&fixtures).unwrap();
+        std::fs::copy(
+            plugins.join(profile).join("fixtures/check.toml"),
+            fixtures.join("check.toml"),
+        )
+        .unwrap();
+        let file = dir.path().join(format!("{component}.wasm"));
+        std::fs::copy(plugins_dir().join(format!("{component}.wasm")), &file).unwrap();
+        let said = succeeded(&run_cli(|c| {
+            c.current_dir(dir.path())
+                .args(["plugin", "check", &format!("{component}.wasm")])
+                .args(["--fixtures", &format!("{profile}-fixtures")]);
+        }));
+        assert!(
+            said.ends_with(&format!("passed: {checks} checks")),
+            "{component}:\n{said}"
+        );
+        assert!(said.contains("within the host's limits"), "{said}");
+    }
+    assert!(
+        std::fs::read_to_string(dir.path().join("faq-bot-fixtures/check.toml"))
+            .unwrap()
+            .contains("kind = \"bot\"")
+    );
+
+    // A wrong expectation fails, naming the turn and what the bot answered.
+    let profile = dir.path().join("faq-bot-fixtures/check.toml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(
+        &profile,
+        text.replace(
+            r#"exit = "handoff", intent = "agent""#,
+            r#"exit = "done", intent = "agent""#,
+        ),
+    )
+    .unwrap();
+    let failed = run_cli(|c| {
+        c.current_dir(dir.path())
+            .args(["plugin", "check", "faq-bot-js.wasm"])
+            .args(["--fixtures", "faq-bot-fixtures"]);
+    });
+    let said = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            r#"FAIL a human, turn 1 ("I want to talk to a human"): exit handoff (expected done)"#
+        ),
+        "{said}"
+    );
+    assert!(
+        said.trim_end().ends_with("FAILED: 1 of 17 checks"),
+        "{said}"
+    );
+
+    // A profile for the other kind of plugin fails rather than passing vacuously.
+    let failed = run_cli(|c| {
+        c.current_dir(dir.path())
+            .args(["plugin", "check", "http-lookup-py.wasm"])
+            .args(["--fixtures", "faq-bot-fixtures"]);
+    });
+    let said = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{said}");
+    assert!(said.contains("the profile expects a bot"), "{said}");
 }
