@@ -4,6 +4,7 @@
 //!   publish refused with located errors while the working version serves on;
 //! - `error_paths`: flow plugins that misbehave (a bot past its deadline, a data action calling a
 //!   host it was not granted) and an unanswered question, each taking the flow's own path;
+//! - `polyglot`: a JavaScript bot and a Python data action answering a customer together;
 //! - `crash`: a conversation waiting in its flow survives a crash of the host;
 //! - `schedules`: named schedule groups, switched by admins without a restart.
 //!
@@ -15,6 +16,7 @@
 
 mod crash;
 mod error_paths;
+mod polyglot;
 mod schedules;
 mod versions;
 
