@@ -92,3 +92,38 @@ fn profile_files_at(dir: &Path, depth: usize) -> anyhow::Result<Vec<ProfileFile>
 pub fn is_profile_file(name: &str) -> bool {
     profile_label(name).is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_are_check_toml_and_check_label_toml_and_use_leads_elsewhere() {
+        assert_eq!(profile_label("check.toml"), Some(""));
+        assert_eq!(profile_label("check-instagram.toml"), Some("instagram"));
+        assert_eq!(profile_label("checks.toml"), None);
+        assert_eq!(profile_label("message.json"), None);
+
+        let root =
+            std::env::temp_dir().join(format!("plugin-check-profiles-{}", std::process::id()));
+        let (rust, js, none) = (root.join("rust"), root.join("js"), root.join("none"));
+        for dir in [&rust, &js, &none] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(rust.join("check-b.toml"), "kind = \"bot\"\n").unwrap();
+        std::fs::write(rust.join("check-a.toml"), "[settings]\n").unwrap();
+        std::fs::write(js.join("check.toml"), "use = \"../rust\"\n").unwrap();
+        let found = profile_files(&js).unwrap();
+        let labels: Vec<&str> = found.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, ["a", "b"]);
+        assert!(found.iter().all(|p| p.fixtures == js.join("../rust")));
+        assert!(!found[0].is_flow().unwrap());
+        assert!(found[1].is_flow().unwrap());
+        assert!(profile_files(&none).unwrap().is_empty());
+        assert!(profile_files(&root.join("missing")).unwrap().is_empty());
+        // `use` stands alone.
+        std::fs::write(js.join("check.toml"), "use = \"../rust\"\nkind = \"bot\"\n").unwrap();
+        assert!(profile_files(&js).is_err());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
