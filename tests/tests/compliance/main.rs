@@ -74,7 +74,9 @@ async fn every_plugin_passes_its_compliance_profile() {
         "open-messaging-py",
         "faq-bot",
         "faq-bot-js",
+        "faq-bot-py",
         "http-lookup",
+        "http-lookup-js",
         "http-lookup-py",
         "directory",
     ] {
