@@ -1,6 +1,7 @@
 //! Flow plugins from other languages in a running host: the FAQ bot in JavaScript
 //! (plugins/faq-bot-js) and the order-status data action in Python (plugins/http-lookup-py)
-//! answer a customer together, the data action reaching its granted backend through the host.
+//! answer a customer together, the data action reaching its granted backend through the host;
+//! then the other way round (plugins/faq-bot-py, plugins/http-lookup-js).
 
 use std::net::SocketAddr;
 
@@ -31,6 +32,17 @@ async fn order_backend() -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_javascript_bot_and_a_python_data_action_answer_a_customer() {
+    answer_a_customer("faq-bot-js", "http-lookup-py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_python_bot_and_a_javascript_data_action_answer_a_customer() {
+    answer_a_customer("faq-bot-py", "http-lookup-js").await;
+}
+
+/// A customer asks where their order is: `bot` asks for the number, then `action` looks it up
+/// on the granted backend, and the flow says what it found.
+async fn answer_a_customer(bot: &str, action: &str) {
     let backend = order_backend().await;
     let flow = format!(
         r#"start: assistant
@@ -38,7 +50,7 @@ on_error: oops
 steps:
   assistant:
     type: bot
-    plugin: faq-bot-js
+    plugin: {bot}
     result: faq
     next: which
     handoff: human
@@ -50,7 +62,7 @@ steps:
     else: bye
   lookup:
     type: data-action
-    plugin: http-lookup-py
+    plugin: {action}
     action: order-status
     input:
       order_id: 'faq.slots.order_number'
@@ -80,7 +92,7 @@ steps:
         c.own_flows(&[("polyglot.yaml", &flow)]);
         c.x_flow = "polyglot".into();
         c.extra_toml.push_str(&format!(
-            "\n[[plugin]]\nname = \"http-lookup-py\"\nhttp_hosts = [\"{backend}\"]\n"
+            "\n[[plugin]]\nname = \"{action}\"\nhttp_hosts = [\"{backend}\"]\n"
         ));
     })
     .await;
@@ -96,7 +108,7 @@ steps:
             )
         })
         .collect();
-    for expected in [("faq-bot-js", "bot"), ("http-lookup-py", "data-action")] {
+    for expected in [(bot, "bot"), (action, "data-action")] {
         assert!(
             worlds.contains(&(expected.0.into(), expected.1.into())),
             "{worlds:?}"
