@@ -28,7 +28,7 @@ impl SqliteStore {
             let end = (start + CHUNK).min(total);
             let (integration, queue) = (integration.to_string(), queue.to_string());
             self.db
-                .call(move |c| {
+                .call_alone(move |c| {
                     for n in start..end {
                         let is_waiting = n >= ended;
                         let at = now - ((total - n) as i64 * 2_592_000_000 / total.max(1) as i64);

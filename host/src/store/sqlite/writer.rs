@@ -16,7 +16,14 @@ use crate::config::{StoreConfig, SyncMode};
 
 /// A unit of work for the database thread. It runs inside the batch's transaction and returns
 /// the reply to deliver once the batch's commit is known (`Err` carries the commit error).
-type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+struct Job {
+    /// Returns the reply, and whether the job's own work succeeded.
+    run: Box<dyn FnOnce(&Connection) -> (Reply, bool) + Send>,
+    /// Runs in a transaction of its own, outside any savepoint: bulk work, where SQLite's
+    /// savepoint bookkeeping grows with the pages the transaction has written (see
+    /// [`Writer::call_alone`]).
+    alone: bool,
+}
 type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 /// A cheap handle to the database thread.
@@ -55,20 +62,49 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
     {
+        self.send(f, false).await
+    }
+
+    /// Run `f` on the database thread in a transaction of its own, committed on its own, with no
+    /// savepoint around it: for bulk writes (the bench's prefill). Inside a savepoint, every
+    /// statement's own savepoint costs SQLite time in proportion to the pages the transaction has
+    /// dirtied, which made a 5,000-conversation chunk take seconds. If `f` fails, its writes
+    /// are rolled back.
+    pub async fn call_alone<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
+    {
+        self.send(f, true).await
+    }
+
+    async fn send<T, F>(&self, f: F, alone: bool) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
+    {
         let (reply_tx, reply_rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = run_in_savepoint(conn, f);
-            Box::new(move |commit: Result<(), String>| {
-                let result = match commit {
-                    Ok(()) => result,
-                    Err(e) => Err(anyhow::anyhow!("the store could not commit: {e}")),
+        let run = Box::new(move |conn: &Connection| -> (Reply, bool) {
+            let result = if alone {
+                f(conn)
+            } else {
+                run_in_savepoint(conn, f)
+            };
+            let succeeded = result.is_ok();
+            let reply: Reply = Box::new(move |commit: Result<(), String>| {
+                let result = match (commit, result) {
+                    (Ok(()), result) => result,
+                    // A job alone whose own work failed was rolled back: its error says why.
+                    (Err(_), Err(e)) if alone => Err(e),
+                    (Err(e), _) => Err(anyhow::anyhow!("the store could not commit: {e}")),
                 };
                 // A caller that has gone away no longer needs the answer.
                 let _ = reply_tx.send(result);
-            })
+            });
+            (reply, succeeded)
         });
         self.jobs
-            .send(job)
+            .send(Job { run, alone })
             .map_err(|_| anyhow::anyhow!("the store thread has stopped"))?;
         reply_rx
             .await
@@ -131,17 +167,27 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), String> {
 }
 
 /// The database thread: run the waiting jobs in one transaction, commit, then answer them all.
+/// A job that must run alone ends the batch it arrives in and runs next, by itself.
 fn run_writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+    let mut next: Option<Job> = None;
+    while let Some(first) = next.take().or_else(|| rx.recv().ok()) {
+        if first.alone {
+            run_alone(&conn, first);
+            continue;
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
+                Ok(job) if job.alone => {
+                    next = Some(job);
+                    break;
+                }
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
         let commit = exec(&conn, "BEGIN IMMEDIATE").and_then(|()| {
-            let replies: Vec<Reply> = batch.drain(..).map(|job| job(&conn)).collect();
+            let replies: Vec<Reply> = batch.drain(..).map(|job| (job.run)(&conn).0).collect();
             match exec(&conn, "COMMIT") {
                 Ok(()) => Ok(replies),
                 Err(e) => {
@@ -160,5 +206,78 @@ fn run_writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
                 // Jobs that never ran (BEGIN failed) are dropped: their callers see an error.
             }
         }
+    }
+}
+
+/// Runs one job in its own transaction: committed if it succeeded, rolled back if it failed.
+fn run_alone(conn: &Connection, job: Job) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "store: a transaction failed; its caller gets an error");
+        return;
+    }
+    let (reply, succeeded) = (job.run)(conn);
+    let end = if succeeded {
+        exec(conn, "COMMIT")
+    } else {
+        exec(conn, "ROLLBACK").and(Err("the job failed and was rolled back".to_string()))
+    };
+    if let Err(e) = &end
+        && succeeded
+    {
+        let _ = exec(conn, "ROLLBACK");
+        tracing::error!(error = %e, "store: a transaction failed; its caller gets an error");
+    }
+    reply(end);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Writer;
+    use crate::config::{StoreConfig, SyncMode};
+
+    fn count(conn: &rusqlite::Connection) -> anyhow::Result<i64> {
+        Ok(conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
+    }
+
+    #[tokio::test]
+    async fn a_job_alone_commits_its_work_or_none_of_it_between_batched_jobs() {
+        let dir = std::env::temp_dir().join(format!("sb-writer-{}", uuid::Uuid::new_v4().simple()));
+        let writer = Writer::open(&StoreConfig {
+            path: Some(dir.join("w.db")),
+            sync: SyncMode::Normal,
+            ..StoreConfig::default()
+        })
+        .unwrap();
+        writer
+            .call(|c| Ok(c.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")?))
+            .await
+            .unwrap();
+        // Batched jobs and jobs alone sent together: each keeps its own outcome.
+        let batched = writer.call(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?));
+        let alone_ok = writer.call_alone(|c| {
+            for n in 10..20 {
+                c.execute("INSERT INTO t VALUES (?1)", [n])?;
+            }
+            Ok(())
+        });
+        let alone_failing = writer.call_alone(|c| {
+            c.execute("INSERT INTO t VALUES (30)", [])?;
+            c.execute("INSERT INTO t VALUES (30)", [])?; // a duplicate key: the job fails
+            Ok(())
+        });
+        let after = writer.call(|c| Ok(c.execute("INSERT INTO t VALUES (2)", [])?));
+        let (batched, alone_ok, alone_failing, after) =
+            tokio::join!(batched, alone_ok, alone_failing, after);
+        batched.unwrap();
+        alone_ok.unwrap();
+        let error = alone_failing.unwrap_err().to_string();
+        assert!(
+            error.contains("UNIQUE"),
+            "the job's own error, got: {error}"
+        );
+        after.unwrap();
+        // 1, 2 and 10..20; nothing of the failed job (30).
+        assert_eq!(writer.call(|c| count(c)).await.unwrap(), 12);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
