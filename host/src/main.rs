@@ -201,6 +201,9 @@ enum PluginCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        stop_quietly_when_the_reader_goes();
+    }
     switchboard::logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -223,6 +226,17 @@ fn main() -> ExitCode {
     // A blocking call still running (a plugin, a read) is not waited for past this.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     code
+}
+
+/// A command whose output is piped into `head` (or a closed pager) ends quietly when the reader
+/// goes, as Unix tools do, instead of panicking on the failed write. Only for one-shot
+/// commands: `serve` keeps Rust's default (SIGPIPE ignored), so a client that goes away can
+/// never kill the host.
+fn stop_quietly_when_the_reader_goes() {
+    // SAFETY: restoring the default disposition of one signal, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// `switchboard hash-token`: the token from standard input, its hash on standard output.

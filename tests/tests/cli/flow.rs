@@ -460,3 +460,33 @@ async fn flows_publish_from_the_cli_and_from_a_watched_folder() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// A command piped into a reader that has gone (`switchboard flow validate ... | head -1`) ends
+/// quietly, as Unix tools do: no panic and no backtrace on standard error.
+#[test]
+fn output_piped_into_a_reader_that_has_gone_ends_quietly() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(switchboard_tests::harness::host_binary())
+        .current_dir(workspace_dir())
+        .args(["flow", "validate", "--format", "json"])
+        .arg(invalid_flow())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run switchboard");
+    // The reader goes before the command has written anything.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait for switchboard");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("panicked") && stderr.trim().is_empty(),
+        "standard error should be empty, got:\n{stderr}"
+    );
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        output.status.signal(),
+        Some(13),
+        "ended by SIGPIPE: {}",
+        output.status
+    );
+}
