@@ -196,6 +196,17 @@ impl PlatformSim {
         self.shared.x.queue_faults(n, fault);
     }
 
+    /// Drops the X faults scripted and not used yet (the chaos campaign heals the platform).
+    pub fn x_clear_faults(&self) {
+        self.shared.x.clear_faults();
+    }
+
+    /// X send calls (DMs and posts) received and not answered yet: sends the host has in
+    /// flight, as the platform sees them.
+    pub fn x_open_calls(&self) -> usize {
+        self.shared.x.open_calls()
+    }
+
     /// The next `n` open-messaging notifications (after the partner's checks pass) are answered
     /// with `status` and `headers`: recorded as attempts, not delivered.
     pub fn om_fail_next(&self, n: usize, status: u16, headers: &[(&str, &str)]) {
