@@ -147,8 +147,16 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
         .filter(|a| !(200..300).contains(&a.status))
         .count();
     report.write(&plan.out_dir.join("report.json"))?;
-    // The run's folder goes with the host; its log stays.
+    let history_file = plan.out_dir.join("history.json");
+    std::fs::write(&history_file, serde_json::to_string(&history)?)
+        .with_context(|| format!("writing {}", history_file.display()))?;
+    // The run's folder goes with the host; its log stays, and its database when a promise broke.
     let _ = std::fs::copy(&log, plan.out_dir.join("host.log"));
+    if !report.clean {
+        for name in ["switchboard.db", "switchboard.db-wal", "switchboard.db-shm"] {
+            let _ = std::fs::copy(host.dir().join(name), plan.out_dir.join(name));
+        }
+    }
     drop(host);
     Ok(report)
 }

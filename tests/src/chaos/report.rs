@@ -48,7 +48,11 @@ pub struct KillEntry {
     /// When (Unix ms).
     pub at_ms: u64,
     pub moment: KillMoment,
+    /// Send calls the platform held unanswered at the kill.
     pub open_sends: usize,
+    /// Answers the host never recorded, charged to this kill.
+    pub unrecorded: u64,
+    /// The larger of the two.
     pub in_flight: u64,
 }
 
@@ -66,11 +70,17 @@ impl Report {
         kills.sort_by_key(|k| k.at_ms);
         let kill_log = kills
             .iter()
-            .zip(&verdict.in_flight_at_kills)
-            .map(|(k, in_flight)| KillEntry {
+            .zip(
+                verdict
+                    .in_flight_at_kills
+                    .iter()
+                    .zip(&verdict.unrecorded_at_kills),
+            )
+            .map(|(k, (in_flight, unrecorded))| KillEntry {
                 at_ms: k.at_ms,
                 moment: k.moment,
                 open_sends: k.open_sends,
+                unrecorded: *unrecorded,
                 in_flight: *in_flight,
             })
             .collect();
