@@ -6,7 +6,8 @@
 //! [`schedule`]: SIGKILLs of the host (at any moment, while the platform holds one of its sends,
 //! right after an acknowledgement), each followed by a restart on the same store, and platform
 //! faults on sends (429 with a reset ahead or already past, 429 with `Retry-After` 0-2 s, 5xx,
-//! no answer within the send timeout, a connection broken mid-answer, slow answers). Then the
+//! a permanent 403, no answer within the send timeout, a connection broken mid-answer, slow
+//! answers). Then the
 //! platform heals, the campaign waits (bounded) for the host to be quiet, reads what the host
 //! recorded through the admin's API and hands the [`History`] to the [`checker`].
 //!

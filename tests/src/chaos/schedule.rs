@@ -64,6 +64,9 @@ pub enum PlatformFault {
     RetryAfter { secs: u64 },
     /// A 5xx.
     ServerError { status: u16 },
+    /// 403 with X's code 349 ("You cannot send messages to this user."): a permanent refusal,
+    /// which the host must record failed with its reason, not retry.
+    Refused,
     /// No answer within the host's send timeout.
     Timeout,
     /// The connection broken mid-answer.
@@ -90,6 +93,7 @@ impl PlatformFault {
                 _ => "2",
             }),
             PlatformFault::ServerError { status } => Fault::Status(status),
+            PlatformFault::Refused => Fault::Status(403),
             PlatformFault::Timeout => Fault::Hang {
                 hold_ms: send_timeout_ms + 1_000,
             },
@@ -136,7 +140,7 @@ pub fn schedule(seed: u64, seconds: u64, kills: u64) -> Vec<Step> {
     }
     // About one burst of platform faults every two seconds.
     for _ in 0..(seconds / 2).max(1) {
-        let fault = match rng.range(0, 8) {
+        let fault = match rng.range(0, 9) {
             0 => PlatformFault::RateLimitedReset {
                 in_secs: rng.range(0, 3),
             },
@@ -148,6 +152,7 @@ pub fn schedule(seed: u64, seconds: u64, kills: u64) -> Vec<Step> {
             },
             3 => PlatformFault::Timeout,
             4 => PlatformFault::Reset,
+            5 => PlatformFault::Refused,
             _ => PlatformFault::Slow {
                 delay_ms: rng.range(200, 1_500),
             },
