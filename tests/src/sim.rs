@@ -190,7 +190,8 @@ impl PlatformSim {
     }
 
     /// The next `n` X send calls (from any account, after the usual checks pass) are answered with
-    /// `fault`: recorded as attempts, not delivered. Calls queue behind faults scripted earlier.
+    /// `fault`: recorded as attempts, not delivered (but for [`Fault::Slow`], delivered late).
+    /// Calls queue behind faults scripted earlier.
     ///
     /// # Panics
     /// If the fault's status is not 4xx or 5xx.
