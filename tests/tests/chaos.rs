@@ -17,6 +17,7 @@ async fn acknowledged_messages_survive_kills_and_platform_faults() {
         seed: 13,
         kills: 5,
         customers: 6,
+        callers: 3,
         out_dir: workspace_dir().join("target").join("chaos-test"),
         quiet_deadline: Duration::from_secs(240),
     };

@@ -1,4 +1,4 @@
-//! `cargo xtask chaos [--seconds N] [--seed S] [--kills N] [--customers N]`: the fault campaign
+//! `cargo xtask chaos [--seconds N] [--seed S] [--kills N] [--customers N] [--callers N]`: the fault campaign
 //! (`switchboard_tests::chaos`). Builds the plugins, the host binary and the campaign's driver
 //! (`tests/src/bin/chaos.rs`, which runs the platform simulator in its own process and starts,
 //! kills and restarts the host), then runs the driver with the flags given. The report lands in
@@ -12,7 +12,7 @@ use anyhow::bail;
 use crate::{Workspace, build_plugins, step};
 
 /// The flags the driver takes; each takes a value.
-const FLAGS: &[&str] = &["--seconds", "--seed", "--kills", "--customers"];
+const FLAGS: &[&str] = &["--seconds", "--seed", "--kills", "--customers", "--callers"];
 
 pub fn run(ws: &Workspace, args: &[String]) -> anyhow::Result<ExitCode> {
     let mut rest = args.iter();

@@ -18,7 +18,7 @@
 //!   phases against bare hyper, Node-RED and the host, on SQLite and with `--store postgres`
 //!   also on a local PostgreSQL with one host and N hosts (see `bench/mod.rs`), merged into
 //!   `target/bench/report.json` and `report.md`.
-//! - `chaos [--seconds N] [--seed S] [--kills N] [--customers N]`: the fault campaign (see
+//! - `chaos [--seconds N] [--seed S] [--kills N] [--customers N] [--callers N]`: the fault campaign (see
 //!   `chaos.rs`): the real host killed with SIGKILL and the platform failing sends on a seeded
 //!   schedule, then a checker over what was acknowledged, delivered and recorded; report in
 //!   `target/chaos/report.json`.
@@ -67,7 +67,7 @@ commands:
                                        PostgreSQL, 1 host and with --hosts N (2-16) N hosts
                                        sharing it, beside SQLite's figures (--no-sqlite skips
                                        the SQLite sessions); report in target/bench/
-  chaos [--seconds N] [--seed S] [--kills N] [--customers N]
+  chaos [--seconds N] [--seed S] [--kills N] [--customers N] [--callers N]
                                        fault campaign: SIGKILLs of the host and platform faults
                                        (429s, 5xx, timeouts, resets, slow answers) on a seeded
                                        schedule, then a checker (lost, duplicated, out of order);

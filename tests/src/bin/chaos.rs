@@ -2,7 +2,7 @@
 //! README's "Fault campaign" section.
 //!
 //! ```text
-//! chaos [--seconds 120] [--seed S] [--kills 20] [--customers 20] [--out target/chaos]
+//! chaos [--seconds 120] [--seed S] [--kills 20] [--customers 20] [--callers 4] [--out target/chaos]
 //! ```
 //!
 //! Needs the host binary (`SWITCHBOARD_BIN`) and the built plugins (`SWITCHBOARD_PLUGINS_DIR`),
@@ -16,7 +16,8 @@ use anyhow::{Context, bail};
 use switchboard_tests::chaos::{self, Plan};
 use switchboard_tests::harness::workspace_dir;
 
-const USAGE: &str = "usage: chaos [--seconds N] [--seed S] [--kills N] [--customers N] [--out DIR]";
+const USAGE: &str =
+    "usage: chaos [--seconds N] [--seed S] [--kills N] [--customers N] [--callers N] [--out DIR]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -32,8 +33,8 @@ async fn main() -> ExitCode {
         }
     };
     println!(
-        "chaos: seed {} ({} s, {} kills, {} customers); replay with --seed {}",
-        plan.seed, plan.seconds, plan.kills, plan.customers, plan.seed
+        "chaos: seed {} ({} s, {} kills, {} customers, {} asking for an agent); replay with --seed {}",
+        plan.seed, plan.seconds, plan.kills, plan.customers, plan.callers, plan.seed
     );
     match chaos::run(&plan).await {
         Ok(report) => {
@@ -86,6 +87,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<Option<Plan>> {
             "--seed" => plan.seed = number()?,
             "--kills" => plan.kills = number()?,
             "--customers" => plan.customers = usize::try_from(number()?)?,
+            "--callers" => plan.callers = usize::try_from(number()?)?,
             "--out" => plan.out_dir = PathBuf::from(&value),
             other => bail!("unexpected argument {other:?}"),
         }

@@ -14,12 +14,14 @@
 //!   unanswered at the kill and the answers the host never recorded;
 //! - `out_of_order`: a customer's first copies of replies arriving out of message order;
 //! - `failed_typed` / `failed_untyped`: replies the host recorded failed, with or without one of
-//!   the host's failure codes (`transient: ...`, `rate_limited: ...`).
+//!   the host's failure codes (`transient: ...`, `rate_limited: ...`);
+//! - `double_assigned`: an interaction held by two agents at once ([`assign`]).
 
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
+use super::assign::{self, AcdHistory, Assignments};
 use super::schedule::KillMoment;
 
 /// The host's failure codes: a reply recorded failed starts with one and a colon.
@@ -49,6 +51,8 @@ const MAX_PROBLEMS: usize = 40;
 pub struct History {
     pub customers: Vec<CustomerHistory>,
     pub kills: Vec<Kill>,
+    /// The agents' accepts and wrap-ups, and the host's records of who held what.
+    pub acd: AcdHistory,
 }
 
 /// One customer: what they sent, what the host acknowledged, what reached them, what the host
@@ -108,6 +112,8 @@ pub struct Verdict {
     pub resent_after_kill: u64,
     pub out_of_order: u64,
     pub double_assigned: u64,
+    /// What [`assign::check`] found (its problems are listed with the others).
+    pub assignments: Assignments,
     pub failed_typed: u64,
     pub failed_untyped: u64,
     /// Delivered texts that are no reply of the chaos flow.
@@ -291,6 +297,12 @@ pub fn check(history: &History) -> Verdict {
         }
     }
 
+    verdict.assignments = assign::check(&history.acd);
+    verdict.double_assigned = verdict.assignments.double_assigned;
+    for problem in verdict.assignments.problems.clone() {
+        verdict.problem(problem);
+    }
+
     // Both figures are lower bounds of the sends in flight and may count the same call (a slow
     // answer held at the kill and delivered after it), so the larger one is taken.
     verdict.unrecorded_at_kills = unrecorded_at_kill.clone();
@@ -355,6 +367,7 @@ mod tests {
         let history = |first_recorded| History {
             customers: vec![customer(first_recorded)],
             kills: vec![kill(10_000, 0)],
+            ..History::default()
         };
         let resent = check(&history(false));
         assert_eq!((resent.resent_after_kill, resent.duplicated), (1, 0));
@@ -376,6 +389,7 @@ mod tests {
                 recorded: vec![sent("c1", 1, "a"), sent("c1", 2, "b")],
             }],
             kills: vec![kill(15, 0)],
+            ..History::default()
         };
         let verdict = check(&history);
         assert!(verdict.clean(), "{verdict:?}");
@@ -417,6 +431,7 @@ mod tests {
                 ],
             }],
             kills: vec![kill(20_000, 1)],
+            ..History::default()
         };
         let v = check(&history);
         assert_eq!(v.resent_after_kill, 1);

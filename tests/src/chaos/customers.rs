@@ -24,6 +24,37 @@ const RETRY_PAUSE: Duration = Duration::from_millis(150);
 /// X user ids of chaos customers (19 digits, apart from the bench's and the fixtures').
 const USER_ID_BASE: u64 = 1_800_000_000_000_000_000;
 
+/// Who the customers are and what they write.
+#[derive(Debug, Clone, Copy)]
+pub struct Kind {
+    /// Labels are `{prefix}{i}` (`c3`).
+    pub prefix: &'static str,
+    /// Their X user ids are `id_base + i`.
+    pub id_base: u64,
+    /// Appended to each message (`c3 m5{suffix}`).
+    pub suffix: &'static str,
+    /// The pause between two messages, in ms.
+    pub pause_ms: (u64, u64),
+}
+
+/// The customers the flow echoes: `c17 m5`, 100-700 ms apart.
+pub const ECHOED: Kind = Kind {
+    prefix: "c",
+    id_base: USER_ID_BASE,
+    suffix: "",
+    pause_ms: (100, 700),
+};
+
+/// The customers who ask for an agent (`a1 m3 agent`), which the chaos flow transfers to the
+/// agents' queue; they write again every 1-3 s (into the same conversation while an agent holds
+/// it, or a new one once it ended).
+pub const CALLERS: Kind = Kind {
+    prefix: "a",
+    id_base: USER_ID_BASE + 100_000,
+    suffix: " agent",
+    pause_ms: (1_000, 3_000),
+};
+
 /// What one customer did, as the checker needs it.
 #[derive(Debug, Clone, Default)]
 pub struct Sent {
@@ -44,10 +75,17 @@ pub struct Customers {
 impl Customers {
     /// Starts `n` customers writing through `sim`; `seed` sets each one's pauses between
     /// messages (100-700 ms).
-    pub fn start(sim: Arc<PlatformSim>, n: usize, seed: u64) -> Customers {
+    /// `ids` gives every webhook its event id: one for all the campaign's customers, since the
+    /// host takes a second event with an id it has seen for X's retry of the first.
+    pub fn start(
+        sim: Arc<PlatformSim>,
+        n: usize,
+        seed: u64,
+        kind: Kind,
+        ids: Arc<UniqueIds>,
+    ) -> Customers {
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(Notify::new());
-        let ids = Arc::new(UniqueIds::new());
         let tasks = (0..n)
             .map(|i| {
                 let customer = Customer {
@@ -55,10 +93,14 @@ impl Customers {
                     ids: ids.clone(),
                     stop: stop.clone(),
                     acked: acked.clone(),
-                    rng: Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x5851_F42D_4C95_7F2D)),
+                    rng: Rng::new(
+                        seed ^ (i as u64 + 1 + kind.id_base - USER_ID_BASE)
+                            .wrapping_mul(0x5851_F42D_4C95_7F2D),
+                    ),
+                    kind,
                     sent: Sent {
-                        label: format!("c{i}"),
-                        id: (USER_ID_BASE + i as u64).to_string(),
+                        label: format!("{}{i}", kind.prefix),
+                        id: (kind.id_base + i as u64).to_string(),
                         ..Sent::default()
                     },
                 };
@@ -86,6 +128,7 @@ struct Customer {
     stop: Arc<AtomicBool>,
     acked: Arc<Notify>,
     rng: Rng,
+    kind: Kind,
     sent: Sent,
 }
 
@@ -98,7 +141,7 @@ impl Customer {
                 event_id: self.ids.next_id(),
                 sender_id: self.sent.id.clone(),
                 for_user_id: X_ACCOUNT_ID.into(),
-                text: format!("{} m{number}", self.sent.label),
+                text: format!("{} m{number}{}", self.sent.label, self.kind.suffix),
                 created_ms: unix_millis(SystemTime::now()),
                 ..XDm::default()
             };
@@ -106,7 +149,7 @@ impl Customer {
                 self.sent.acknowledged.push(number);
                 self.acked.notify_waiters();
             }
-            let pause = self.rng.range(100, 700);
+            let pause = self.rng.range(self.kind.pause_ms.0, self.kind.pause_ms.1);
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
         self.sent

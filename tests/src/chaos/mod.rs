@@ -18,6 +18,8 @@
 //! - [`checker`]: the rules over the history (pure);
 //! - [`report`]: the table and `report.json`.
 
+pub mod agents;
+pub mod assign;
 pub mod checker;
 pub mod collect;
 pub mod customers;
@@ -32,11 +34,12 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::time::Instant;
 
+use self::agents::Agents;
 use self::checker::{CustomerHistory, Delivery, History};
-use self::customers::Customers;
+use self::customers::{CALLERS, Customers, ECHOED};
 use self::nemesis::Nemesis;
 use self::report::Report;
-use crate::fixtures::unix_millis;
+use crate::fixtures::{UniqueIds, unix_millis};
 use crate::harness::{HostProcess, TempDir, TestConfig, sim_config};
 use crate::sim::PlatformSim;
 
@@ -52,6 +55,8 @@ pub struct Plan {
     pub seed: u64,
     pub kills: u64,
     pub customers: usize,
+    /// Customers who ask for an agent (the ACD's share of the load).
+    pub callers: usize,
     /// Where the run's folder (config, database, host log) and `report.json` go.
     pub out_dir: PathBuf,
     /// The longest wait for the host to be quiet after the nemesis stops.
@@ -66,6 +71,7 @@ impl Plan {
             seed: unix_millis(std::time::SystemTime::now()),
             kills: 20,
             customers: 20,
+            callers: 4,
             out_dir,
             quiet_deadline: Duration::from_secs(300),
         }
@@ -86,7 +92,12 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let dir = TempDir::under(&plan.out_dir, "run");
     let mut config = TestConfig::new(&dir, &sim.base_url());
     config.use_test_flows();
-    config.x_flow = "echo".into();
+    let flows = config.flows_dir.clone().context("the test flows' folder")?;
+    std::fs::write(flows.join("chaos.yaml"), include_str!("flow.yaml"))?;
+    config.x_flow = "chaos".into();
+    for agent in agents::AGENTS {
+        config.add_agent(agent, agents::CAPACITY, "");
+    }
     config.send_timeout_ms = SEND_TIMEOUT_MS;
     config.backoff_ms = 100;
     config.max_attempts = 8;
@@ -96,7 +107,10 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let log = host.log_path().to_path_buf();
 
     let started = Instant::now();
-    let customers = Customers::start(sim.clone(), plan.customers, plan.seed);
+    let ids = Arc::new(UniqueIds::new());
+    let customers = Customers::start(sim.clone(), plan.customers, plan.seed, ECHOED, ids.clone());
+    let callers = Customers::start(sim.clone(), plan.callers, plan.seed, CALLERS, ids);
+    let agents = Agents::start(host.api(), plan.seed);
     let mut nemesis = Nemesis {
         sim: &sim,
         host: &mut host,
@@ -106,6 +120,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let kills = nemesis.play(&steps, started).await;
     tokio::time::sleep_until(started + Duration::from_secs(plan.seconds)).await;
     let sent = customers.stop().await?;
+    let called = callers.stop().await?;
     let load_ms = started.elapsed().as_millis() as u64;
 
     // Heal: no more faults; the host is up (restarted after every kill).
@@ -113,12 +128,14 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let api = host.api();
     let quiet_started = Instant::now();
     let quiet = collect::wait_quiet(&sim, &api, &sent, plan.quiet_deadline).await;
+    let acd_history = agents.stop().await?;
     let quiet_ms = quiet_started.elapsed().as_millis() as u64;
 
     let delivered = sim.delivered();
     let mut history = History {
         customers: Vec::new(),
         kills,
+        acd: Default::default(),
     };
     for customer in sent {
         let recorded = collect::recorded(&api, &customer.id).await?;
@@ -139,6 +156,12 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
             recorded,
         });
     }
+    let mut acd = acd_history;
+    for caller in &called {
+        acd.caller_messages += caller.acknowledged.len() as u64;
+        acd.records.extend(agents::records(&api, &caller.id).await?);
+    }
+    history.acd = acd;
     let verdict = checker::check(&history);
     let mut report = Report::new(plan, &steps, &history, verdict, load_ms, quiet_ms, quiet);
     let attempts = sim.attempts();

@@ -16,6 +16,13 @@ pub struct Report {
     pub seed: u64,
     pub seconds: u64,
     pub customers: usize,
+    pub callers: usize,
+    /// The agents' accept requests, those refused with 409, and requests left unanswered.
+    pub acd_accept_attempts: u64,
+    pub acd_accept_conflicts: u64,
+    pub acd_unanswered: u64,
+    pub acd_caller_messages: u64,
+    pub acd_transfers: u64,
     /// How long the load and the nemesis ran, then how long the host took to be quiet.
     pub load_ms: u64,
     pub quiet_ms: u64,
@@ -27,7 +34,7 @@ pub struct Report {
     pub duplicated: u64,
     pub resent_after_kill: u64,
     pub out_of_order: u64,
-    /// Not exercised yet: the campaign's flow transfers nobody to a queue (always 0).
+    /// Interactions held by two agents at once (see `assign`).
     pub double_assigned: u64,
     pub failed_typed: u64,
     pub verdict: Verdict,
@@ -95,6 +102,17 @@ impl Report {
             seed: plan.seed,
             seconds: plan.seconds,
             customers: plan.customers,
+            callers: plan.callers,
+            acd_accept_attempts: history.acd.accept_attempts,
+            acd_accept_conflicts: history.acd.accept_conflicts,
+            acd_unanswered: history.acd.unanswered,
+            acd_caller_messages: history.acd.caller_messages,
+            acd_transfers: history
+                .acd
+                .records
+                .iter()
+                .map(|r| r.transfers.len() as u64)
+                .sum(),
             load_ms,
             quiet_ms,
             quiet,
@@ -112,8 +130,8 @@ impl Report {
             send_calls: 0,
             send_calls_faulted: 0,
             replay: format!(
-                "cargo xtask chaos --seed {} --seconds {} --kills {} --customers {}",
-                plan.seed, plan.seconds, plan.kills, plan.customers
+                "cargo xtask chaos --seed {} --seconds {} --kills {} --customers {} --callers {}",
+                plan.seed, plan.seconds, plan.kills, plan.customers, plan.callers
             ),
             verdict,
         }
@@ -162,7 +180,24 @@ impl Report {
             ("out_of_order", self.out_of_order.to_string()),
             (
                 "double_assigned",
-                format!("{} (no ACD in this flow)", self.double_assigned),
+                format!(
+                    "{} (of {} interactions taken by agents, {} handed over to another agent)",
+                    self.double_assigned, v.assignments.interactions, v.assignments.handovers
+                ),
+            ),
+            (
+                "acd",
+                format!(
+                    "{} callers ({} messages acknowledged); {} accepts sent, {} ok, {} refused 409; {} wrap-ups and {} transfers recorded; {} agent requests unanswered",
+                    self.callers,
+                    self.acd_caller_messages,
+                    self.acd_accept_attempts,
+                    v.assignments.accepts_ok,
+                    self.acd_accept_conflicts,
+                    v.assignments.wrapups,
+                    self.acd_transfers,
+                    self.acd_unanswered
+                ),
             ),
             ("failed_typed", self.failed_typed.to_string()),
             ("failed_untyped", v.failed_untyped.to_string()),
