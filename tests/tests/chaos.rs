@@ -1,7 +1,8 @@
-//! The fault campaign of `cargo xtask chaos`, short: a fixed seed, a few customers, five
-//! SIGKILLs of the host and the platform's faults on sends for 30 seconds, then the checker:
-//! nothing acknowledged lost, no reply twice but for a kill in the middle of its send, none out
-//! of order, every failed reply with a reason code.
+//! The fault campaign of `cargo xtask chaos`, short: a fixed seed, a few customers (three of
+//! them asking for an agent, whom three simulated agents take), five SIGKILLs of the host and the
+//! platform's faults on sends for 30 seconds, then the checker: nothing acknowledged lost, no
+//! reply twice but for a kill in the middle of its send, none out of order, every failed reply
+//! with a reason code, no interaction held by two agents at once.
 //!
 //! Run: `cargo xtask test -p switchboard-tests --test chaos`; the long run is the command.
 

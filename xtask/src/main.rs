@@ -70,8 +70,9 @@ commands:
   chaos [--seconds N] [--seed S] [--kills N] [--customers N] [--callers N]
                                        fault campaign: SIGKILLs of the host and platform faults
                                        (429s, 5xx, timeouts, resets, slow answers) on a seeded
-                                       schedule, then a checker (lost, duplicated, out of order);
-                                       defaults 120 s, 20 kills, 20 customers, a fresh seed;
+                                       schedule, while agents take the callers, then a checker
+                                       (lost, duplicated, out of order, double assigned);
+                                       defaults 120 s, 20 kills, 20 customers, 4 callers;
                                        report in target/chaos/, exits 1 on a broken promise
   dist [--profile dev|release]         a release in target/dist/: the binary with the plugins and
                                        console built in, a tarball and a Debian package

@@ -2,7 +2,9 @@
 //! test suite: a Jepsen-style run over the real `switchboard` binary and the platform simulator.
 //!
 //! Customers post numbered, signed X DMs (`c17 m5`) to a host on SQLite whose X integration runs
-//! the test flow `echo` (one reply `echo: c17 m5` per message); a nemesis plays a seeded
+//! the campaign's flow (`flow.yaml`: one reply `echo: c17 m5` per message, or, for the callers
+//! who ask for an agent, `a1 m3 agent`, a transfer to the billing queue, where the simulated
+//! [`agents`] take them); a nemesis plays a seeded
 //! [`schedule`]: SIGKILLs of the host (at any moment, while the platform holds one of its sends,
 //! right after an acknowledgement), each followed by a restart on the same store, and platform
 //! faults on sends (429 with a reset ahead or already past, 429 with `Retry-After` 0-2 s, 5xx,
@@ -13,9 +15,11 @@
 //!
 //! - [`schedule`]: the seeded schedule (pure);
 //! - [`customers`]: the load, and the record of what was acknowledged;
+//! - [`agents`]: the agents (accept, race, reply, transfer, wrap up) and the host's records of
+//!   who held what;
 //! - [`nemesis`]: plays the schedule, records the kills;
 //! - [`collect`]: quiescence, then the host's transcripts;
-//! - [`checker`]: the rules over the history (pure);
+//! - [`checker`]: the rules over the history (pure), with [`assign`] for the ACD's;
 //! - [`report`]: the table and `report.json`.
 
 pub mod agents;
