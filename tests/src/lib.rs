@@ -17,9 +17,11 @@
 //!   config and database, with helpers for what customers, agents and admins do.
 //!
 //! The `platform-sim` binary runs the simulator for `cargo xtask serve`; the `bench` binary is the
-//! load driver behind `cargo xtask bench`, built from [`bench`].
+//! load driver behind `cargo xtask bench`, built from [`bench`]; the `chaos` binary is the fault
+//! campaign behind `cargo xtask chaos`, built from [`chaos`].
 
 pub mod bench;
+pub mod chaos;
 pub mod fixtures;
 pub mod harness;
 pub mod host_config;

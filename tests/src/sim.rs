@@ -27,6 +27,7 @@
 //! | `POST /sim/messenger/message`, `/sim/instagram/message` | `{"integration","from","text"[,"quick_reply"][,"postback"]}`: a customer writes to a Page / Instagram account |
 //! | `POST /sim/x/dm` | `{"integration","from","text"[,"name"]}`: a customer DMs the host |
 //! | `POST /sim/open-messaging/message` | `{"integration","from"[,"nickname"],"text"}`: a customer writes via a partner |
+//! | `POST /sim/x/faults` | `{"count","fault"}` or `{"clear":true}`: script faults on the X send API (`status:503`, `rate-limited:SECS`, `retry-after:V`, `slow:MS`, `hang:MS`, `reset`) |
 //! | `GET /sim/delivered`, `/sim/attempts`, `/sim/refused` | the records as JSON |
 
 mod customer;
@@ -36,6 +37,7 @@ mod open_messaging;
 mod records;
 mod whatsapp;
 mod x_api;
+mod x_faults;
 mod x_public;
 
 use std::collections::HashSet;
@@ -188,12 +190,24 @@ impl PlatformSim {
     }
 
     /// The next `n` X send calls (from any account, after the usual checks pass) are answered with
-    /// `fault`: recorded as attempts, not delivered. Calls queue behind faults scripted earlier.
+    /// `fault`: recorded as attempts, not delivered (but for [`Fault::Slow`], delivered late).
+    /// Calls queue behind faults scripted earlier.
     ///
     /// # Panics
     /// If the fault's status is not 4xx or 5xx.
     pub fn x_fail_next(&self, n: usize, fault: Fault) {
         self.shared.x.queue_faults(n, fault);
+    }
+
+    /// Drops the X faults scripted and not used yet (the chaos campaign heals the platform).
+    pub fn x_clear_faults(&self) {
+        self.shared.x.clear_faults();
+    }
+
+    /// X send calls (DMs and posts) received and not answered yet: sends the host has in
+    /// flight, as the platform sees them.
+    pub fn x_open_calls(&self) -> usize {
+        self.shared.x.open_calls()
     }
 
     /// The next `n` open-messaging notifications (after the partner's checks pass) are answered
@@ -351,6 +365,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/sim/x/like", post(x_public::post_x_like))
         .route(open_messaging::NOTIFY_ROUTE, post(open_messaging::notify))
         .route("/sim/x/dm", post(customer::post_x_dm))
+        .route(x_faults::ROUTE, post(x_faults::post_faults))
         .route(whatsapp::SEND_ROUTE, post(whatsapp::send))
         .route(whatsapp::CUSTOMER_ROUTE, post(whatsapp::post_message))
         .route(meta::SEND_ROUTE, post(meta::send))
@@ -603,6 +618,54 @@ mod tests {
         assert_eq!(listed[0]["headers"]["authorization"], "Bearer [redacted]");
         assert!(!listed.to_string().contains(TOKEN), "{listed}");
         sim.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn slow_hanging_and_broken_answers_are_scripted_through_the_control_route() {
+        let sim = PlatformSim::start(config()).await.unwrap();
+        let client = http_client();
+        let json_type = [header(CONTENT_TYPE, "application/json")];
+        let url = format!("{}/sim/x/faults", sim.base_url());
+        for fault in ["slow:50", "hang:100", "reset"] {
+            let body = json!({ "count": 1, "fault": fault })
+                .to_string()
+                .into_bytes();
+            let (status, _, _) = http_post(&client, &url, &json_type, body).await.unwrap();
+            assert_eq!(status, StatusCode::OK, "{fault}");
+        }
+        let bad = json!({ "count": 1, "fault": "status:200" })
+            .to_string()
+            .into_bytes();
+        let (status, _, _) = http_post(&client, &url, &json_type, bad).await.unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // Slow: delivered, late.
+        let (status, _, _) = x_send(&sim, TOKEN, json!({ "text": "slow" })).await;
+        assert_eq!(status, StatusCode::CREATED);
+        // Hang: 504 after the hold, not delivered.
+        let (status, _, _) = x_send(&sim, TOKEN, json!({ "text": "hang" })).await;
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+        // Reset: the answer breaks off; not delivered.
+        let send_url = format!(
+            "{}/2/dm_conversations/with/1500000000000000777/messages",
+            sim.base_url()
+        );
+        let headers = [
+            header(AUTHORIZATION, &format!("Bearer {TOKEN}")),
+            header(CONTENT_TYPE, "application/json"),
+        ];
+        let body = json!({ "text": "reset" }).to_string().into_bytes();
+        assert!(http_post(&client, &send_url, &headers, body).await.is_err());
+        assert_eq!(sim.x_open_calls(), 0);
+        let delivered: Vec<_> = sim.delivered().into_iter().filter_map(|d| d.text).collect();
+        assert_eq!(delivered, ["slow"]);
+
+        // Cleared faults are not used.
+        sim.x_fail_next(2, Fault::Status(500));
+        let clear = json!({ "clear": true }).to_string().into_bytes();
+        http_post(&client, &url, &json_type, clear).await.unwrap();
+        let (status, _, _) = x_send(&sim, TOKEN, json!({ "text": "healed" })).await;
+        assert_eq!(status, StatusCode::CREATED);
     }
 
     #[tokio::test]

@@ -18,6 +18,10 @@
 //!   phases against bare hyper, Node-RED and the host, on SQLite and with `--store postgres`
 //!   also on a local PostgreSQL with one host and N hosts (see `bench/mod.rs`), merged into
 //!   `target/bench/report.json` and `report.md`.
+//! - `chaos [--seconds N] [--seed S] [--kills N] [--customers N] [--callers N]`: the fault campaign (see
+//!   `chaos.rs`): the real host killed with SIGKILL and the platform failing sends on a seeded
+//!   schedule, then a checker over what was acknowledged, delivered and recorded; report in
+//!   `target/chaos/report.json`.
 //!
 //! Every step is printed before it runs; a failing step stops the task with a non-zero exit code.
 
@@ -33,6 +37,7 @@ use anyhow::{Context, bail};
 
 mod architecture;
 mod bench;
+mod chaos;
 mod demo;
 mod dist;
 mod dist_test;
@@ -62,6 +67,13 @@ commands:
                                        PostgreSQL, 1 host and with --hosts N (2-16) N hosts
                                        sharing it, beside SQLite's figures (--no-sqlite skips
                                        the SQLite sessions); report in target/bench/
+  chaos [--seconds N] [--seed S] [--kills N] [--customers N] [--callers N]
+                                       fault campaign: SIGKILLs of the host and platform faults
+                                       (429s, 5xx, timeouts, resets, slow answers) on a seeded
+                                       schedule, while agents take the callers, then a checker
+                                       (lost, duplicated, out of order, double assigned);
+                                       defaults 120 s, 20 kills, 20 customers, 4 callers;
+                                       report in target/chaos/, exits 1 on a broken promise
   dist [--profile dev|release]         a release in target/dist/: the binary with the plugins and
                                        console built in, a tarball and a Debian package
                                        (default profile: release)
@@ -105,6 +117,7 @@ fn main() -> ExitCode {
             .and_then(|args| Workspace::locate().and_then(|ws| serve(&ws, args))),
         Some("bench") => bench::Args::parse(&rest)
             .and_then(|args| Workspace::locate().and_then(|ws| bench::run(&ws, args))),
+        Some("chaos") => Workspace::locate().and_then(|ws| chaos::run(&ws, &rest)),
         Some("dist") => dist::Args::parse(&rest)
             .and_then(|args| Workspace::locate().and_then(|ws| dist::run_dist(&ws, args))),
         Some("test-dist") => no_args("test-dist", &rest)

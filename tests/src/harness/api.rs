@@ -94,11 +94,8 @@ impl Api {
             .with_context(|| format!("{method} {url}"))
     }
 
-    pub(super) async fn try_get(
-        &self,
-        path: &str,
-        token: Option<&str>,
-    ) -> anyhow::Result<Response> {
+    /// A GET that reports failures (a host down, a timeout) instead of panicking.
+    pub async fn try_get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Response> {
         self.request(Method::GET, path, token, &[], Bytes::new())
             .await
     }

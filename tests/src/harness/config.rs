@@ -104,6 +104,8 @@ pub struct TestConfig {
     pub memory_mib: u64,
     /// Kept small so retries happen quickly.
     pub backoff_ms: u64,
+    /// `[outbound] timeout_ms`: how long a send request may take (default 10 s).
+    pub send_timeout_ms: u64,
     pub max_attempts: u32,
     /// `[server] max_connections` and `header_read_timeout_ms`.
     pub max_connections: usize,
@@ -151,6 +153,7 @@ impl TestConfig {
             deadline_ms: 10_000,
             memory_mib: 64,
             backoff_ms: 50,
+            send_timeout_ms: 10_000,
             max_attempts: 4,
             max_retry_after_ms: 15 * 60 * 1000,
             max_connections: 512,
@@ -243,7 +246,7 @@ memory_mib = {memory}
 dir = {flows}
 
 [outbound]
-timeout_ms = 10000
+timeout_ms = {send_timeout}
 backoff_ms = {backoff}
 max_attempts = {attempts}
 max_retry_after_ms = {max_retry_after}
@@ -290,6 +293,7 @@ webhook_url = {om_url}
                     .unwrap_or(&workspace.join("flows"))
             ),
             backoff = self.backoff_ms,
+            send_timeout = self.send_timeout_ms,
             attempts = self.max_attempts,
             max_retry_after = self.max_retry_after_ms,
             max_connections = self.max_connections,

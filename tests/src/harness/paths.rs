@@ -86,6 +86,16 @@ impl TempDir {
         TempDir { path }
     }
 
+    /// A folder `parent/label`, emptied first if it is there; removed when dropped (unless the
+    /// thread is panicking).
+    pub fn under(parent: &Path, label: &str) -> TempDir {
+        let path = parent.join(label);
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        TempDir { path }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -8,8 +8,9 @@
 //! tests can drive the host's retries.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Path, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -55,6 +56,15 @@ pub enum Fault {
     /// permanent failure; 429 is [`Fault::RateLimited`] with the current window's reset; every other
     /// status comes with a problem body.
     Status(u16),
+    /// A slow platform: the answer comes after `delay_ms`, then the message is delivered as usual
+    /// (a host killed meanwhile never learns it was).
+    Slow { delay_ms: u64 },
+    /// A platform that does not answer in time: the call is held for `hold_ms` (longer than the
+    /// host's send timeout), then answered 504 without delivering.
+    Hang { hold_ms: u64 },
+    /// The connection breaks in the middle of the answer: a 500's headers, then the body fails,
+    /// so the client sees a reset; nothing is delivered.
+    Reset,
 }
 
 /// The X side of the simulator: accounts, the scripted faults and the rate-limit windows.
@@ -62,6 +72,24 @@ pub(crate) struct XApi {
     accounts: Vec<XAccount>,
     faults: Mutex<VecDeque<Fault>>,
     windows: Mutex<HashMap<String, RateWindow>>,
+    /// Send calls received and not yet answered (the host is waiting on them).
+    open: Arc<AtomicUsize>,
+}
+
+/// Counts one send call as open until it is answered or its client goes away.
+struct OpenCall(Arc<AtomicUsize>);
+
+impl OpenCall {
+    fn new(open: &Arc<AtomicUsize>) -> OpenCall {
+        open.fetch_add(1, Ordering::SeqCst);
+        OpenCall(open.clone())
+    }
+}
+
+impl Drop for OpenCall {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// One account's current fixed window, keyed by its access token.
@@ -83,7 +111,21 @@ impl XApi {
             accounts,
             faults: Mutex::default(),
             windows: Mutex::default(),
+            open: Arc::default(),
         }
+    }
+
+    /// Send calls (DMs and posts) received and not answered yet.
+    pub(crate) fn open_calls(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Drops every fault scripted and not used yet.
+    pub(crate) fn clear_faults(&self) {
+        self.faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
     }
 
     pub(crate) fn account_for_integration(&self, integration_id: &str) -> Option<&XAccount> {
@@ -96,6 +138,7 @@ impl XApi {
         let status = match fault {
             Fault::RateLimited { .. } | Fault::RetryAfter(_) => 429,
             Fault::Status(status) => status,
+            Fault::Slow { .. } | Fault::Hang { .. } | Fault::Reset => 500,
         };
         assert!(
             (400..=599).contains(&status),
@@ -113,6 +156,22 @@ impl XApi {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop_front()
+    }
+
+    /// The next scripted fault that answers instead of delivering, after the delay a slow or
+    /// hanging platform takes; `None` when the call is to be delivered.
+    async fn next_answering_fault(&self) -> Option<Fault> {
+        match self.next_fault()? {
+            Fault::Slow { delay_ms } => {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                None
+            }
+            Fault::Hang { hold_ms } => {
+                tokio::time::sleep(Duration::from_millis(hold_ms)).await;
+                Some(Fault::Hang { hold_ms })
+            }
+            fault => Some(fault),
+        }
     }
 
     fn account_for_token(&self, headers: &HeaderMap) -> Option<&XAccount> {
@@ -190,6 +249,7 @@ pub(crate) async fn send_dm(
         };
         return problem.into_response();
     };
+    let _open = OpenCall::new(&sim.x.open);
     let rate = sim.x.count_call(account);
     let (request, text) = match check_request(&participant_id, &headers, &body) {
         Ok(checked) => checked,
@@ -211,7 +271,7 @@ pub(crate) async fn send_dm(
     };
 
     let received_at = SystemTime::now();
-    if let Some(fault) = sim.x.next_fault() {
+    if let Some(fault) = sim.x.next_answering_fault().await {
         let response = fault_response(fault, rate);
         sim.records.fail(Attempt {
             platform: Platform::X,
@@ -287,6 +347,7 @@ pub(crate) async fn create_post(
         };
         return problem.into_response();
     };
+    let _open = OpenCall::new(&sim.x.open);
     let rate = sim.x.count_call(account);
     let (request, post) = match check_post(&headers, &body) {
         Ok(checked) => checked,
@@ -308,7 +369,7 @@ pub(crate) async fn create_post(
     };
     let reply_to = post.in_reply_to.unwrap_or_default();
     let received_at = SystemTime::now();
-    if let Some(fault) = sim.x.next_fault() {
+    if let Some(fault) = sim.x.next_answering_fault().await {
         let response = fault_response(fault, rate);
         sim.records.fail(Attempt {
             platform: Platform::X,
@@ -521,6 +582,15 @@ fn fault_response(fault: Fault, rate: RateHeaders) -> Response {
     let (status, reset_epoch_secs) = match fault {
         Fault::RateLimited { reset_epoch_secs } => (429, reset_epoch_secs),
         Fault::Status(status) => (status, rate.reset_epoch_secs),
+        Fault::Hang { .. } | Fault::Slow { .. } => (504, rate.reset_epoch_secs),
+        Fault::Reset => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(CONTENT_TYPE, "application/json")],
+                axum::body::Body::new(BrokenBody),
+            )
+                .into_response();
+        }
         Fault::RetryAfter(value) => {
             let body = LegacyErrors {
                 errors: [LegacyError {
@@ -572,6 +642,24 @@ fn fault_response(fault: Fault, rate: RateHeaders) -> Response {
             };
             with_rate_headers(problem.into_response(), &rate)
         }
+    }
+}
+
+/// A body that fails at once: hyper aborts the connection, as a reset in mid-answer would.
+struct BrokenBody;
+
+impl hyper::body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "the simulator broke the connection (scripted reset)",
+        ))))
     }
 }
 
