@@ -38,6 +38,11 @@ const NAMESPACES: &[&str] = &["math", "strings", "lists", "sets", "base64", "opt
 /// reports that). With `types_only`, variables that are unknown or unset here are not
 /// problems (the flow has other errors, so the paths are not all known).
 pub fn check(source: &str, scope: &Scope<'_>, types_only: bool) -> (Ty, Vec<String>) {
+    // The walk recurses once per level of the expression's tree.
+    expr::with_stack(|| check_here(source, scope, types_only))
+}
+
+fn check_here(source: &str, scope: &Scope<'_>, types_only: bool) -> (Ty, Vec<String>) {
     let Ok(program) = expr::compile(source) else {
         return (Ty::Dyn, Vec::new());
     };
