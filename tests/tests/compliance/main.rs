@@ -7,9 +7,11 @@
 //! ignored without error; malformed, oversized and deeply nested bodies refused with
 //! `malformed`, never a trap.
 //!
-//! `fuzz`: generated webhooks at volume through each adapter, counted by outcome.
+//! `fuzz`: generated webhooks at volume through each adapter, counted by outcome;
+//! `routes_fuzz`: generated bodies for every admin and agent route of a running host.
 
 mod fuzz;
+mod routes_fuzz;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
