@@ -2,9 +2,9 @@
 //! replies (queued, claimed and sent, the platform answering with success, a rate limit with or
 //! without a named end, a transient or permanent failure, refused credentials; time passing; an
 //! admin re-authorizing) through the real rules: [`RetryPolicy::after_failure`] (retries,
-//! backoff, holding), the integration-wide [`Pauses`] and each integration's [`Pacer`]. The
-//! store's part is modelled as the sender uses it: a claim counts the attempt, a put-back
-//! (paused, paced, deauthorized) gives it back. After every step:
+//! backoff, holding, the integration-wide pause) and each integration's [`Pacer`]. The sender's
+//! part is modelled as it uses them: a claim counts the attempt, a put-back (paused, paced,
+//! deauthorized) gives it back, a pause holds every send of the integration until it ends. After every step:
 //!
 //! - a message is never sent twice: once the platform took it, it is never requested again;
 //! - every request the platform sees is a counted attempt, and a put-back reaches nobody;
@@ -21,7 +21,6 @@ use proptest::prelude::*;
 use super::outbound_retry::{MAX_BACKOFF_MS, Next, RetryPolicy};
 use super::pacing::{Limit, Pacer};
 use crate::events::SendFailure;
-use crate::outbound::Pauses;
 
 const INTEGRATIONS: usize = 2;
 const DEAUTHORIZED_RECHECK_MS: i64 = 60_000;
@@ -129,7 +128,8 @@ struct Model {
     max_attempts: i64,
     limits: Vec<Vec<Limit>>,
     pacers: Vec<Pacer>,
-    pauses: Pauses,
+    /// Per integration: paused until (the sender's `Pauses`).
+    pauses: Vec<i64>,
     deauthorized: Vec<bool>,
     /// Per integration: no request may reach the platform before this (from the 429s it gave).
     quiet_until: Vec<i64>,
@@ -144,10 +144,6 @@ impl Model {
             b = (b * 2).min(MAX_BACKOFF_MS);
         }
         b.min(MAX_BACKOFF_MS)
-    }
-
-    fn integration_id(i: usize) -> String {
-        format!("int-{i}")
     }
 
     /// Puts a claimed message back, its attempt given back (nothing reached the platform).
@@ -167,7 +163,6 @@ impl Model {
         }
         let m = due[pick % due.len()];
         let integration = self.msgs[m].integration;
-        let id = Model::integration_id(integration);
         // The claim counts the attempt.
         self.msgs[m].attempts += 1;
         let attempts = self.msgs[m].attempts;
@@ -175,7 +170,8 @@ impl Model {
             self.put_back(m, now + DEAUTHORIZED_RECHECK_MS);
             return Ok(());
         }
-        if let Some(until) = self.pauses.paused_until(&id, now) {
+        if self.pauses[integration] > now {
+            let until = self.pauses[integration];
             let spread = (self.policy.backoff_ms as f64 / 2.0 * jitter) as i64;
             self.put_back(m, until + spread);
             return Ok(());
@@ -220,7 +216,7 @@ impl Model {
             prop_assert_eq!(after.pause_until, None);
         }
         if let Some(until) = after.pause_until {
-            self.pauses.pause(&id, until);
+            self.pauses[integration] = self.pauses[integration].max(until);
         }
         match after.next {
             Next::Retry(retry) => {
@@ -375,7 +371,7 @@ proptest! {
             max_attempts,
             pacers: limits.iter().map(|l| Pacer::new(l, now)).collect(),
             limits,
-            pauses: Pauses::default(),
+            pauses: vec![0; INTEGRATIONS],
             deauthorized: vec![false; INTEGRATIONS],
             quiet_until: vec![0; INTEGRATIONS],
             msgs: Vec::new(),
