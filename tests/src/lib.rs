@@ -10,6 +10,7 @@
 //! - [`fixtures`]: webhook bodies as exact bytes, ready to sign and send;
 //! - [`sim`]: [`sim::PlatformSim`], an HTTP server playing the platforms' send APIs (with scripted
 //!   faults) and a customer-side client that posts signed webhooks to the host;
+//! - [`fuzz`]: the seeded generator the suite's fuzzers share;
 //! - [`host_config`]: derives a simulator setup from the host's own `switchboard.toml`, so the demo
 //!   and the tests configure both sides from one file;
 //! - [`harness`]: the one harness of the end-to-end tests (`tests/tests/<area>/`): a
@@ -23,6 +24,7 @@
 pub mod bench;
 pub mod chaos;
 pub mod fixtures;
+pub mod fuzz;
 pub mod harness;
 pub mod host_config;
 pub mod signing;

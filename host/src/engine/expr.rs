@@ -23,14 +23,44 @@ static ENV: LazyLock<Arc<cel::Env>> = LazyLock::new(|| {
     Arc::new(env)
 });
 
-/// Parses an expression, reporting the parser's message on failure.
+/// The longest expression a flow may hold, in bytes: far beyond a readable condition, and short
+/// enough that its tree stays within [`STACK`].
+pub const MAX_LEN: usize = 4_096;
+
+/// The stack the CEL parser, the type check and the evaluator are given: they recurse once per
+/// level of the expression's tree (about 80 KB a level in a debug build), so 25 nested brackets
+/// or a sum of 100 terms overflowed a server thread's 2 MB and aborted the host.
+const STACK: usize = 256 * 1024 * 1024;
+
+/// Runs `f` (which parses, walks or evaluates an expression, and drops its tree) with at least
+/// [`STACK`] bytes of stack, on a fresh segment when the thread has less left.
+pub fn with_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(STACK, STACK, f)
+}
+
+/// Parses an expression, reporting the parser's message on failure. The program's tree is as
+/// deep as the expression: walk and drop it inside [`with_stack`].
 pub fn compile(source: &str) -> Result<cel::Program, String> {
-    ENV.compile(source)
-        .map_err(|e| e.to_string().replace('\n', "; "))
+    if source.len() > MAX_LEN {
+        return Err(format!(
+            "the expression is {} bytes long; at most {MAX_LEN}",
+            source.len()
+        ));
+    }
+    with_stack(|| ENV.compile(source)).map_err(|e| e.to_string().replace('\n', "; "))
+}
+
+/// Whether an expression parses (its message when not).
+pub fn check(source: &str) -> Result<(), String> {
+    with_stack(|| compile(source).map(drop))
 }
 
 /// Evaluates `source` with `vars` as its top-level variables.
 pub fn eval(source: &str, vars: &Map<String, Value>) -> Result<Value, String> {
+    with_stack(|| eval_here(source, vars))
+}
+
+fn eval_here(source: &str, vars: &Map<String, Value>) -> Result<Value, String> {
     let program = compile(source)?;
     let mut context = cel::Context::with_env(ENV.clone());
     for (name, value) in vars {
@@ -77,6 +107,42 @@ pub fn eval_bool(source: &str, vars: &Map<String, Value>) -> Result<bool, String
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// 25 nested brackets or a sum of 100 terms overflowed a 2 MB server thread (the host
+    /// aborted); each is now parsed, type-checked and evaluated on a grown stack.
+    #[test]
+    fn deep_expressions_do_not_overflow_a_server_thread() {
+        let shapes = [
+            format!("{}1{} == 1", "(".repeat(60), ")".repeat(60)),
+            format!("size({}1{}) == 1", "[".repeat(60), "]".repeat(60)),
+            format!("{} == 1", vec!["1"; 1_500].join("+")),
+            format!("{}1{}", "{".repeat(2_000), "}".repeat(2_000)),
+        ];
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                for source in shapes {
+                    let flow = format!(
+                        "start: a\nsteps:\n  a:\n    type: decision\n    condition: {}\n    then: b\n    else: b\n  b:\n    type: disconnect\n",
+                        serde_json::to_string(&source).unwrap()
+                    );
+                    let _ = crate::engine::Flow::parse(&flow, &Default::default());
+                    let _ = eval(&source, &Map::new());
+                }
+            })
+            .unwrap()
+            .join()
+            .expect("no overflow, no panic");
+        assert_eq!(
+            eval(
+                &format!("{} == 1501", vec!["1"; 1_501].join("+")),
+                &Map::new()
+            ),
+            Ok(json!(true))
+        );
+        let long = format!("'{}' == ''", "a".repeat(MAX_LEN));
+        assert!(compile(&long).unwrap_err().contains("at most 4096"));
+    }
 
     fn vars(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

@@ -58,8 +58,10 @@ pub fn validate_flow_file(
     plugins: Option<&HashMap<String, PluginKind>>,
     schedule_groups: Option<&HashSet<String>>,
 ) -> anyhow::Result<Result<Flow, Vec<FlowError>>> {
-    let source =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let source = match read_source(path)? {
+        Ok(source) => source,
+        Err(error) => return Ok(Err(vec![error])),
+    };
     Ok(Flow::parse(
         &source,
         &Known {
@@ -71,14 +73,38 @@ pub fn validate_flow_file(
     ))
 }
 
+/// A flow file's text; a file that is not UTF-8 is an invalid flow, located at its first bad
+/// byte, not an unreadable file.
+fn read_source(path: &Path) -> anyhow::Result<Result<String, FlowError>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let valid = &bytes[..e.utf8_error().valid_up_to()];
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1;
+        FlowError {
+            line: Some(valid.iter().filter(|&&b| b == b'\n').count() + 1),
+            column: Some(column),
+            message: format!(
+                "the file is not UTF-8 text (byte 0x{:02x})",
+                bytes[valid.len()]
+            ),
+        }
+    }))
+}
+
 /// The kinds of the plugins a flow file names, loaded from the configuration's plugins folder or
 /// built into the binary (missing ones are left out, so validation reports them).
 pub async fn plugin_kinds_for(
     path: &Path,
     config: &Config,
 ) -> anyhow::Result<HashMap<String, PluginKind>> {
-    let source =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Ok(Ok(source)) = read_source(path) else {
+        return Ok(HashMap::new());
+    };
     let Ok(flow) = Flow::parse(&source, &Known::default()) else {
         return Ok(HashMap::new());
     };
@@ -99,4 +125,24 @@ pub async fn plugin_kinds_for(
         kinds.insert(name, crate::catalog::kind_of(&plugin));
     }
     Ok(kinds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_an_invalid_flow_located_at_its_first_bad_byte() {
+        let path = std::env::temp_dir().join(format!("not-utf8-{}.yaml", std::process::id()));
+        std::fs::write(&path, b"start: a\nst\xc3\xa9\xffps: {}\n").unwrap();
+        let errors = validate_flow_file(&path, None, None, None)
+            .expect("readable")
+            .expect_err("invalid");
+        std::fs::remove_file(&path).ok();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "2:4: the file is not UTF-8 text (byte 0xff)"
+        );
+    }
 }

@@ -24,7 +24,7 @@ use crate::live::AgentEvents;
 use crate::metrics::Metrics;
 use crate::model::{Conversation, Message, now_ms};
 use crate::rules::outbound::{self as policy, Outgoing, Refusal};
-use crate::rules::outbound_retry::{RetryPolicy, named_retry_at};
+use crate::rules::outbound_retry::{Next, RetryPolicy, named_retry_at};
 use crate::store::{ClaimedSend, OutboxStore, SendRecord};
 use crate::wake::Wakeups;
 
@@ -257,21 +257,21 @@ impl Sender {
         };
         // When a retryable failure is tried again: a rate limit with a named end holds the
         // message whatever its attempts; anything else retries up to `max_attempts`.
-        let retry = match &result {
-            SendResult::Failed(failure) if failure.is_retryable() => {
-                let named = match failure {
-                    SendFailure::RateLimited {
-                        retry_at_ms: Some(at),
-                        ..
-                    } => Some((*at).min(i64::MAX as u64) as i64),
-                    _ => None,
-                };
-                let retry = retry_policy.retry(attempts, named, now, jitter());
-                if matches!(failure, SendFailure::RateLimited { .. }) {
-                    self.pauses.pause(&integration_id, retry.at);
-                }
-                (retry.held || attempts < config.max_attempts as i64).then_some(retry.at)
-            }
+        let after = match &result {
+            SendResult::Failed(failure) => Some(retry_policy.after_failure(
+                failure,
+                attempts,
+                config.max_attempts as i64,
+                now,
+                jitter(),
+            )),
+            SendResult::Sent(_) => None,
+        };
+        if let Some(until) = after.and_then(|a| a.pause_until) {
+            self.pauses.pause(&integration_id, until);
+        }
+        let retry = match after.map(|a| a.next) {
+            Some(Next::Retry(retry)) => Some(retry.at),
             _ => None,
         };
         // Timed before the counters below move, so a reader that sees a send counted sees it

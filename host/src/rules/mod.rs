@@ -11,9 +11,13 @@
 pub mod accept;
 pub mod inactivity;
 pub mod outbound;
+#[cfg(test)]
+mod outbound_model;
 pub mod outbound_retry;
 pub mod pacing;
 pub mod routing;
 #[cfg(test)]
 mod routing_model;
 pub mod threading;
+#[cfg(test)]
+mod threading_model;

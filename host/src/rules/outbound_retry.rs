@@ -16,6 +16,8 @@
 //! The backoff is jittered upwards (by up to half of it) so that messages that failed together
 //! do not come back together.
 
+use crate::events::SendFailure;
+
 /// The longest wait between retries that the backoff alone makes.
 pub const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
 
@@ -72,6 +74,70 @@ impl RetryPolicy {
                 at: floor,
                 held: false,
             },
+        }
+    }
+}
+
+/// What becomes of a message after one of its attempts failed (see
+/// [`RetryPolicy::after_failure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterFailure {
+    pub next: Next,
+    /// A rate limit pauses the whole integration until then (the limit is on the account, not
+    /// on the one message), whether or not this message is tried again.
+    pub pause_until: Option<i64>,
+}
+
+/// The message's next step after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Tried again at `retry.at`, the attempt counted.
+    Retry(Retry),
+    /// The platform refused the credentials: the integration is deauthorized and the message
+    /// waits, pending, for an admin to re-authorize it.
+    Deauthorize,
+    /// Failed for good; its reason is the failure's typed code.
+    Fail,
+}
+
+impl RetryPolicy {
+    /// What becomes of a message whose `attempts`-th attempt (1-based, counted) failed with
+    /// `failure` at `now`: a retryable failure is tried again up to `max_attempts`, or whatever
+    /// its attempts while the platform names a later end (held); anything else fails it.
+    pub fn after_failure(
+        &self,
+        failure: &SendFailure,
+        attempts: i64,
+        max_attempts: i64,
+        now: i64,
+        jitter: f64,
+    ) -> AfterFailure {
+        if let SendFailure::Auth(_) = failure {
+            return AfterFailure {
+                next: Next::Deauthorize,
+                pause_until: None,
+            };
+        }
+        if !failure.is_retryable() {
+            return AfterFailure {
+                next: Next::Fail,
+                pause_until: None,
+            };
+        }
+        let named = match failure {
+            SendFailure::RateLimited {
+                retry_at_ms: Some(at),
+                ..
+            } => Some((*at).min(i64::MAX as u64) as i64),
+            _ => None,
+        };
+        let retry = self.retry(attempts, named, now, jitter);
+        AfterFailure {
+            next: match retry.held || attempts < max_attempts {
+                true => Next::Retry(retry),
+                false => Next::Fail,
+            },
+            pause_until: matches!(failure, SendFailure::RateLimited { .. }).then_some(retry.at),
         }
     }
 }

@@ -4,6 +4,8 @@
 //!   (Mermaid and DOT), `flow test` (a scripted conversation), `flow publish` against a running
 //!   host, and the flows folder of `switchboard serve --watch` (a broken file reported, a change
 //!   or a new file published);
+//! - `flow_fuzz`: generated flow files (mutations of every example) through `flow validate`,
+//!   counted by outcome (`SWITCHBOARD_FUZZ_COUNT`, `SWITCHBOARD_FUZZ_SEED`);
 //! - `plugin`: `switchboard plugin inspect`, and the plugins folder of `switchboard serve
 //!   --watch` (a broken build refused, a good one hot-loaded).
 //!
@@ -18,6 +20,7 @@
 
 mod backup;
 mod flow;
+mod flow_fuzz;
 mod init;
 mod lifecycle;
 mod logs;

@@ -20,23 +20,9 @@ use switchboard::runtime::{AdapterError, WebhookRequest};
 use switchboard::config::PluginsConfig;
 use switchboard::runtime::PluginRuntime;
 
+use switchboard_tests::fuzz::Rng;
+
 use super::{Profile, load, profile_name, profiles, secret, workspace};
-
-/// A small seeded generator (xorshift64*): the same seed gives the same inputs everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const PUNCTUATION: &[u8] = b"{}[]\":,\\ \n0-9.eEtrufalsn\x00\xff\xc3";
 
@@ -143,14 +129,8 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adapters_answer_generated_webhooks_with_a_typed_outcome() {
-    let count: usize = std::env::var("SWITCHBOARD_FUZZ_COUNT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
-    let seed: u64 = std::env::var("SWITCHBOARD_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let count = switchboard_tests::fuzz::count(300);
+    let seed = switchboard_tests::fuzz::seed();
     // A deadline of 5 s instead of 1: what this test looks for is a trap, a forgery let in or
     // work out of all proportion, not a busy machine (the slowest call is printed).
     let runtime = PluginRuntime::new(&PluginsConfig {
@@ -210,10 +190,7 @@ async fn fuzz(
         .collect();
     let key = secret(profile);
     // The same seed gives each adapter its own sequence, by name.
-    let salt = profile_name(profile)
-        .bytes()
-        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
-    let mut rng = Rng((seed ^ salt) | 1);
+    let mut rng = Rng::salted(seed, &profile_name(profile));
     for n in 0..count {
         let (what, body) = mutate(&mut rng, &fixtures);
         // One in ten is signed over another body: a forgery.

@@ -14,9 +14,11 @@
 //! profile expects; odd and hostile input answered or refused with a typed error, never a trap;
 //! every call within the host's limits.
 //!
-//! `fuzz`: generated webhooks at volume through each adapter, counted by outcome.
+//! `fuzz`: generated webhooks at volume through each adapter, counted by outcome;
+//! `routes_fuzz`: generated bodies for every admin and agent route of a running host.
 
 mod fuzz;
+mod routes_fuzz;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -41,10 +41,11 @@ impl Flow {
         let document: serde_yaml_ng::Value = match serde_yaml_ng::from_str(source) {
             Ok(document) => document,
             Err(e) => {
-                let location = e.location();
+                // Without a place (aliases expanded past the decoder's limit), the file's start.
+                let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
                 errors.push(FlowError {
-                    line: location.as_ref().map(|l| l.line()),
-                    column: location.as_ref().map(|l| l.column()),
+                    line: Some(line),
+                    column: Some(column),
                     message: format!(
                         "the YAML cannot be read: {}",
                         e.to_string().split(" at line ").next().unwrap_or_default()
@@ -110,6 +111,31 @@ fn sort(errors: &mut [FlowError]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the flow fuzzer: aliases of aliases under the tree's limit but past the
+    /// decoder's were reported without a line.
+    #[test]
+    fn aliases_past_the_decoders_limit_are_located() {
+        let mut src = String::from("start: a\nsteps:\n  a:\n    type: disconnect\n");
+        src.push_str("b0: &b0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..5 {
+            let items = vec![format!("*b{}", level - 1); 10].join(", ");
+            src.push_str(&format!("b{level}: &b{level} [{items}]\n"));
+        }
+        let errors = Flow::parse(&src, &Known::default()).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("repetition limit")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.line.is_some() && e.column.is_some()),
+            "{errors:?}"
+        );
+    }
 
     #[test]
     fn every_error_is_reported_with_its_line_and_column() {

@@ -96,7 +96,7 @@ impl Flow {
             };
         let check_expr =
             |errors: &mut Vec<FlowError>, name: &str, field: &str, source_expr: &str| {
-                if let Err(e) = expr::compile(source_expr) {
+                if let Err(e) = expr::check(source_expr) {
                     errors.push(at(
                         name,
                         Some(field),

@@ -139,18 +139,16 @@ fn is_float(t: &str) -> bool {
 pub fn load(source: &str) -> Result<Node, FlowError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(source);
-    parser.load(&mut builder, false).map_err(|e| FlowError {
+    let parsed = parser.load(&mut builder, false);
+    // The builder stopped at an earlier event than any the parser failed on.
+    if let Some(error) = builder.error {
+        return Err(error);
+    }
+    parsed.map_err(|e| FlowError {
         line: Some(e.marker().line()),
         column: Some(e.marker().col() + 1),
         message: format!("the YAML cannot be read: {}", e.info()),
     })?;
-    if let Some(message) = builder.error {
-        return Err(FlowError {
-            line: None,
-            column: None,
-            message,
-        });
-    }
     Ok(builder.root.unwrap_or(Node {
         line: 1,
         column: 1,
@@ -158,21 +156,61 @@ pub fn load(source: &str) -> Result<Node, FlowError> {
     }))
 }
 
+/// The deepest a flow file may nest (serde's YAML decoder stops at the same depth): deeper, the
+/// tree would be dropped and checked by recursion deeper than a thread's stack.
+const MAX_DEPTH: usize = 128;
+/// The most nodes a flow file may make, aliases expanded: a few aliases of aliases ("billion
+/// laughs") would otherwise make more than the memory holds.
+const MAX_NODES: usize = 200_000;
+
 /// Builds the tree from the parser's events.
 #[derive(Default)]
 struct Builder {
-    /// Open collections: the node being filled and, for a mapping, a key waiting for its value.
-    stack: Vec<(Node, usize, Option<Node>)>,
-    anchors: HashMap<usize, Node>,
+    /// Open collections: the node being filled, its anchor, for a mapping a key waiting for its
+    /// value, and how many nodes it holds so far.
+    stack: Vec<(Node, usize, Option<Node>, usize)>,
+    /// Each anchor's node and how many nodes it holds.
+    anchors: HashMap<usize, (Node, usize)>,
     root: Option<Node>,
-    error: Option<String>,
+    error: Option<FlowError>,
+    /// Nodes made so far, aliases expanded.
+    nodes: usize,
     done: bool,
 }
 
 impl Builder {
-    fn push_value(&mut self, node: Node, anchor: usize) {
+    /// Stops building with `message`, located at `line`:`column`.
+    fn fail(&mut self, line: usize, column: usize, message: String) {
+        self.error = Some(FlowError {
+            line: Some(line),
+            column: Some(column),
+            message,
+        });
+        self.done = true;
+    }
+
+    /// Counts `size` more nodes; false (and the building stopped) past [`MAX_NODES`].
+    fn count(&mut self, size: usize, line: usize, column: usize) -> bool {
+        self.nodes = self.nodes.saturating_add(size);
+        if self.nodes > MAX_NODES {
+            self.fail(
+                line,
+                column,
+                format!(
+                    "the YAML makes more than {MAX_NODES} values (aliases expanded); a flow is far smaller"
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize, size: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        if let Some(parent) = self.stack.last_mut() {
+            parent.3 += size;
         }
         match self.stack.last_mut() {
             None => {
@@ -181,7 +219,7 @@ impl Builder {
                 }
                 self.done = true;
             }
-            Some((parent, _, pending_key)) => match &mut parent.kind {
+            Some((parent, _, pending_key, _)) => match &mut parent.kind {
                 Kind::Seq(items) => items.push(node),
                 Kind::Map(entries) => match pending_key.take() {
                     None => *pending_key = Some(node),
@@ -200,47 +238,47 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
         }
         let (line, column) = (span.start.line(), span.start.col() + 1);
         match event {
-            Event::Scalar(text, style, anchor, _) => self.push_value(
-                Node {
-                    line,
-                    column,
-                    kind: Kind::Scalar {
+            Event::Scalar(text, style, anchor, _) => {
+                if self.count(1, line, column) {
+                    let kind = Kind::Scalar {
                         text: text.into_owned(),
                         plain: style == ScalarStyle::Plain,
-                    },
-                },
-                anchor,
-            ),
-            Event::SequenceStart(anchor, _) => self.stack.push((
-                Node {
-                    line,
-                    column,
-                    kind: Kind::Seq(Vec::new()),
-                },
-                anchor,
-                None,
-            )),
-            Event::MappingStart(anchor, _) => self.stack.push((
-                Node {
-                    line,
-                    column,
-                    kind: Kind::Map(Vec::new()),
-                },
-                anchor,
-                None,
-            )),
-            Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((node, anchor, _)) = self.stack.pop() {
-                    self.push_value(node, anchor);
+                    };
+                    self.push_value(node_at(line, column, kind), anchor, 1);
                 }
             }
-            Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
-                Some(mut node) => {
-                    node.line = line;
-                    node.column = column;
-                    self.push_value(node, 0);
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return self.fail(
+                        line,
+                        column,
+                        format!("the YAML nests deeper than {MAX_DEPTH} levels"),
+                    );
                 }
-                None => self.error = Some(format!("line {line}: an alias names no anchor")),
+                if self.count(1, line, column) {
+                    let kind = match event {
+                        Event::SequenceStart(..) => Kind::Seq(Vec::new()),
+                        _ => Kind::Map(Vec::new()),
+                    };
+                    self.stack
+                        .push((node_at(line, column, kind), anchor, None, 1));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((node, anchor, _, size)) = self.stack.pop() {
+                    self.push_value(node, anchor, size);
+                }
+            }
+            Event::Alias(anchor) => match self.anchors.get(&anchor).map(|(_, size)| *size) {
+                Some(size) => {
+                    if self.count(size, line, column) {
+                        let mut node = self.anchors[&anchor].0.clone();
+                        node.line = line;
+                        node.column = column;
+                        self.push_value(node, 0, size);
+                    }
+                }
+                None => self.fail(line, column, "an alias names no anchor".into()),
             },
             Event::StreamStart
             | Event::StreamEnd
@@ -251,9 +289,48 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
     }
 }
 
+fn node_at(line: usize, column: usize, kind: Kind) -> Node {
+    Node { line, column, kind }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aliases_of_aliases_and_deep_nesting_are_refused_where_they_start() {
+        // "Billion laughs": nine levels of ten aliases each would make 10^9 nodes.
+        let mut src = String::from("l0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let prev = format!("*a{}", level - 1);
+            src.push_str(&format!(
+                "l{level}: &a{level} [{}]\n",
+                vec![prev; 10].join(", ")
+            ));
+        }
+        let err = load(&src).unwrap_err();
+        assert!(err.message.contains("more than 200000 values"), "{err:?}");
+        assert_eq!((err.line, err.column), (Some(6), Some(10)), "{err:?}");
+
+        let deep = |depth| {
+            format!(
+                "start: a\nsteps: {}{}\n",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        let err = load(&deep(200)).unwrap_err();
+        assert!(err.message.contains("deeper than 128"), "{err:?}");
+        assert_eq!((err.line, err.column), (Some(2), Some(135)), "{err:?}");
+        // Far deeper, the parser stops first.
+        let err = load(&deep(100_000)).unwrap_err();
+        assert_eq!(err.line, Some(2), "{err:?}");
+        let ok = format!("a: {}{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(load(&ok).is_ok());
+
+        let err = load("a: *nothing\n").unwrap_err();
+        assert_eq!((err.line, err.column), (Some(1), Some(4)), "{err:?}");
+    }
 
     #[test]
     fn nodes_know_where_they_are() {

@@ -36,22 +36,25 @@ const NAMESPACES: &[&str] = &["math", "strings", "lists", "sets", "base64", "opt
 
 /// The expression's type and its problems (none when it cannot even be parsed: validation
 /// reports that). With `types_only`, variables that are unknown or unset here are not
-/// problems (the flow has other errors, so the paths are not all known).
+/// problems (the flow has other errors, so the paths are not all known). The walk recurses per
+/// level of the expression's tree: on a grown stack.
 pub fn check(source: &str, scope: &Scope<'_>, types_only: bool) -> (Ty, Vec<String>) {
-    let Ok(program) = expr::compile(source) else {
-        return (Ty::Dyn, Vec::new());
-    };
-    let mut walker = Walker {
-        scope,
-        types_only,
-        problems: Vec::new(),
-        non_null: Vec::new(),
-        locals: Vec::new(),
-    };
-    let ty = walker.ty(program.expression());
-    let mut seen = BTreeSet::new();
-    walker.problems.retain(|p| seen.insert(p.clone()));
-    (ty, walker.problems)
+    expr::with_stack(|| {
+        let Ok(program) = expr::compile(source) else {
+            return (Ty::Dyn, Vec::new());
+        };
+        let mut walker = Walker {
+            scope,
+            types_only,
+            problems: Vec::new(),
+            non_null: Vec::new(),
+            locals: Vec::new(),
+        };
+        let ty = walker.ty(program.expression());
+        let mut seen = BTreeSet::new();
+        walker.problems.retain(|p| seen.insert(p.clone()));
+        (ty, walker.problems)
+    })
 }
 
 struct Walker<'s, 'a> {
