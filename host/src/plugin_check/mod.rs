@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 pub use adapter_profile::{Answer, Handshake, HandshakeAnswer, Profile, Signature, Yields};
+pub use handshake::webhook_request;
 pub use profiles::{ProfileFile, is_profile_file, profile_files};
 pub use report::Report;
 

@@ -11,16 +11,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use hyper::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::assign::{AcdHistory, AgentEvent, AssignmentRecord, EventKind};
+use super::collect::get;
 use super::schedule::Rng;
 use crate::fixtures::unix_millis;
-use crate::harness::{ADMIN_TOKEN, Api, Response, agent_token};
+use crate::harness::{Api, Response, agent_token};
 
 /// The queue the chaos flow transfers to.
 pub const QUEUE: &str = "billing";
@@ -306,15 +307,4 @@ fn pairs(list: &Value, agent: &str, at: &str) -> Vec<(String, u64)> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-async fn get(api: &Api, path: &str) -> anyhow::Result<Value> {
-    let response = api
-        .try_get(path, Some(ADMIN_TOKEN))
-        .await
-        .with_context(|| format!("GET {path}"))?;
-    if response.status != 200 {
-        bail!("GET {path}: {} {}", response.status, response.text());
-    }
-    Ok(response.json())
 }

@@ -97,7 +97,8 @@ pub async fn recorded(api: &Api, id: &str) -> anyhow::Result<Vec<Recorded>> {
     Ok(all)
 }
 
-async fn get(api: &Api, path: &str) -> anyhow::Result<serde_json::Value> {
+/// `GET path` with the admin token; anything but 200 is an error.
+pub(super) async fn get(api: &Api, path: &str) -> anyhow::Result<serde_json::Value> {
     let response = api
         .try_get(path, Some(ADMIN_TOKEN))
         .await

@@ -26,9 +26,7 @@ use std::sync::Arc;
 
 use switchboard::config::PluginsConfig;
 use switchboard::plugin_check::{self, Yields};
-use switchboard::runtime::{
-    AdapterError, AdapterPlugin, CallContext, PluginRuntime, WebhookRequest,
-};
+use switchboard::runtime::{AdapterError, AdapterPlugin, CallContext, PluginRuntime};
 use switchboard_tests::harness::TempDir;
 use switchboard_tests::signing;
 
@@ -232,19 +230,7 @@ impl Loaded {
         headers: Vec<(String, String)>,
         body: &[u8],
     ) -> Result<switchboard::runtime::WebhookOutcome, AdapterError> {
-        let request = WebhookRequest {
-            method: method.into(),
-            path: "/webhooks/compliance".into(),
-            query: query.into(),
-            headers: [
-                vec![("content-type".to_string(), "application/json".to_string())],
-                headers,
-            ]
-            .concat(),
-            body: body.to_vec(),
-        };
-        self.adapter
-            .handle_webhook(&self.ctx, request)
+        plugin_check::webhook_request(&self.adapter, &self.ctx, method, query, headers, body)
             .await
             .unwrap_or_else(|e| {
                 panic!(

@@ -83,26 +83,10 @@ steps:
         1.0,
         "{metrics}"
     );
-    let plugins = env.plugins().await;
-    let worlds: Vec<(String, String)> = plugins["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_string(),
-                p["world"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    assert!(
-        worlds.contains(&("http-lookup".into(), "data-action".into())),
-        "{worlds:?}"
-    );
-    assert!(
-        worlds.contains(&("fixtures/spin-bot".into(), "bot".into())),
-        "{worlds:?}"
-    );
+    for (name, world) in [("http-lookup", "data-action"), ("fixtures/spin-bot", "bot")] {
+        let listed = env.plugin(name).await;
+        assert_eq!(listed["world"], world, "{listed}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

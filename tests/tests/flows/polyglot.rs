@@ -96,23 +96,9 @@ steps:
         ));
     })
     .await;
-    let plugins = env.plugins().await;
-    let worlds: Vec<(String, String)> = plugins["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().into(),
-                p["world"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    for expected in [(bot, "bot"), (action, "data-action")] {
-        assert!(
-            worlds.contains(&(expected.0.into(), expected.1.into())),
-            "{worlds:?}"
-        );
+    for (name, world) in [(bot, "bot"), (action, "data-action")] {
+        let listed = env.plugin(name).await;
+        assert_eq!(listed["world"], world, "{listed}");
     }
 
     let customer = "1700000000000000301";
