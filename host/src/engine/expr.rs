@@ -4,7 +4,8 @@
 //! Variables are JSON values: the flow's own variables plus `message`, `customer`,
 //! `integration`, `conversation` and, inside the error handler, `error`.
 
-use std::sync::{Arc, LazyLock};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use serde_json::{Map, Value};
 
@@ -38,6 +39,19 @@ pub fn with_stack<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(STACK, STACK, f)
 }
 
+/// The stack one level of an expression's tree may take while it is evaluated or dropped: the
+/// debug build's parser measured about 80 KB a level, and the evaluator takes less.
+const STACK_PER_LEVEL: usize = 80 * 1024;
+
+/// Runs `f` (which evaluates or drops a tree `depth` levels deep) on the thread's own stack
+/// when enough of it is left, and on a fresh segment otherwise. Growing a segment maps and
+/// unmaps [`STACK`] bytes (and flushes every core's TLB); a shallow condition, the usual case,
+/// never needs it.
+fn with_stack_for<R>(depth: usize, f: impl FnOnce() -> R) -> R {
+    let red_zone = (256 * 1024 + depth.saturating_mul(STACK_PER_LEVEL)).min(STACK);
+    stacker::maybe_grow(red_zone, STACK, f)
+}
+
 /// Parses an expression, reporting the parser's message on failure. The program's tree is as
 /// deep as the expression: walk and drop it inside [`with_stack`].
 pub fn compile(source: &str) -> Result<cel::Program, String> {
@@ -55,13 +69,89 @@ pub fn check(source: &str) -> Result<(), String> {
     with_stack(|| compile(source).map(drop))
 }
 
-/// Evaluates `source` with `vars` as its top-level variables.
-pub fn eval(source: &str, vars: &Map<String, Value>) -> Result<Value, String> {
-    with_stack(|| eval_here(source, vars))
+/// A parsed expression and the depth of its tree, which says how much stack evaluating (and
+/// dropping) it takes.
+struct Compiled {
+    /// Always `Some` until dropped.
+    program: Option<cel::Program>,
+    depth: usize,
 }
 
-fn eval_here(source: &str, vars: &Map<String, Value>) -> Result<Value, String> {
-    let program = compile(source)?;
+impl Drop for Compiled {
+    fn drop(&mut self) {
+        if let Some(program) = self.program.take() {
+            with_stack_for(self.depth, || drop(program));
+        }
+    }
+}
+
+/// How many expressions are kept parsed. Flows hold a few dozen; past this (flows rewritten many
+/// times over a long life) an expression is parsed each time it runs.
+const PARSED_MAX: usize = 10_000;
+
+/// Expressions parsed once, by their source: parsing took more of a flow turn than evaluating.
+static PARSED: LazyLock<RwLock<HashMap<String, Arc<Compiled>>>> = LazyLock::new(Default::default);
+
+fn parsed(source: &str) -> Result<Arc<Compiled>, String> {
+    if let Some(compiled) = PARSED.read().unwrap_or_else(|e| e.into_inner()).get(source) {
+        return Ok(compiled.clone());
+    }
+    let compiled = with_stack(|| {
+        compile(source).map(|program| Compiled {
+            depth: depth(program.expression()),
+            program: Some(program),
+        })
+    })?;
+    let compiled = Arc::new(compiled);
+    let mut parsed = PARSED.write().unwrap_or_else(|e| e.into_inner());
+    if parsed.len() < PARSED_MAX {
+        parsed.insert(source.to_owned(), compiled.clone());
+    }
+    Ok(compiled)
+}
+
+/// The depth of an expression's tree (call it inside [`with_stack`]: it recurses once a level).
+fn depth(e: &cel::IdedExpr) -> usize {
+    use cel::common::ast::{EntryExpr, Expr};
+    let deepest = |items: &mut dyn Iterator<Item = &cel::IdedExpr>| items.map(depth).max();
+    let below = match &e.expr {
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => None,
+        Expr::Call(call) => deepest(&mut call.target.iter().map(|t| &**t).chain(&call.args)),
+        Expr::Comprehension(c) => deepest(
+            &mut [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ]
+            .into_iter(),
+        ),
+        Expr::List(list) => deepest(&mut list.elements.iter()),
+        Expr::Select(select) => Some(depth(&select.operand)),
+        Expr::Map(map) => deepest(&mut map.entries.iter().flat_map(|entry| match &entry.expr {
+            EntryExpr::StructField(f) => vec![&f.value],
+            EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
+        })),
+        Expr::Struct(s) => deepest(&mut s.entries.iter().flat_map(|entry| match &entry.expr {
+            EntryExpr::StructField(f) => vec![&f.value],
+            EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
+        })),
+    };
+    1 + below.unwrap_or(0)
+}
+
+/// Evaluates `source` with `vars` as its top-level variables.
+pub fn eval(source: &str, vars: &Map<String, Value>) -> Result<Value, String> {
+    let compiled = parsed(source)?;
+    with_stack_for(compiled.depth, || eval_here(&compiled, vars))
+}
+
+fn eval_here(compiled: &Compiled, vars: &Map<String, Value>) -> Result<Value, String> {
+    let program = compiled
+        .program
+        .as_ref()
+        .expect("a parsed expression holds its program until dropped");
     let mut context = cel::Context::with_env(ENV.clone());
     for (name, value) in vars {
         context.add_variable_from_value(name.as_str(), to_cel(value));
