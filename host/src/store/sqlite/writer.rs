@@ -47,11 +47,21 @@ impl Writer {
                 .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
         }
         let conn = open_connection(&path, config.sync)?;
+        let checkpoints = open_checkpointer(&path, config.sync)?;
         let (tx, rx) = std_mpsc::channel::<Job>();
+        // The checkpointer stops when the store thread ends and drops `running`.
+        let (running, stopped) = std_mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("switchboard-store".into())
-            .spawn(move || run_writer(conn, rx))
+            .spawn(move || {
+                let _running = running;
+                run_writer(conn, rx)
+            })
             .context("cannot start the store thread")?;
+        std::thread::Builder::new()
+            .name("switchboard-ckpt".into())
+            .spawn(move || run_checkpointer(checkpoints, stopped))
+            .context("cannot start the store's checkpoint thread")?;
         Ok(Writer { jobs: tx })
     }
 
@@ -134,9 +144,62 @@ fn open_connection(path: &Path, sync: SyncMode) -> anyhow::Result<Connection> {
     // than the hot path uses, and a miss parses and plans the SQL again.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // The checkpoint thread copies the log into the database; the writer does it itself only
+    // when the log has grown past this many pages (80 MiB), if that thread falls behind.
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
     schema::migrate(&conn)
         .with_context(|| format!("cannot prepare the database {}", path.display()))?;
     Ok(conn)
+}
+
+/// Log pages past which the writer checkpoints by itself (see [`run_checkpointer`]).
+const WRITER_CHECKPOINT_PAGES: i64 = 20_000;
+
+/// How often the checkpoint thread copies what the log holds into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+fn open_checkpointer(path: &Path, sync: SyncMode) -> anyhow::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| {
+        format!(
+            "cannot open the database {} to checkpoint it",
+            path.display()
+        )
+    })?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // A checkpoint syncs the log and the database as the writer's setting says.
+    conn.pragma_update(
+        None,
+        "synchronous",
+        if sync == SyncMode::Full {
+            "FULL"
+        } else {
+            "NORMAL"
+        },
+    )?;
+    Ok(conn)
+}
+
+/// The checkpoint thread. With SQLite's default, the commit that fills the log past 1,000 pages
+/// also copies the log into the database and syncs it, on the store thread: a quarter of that
+/// thread's time under load, and a pause of every waiting webhook while the disk syncs. Here a
+/// passive checkpoint (which never blocks the writer or readers) runs on a connection of its
+/// own every [`CHECKPOINT_EVERY`]; the writer starts the log over once it has all been copied.
+fn run_checkpointer(conn: Connection, stopped: std_mpsc::Receiver<()>) {
+    let mut failing = false;
+    while let Err(std_mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            Ok(()) => failing = false,
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "store: a checkpoint failed; the writer checkpoints when the log grows past {WRITER_CHECKPOINT_PAGES} pages");
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// Runs one closure in a savepoint: its writes are kept only if it succeeds.
