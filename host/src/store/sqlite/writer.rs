@@ -122,19 +122,19 @@ impl Writer {
     }
 }
 
+/// SQLite's `synchronous` setting for the configured sync mode.
+fn synchronous(sync: SyncMode) -> &'static str {
+    match sync {
+        SyncMode::Full => "FULL",
+        SyncMode::Normal => "NORMAL",
+    }
+}
+
 fn open_connection(path: &Path, sync: SyncMode) -> anyhow::Result<Connection> {
     let conn = Connection::open(path)
         .with_context(|| format!("cannot open the database {}", path.display()))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(
-        None,
-        "synchronous",
-        if sync == SyncMode::Full {
-            "FULL"
-        } else {
-            "NORMAL"
-        },
-    )?;
+    conn.pragma_update(None, "synchronous", synchronous(sync))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // The writer keeps the hot parts of the indexes in memory (64 MiB): with a million
     // conversations, inserts land at random places of the id and customer indexes.
@@ -171,15 +171,7 @@ fn open_checkpointer(path: &Path, sync: SyncMode) -> anyhow::Result<Connection> 
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // A checkpoint syncs the log and the database as the writer's setting says.
-    conn.pragma_update(
-        None,
-        "synchronous",
-        if sync == SyncMode::Full {
-            "FULL"
-        } else {
-            "NORMAL"
-        },
-    )?;
+    conn.pragma_update(None, "synchronous", synchronous(sync))?;
     Ok(conn)
 }
 
