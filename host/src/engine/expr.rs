@@ -259,4 +259,28 @@ mod tests {
         let err = eval_bool("1 + 1", &Map::new()).unwrap_err();
         assert!(err.contains("not true or false"), "{err}");
     }
+
+    /// The stack an evaluation asks for follows the tree's depth, which the walk must count
+    /// through every kind of node (a miss would evaluate a deep tree on too little stack).
+    #[test]
+    fn an_expression_is_parsed_once_with_the_depth_of_its_tree() {
+        for (source, expected) in [
+            ("1", 1),
+            ("(1 + 2) * 3 == 9", 4),
+            ("a.b.c", 3),
+            ("[[1]] == [[1]]", 4),
+            ("{'k': {'k': 1}}.k.k == 1", 6),
+            ("[1, 2].all(x, x > 0)", 4),
+            (&format!("{} == 1", vec!["1"; 50].join("+")), 51),
+        ] {
+            let first = parsed(source).unwrap();
+            assert_eq!(first.depth, expected, "{source}");
+            assert!(
+                Arc::ptr_eq(&first, &parsed(source).unwrap()),
+                "{source} is parsed again"
+            );
+        }
+        let vars = serde_json::from_value(json!({ "a": { "b": { "c": 7 } } })).unwrap();
+        assert_eq!(eval("a.b.c", &vars).unwrap(), json!(7));
+    }
 }

@@ -335,4 +335,47 @@ mod tests {
         assert_eq!(writer.call(|c| count(c)).await.unwrap(), 12);
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    /// The writer leaves checkpoints to the checkpoint thread (it would checkpoint only past
+    /// 20,000 log pages): what it commits reaches the database file itself without another
+    /// write, and the thread ends with the store.
+    #[tokio::test]
+    async fn the_checkpoint_thread_copies_commits_into_the_database_file() {
+        let dir = std::env::temp_dir().join(format!("sb-ckpt-{}", uuid::Uuid::new_v4().simple()));
+        let path = dir.join("w.db");
+        let writer = Writer::open(&StoreConfig {
+            path: Some(path.clone()),
+            sync: SyncMode::Normal,
+            ..StoreConfig::default()
+        })
+        .unwrap();
+        writer
+            .call(|c| Ok(c.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY, pad TEXT)")?))
+            .await
+            .unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        // About 2 MB of rows: 500 pages in the log, far below the writer's own threshold.
+        writer
+            .call(|c| {
+                for n in 0..2_000 {
+                    c.execute("INSERT INTO t VALUES (?1, ?2)", (n, "x".repeat(1_000)))?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // No deadline races the machine's speed: the thread runs every 200 ms; a minute is
+        // only the point where the test gives up.
+        let started = std::time::Instant::now();
+        while std::fs::metadata(&path).unwrap().len() < before + 2_000_000 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the database file stayed at {} bytes",
+                std::fs::metadata(&path).unwrap().len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        drop(writer);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
