@@ -112,33 +112,32 @@ fn parsed(source: &str) -> Result<Arc<Compiled>, String> {
 
 /// The depth of an expression's tree (call it inside [`with_stack`]: it recurses once a level).
 fn depth(e: &cel::IdedExpr) -> usize {
-    use cel::common::ast::{EntryExpr, Expr};
-    let deepest = |items: &mut dyn Iterator<Item = &cel::IdedExpr>| items.map(depth).max();
-    let below = match &e.expr {
-        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => None,
-        Expr::Call(call) => deepest(&mut call.target.iter().map(|t| &**t).chain(&call.args)),
-        Expr::Comprehension(c) => deepest(
-            &mut [
-                &c.iter_range,
-                &c.accu_init,
-                &c.loop_cond,
-                &c.loop_step,
-                &c.result,
-            ]
-            .into_iter(),
+    use cel::common::ast::{EntryExpr, Expr, MapExpr, StructExpr};
+    fn deepest<'a>(items: impl IntoIterator<Item = &'a cel::IdedExpr>) -> usize {
+        items.into_iter().map(depth).max().unwrap_or(0)
+    }
+    1 + match &e.expr {
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => 0,
+        Expr::Call(call) => deepest(call.target.as_deref().into_iter().chain(&call.args)),
+        Expr::Comprehension(c) => deepest([
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ]),
+        Expr::List(list) => deepest(&list.elements),
+        Expr::Select(select) => depth(&select.operand),
+        Expr::Map(MapExpr { entries }) | Expr::Struct(StructExpr { entries, .. }) => deepest(
+            entries
+                .iter()
+                .flat_map(|entry| match &entry.expr {
+                    EntryExpr::StructField(f) => [None, Some(&f.value)],
+                    EntryExpr::MapEntry(m) => [Some(&m.key), Some(&m.value)],
+                })
+                .flatten(),
         ),
-        Expr::List(list) => deepest(&mut list.elements.iter()),
-        Expr::Select(select) => Some(depth(&select.operand)),
-        Expr::Map(map) => deepest(&mut map.entries.iter().flat_map(|entry| match &entry.expr {
-            EntryExpr::StructField(f) => vec![&f.value],
-            EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
-        })),
-        Expr::Struct(s) => deepest(&mut s.entries.iter().flat_map(|entry| match &entry.expr {
-            EntryExpr::StructField(f) => vec![&f.value],
-            EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
-        })),
-    };
-    1 + below.unwrap_or(0)
+    }
 }
 
 /// Evaluates `source` with `vars` as its top-level variables.
