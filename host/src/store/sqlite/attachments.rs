@@ -22,7 +22,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAttachment> {
     })
 }
 
-fn put(conn: &Connection, a: NewAttachment, now: i64) -> anyhow::Result<StoredAttachment> {
+fn put(conn: &Connection, a: &NewAttachment, now: i64) -> anyhow::Result<StoredAttachment> {
     // The id is the file's address for platforms: long and random, never guessed.
     let id = format!("{}{}", new_id("att"), uuid::Uuid::new_v4().simple());
     let size = a.bytes.len() as i64;
@@ -42,10 +42,10 @@ fn put(conn: &Connection, a: NewAttachment, now: i64) -> anyhow::Result<StoredAt
     ])?;
     Ok(StoredAttachment {
         id,
-        conversation: a.conversation,
-        agent: a.agent,
-        filename: a.filename,
-        mime_type: a.mime_type,
+        conversation: a.conversation.clone(),
+        agent: a.agent.clone(),
+        filename: a.filename.clone(),
+        mime_type: a.mime_type.clone(),
         size,
         created_at: now,
     })
@@ -74,7 +74,7 @@ impl AttachmentStore for SqliteStore {
         attachment: NewAttachment,
         now: i64,
     ) -> anyhow::Result<StoredAttachment> {
-        self.db.call(move |c| put(c, attachment, now)).await
+        self.db.call(move |c| put(c, &attachment, now)).await
     }
 
     async fn attachment(&self, id: &str) -> anyhow::Result<Option<StoredAttachment>> {

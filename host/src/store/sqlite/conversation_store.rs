@@ -57,7 +57,7 @@ fn thread(conn: &Connection, t: &ThreadMessage) -> anyhow::Result<Conversation> 
     let m = &t.message;
     messages::insert(
         conn,
-        NewMessage {
+        &NewMessage {
             conversation: conversation.id.clone(),
             direction: Direction::Inbound,
             author: Author::Customer,
@@ -118,9 +118,9 @@ impl ConversationStore for SqliteStore {
         self.db
             .call(move |c| {
                 leases::check(c, &turn.lease)?;
-                let mut conversation = turn.conversation;
+                let mut conversation = turn.conversation.clone();
                 update(c, &mut conversation)?;
-                for reply in turn.replies {
+                for reply in &turn.replies {
                     messages::insert(c, reply, turn.now)?;
                 }
                 match turn.processed {
@@ -177,7 +177,7 @@ impl ConversationStore for SqliteStore {
                     conversation,
                     agent,
                     status,
-                    reason: receipt.reason,
+                    reason: receipt.reason.clone(),
                 }))
             })
             .await

@@ -52,7 +52,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// Adds a message; outbound ones start `pending` and are due at once. Returns its id.
-pub fn insert(conn: &Connection, m: NewMessage, now: i64) -> anyhow::Result<String> {
+pub fn insert(conn: &Connection, m: &NewMessage, now: i64) -> anyhow::Result<String> {
     let id = new_id("m");
     let (status, due) = match m.direction {
         Direction::Inbound => (MessageStatus::Received, None),
@@ -371,7 +371,7 @@ pub fn insert_outbound(
 ) -> anyhow::Result<String> {
     insert(
         conn,
-        NewMessage::outbound(conversation, author, Some(text.to_string())),
+        &NewMessage::outbound(conversation, author, Some(text.to_string())),
         now,
     )
 }

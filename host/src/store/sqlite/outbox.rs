@@ -56,7 +56,7 @@ pub fn sends_today(conn: &Connection, integration: &str, now: i64) -> anyhow::Re
 impl OutboxStore for SqliteStore {
     async fn queue_message(&self, message: NewMessage, now: i64) -> anyhow::Result<String> {
         self.db
-            .call(move |c| messages::insert(c, message, now))
+            .call(move |c| messages::insert(c, &message, now))
             .await
     }
 
@@ -115,12 +115,12 @@ impl OutboxStore for SqliteStore {
     ) -> anyhow::Result<()> {
         let id = id.to_string();
         self.db
-            .call(move |c| match record {
+            .call(move |c| match &record {
                 SendRecord::Sent { platform_id } => {
                     messages::mark_sent(c, &id, &platform_id, attempt, now)
                 }
                 SendRecord::Retry { error, at, uncount } => {
-                    messages::schedule_retry(c, &id, &error, attempt, at, now, uncount)
+                    messages::schedule_retry(c, &id, error, attempt, *at, now, *uncount)
                 }
                 SendRecord::Failed { error } => messages::mark_failed(c, &id, &error, attempt, now),
             })

@@ -69,7 +69,7 @@ impl SqliteStore {
                         conversations::insert(c, &conversation)?;
                         messages::insert(
                             c,
-                            NewMessage {
+                            &NewMessage {
                                 direction: Direction::Inbound,
                                 platform_id: Some(format!("prefill-dm-{n}")),
                                 ..NewMessage::outbound(
@@ -83,7 +83,7 @@ impl SqliteStore {
                         if !is_waiting {
                             let reply = messages::insert(
                                 c,
-                                NewMessage::outbound(
+                                &NewMessage::outbound(
                                     &conversation.id,
                                     Author::Bot,
                                     Some("Thanks! An agent will be with you shortly.".into()),
