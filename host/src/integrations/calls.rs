@@ -1,6 +1,7 @@
 //! Calls into an integration's adapter, each timed and counted per plugin version and
 //! function, its failures logged with the integration.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::registry::Integration;
@@ -21,29 +22,36 @@ impl Integration {
         result
     }
 
-    /// One send in one instance: `encode-send`, then `decode-send-response` once the host has
-    /// performed the request (see [`crate::runtime::Send`]), each timed and counted.
-    pub async fn send<'a>(
-        &'a self,
-        metrics: &'a Metrics,
+    /// One send: `encode-send`, then `decode-send-response` once the host has performed the
+    /// request (see [`crate::runtime::Send`]), each timed and counted. `reuse` is the instance of
+    /// the previous send of the same conversation, if it may serve again (see
+    /// [`OneSend::reusable`]); otherwise the send gets a fresh instance.
+    pub async fn send(
+        self: &Arc<Self>,
+        metrics: &Metrics,
         message: &OutboundMessage,
-    ) -> Result<(Result<HttpRequest, AdapterError>, OneSend<'a>), PluginError> {
+        reuse: Option<OneSend>,
+    ) -> Result<(Result<HttpRequest, AdapterError>, OneSend), PluginError> {
         let started = Instant::now();
-        let begun = self.adapter.begin_send(&self.ctx).await;
-        let mut send = match begun {
-            Ok(send) => send,
-            Err(e) => {
-                self.record(metrics, "encode-send", started, Some(&e));
-                return Err(e);
-            }
+        let kept = reuse
+            .filter(|kept| Arc::ptr_eq(&kept.integration, self) && kept.send.reusable())
+            .map(|kept| kept.send);
+        let mut send = match kept {
+            Some(send) => send,
+            None => match self.adapter.begin_send(&self.ctx).await {
+                Ok(send) => send,
+                Err(e) => {
+                    self.record(metrics, "encode-send", started, Some(&e));
+                    return Err(e);
+                }
+            },
         };
         let encoded = send.encode(message).await;
         self.record(metrics, "encode-send", started, encoded.as_ref().err());
         Ok((
             encoded?,
             OneSend {
-                integration: self,
-                metrics,
+                integration: self.clone(),
                 send,
             },
         ))
@@ -96,16 +104,16 @@ impl Integration {
 }
 
 /// The second half of [`Integration::send`]: reading the platform's answer in the same instance.
-pub struct OneSend<'a> {
-    integration: &'a Integration,
-    metrics: &'a Metrics,
-    send: crate::runtime::Send<'a>,
+pub struct OneSend {
+    integration: Arc<Integration>,
+    send: crate::runtime::Send,
 }
 
-impl OneSend<'_> {
+impl OneSend {
     /// `decode-send-response`: what the platform's answer to the send means.
     pub async fn decode(
-        self,
+        &mut self,
+        metrics: &Metrics,
         message_id: &str,
         status: u16,
         headers: Vec<(String, String)>,
@@ -114,11 +122,16 @@ impl OneSend<'_> {
         let started = Instant::now();
         let result = self.send.decode(message_id, status, headers, body).await;
         self.integration.record(
-            self.metrics,
+            metrics,
             "decode-send-response",
             started,
             result.as_ref().err(),
         );
         result
+    }
+
+    /// Whether the next send of the same conversation may use this instance.
+    pub fn reusable(&self) -> bool {
+        self.send.reusable()
     }
 }

@@ -41,7 +41,7 @@ impl SenderActions {
         };
         // Only the encoding is asked for; the instance is dropped without sending.
         match integration
-            .send(&self.metrics, &message)
+            .send(&self.metrics, &message, None)
             .await
             .map(|(encoded, _unsent)| encoded)
         {

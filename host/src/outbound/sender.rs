@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use crate::config::OutboundConfig;
 use crate::directory::AgentDirectory;
 use crate::events::{OutboundKind, OutboundMessage, SendFailure, SendResult};
-use crate::integrations::{Integration, Integrations, perform};
+use crate::integrations::{Integration, Integrations, OneSend, perform};
 use crate::live::AgentEvents;
 use crate::metrics::Metrics;
 use crate::model::{Conversation, Message, now_ms};
@@ -70,7 +70,7 @@ impl Sender {
     pub async fn run(self: Arc<Self>) {
         let concurrency = self.config.concurrency.max(1);
         let permits = Arc::new(Semaphore::new(concurrency));
-        let lease_ms = self.config.timeout_ms as i64 + CLAIM_MARGIN_MS;
+        let lease_ms = self.lease_ms();
         let batch = (concurrency / 4).clamp(1, 16);
         // When this process is the store's only sender, a claim still open is one a crash
         // interrupted.
@@ -109,7 +109,13 @@ impl Sender {
                             };
                             let sender = self.clone();
                             tokio::spawn(async move {
-                                sender.send_one(send, claimed_at).await;
+                                // A send that went out may bring the next message of its
+                                // conversation, already claimed: it goes next, in order.
+                                // The adapter's instance goes along while it may serve again.
+                                let mut next = Some((send, claimed_at, None));
+                                while let Some((send, claimed_at, kept)) = next {
+                                    next = sender.send_one(send, claimed_at, kept).await;
+                                }
                                 drop(permit);
                                 sender.wake.wake_outbound();
                             });
@@ -135,6 +141,11 @@ impl Sender {
         }
     }
 
+    /// How long a claim lasts: the request's timeout and a margin.
+    fn lease_ms(&self) -> i64 {
+        self.config.timeout_ms as i64 + CLAIM_MARGIN_MS
+    }
+
     async fn claim(
         &self,
         limit: usize,
@@ -155,7 +166,16 @@ impl Sender {
         }
     }
 
-    async fn send_one(&self, send: ClaimedSend, claimed_at: Instant) {
+    /// Sends one claimed message and records the attempt, through `kept` (the adapter instance
+    /// of the previous send of this conversation) if it may serve. When the message went out,
+    /// returns the next message of its conversation if it was due, claimed in the same
+    /// transaction, with the instance for it.
+    async fn send_one(
+        &self,
+        send: ClaimedSend,
+        claimed_at: Instant,
+        kept: Option<OneSend>,
+    ) -> Option<(ClaimedSend, Instant, Option<OneSend>)> {
         let ClaimedSend {
             message,
             conversation,
@@ -171,7 +191,7 @@ impl Sender {
             );
             self.record(&id, attempts, SendRecord::Failed { error })
                 .await;
-            return;
+            return None;
         };
         let integration_id = integration.config.id.clone();
         if let Some((_, reason)) = self.integrations.deauthorized(&integration_id) {
@@ -186,7 +206,7 @@ impl Sender {
                 uncount: true,
             };
             self.record(&id, attempts, retry).await;
-            return;
+            return None;
         }
         if let Some(until) = self.pauses.paused_until(&integration_id, now_ms()) {
             // Nothing was tried: the attempt is given back, and the message due when the
@@ -202,7 +222,7 @@ impl Sender {
                 uncount: true,
             };
             self.record(&id, attempts, retry).await;
-            return;
+            return None;
         }
         // Within the integration's send limits: a short wait in place, a long one in the queue.
         loop {
@@ -227,7 +247,7 @@ impl Sender {
                         uncount: true,
                     };
                     self.record(&id, attempts, retry).await;
-                    return;
+                    return None;
                 }
             }
         }
@@ -236,18 +256,19 @@ impl Sender {
         // message next, rather than risk two sends.
         let start_by = claimed_at + Duration::from_millis(CLAIM_MARGIN_MS as u64 / 2);
         let started = std::time::Instant::now();
-        let Some(result) = self
+        let (result, kept) = self
             .attempt(
                 &integration,
                 &message,
                 &conversation,
                 public_reply_to,
                 start_by,
+                kept,
             )
-            .await
-        else {
+            .await;
+        let Some(result) = result else {
             tracing::warn!(message = %id, "a claimed send started too late; it is left to the next claim");
-            return;
+            return None;
         };
         let now = now_ms();
         let config = &self.config;
@@ -324,10 +345,26 @@ impl Sender {
                 SendRecord::Failed { error }
             }
         };
-        if let Err(e) = self.store.record_send(&id, attempts, record, now).await {
-            tracing::error!(message = %id, "cannot record the send result: {e:#}");
-            return;
-        }
+        let claimed_at = Instant::now();
+        let recorded = match record {
+            SendRecord::Sent { platform_id } => {
+                self.store
+                    .record_sent_and_claim_next(&id, attempts, platform_id, now, self.lease_ms())
+                    .await
+            }
+            record => self
+                .store
+                .record_send(&id, attempts, record, now)
+                .await
+                .map(|()| None),
+        };
+        let next = match recorded {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(message = %id, "cannot record the send result: {e:#}");
+                return None;
+            }
+        };
         let (status, error) = match &result {
             SendResult::Sent(_) => ("sent", None),
             SendResult::Failed(f) if retry.is_some() => ("pending", Some(f.detail().to_string())),
@@ -339,18 +376,20 @@ impl Sender {
             "delivery_status",
             serde_json::json!({ "interaction": conversation.id, "message_id": id, "status": status, "error": error }),
         );
+        next.map(|next| (next, claimed_at, kept.filter(OneSend::reusable)))
     }
 
     /// One attempt: the policy, the daily cap, then the request, which must start by `start_by`
-    /// (`None`: too late, nothing was sent).
+    /// (`None`: too late, nothing was sent). Returns the adapter's instance with the result.
     async fn attempt(
         &self,
-        integration: &Integration,
+        integration: &Arc<Integration>,
         message: &Message,
         conversation: &Conversation,
         public: Option<String>,
         start_by: Instant,
-    ) -> Option<SendResult> {
+        kept: Option<OneSend>,
+    ) -> (Option<SendResult>, Option<OneSend>) {
         let info = &integration.info;
         let now = now_ms();
         let fitted = policy::fit(
@@ -369,12 +408,12 @@ impl Sender {
         let tag = match policy::check(info, outgoing, now) {
             Ok(tag) => tag,
             Err(Refusal::WindowClosed(reason)) => {
-                return Some(SendResult::Failed(SendFailure::WindowClosed(reason)));
+                let failure = SendFailure::WindowClosed(reason);
+                return (Some(SendResult::Failed(failure)), kept);
             }
             Err(refusal) => {
-                return Some(SendResult::Failed(SendFailure::Permanent(
-                    refusal.message().to_string(),
-                )));
+                let failure = SendFailure::Permanent(refusal.message().to_string());
+                return (Some(SendResult::Failed(failure)), kept);
             }
         };
         let outbound = OutboundMessage {
@@ -408,21 +447,23 @@ impl Sender {
                 {
                     Ok(true) => true,
                     Ok(false) => {
-                        return Some(SendResult::Failed(SendFailure::DailyCapReached(
-                            policy::cap_message(&integration.config.id, size),
-                        )));
+                        let failure = SendFailure::DailyCapReached(policy::cap_message(
+                            &integration.config.id,
+                            size,
+                        ));
+                        return (Some(SendResult::Failed(failure)), kept);
                     }
                     Err(e) => {
-                        return Some(SendResult::Failed(SendFailure::Transient(format!(
-                            "cannot count today's sends: {e:#}"
-                        ))));
+                        let failure =
+                            SendFailure::Transient(format!("cannot count today's sends: {e:#}"));
+                        return (Some(SendResult::Failed(failure)), kept);
                     }
                 }
             }
             None => false,
         };
-        let result = self
-            .perform(integration, message, &outbound, start_by)
+        let (result, kept) = self
+            .perform(integration, message, &outbound, start_by, kept)
             .await;
         if reserved
             && !matches!(result, Some(SendResult::Sent(_)))
@@ -433,60 +474,66 @@ impl Sender {
         {
             tracing::warn!("cannot give back a daily-cap reservation: {e:#}");
         }
-        result
+        (result, kept)
     }
 
     async fn perform(
         &self,
-        integration: &Integration,
+        integration: &Arc<Integration>,
         message: &Message,
         outbound: &OutboundMessage,
         start_by: Instant,
-    ) -> Option<SendResult> {
-        let (request, send) = match integration.send(&self.metrics, outbound).await {
+        kept: Option<OneSend>,
+    ) -> (Option<SendResult>, Option<OneSend>) {
+        let (request, mut send) = match integration.send(&self.metrics, outbound, kept).await {
             Ok((Ok(request), send)) => (request, send),
-            Ok((Err(e), _)) => {
-                return Some(SendResult::Failed(SendFailure::Permanent(format!(
-                    "the adapter refused the message: {e}"
-                ))));
+            Ok((Err(e), send)) => {
+                let failure =
+                    SendFailure::Permanent(format!("the adapter refused the message: {e}"));
+                return (Some(SendResult::Failed(failure)), Some(send));
             }
-            Err(e) => return Some(SendResult::Failed(SendFailure::Transient(e.to_string()))),
+            Err(e) => {
+                let failure = SendFailure::Transient(e.to_string());
+                return (Some(SendResult::Failed(failure)), None);
+            }
         };
         // Checked last, right before the request: the daily cap's count and the adapter's
         // encoding may have taken long.
         if Instant::now() > start_by {
-            return None;
+            return (None, None);
         }
         let (status, headers, body) = match perform(&self.http, request).await {
             Ok(answer) => answer,
-            Err(failure) => return Some(SendResult::Failed(failure)),
+            Err(failure) => return (Some(SendResult::Failed(failure)), Some(send)),
         };
         // The end of a rate limit as the headers name it, for an adapter that did not read it
         // (an HTTP-date `Retry-After`, an `x-rate-limit-reset` it does not know).
         let named = named_retry_at(&headers, now_ms());
-        Some(
-            match send.decode(&message.id, status, headers, body).await {
-                Ok(SendResult::Failed(SendFailure::RateLimited {
-                    retry_at_ms: None,
-                    detail,
-                })) => SendResult::Failed(SendFailure::RateLimited {
-                    retry_at_ms: named.map(|at| at.max(0) as u64),
-                    detail,
-                }),
-                Ok(result) => result,
-                // The platform took the message (2xx) but the adapter could not read its answer
-                // (a trap, its deadline): sending again would reach the customer twice. It counts
-                // as sent, without a platform id (receipts cannot be matched to it).
-                Err(e) if (200..300).contains(&status) => {
-                    tracing::error!(
-                        message = %message.id,
-                        integration = %integration.config.id,
-                        "the platform accepted the message (HTTP {status}) but the adapter could not read the answer; recorded as sent without a platform id: {e}"
-                    );
-                    SendResult::Sent(String::new())
-                }
-                Err(e) => SendResult::Failed(SendFailure::Transient(e.to_string())),
-            },
-        )
+        let decoded = send
+            .decode(&self.metrics, &message.id, status, headers, body)
+            .await;
+        let result = match decoded {
+            Ok(SendResult::Failed(SendFailure::RateLimited {
+                retry_at_ms: None,
+                detail,
+            })) => SendResult::Failed(SendFailure::RateLimited {
+                retry_at_ms: named.map(|at| at.max(0) as u64),
+                detail,
+            }),
+            Ok(result) => result,
+            // The platform took the message (2xx) but the adapter could not read its answer
+            // (a trap, its deadline): sending again would reach the customer twice. It counts
+            // as sent, without a platform id (receipts cannot be matched to it).
+            Err(e) if (200..300).contains(&status) => {
+                tracing::error!(
+                    message = %message.id,
+                    integration = %integration.config.id,
+                    "the platform accepted the message (HTTP {status}) but the adapter could not read the answer; recorded as sent without a platform id: {e}"
+                );
+                SendResult::Sent(String::new())
+            }
+            Err(e) => SendResult::Failed(SendFailure::Transient(e.to_string())),
+        };
+        (Some(result), Some(send))
     }
 }

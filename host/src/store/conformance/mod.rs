@@ -34,6 +34,7 @@ macro_rules! store_conformance_tests {
             a_zero_window_makes_every_message_a_new_conversation,
             a_flow_turn_stores_replies_state_and_the_processed_event,
             a_message_is_claimed_once_per_attempt_and_in_order,
+            a_sent_message_brings_the_next_of_its_conversation_claimed,
             a_crash_leaves_claims_that_the_next_start_releases,
             receipts_only_move_forward_and_failed_wins,
             one_of_two_agents_accepting_at_once_wins,

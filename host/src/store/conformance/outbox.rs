@@ -7,6 +7,61 @@ use crate::events::Author;
 use crate::model::{MessageStatus, NewMessage};
 use crate::store::api::{SendRecord, Store};
 
+pub async fn a_sent_message_brings_the_next_of_its_conversation_claimed(store: Arc<dyn Store>) {
+    let a = deliver(&store, message("c-1", "cat", "hi"), 60 * MIN, 1).await;
+    let mut queued = Vec::new();
+    for (text, at) in [("one", 1), ("two", 1), ("three", 900)] {
+        let id = store
+            .queue_message(
+                NewMessage::outbound(&a.id, Author::Bot, Some(text.into())),
+                at,
+            )
+            .await
+            .unwrap();
+        queued.push(id);
+    }
+    let [one, two, three] = <[String; 3]>::try_from(queued).unwrap();
+    let claimed = store.claim_sends(10, 10, 1000).await.unwrap();
+    assert_eq!(claimed.len(), 1, "`two` waits behind `one`");
+    // The holder of an older attempt records nothing and is given nothing.
+    let stale = store
+        .record_sent_and_claim_next(&one, 0, "p-0".into(), 20, 1000)
+        .await
+        .unwrap();
+    assert!(stale.is_none());
+    // `one` went out: `two` comes back claimed for its first attempt, with its conversation.
+    let next = store
+        .record_sent_and_claim_next(&one, 1, "p-1".into(), 20, 1000)
+        .await
+        .unwrap()
+        .expect("the next message of the conversation, claimed");
+    assert_eq!(
+        (next.message.id.as_str(), next.message.attempts),
+        (two.as_str(), 1)
+    );
+    assert_eq!(next.message.status, MessageStatus::Sending);
+    assert_eq!(next.conversation.id, a.id);
+    // Claimed once: no pass takes it again while its claim lasts.
+    assert!(store.claim_sends(30, 10, 1000).await.unwrap().is_empty());
+    // `three` is not due before 900: sending `two` brings nothing.
+    let none = store
+        .record_sent_and_claim_next(&two, 1, "p-2".into(), 40, 1000)
+        .await
+        .unwrap();
+    assert!(none.is_none(), "a message not yet due stays for its time");
+    let later = store.claim_sends(900, 10, 1000).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].message.id, three);
+    let transcript = store.transcript(&a.id).await.unwrap().unwrap();
+    let sent: Vec<_> = transcript
+        .messages
+        .iter()
+        .filter(|m| m.status == MessageStatus::Sent)
+        .map(|m| m.platform_id.clone().unwrap())
+        .collect();
+    assert_eq!(sent, ["p-1", "p-2"]);
+}
+
 pub async fn a_message_is_claimed_once_per_attempt_and_in_order(store: Arc<dyn Store>) {
     let a = deliver(&store, message("c-1", "cat", "hi"), 60 * MIN, 1).await;
     let b = deliver(&store, message("d-1", "dan", "hi"), 60 * MIN, 1).await;

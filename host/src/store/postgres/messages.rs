@@ -198,8 +198,8 @@ pub async fn mark_sent(
     platform_id: &str,
     attempts: i64,
     now: i64,
-) -> anyhow::Result<()> {
-    exec(
+) -> anyhow::Result<bool> {
+    let n = exec(
         c,
         "UPDATE messages SET status = 'sent', platform_id = NULLIF($2, ''), next_attempt_at = NULL,
             claimed_until = NULL, error = NULL, updated_at = $4
@@ -207,7 +207,46 @@ pub async fn mark_sent(
         &[&id, &platform_id, &attempts, &now],
     )
     .await?;
-    Ok(())
+    Ok(n == 1)
+}
+
+/// Claims the next message of `conversation` for its next attempt, if it is due by `now`: the
+/// conversation's earliest message still pending or being sent, when it is pending and no other
+/// host claimed it first (the update checks again under the row's lock).
+pub async fn claim_next_of(
+    c: &impl GenericClient,
+    conversation: &str,
+    now: i64,
+    lease_ms: i64,
+) -> anyhow::Result<Option<Message>> {
+    let next = row(
+        c,
+        "SELECT id, status, next_attempt_at FROM messages
+         WHERE conversation = $1 AND status IN ('pending', 'sending')
+         ORDER BY rowid LIMIT 1",
+        &[&conversation],
+    )
+    .await?;
+    let Some(next) = next else {
+        return Ok(None);
+    };
+    let (id, status, due): (String, String, Option<i64>) =
+        (next.try_get(0)?, next.try_get(1)?, next.try_get(2)?);
+    if status != "pending" || due.is_none_or(|at| at > now) {
+        return Ok(None);
+    }
+    let claimed = row(
+        c,
+        &format!(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1, claimed_until = $2,
+                updated_at = $3
+             WHERE id = $1 AND status = 'pending'
+             RETURNING {COLUMNS}"
+        ),
+        &[&id, &(now + lease_ms), &now],
+    )
+    .await?;
+    claimed.as_ref().map(parse).transpose()
 }
 
 /// Records that attempt `attempts` failed for good.

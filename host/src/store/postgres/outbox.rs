@@ -8,7 +8,7 @@ use deadpool_postgres::GenericClient;
 use super::db::{exec, row, unit};
 use super::{PgStore, conversations, messages};
 use crate::events::MessageKind;
-use crate::model::NewMessage;
+use crate::model::{Message, NewMessage};
 use crate::store::api::{ClaimedSend, OutboxStore, SendRecord};
 use crate::store::days::utc_day;
 
@@ -20,30 +20,63 @@ async fn claim(
 ) -> anyhow::Result<Vec<ClaimedSend>> {
     let mut claimed = Vec::new();
     for message in messages::claim_due(c, now, limit, lease_ms).await? {
-        let Some(conversation) = conversations::get(c, &message.conversation).await? else {
-            continue;
-        };
-        // A conversation a mention started is answered in public, each reply under the post it
-        // answers (the customer's latest, for an agent).
-        let started_public = messages::first_inbound(c, &conversation.id)
-            .await?
-            .is_some_and(|first| first.kind == MessageKind::Mention.as_str());
-        let public_reply_to = match started_public {
-            true => match message.in_reply_to.clone() {
-                Some(post) => Some(post),
-                None => messages::latest_inbound(c, &conversation.id)
-                    .await?
-                    .and_then(|latest| latest.platform_id),
-            },
-            false => None,
-        };
-        claimed.push(ClaimedSend {
-            message,
-            conversation,
-            public_reply_to,
-        });
+        claimed.extend(claimed_send(c, message).await?);
     }
     Ok(claimed)
+}
+
+/// A claimed message with what its send needs: its conversation, and the post a public reply
+/// goes under. `None` if the conversation is gone.
+async fn claimed_send(
+    c: &impl GenericClient,
+    message: Message,
+) -> anyhow::Result<Option<ClaimedSend>> {
+    let Some(conversation) = conversations::get(c, &message.conversation).await? else {
+        return Ok(None);
+    };
+    // A conversation a mention started is answered in public, each reply under the post it
+    // answers (the customer's latest, for an agent).
+    let started_public = messages::first_inbound(c, &conversation.id)
+        .await?
+        .is_some_and(|first| first.kind == MessageKind::Mention.as_str());
+    let public_reply_to = match started_public {
+        true => match message.in_reply_to.clone() {
+            Some(post) => Some(post),
+            None => messages::latest_inbound(c, &conversation.id)
+                .await?
+                .and_then(|latest| latest.platform_id),
+        },
+        false => None,
+    };
+    Ok(Some(ClaimedSend {
+        message,
+        conversation,
+        public_reply_to,
+    }))
+}
+
+/// Records a sent attempt and claims the next message of its conversation (see
+/// [`OutboxStore::record_sent_and_claim_next`]).
+async fn sent_and_next(
+    c: &impl GenericClient,
+    id: &str,
+    attempt: i64,
+    platform_id: &str,
+    now: i64,
+    lease_ms: i64,
+) -> anyhow::Result<Option<ClaimedSend>> {
+    if !messages::mark_sent(c, id, platform_id, attempt, now).await? {
+        return Ok(None);
+    }
+    let Some(sent) = row(c, "SELECT conversation FROM messages WHERE id = $1", &[&id]).await?
+    else {
+        return Ok(None);
+    };
+    let conversation: String = sent.try_get(0)?;
+    match messages::claim_next_of(c, &conversation, now, lease_ms).await? {
+        Some(next) => claimed_send(c, next).await,
+        None => Ok(None),
+    }
 }
 
 /// Reserves one send of today's allowance; `false` when `cap` sends are already counted. The
@@ -103,7 +136,9 @@ impl OutboxStore for PgStore {
     ) -> anyhow::Result<()> {
         unit!(self.pool, |tx| match &record {
             SendRecord::Sent { platform_id } => {
-                messages::mark_sent(&tx, id, platform_id, attempt, now).await
+                messages::mark_sent(&tx, id, platform_id, attempt, now)
+                    .await
+                    .map(|_| ())
             }
             SendRecord::Retry { error, at, uncount } => {
                 messages::schedule_retry(&tx, id, error, attempt, *at, now, *uncount).await
@@ -112,6 +147,25 @@ impl OutboxStore for PgStore {
                 messages::mark_failed(&tx, id, error, attempt, now).await
             }
         })
+    }
+
+    async fn record_sent_and_claim_next(
+        &self,
+        id: &str,
+        attempt: i64,
+        platform_id: String,
+        now: i64,
+        lease_ms: i64,
+    ) -> anyhow::Result<Option<ClaimedSend>> {
+        unit!(self.pool, |tx| sent_and_next(
+            &tx,
+            id,
+            attempt,
+            &platform_id,
+            now,
+            lease_ms
+        )
+        .await)
     }
 
     async fn pending_sends(&self) -> anyhow::Result<i64> {

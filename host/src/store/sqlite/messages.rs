@@ -192,21 +192,52 @@ pub fn next_due_at(conn: &Connection) -> anyhow::Result<Option<i64>> {
     )?)
 }
 
-/// Records that attempt `attempts` went out. Only the holder of that claim can.
+/// Records that attempt `attempts` went out. Only the holder of that claim can: returns whether
+/// this call held it.
 pub fn mark_sent(
     conn: &Connection,
     id: &str,
     platform_id: &str,
     attempts: i64,
     now: i64,
-) -> anyhow::Result<()> {
-    conn.prepare_cached(
+) -> anyhow::Result<bool> {
+    let n = conn.prepare_cached(
         "UPDATE messages SET status = 'sent', platform_id = NULLIF(?2, ''), next_attempt_at = NULL,
             claimed_until = NULL, error = NULL, updated_at = ?4
          WHERE id = ?1 AND status = 'sending' AND attempts = ?3",
     )?
     .execute(params![id, platform_id, attempts, now])?;
-    Ok(())
+    Ok(n == 1)
+}
+
+/// Claims the next message of `conversation` for its next attempt, if it is due by `now`: the
+/// conversation's earliest message still pending or being sent, when it is pending (see
+/// [`claim`]).
+pub fn claim_next_of(
+    conn: &Connection,
+    conversation: &str,
+    now: i64,
+    lease_ms: i64,
+) -> anyhow::Result<Option<Message>> {
+    let next = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages
+             WHERE conversation = ?1 AND status IN ('pending', 'sending')
+             ORDER BY rowid LIMIT 1"
+        ))?
+        .query_row(params![conversation], row)
+        .optional()?;
+    let Some(mut message) = next.filter(|m| {
+        m.status == MessageStatus::Pending && m.next_attempt_at.is_some_and(|at| at <= now)
+    }) else {
+        return Ok(None);
+    };
+    if !claim(conn, &message.id, message.attempts, now, lease_ms)? {
+        return Ok(None);
+    }
+    message.attempts += 1;
+    message.status = MessageStatus::Sending;
+    Ok(Some(message))
 }
 
 /// Records that attempt `attempts` failed for good (or that the message cannot be sent at all).

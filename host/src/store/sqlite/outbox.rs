@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, conversations, messages};
 use crate::events::MessageKind;
-use crate::model::NewMessage;
+use crate::model::{Message, NewMessage};
 use crate::store::api::{ClaimedSend, OutboxStore, SendRecord};
 use crate::store::days::utc_day;
 
@@ -52,6 +52,32 @@ pub fn sends_today(conn: &Connection, integration: &str, now: i64) -> anyhow::Re
         .unwrap_or(0))
 }
 
+/// A claimed message with what its send needs: its conversation, and the post a public reply
+/// goes under. `None` if the conversation is gone.
+fn claimed_send(c: &Connection, message: Message) -> anyhow::Result<Option<ClaimedSend>> {
+    let Some(conversation) = conversations::get(c, &message.conversation)? else {
+        return Ok(None);
+    };
+    // A conversation a mention started is answered in public, each reply under the post it
+    // answers (the customer's latest, for an agent).
+    let started_public = messages::first_inbound(c, &conversation.id)?
+        .is_some_and(|first| first.kind == MessageKind::Mention.as_str());
+    let public_reply_to = match started_public {
+        true => match message.in_reply_to.clone() {
+            Some(post) => Some(post),
+            None => {
+                messages::latest_inbound(c, &conversation.id)?.and_then(|latest| latest.platform_id)
+            }
+        },
+        false => None,
+    };
+    Ok(Some(ClaimedSend {
+        message,
+        conversation,
+        public_reply_to,
+    }))
+}
+
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn queue_message(&self, message: NewMessage, now: i64) -> anyhow::Result<String> {
@@ -70,28 +96,34 @@ impl OutboxStore for SqliteStore {
             .call(move |c| {
                 let mut claimed = Vec::new();
                 for message in messages::claim_due(c, now, limit, lease_ms)? {
-                    let Some(conversation) = conversations::get(c, &message.conversation)? else {
-                        continue;
-                    };
-                    // A conversation a mention started is answered in public, each reply under
-                    // the post it answers (the customer's latest, for an agent).
-                    let started_public = messages::first_inbound(c, &conversation.id)?
-                        .is_some_and(|first| first.kind == MessageKind::Mention.as_str());
-                    let public_reply_to = match started_public {
-                        true => message.in_reply_to.clone().or(messages::latest_inbound(
-                            c,
-                            &conversation.id,
-                        )?
-                        .and_then(|latest| latest.platform_id)),
-                        false => None,
-                    };
-                    claimed.push(ClaimedSend {
-                        message,
-                        conversation,
-                        public_reply_to,
-                    });
+                    claimed.extend(claimed_send(c, message)?);
                 }
                 Ok(claimed)
+            })
+            .await
+    }
+
+    async fn record_sent_and_claim_next(
+        &self,
+        id: &str,
+        attempt: i64,
+        platform_id: String,
+        now: i64,
+        lease_ms: i64,
+    ) -> anyhow::Result<Option<ClaimedSend>> {
+        let id = id.to_string();
+        self.db
+            .call(move |c| {
+                if !messages::mark_sent(c, &id, &platform_id, attempt, now)? {
+                    return Ok(None);
+                }
+                let conversation: String = c
+                    .prepare_cached("SELECT conversation FROM messages WHERE id = ?1")?
+                    .query_row([&id], |r| r.get(0))?;
+                match messages::claim_next_of(c, &conversation, now, lease_ms)? {
+                    Some(next) => claimed_send(c, next),
+                    None => Ok(None),
+                }
             })
             .await
     }
@@ -117,7 +149,7 @@ impl OutboxStore for SqliteStore {
         self.db
             .call(move |c| match &record {
                 SendRecord::Sent { platform_id } => {
-                    messages::mark_sent(c, &id, &platform_id, attempt, now)
+                    messages::mark_sent(c, &id, platform_id, attempt, now).map(|_| ())
                 }
                 SendRecord::Retry { error, at, uncount } => {
                     messages::schedule_retry(c, &id, error, attempt, *at, now, *uncount)

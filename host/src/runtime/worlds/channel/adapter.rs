@@ -308,12 +308,13 @@ impl AdapterPlugin {
     /// Starts one send in one fresh instance: [`Send::encode`], then (once the host has
     /// performed the request) [`Send::decode`] in the same instance, so a send costs one
     /// instance and the instance never sees another message. Each call has its own deadline.
-    pub async fn begin_send(&self, ctx: &CallContext) -> Result<Send<'_>, PluginError> {
+    pub async fn begin_send(self: &Arc<Self>, ctx: &CallContext) -> Result<Send, PluginError> {
         let (store, instance) = self.instance(ctx, "encode-send").await?;
         Ok(Send {
-            plugin: self,
+            plugin: self.clone(),
             store,
             instance,
+            failed: false,
         })
     }
 
@@ -364,22 +365,36 @@ impl AdapterPlugin {
     }
 }
 
-/// One send in one instance (see [`AdapterPlugin::begin_send`]).
-pub struct Send<'a> {
-    plugin: &'a AdapterPlugin,
+/// Sends in one instance (see [`AdapterPlugin::begin_send`]): `encode-send`, the host's
+/// request, `decode-send-response`; then, while no call has failed, the next message of the
+/// same conversation may go through the same instance (it holds nothing of anyone else's).
+pub struct Send {
+    plugin: Arc<AdapterPlugin>,
     store: Store<PluginState>,
     instance: Instance,
+    /// A call trapped, ran out of time or memory: the instance is not entered again.
+    failed: bool,
 }
 
-impl Send<'_> {
-    /// `encode-send`: the HTTP request that sends `message`.
+impl Send {
+    /// Whether the next send of the same conversation may use this instance: none of its calls
+    /// failed.
+    pub fn reusable(&self) -> bool {
+        !self.failed
+    }
+
+    /// `encode-send`: the HTTP request that sends `message`. Each call has the full deadline.
     pub async fn encode(
         &mut self,
         message: &OutboundMessage,
     ) -> Result<Result<HttpRequest, AdapterError>, PluginError> {
+        arm_deadline(&mut self.store, self.plugin.limits.deadline);
         let message = convert::outbound_to_wit(message);
-        let result = call_handler!(self.instance, self.store, call_encode_send(&message))
-            .map_err(|e| self.plugin.error("encode-send", e, &self.store))?;
+        let result =
+            call_handler!(self.instance, self.store, call_encode_send(&message)).map_err(|e| {
+                self.failed = true;
+                self.plugin.error("encode-send", e, &self.store)
+            })?;
         if let Ok(r) = &result {
             self.plugin
                 .check_output("encode-send", r.body.len() + r.url.len())?;
@@ -392,7 +407,7 @@ impl Send<'_> {
     /// `decode-send-response`: what the platform's answer means. The deadline starts again
     /// here: the request's own time does not count against the adapter.
     pub async fn decode(
-        mut self,
+        &mut self,
         message_id: &str,
         status: u16,
         headers: Vec<(String, String)>,
@@ -409,7 +424,10 @@ impl Send<'_> {
             self.store,
             call_decode_send_response(message_id, &response)
         )
-        .map_err(|e| self.plugin.error("decode-send-response", e, &self.store))?;
+        .map_err(|e| {
+            self.failed = true;
+            self.plugin.error("decode-send-response", e, &self.store)
+        })?;
         Ok(convert::send_result_from_wit(result))
     }
 }
