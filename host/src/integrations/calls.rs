@@ -24,8 +24,8 @@ impl Integration {
 
     /// One send: `encode-send`, then `decode-send-response` once the host has performed the
     /// request (see [`crate::runtime::Send`]), each timed and counted. `reuse` is the instance of
-    /// the previous send of the same conversation, if it may serve again (see
-    /// [`OneSend::reusable`]); otherwise the send gets a fresh instance.
+    /// the previous send of the same conversation: it serves again if it is this integration's
+    /// and none of its calls failed; otherwise the send gets a fresh instance.
     pub async fn send(
         self: &Arc<Self>,
         metrics: &Metrics,
@@ -128,10 +128,5 @@ impl OneSend {
             result.as_ref().err(),
         );
         result
-    }
-
-    /// Whether the next send of the same conversation may use this instance.
-    pub fn reusable(&self) -> bool {
-        self.send.reusable()
     }
 }

@@ -349,7 +349,14 @@ impl Sender {
         let recorded = match record {
             SendRecord::Sent { platform_id } => {
                 self.store
-                    .record_sent_and_claim_next(&id, attempts, platform_id, now, self.lease_ms())
+                    .record_sent_and_claim_next(
+                        &id,
+                        &conversation.id,
+                        attempts,
+                        platform_id,
+                        now,
+                        self.lease_ms(),
+                    )
                     .await
             }
             record => self
@@ -376,7 +383,7 @@ impl Sender {
             "delivery_status",
             serde_json::json!({ "interaction": conversation.id, "message_id": id, "status": status, "error": error }),
         );
-        next.map(|next| (next, claimed_at, kept.filter(OneSend::reusable)))
+        next.map(|next| (next, claimed_at, kept))
     }
 
     /// One attempt: the policy, the daily cap, then the request, which must start by `start_by`

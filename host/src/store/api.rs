@@ -346,12 +346,13 @@ pub trait OutboxStore: Send + Sync {
 
     /// Records that attempt `attempt` of message `id` went out (as [`Self::record_send`] with
     /// [`SendRecord::Sent`]) and, in the same transaction, claims the next message of its
-    /// conversation for one attempt until `now + lease_ms`, if it is due by `now`: the holder
-    /// sends it next, in order, without waiting for a claim pass. Nothing is claimed if the
-    /// claim on `attempt` was lost.
+    /// conversation `conversation` for one attempt until `now + lease_ms`, if it is due by
+    /// `now`: the holder sends it next, in order, without waiting for a claim pass. Nothing is
+    /// claimed if the claim on `attempt` was lost.
     async fn record_sent_and_claim_next(
         &self,
         id: &str,
+        conversation: &str,
         attempt: i64,
         platform_id: String,
         now: i64,

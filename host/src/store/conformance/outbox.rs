@@ -25,13 +25,13 @@ pub async fn a_sent_message_brings_the_next_of_its_conversation_claimed(store: A
     assert_eq!(claimed.len(), 1, "`two` waits behind `one`");
     // The holder of an older attempt records nothing and is given nothing.
     let stale = store
-        .record_sent_and_claim_next(&one, 0, "p-0".into(), 20, 1000)
+        .record_sent_and_claim_next(&one, &a.id, 0, "p-0".into(), 20, 1000)
         .await
         .unwrap();
     assert!(stale.is_none());
     // `one` went out: `two` comes back claimed for its first attempt, with its conversation.
     let next = store
-        .record_sent_and_claim_next(&one, 1, "p-1".into(), 20, 1000)
+        .record_sent_and_claim_next(&one, &a.id, 1, "p-1".into(), 20, 1000)
         .await
         .unwrap()
         .expect("the next message of the conversation, claimed");
@@ -45,7 +45,7 @@ pub async fn a_sent_message_brings_the_next_of_its_conversation_claimed(store: A
     assert!(store.claim_sends(30, 10, 1000).await.unwrap().is_empty());
     // `three` is not due before 900: sending `two` brings nothing.
     let none = store
-        .record_sent_and_claim_next(&two, 1, "p-2".into(), 40, 1000)
+        .record_sent_and_claim_next(&two, &a.id, 1, "p-2".into(), 40, 1000)
         .await
         .unwrap();
     assert!(none.is_none(), "a message not yet due stays for its time");

@@ -60,6 +60,7 @@ async fn claimed_send(
 async fn sent_and_next(
     c: &impl GenericClient,
     id: &str,
+    conversation: &str,
     attempt: i64,
     platform_id: &str,
     now: i64,
@@ -68,12 +69,7 @@ async fn sent_and_next(
     if !messages::mark_sent(c, id, platform_id, attempt, now).await? {
         return Ok(None);
     }
-    let Some(sent) = row(c, "SELECT conversation FROM messages WHERE id = $1", &[&id]).await?
-    else {
-        return Ok(None);
-    };
-    let conversation: String = sent.try_get(0)?;
-    match messages::claim_next_of(c, &conversation, now, lease_ms).await? {
+    match messages::claim_next_of(c, conversation, now, lease_ms).await? {
         Some(next) => claimed_send(c, next).await,
         None => Ok(None),
     }
@@ -152,6 +148,7 @@ impl OutboxStore for PgStore {
     async fn record_sent_and_claim_next(
         &self,
         id: &str,
+        conversation: &str,
         attempt: i64,
         platform_id: String,
         now: i64,
@@ -160,6 +157,7 @@ impl OutboxStore for PgStore {
         unit!(self.pool, |tx| sent_and_next(
             &tx,
             id,
+            conversation,
             attempt,
             &platform_id,
             now,

@@ -106,20 +106,18 @@ impl OutboxStore for SqliteStore {
     async fn record_sent_and_claim_next(
         &self,
         id: &str,
+        conversation: &str,
         attempt: i64,
         platform_id: String,
         now: i64,
         lease_ms: i64,
     ) -> anyhow::Result<Option<ClaimedSend>> {
-        let id = id.to_string();
+        let (id, conversation) = (id.to_string(), conversation.to_string());
         self.db
             .call(move |c| {
                 if !messages::mark_sent(c, &id, &platform_id, attempt, now)? {
                     return Ok(None);
                 }
-                let conversation: String = c
-                    .prepare_cached("SELECT conversation FROM messages WHERE id = ?1")?
-                    .query_row([&id], |r| r.get(0))?;
                 match messages::claim_next_of(c, &conversation, now, lease_ms)? {
                     Some(next) => claimed_send(c, next),
                     None => Ok(None),
@@ -154,7 +152,7 @@ impl OutboxStore for SqliteStore {
                 SendRecord::Retry { error, at, uncount } => {
                     messages::schedule_retry(c, &id, error, attempt, *at, now, *uncount)
                 }
-                SendRecord::Failed { error } => messages::mark_failed(c, &id, &error, attempt, now),
+                SendRecord::Failed { error } => messages::mark_failed(c, &id, error, attempt, now),
             })
             .await
     }

@@ -23,7 +23,11 @@ trait Task: Send {
     fn run(&mut self, conn: &Connection, guarded: bool) -> bool;
     /// Answers the caller once the transaction's end is known (`Err` carries the commit error).
     fn answer(self: Box<Self>, commit: Result<(), String>);
+    /// Runs in a transaction of its own, outside any savepoint (see [`Writer::call_alone`]).
+    fn alone(&self) -> bool;
 }
+
+type Job = Box<dyn Task>;
 
 struct Call<T, F> {
     f: F,
@@ -62,11 +66,10 @@ where
         // A caller that has gone away no longer needs the answer.
         let _ = self.reply.send(result);
     }
-}
 
-struct Job {
-    task: Box<dyn Task>,
-    alone: bool,
+    fn alone(&self) -> bool {
+        self.alone
+    }
 }
 
 /// A cheap handle to the database thread.
@@ -145,14 +148,14 @@ impl Writer {
         F: Fn(&Connection) -> anyhow::Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let task = Box::new(Call {
+        let job: Job = Box::new(Call {
             f,
             result: None,
             reply,
             alone,
         });
         self.jobs
-            .send(Job { task, alone })
+            .send(job)
             .map_err(|_| anyhow::anyhow!("the store thread has stopped"))?;
         answer
             .await
@@ -264,7 +267,7 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), String> {
 fn run_writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
     let mut next: Option<Job> = None;
     while let Some(first) = next.take().or_else(|| rx.recv().ok()) {
-        if first.alone {
+        if first.alone() {
             run_alone(&conn, first);
             continue;
         }
@@ -272,7 +275,7 @@ fn run_writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
         let mut lingered = false;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) if job.alone => {
+                Ok(job) if job.alone() => {
                     next = Some(job);
                     break;
                 }
@@ -317,7 +320,7 @@ fn run_batch(conn: &Connection, mut batch: Vec<Job>) {
         tracing::error!(error = %e, "store: a transaction failed; its callers get an error");
     }
     for job in batch {
-        job.task.answer(commit.clone());
+        job.answer(commit.clone());
     }
 }
 
@@ -326,7 +329,7 @@ fn run_batch(conn: &Connection, mut batch: Vec<Job>) {
 fn run_all(conn: &Connection, batch: &mut [Job], guarded: bool) -> Result<bool, String> {
     for job in batch.iter_mut() {
         let before = conn.total_changes();
-        if job.task.run(conn, guarded) {
+        if job.run(conn, guarded) {
             continue;
         }
         // An I/O error, a full disk or an interrupt can make SQLite roll the whole transaction
@@ -345,10 +348,10 @@ fn run_all(conn: &Connection, batch: &mut [Job], guarded: bool) -> Result<bool, 
 fn run_alone(conn: &Connection, mut job: Job) {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "store: a transaction failed; its caller gets an error");
-        job.task.answer(Err(e));
+        job.answer(Err(e));
         return;
     }
-    let succeeded = job.task.run(conn, false);
+    let succeeded = job.run(conn, false);
     let end = if succeeded {
         exec(conn, "COMMIT")
     } else {
@@ -360,7 +363,7 @@ fn run_alone(conn: &Connection, mut job: Job) {
         let _ = exec(conn, "ROLLBACK");
         tracing::error!(error = %e, "store: a transaction failed; its caller gets an error");
     }
-    job.task.answer(end);
+    job.answer(end);
 }
 
 #[cfg(test)]
