@@ -109,6 +109,47 @@ pub async fn a_customer_is_worked_by_one_holder_at_a_time(store: Arc<dyn Store>)
     assert_eq!(c.customer_id, "ann");
 }
 
+pub async fn two_holders_claiming_at_once_never_share_a_customer(store: Arc<dyn Store>) {
+    let customers: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+    for (i, customer) in customers.iter().enumerate() {
+        let event = InboundEvent::Message(message(&format!("m-{i}"), customer, "hi"));
+        store
+            .ingest(INTEGRATION, vec![event], i as i64 + 1)
+            .await
+            .unwrap();
+    }
+    // Both read every customer and try to lease each of them at the same time.
+    let (a, b) = tokio::join!(
+        store.claim_work("h1", 0, 100, 100, LEASE),
+        store.claim_work("h2", 0, 100, 100, LEASE)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut holders = std::collections::HashMap::new();
+    for claimed in a.claimed.iter().chain(&b.claimed) {
+        if let Some(other) = holders.insert(claimed.lease.customer.clone(), &claimed.lease) {
+            panic!(
+                "{} was leased to {} (epoch {}) and to {} (epoch {})",
+                claimed.lease.customer,
+                other.holder,
+                other.epoch,
+                claimed.lease.holder,
+                claimed.lease.epoch
+            );
+        }
+    }
+    assert_eq!(holders.len(), customers.len(), "every customer goes to one");
+    // Each holder's leases are the ones the store keeps: its writes go through.
+    for claimed in a.claimed.iter().chain(&b.claimed) {
+        let Work::Event(event) = &claimed.work else {
+            unreachable!()
+        };
+        store
+            .mark_processed(event.seq, &claimed.lease, 200)
+            .await
+            .unwrap();
+    }
+}
+
 pub async fn a_lease_is_given_back_when_the_work_is_done(store: Arc<dyn Store>) {
     let outcomes = store
         .ingest(

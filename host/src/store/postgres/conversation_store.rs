@@ -160,7 +160,7 @@ async fn abandon_lapsed(c: &impl GenericClient, t: &ThreadMessage) -> anyhow::Re
 #[async_trait]
 impl ConversationStore for PgStore {
     async fn thread_message(&self, message: ThreadMessage) -> anyhow::Result<Conversation> {
-        unit!(self.pool, |tx| thread(&tx, &message).await)
+        unit!(self.pool, ReadCommitted, |tx| thread(&tx, &message).await)
     }
 
     async fn conversation(&self, id: &str) -> anyhow::Result<Option<Conversation>> {
@@ -168,7 +168,7 @@ impl ConversationStore for PgStore {
     }
 
     async fn apply_turn(&self, turn: TurnRecord) -> anyhow::Result<()> {
-        unit!(self.pool, |tx| apply_turn(&tx, &turn).await)
+        unit!(self.pool, ReadCommitted, |tx| apply_turn(&tx, &turn).await)
     }
 
     async fn due_flow_timeouts(&self, now: i64, limit: usize) -> anyhow::Result<Vec<DueTimeout>> {
@@ -187,7 +187,7 @@ impl ConversationStore for PgStore {
         lease: &Lease,
         now: i64,
     ) -> anyhow::Result<Option<ReceiptApplied>> {
-        unit!(self.pool, |tx| {
+        unit!(self.pool, ReadCommitted, |tx| {
             apply_receipt(&tx, integration, seq, &receipt, lease, now).await
         })
     }
@@ -200,7 +200,7 @@ impl ConversationStore for PgStore {
         lease: &Lease,
         now: i64,
     ) -> anyhow::Result<()> {
-        unit!(self.pool, |tx| {
+        unit!(self.pool, ReadCommitted, |tx| {
             if let Some(conversation) =
                 latest_for_customer(&tx, integration, &read.customer_id).await?
             {

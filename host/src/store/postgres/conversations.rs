@@ -65,7 +65,8 @@ pub async fn get(c: &impl GenericClient, id: &str) -> anyhow::Result<Option<Conv
 }
 
 /// The customer's latest conversation on this integration whose last customer message is
-/// within the threading window, whatever its state.
+/// within the threading window, whatever its state, its row locked until the unit ends (the
+/// caller writes it back, and a routing pass must not offer it meanwhile).
 pub async fn find_threaded(
     c: &impl GenericClient,
     integration: &str,
@@ -77,7 +78,7 @@ pub async fn find_threaded(
         &format!(
             "SELECT {COLUMNS} FROM conversations
              WHERE integration = $1 AND customer_id = $2 AND last_customer_at >= $3
-             ORDER BY last_customer_at DESC LIMIT 1"
+             ORDER BY last_customer_at DESC LIMIT 1 FOR UPDATE"
         ),
         &[&integration, &customer_id, &window_start],
     )
@@ -86,7 +87,7 @@ pub async fn find_threaded(
     .transpose()
 }
 
-/// The customer's latest conversation on this integration, however old.
+/// The customer's latest conversation on this integration, however old (locked, as above).
 pub async fn latest_for_customer(
     c: &impl GenericClient,
     integration: &str,

@@ -1,8 +1,24 @@
-//! The connection pool and the unit of work: every write runs in one `SERIALIZABLE`
-//! transaction, run again from the start when PostgreSQL reports that a concurrent one (from
-//! this host or another) made it unserializable. So each unit behaves as if the units of every
-//! host ran one after another, like the single writer of the embedded engine; the row locks and
-//! `SKIP LOCKED` claims in the units keep such retries rare.
+//! The connection pool and the unit of work. A unit is one transaction, run again from the
+//! start when PostgreSQL reports that a concurrent one (from this host or another) conflicted
+//! with it: a serialization failure, a deadlock, or a key inserted first.
+//!
+//! Units run at one of two isolation levels:
+//!
+//! - `SERIALIZABLE` (the default, `unit!(pool, |tx| ...)`): each unit behaves as if the units of
+//!   every host ran one after another, like the single writer of the embedded engine. The ACD's
+//!   passes and actions, the catalog and the admin's units run so.
+//! - `READ COMMITTED` (`unit!(pool, ReadCommitted, |tx| ...)`) for the units on the path of every
+//!   message (ingest, claims, threading, turns, sends), whose correctness rests on row locks
+//!   rather than on what they read: the customer's lease row, locked by every unit that writes
+//!   under it (so one host at a time writes a customer's work), conversations written back over
+//!   the version they were read at (or read `FOR UPDATE` in the unit), claims taken with
+//!   `FOR UPDATE SKIP LOCKED` and updates that check the state they change from. PostgreSQL
+//!   tracks serializable units' reads with page-level predicate locks: under load every
+//!   message's units shared the index pages of new rows and failed as "pivots" by the hundred
+//!   thousand, each one run again after a pause. A unit at this level takes no predicate locks,
+//!   so it neither fails nor makes a serializable one fail through what it reads; a serializable
+//!   unit that writes a row one of these changed after its snapshot still fails and runs again
+//!   (first writer wins), and the ACD locks the conversations it offers for that reason.
 
 use std::time::Duration;
 
@@ -104,16 +120,21 @@ pub async fn backoff(attempt: u32) {
 }
 
 /// Runs `$body` (which uses the transaction `$tx` and evaluates to `anyhow::Result<T>`) as one
-/// serializable unit of work on `$pool`, again while PostgreSQL reports a conflict.
+/// unit of work on `$pool`, at `SERIALIZABLE` or at the given level (see the module's
+/// documentation for which units may run at `ReadCommitted`), again while PostgreSQL reports a
+/// conflict.
 macro_rules! unit {
-    ($pool:expr, |$tx:ident| $body:expr) => {{
+    ($pool:expr, |$tx:ident| $body:expr) => {
+        $crate::store::postgres::db::unit!($pool, Serializable, |$tx| $body)
+    };
+    ($pool:expr, $level:ident, |$tx:ident| $body:expr) => {{
         let mut attempt = 0u32;
         loop {
             let result: anyhow::Result<_> = async {
                 let mut client = $pool.get().await?;
                 let $tx = client
                     .build_transaction()
-                    .isolation_level(tokio_postgres::IsolationLevel::Serializable)
+                    .isolation_level(tokio_postgres::IsolationLevel::$level)
                     .start()
                     .await?;
                 let value = $crate::store::postgres::db::typed(async { $body }).await?;

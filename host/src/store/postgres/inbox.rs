@@ -178,7 +178,13 @@ impl InboxStore for PgStore {
         events: Vec<InboundEvent>,
         now: i64,
     ) -> anyhow::Result<Vec<InsertOutcome>> {
-        unit!(self.pool, |tx| insert(&tx, integration, &events, now).await)
+        unit!(self.pool, ReadCommitted, |tx| insert(
+            &tx,
+            integration,
+            &events,
+            now
+        )
+        .await)
     }
 
     async fn pending_events(
@@ -202,19 +208,23 @@ impl InboxStore for PgStore {
         limit: usize,
         lease_ms: i64,
     ) -> anyhow::Result<ClaimBatch> {
-        unit!(self.pool, |tx| claim(
+        unit!(self.pool, ReadCommitted, |tx| claim(
             &tx, holder, after_seq, now, limit, lease_ms
         )
         .await)
     }
 
     async fn renew_leases(&self, holder: &str, now: i64, lease_ms: i64) -> anyhow::Result<usize> {
-        unit!(self.pool, |tx| leases::renew(&tx, holder, now, lease_ms)
-            .await)
+        unit!(self.pool, ReadCommitted, |tx| leases::renew(
+            &tx, holder, now, lease_ms
+        )
+        .await)
     }
 
     async fn mark_processed(&self, seq: i64, lease: &Lease, now: i64) -> anyhow::Result<()> {
-        unit!(self.pool, |tx| mark_processed_under(&tx, seq, lease, now)
-            .await)
+        unit!(self.pool, ReadCommitted, |tx| mark_processed_under(
+            &tx, seq, lease, now
+        )
+        .await)
     }
 }

@@ -51,17 +51,21 @@ pub async fn acquire(
             return Ok(None);
         }
     }
+    // No lease, or one that ran out (its row locked above). A lease another host inserted since
+    // is live, and stays theirs: the update only takes over one that ran out.
     let epoch: i64 = scalar(c, "SELECT nextval('lease_epoch')", &[]).await?;
-    exec(
+    let taken = row(
         c,
         "INSERT INTO customer_leases (integration, customer, holder, epoch, until)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (integration, customer) DO UPDATE
-         SET holder = EXCLUDED.holder, epoch = EXCLUDED.epoch, until = EXCLUDED.until",
-        &[&integration, &customer, &holder, &epoch, &until],
+         SET holder = EXCLUDED.holder, epoch = EXCLUDED.epoch, until = EXCLUDED.until
+         WHERE customer_leases.until <= $6
+         RETURNING epoch",
+        &[&integration, &customer, &holder, &epoch, &until, &now],
     )
     .await?;
-    Ok(Some(lease(epoch)))
+    Ok(taken.map(|_| lease(epoch)))
 }
 
 /// Fails with [`LeaseLost`] unless `lease` is still held (a lease that ran out but that nobody

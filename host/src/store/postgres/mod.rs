@@ -1,5 +1,6 @@
 //! The shared engine: several hosts on one PostgreSQL database. Each unit of work of the Store
-//! interface is one serializable transaction (`db.rs`), with the coordination in the database:
+//! interface is one transaction (`db.rs`: serializable, or read committed on the message path
+//! where row locks make it safe), with the coordination in the database:
 //! per-customer leases with fenced epochs (`leases.rs`), outbound claims taken with
 //! `FOR UPDATE SKIP LOCKED` (`messages.rs`), one routing or inactivity pass at a time and one open
 //! offer per interaction (`acd.rs`, over `presence.rs`, with `routing.rs` and `transfers.rs`),

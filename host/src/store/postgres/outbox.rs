@@ -102,8 +102,12 @@ async fn reserve_send(
 #[async_trait]
 impl OutboxStore for PgStore {
     async fn queue_message(&self, message: NewMessage, now: i64) -> anyhow::Result<String> {
-        unit!(self.pool, |tx| messages::insert(&tx, message.clone(), now)
-            .await)
+        unit!(self.pool, ReadCommitted, |tx| messages::insert(
+            &tx,
+            message.clone(),
+            now
+        )
+        .await)
     }
 
     async fn claim_sends(
@@ -112,11 +116,17 @@ impl OutboxStore for PgStore {
         limit: usize,
         lease_ms: i64,
     ) -> anyhow::Result<Vec<ClaimedSend>> {
-        unit!(self.pool, |tx| claim(&tx, now, limit, lease_ms).await)
+        unit!(self.pool, ReadCommitted, |tx| claim(
+            &tx, now, limit, lease_ms
+        )
+        .await)
     }
 
     async fn release_claims(&self, now: i64) -> anyhow::Result<usize> {
-        unit!(self.pool, |tx| messages::release_all_claims(&tx, now).await)
+        unit!(self.pool, ReadCommitted, |tx| messages::release_all_claims(
+            &tx, now
+        )
+        .await)
     }
 
     async fn next_send_at(&self) -> anyhow::Result<Option<i64>> {
@@ -130,7 +140,7 @@ impl OutboxStore for PgStore {
         record: SendRecord,
         now: i64,
     ) -> anyhow::Result<()> {
-        unit!(self.pool, |tx| match &record {
+        unit!(self.pool, ReadCommitted, |tx| match &record {
             SendRecord::Sent { platform_id } => {
                 messages::mark_sent(&tx, id, platform_id, attempt, now)
                     .await
@@ -154,7 +164,7 @@ impl OutboxStore for PgStore {
         now: i64,
         lease_ms: i64,
     ) -> anyhow::Result<Option<ClaimedSend>> {
-        unit!(self.pool, |tx| sent_and_next(
+        unit!(self.pool, ReadCommitted, |tx| sent_and_next(
             &tx,
             id,
             conversation,
@@ -176,12 +186,17 @@ impl OutboxStore for PgStore {
         cap: u32,
         now: i64,
     ) -> anyhow::Result<bool> {
-        unit!(self.pool, |tx| reserve_send(&tx, integration, cap, now)
-            .await)
+        unit!(self.pool, ReadCommitted, |tx| reserve_send(
+            &tx,
+            integration,
+            cap,
+            now
+        )
+        .await)
     }
 
     async fn release_daily_send(&self, integration: &str, reserved_at: i64) -> anyhow::Result<()> {
-        unit!(self.pool, |tx| {
+        unit!(self.pool, ReadCommitted, |tx| {
             exec(
                 &tx,
                 "UPDATE daily_sends SET count = GREATEST(count - 1, 0) WHERE integration = $1 AND day = $2",

@@ -2,6 +2,7 @@
 //! interaction has at most one open offer (the partial unique index `offers_one_open`), and an
 //! offer ends accepted, declined, timed out or withdrawn.
 
+use anyhow::Context;
 use deadpool_postgres::GenericClient;
 
 use super::db::{exec, row, rows, scalar};
@@ -118,6 +119,17 @@ pub async fn create_offer(
     now: i64,
     expires_at: i64,
 ) -> anyhow::Result<()> {
+    // The conversation's row is locked first: a unit that changed it since this (serializable)
+    // unit's snapshot makes this one fail and run again, even one at `READ COMMITTED` that takes
+    // no predicate locks (the threading of a customer's message); one that comes later waits
+    // for the offer and sees it.
+    row(
+        c,
+        "SELECT 1 FROM conversations WHERE id = $1 FOR SHARE",
+        &[&conversation],
+    )
+    .await?
+    .with_context(|| format!("conversation {conversation} is gone"))?;
     exec(
         c,
         "INSERT INTO offers (conversation, agent, offered_at, expires_at, state) VALUES ($1, $2, $3, $4, 'offered')",
