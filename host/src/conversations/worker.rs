@@ -119,7 +119,9 @@ impl Inbox {
                 Err(e) if e.is::<Closed>() => return,
                 Err(e) => tracing::error!("cannot claim inbox work: {e:#}"),
             }
-            let next_timeout = self.store.next_flow_timeout().await.ok().flatten();
+            let read = self.store.next_flow_timeout();
+            let next_timeout = self.wake.timeout_due.next_due(now_ms(), read).await;
+            let next_timeout = next_timeout.ok().flatten();
             let wait = next_timeout
                 .map_or(1000, |at| (at - now_ms()).clamp(50, 1000))
                 .min(LEASE_MS / 3);

@@ -60,6 +60,14 @@ pub struct Sender {
     pub shared_store: bool,
 }
 
+/// When a record puts its message back in the queue: the time it falls due again.
+fn retry_at(record: &SendRecord) -> Option<i64> {
+    match record {
+        SendRecord::Retry { at, .. } => Some(*at),
+        _ => None,
+    }
+}
+
 /// A random number in `[0, 1)`, to spread retries.
 fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
@@ -154,15 +162,22 @@ impl Sender {
         let claimed = self.store.claim_sends(now_ms(), limit, lease_ms).await?;
         // With a full batch the loop looks again at once; otherwise it sleeps until the next due.
         let next = match claimed.len() < limit {
-            true => self.store.next_send_at().await?,
+            true => {
+                let read = self.store.next_send_at();
+                self.wake.outbound_due.next_due(now_ms(), read).await?
+            }
             false => None,
         };
         Ok((claimed, next))
     }
 
     async fn record(&self, id: &str, attempt: i64, record: SendRecord) {
-        if let Err(e) = self.store.record_send(id, attempt, record, now_ms()).await {
-            tracing::error!(message = %id, "cannot record the send result: {e:#}");
+        let due = retry_at(&record);
+        match self.store.record_send(id, attempt, record, now_ms()).await {
+            Ok(()) => due
+                .into_iter()
+                .for_each(|at| self.wake.outbound_due.note(at)),
+            Err(e) => tracing::error!(message = %id, "cannot record the send result: {e:#}"),
         }
     }
 
@@ -359,11 +374,15 @@ impl Sender {
                     )
                     .await
             }
-            record => self
-                .store
-                .record_send(&id, attempts, record, now)
-                .await
-                .map(|()| None),
+            record => {
+                let due = retry_at(&record);
+                let recorded = self.store.record_send(&id, attempts, record, now).await;
+                if recorded.is_ok() {
+                    due.into_iter()
+                        .for_each(|at| self.wake.outbound_due.note(at));
+                }
+                recorded.map(|()| None)
+            }
         };
         let next = match recorded {
             Ok(next) => next,

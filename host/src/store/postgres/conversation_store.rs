@@ -84,7 +84,7 @@ async fn thread(c: &impl GenericClient, t: &ThreadMessage) -> anyhow::Result<Con
     )
     .await?;
     if !threading::runs_flow(&conversation, &t.message) {
-        inbox::mark_processed_under(c, t.seq, &t.lease, t.now).await?;
+        inbox::mark_processed_held(c, t.seq, &t.lease, t.now).await?;
     }
     Ok(conversation)
 }
@@ -97,7 +97,7 @@ async fn apply_turn(c: &impl GenericClient, turn: &TurnRecord) -> anyhow::Result
         messages::insert(c, reply.clone(), turn.now).await?;
     }
     match turn.processed {
-        Some(seq) => inbox::mark_processed_under(c, seq, &turn.lease, turn.now).await,
+        Some(seq) => inbox::mark_processed_held(c, seq, &turn.lease, turn.now).await,
         None => leases::release_if_idle(c, &turn.lease).await,
     }
 }

@@ -136,6 +136,17 @@ pub async fn mark_processed_under(
     now: i64,
 ) -> anyhow::Result<()> {
     leases::check(c, lease).await?;
+    mark_processed_held(c, seq, lease, now).await
+}
+
+/// [`mark_processed_under`] in a unit that has checked `lease` already (and so holds its row
+/// locked until it ends).
+pub async fn mark_processed_held(
+    c: &impl GenericClient,
+    seq: i64,
+    lease: &Lease,
+    now: i64,
+) -> anyhow::Result<()> {
     let changed = exec(
         c,
         "UPDATE inbox SET processed_at = $2 WHERE seq = $1 AND processed_at IS NULL",
