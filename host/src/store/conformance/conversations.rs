@@ -7,6 +7,41 @@ use crate::events::{Author, DeliveryStatus, InboundEvent, Receipt};
 use crate::model::{ConversationState, InsertOutcome, MessageStatus, NewMessage};
 use crate::store::api::{SendRecord, Store, TurnRecord};
 
+pub async fn webhooks_stored_at_once_are_each_stored_once_in_order(store: Arc<dyn Store>) {
+    // 60 webhooks at the same time, each of 20 events sent three times over (a platform
+    // redelivering while the first delivery is still being stored).
+    let ingests = (0..60).map(|i| {
+        let store = store.clone();
+        let event = InboundEvent::Message(message(&format!("dm-{}", i % 20), "42", "hi"));
+        async move { store.ingest(INTEGRATION, vec![event], i).await.unwrap() }
+    });
+    let outcomes: Vec<InsertOutcome> = futures_util::future::join_all(ingests)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let stored: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            InsertOutcome::Stored(seq) => Some(*seq),
+            InsertOutcome::Duplicate => None,
+        })
+        .collect();
+    assert_eq!(stored.len(), 20, "{outcomes:?}");
+    let pending = store.pending_events(0, 100).await.unwrap();
+    let seqs: Vec<i64> = pending.iter().map(|e| e.seq).collect();
+    let mut sorted = stored.clone();
+    sorted.sort();
+    assert_eq!(seqs, sorted, "every stored event is pending once, in order");
+    let mut ids: Vec<String> = pending
+        .iter()
+        .map(|e| e.event.dedupe_key().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
+}
+
 pub async fn a_redelivered_event_is_stored_once(store: Arc<dyn Store>) {
     let event = InboundEvent::Message(message("dm-1", "42", "hi"));
     let outcomes = store

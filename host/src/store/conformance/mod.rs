@@ -30,6 +30,7 @@ macro_rules! store_conformance_tests {
     ($make:expr) => {
         $crate::store_conformance_tests!(@cases $make;
             a_redelivered_event_is_stored_once,
+            webhooks_stored_at_once_are_each_stored_once_in_order,
             messages_thread_into_one_conversation_per_customer,
             a_zero_window_makes_every_message_a_new_conversation,
             a_flow_turn_stores_replies_state_and_the_processed_event,

@@ -44,6 +44,7 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     pool: deadpool_postgres::Pool,
+    ingester: inbox::Ingester,
 }
 
 impl PgStore {
@@ -53,7 +54,10 @@ impl PgStore {
         schema::migrate(&pool)
             .await
             .context("cannot prepare the PostgreSQL database")?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            ingester: inbox::Ingester::start(pool.clone()),
+            pool,
+        })
     }
 
     /// The signal bus between the hosts on this database (a listening connection of its own).
