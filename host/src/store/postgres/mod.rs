@@ -19,6 +19,7 @@ mod conversations;
 pub(crate) mod db;
 mod history;
 mod inbox;
+mod ingest;
 mod leases;
 mod lifecycle;
 mod messages;
@@ -44,7 +45,7 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     pool: deadpool_postgres::Pool,
-    ingester: inbox::Ingester,
+    ingester: ingest::Ingester,
 }
 
 impl PgStore {
@@ -55,7 +56,7 @@ impl PgStore {
             .await
             .context("cannot prepare the PostgreSQL database")?;
         Ok(PgStore {
-            ingester: inbox::Ingester::start(pool.clone()),
+            ingester: ingest::Ingester::start(pool.clone()),
             pool,
         })
     }
