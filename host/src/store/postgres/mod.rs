@@ -4,7 +4,8 @@
 //! per-customer leases with fenced epochs (`leases.rs`), outbound claims taken with
 //! `FOR UPDATE SKIP LOCKED` (`messages.rs`), one routing or inactivity pass at a time and one open
 //! offer per interaction (`acd.rs`, over `presence.rs`, with `routing.rs` and `transfers.rs`),
-//! daily caps counted by an upsert (`outbox.rs`). Hosts tell
+//! daily caps counted by an upsert (`outbox.rs`), webhooks' events stored a batch at a time
+//! (`ingest.rs`). Hosts tell
 //! each other what happened with LISTEN/NOTIFY (`bus.rs`). The files mirror the embedded
 //! engine's, one per trait (`supervision.rs`, `history.rs`, `attachments.rs` for the staff's; `lifecycle.rs` for
 //! erasure, the audit log and retention; `accounts.rs` for the agents admins add).
