@@ -121,8 +121,9 @@ impl Inbox {
             }
             let read = self.store.next_flow_timeout();
             let next_timeout = self.wake.timeout_due.next_due(now_ms(), read).await;
-            let next_timeout = next_timeout.ok().flatten();
             let wait = next_timeout
+                .ok()
+                .flatten()
                 .map_or(1000, |at| (at - now_ms()).clamp(50, 1000))
                 .min(LEASE_MS / 3);
             tokio::select! {

@@ -60,14 +60,6 @@ pub struct Sender {
     pub shared_store: bool,
 }
 
-/// When a record puts its message back in the queue: the time it falls due again.
-fn retry_at(record: &SendRecord) -> Option<i64> {
-    match record {
-        SendRecord::Retry { at, .. } => Some(*at),
-        _ => None,
-    }
-}
-
 /// A random number in `[0, 1)`, to spread retries.
 fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
@@ -172,13 +164,28 @@ impl Sender {
     }
 
     async fn record(&self, id: &str, attempt: i64, record: SendRecord) {
-        let due = retry_at(&record);
-        match self.store.record_send(id, attempt, record, now_ms()).await {
-            Ok(()) => due
-                .into_iter()
-                .for_each(|at| self.wake.outbound_due.note(at)),
-            Err(e) => tracing::error!(message = %id, "cannot record the send result: {e:#}"),
+        if let Err(e) = self.store_record(id, attempt, record, now_ms()).await {
+            tracing::error!(message = %id, "cannot record the send result: {e:#}");
         }
+    }
+
+    /// Records how an attempt ended; a retry's due time counts for the next wake-up at once.
+    async fn store_record(
+        &self,
+        id: &str,
+        attempt: i64,
+        record: SendRecord,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        let retry_at = match &record {
+            SendRecord::Retry { at, .. } => Some(*at),
+            _ => None,
+        };
+        self.store.record_send(id, attempt, record, now).await?;
+        if let Some(at) = retry_at {
+            self.wake.outbound_due.note(at);
+        }
+        Ok(())
     }
 
     /// Sends one claimed message and records the attempt, through `kept` (the adapter instance
@@ -374,15 +381,10 @@ impl Sender {
                     )
                     .await
             }
-            record => {
-                let due = retry_at(&record);
-                let recorded = self.store.record_send(&id, attempts, record, now).await;
-                if recorded.is_ok() {
-                    due.into_iter()
-                        .for_each(|at| self.wake.outbound_due.note(at));
-                }
-                recorded.map(|()| None)
-            }
+            record => self
+                .store_record(&id, attempts, record, now)
+                .await
+                .map(|()| None),
         };
         let next = match recorded {
             Ok(next) => next,

@@ -74,40 +74,39 @@ async fn store_batches(pool: Pool, mut waiting: mpsc::Receiver<Ingest>) {
                 Err(_) => break,
             }
         }
-        let stored = unit!(pool, ReadCommitted, |tx| {
-            exec(&tx, "SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK]).await?;
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for ingest in &batch {
-                outcomes.push(insert(&tx, &ingest.integration, &ingest.events, ingest.now).await?);
-            }
-            Ok(outcomes)
-        });
-        match stored {
+        match store(&pool, &batch).await {
             Ok(outcomes) => {
                 for (ingest, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = ingest.stored.send(Ok(outcome));
                 }
             }
-            // Each on its own, so one webhook's failure is its own.
-            Err(_) if batch.len() > 1 => {
-                for ingest in batch {
-                    let outcome = unit!(pool, ReadCommitted, |tx| {
-                        exec(&tx, "SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK]).await?;
-                        insert(&tx, &ingest.integration, &ingest.events, ingest.now).await
-                    });
-                    let _ = ingest.stored.send(outcome);
-                }
+            Err(e) if batch.len() == 1 => {
+                let _ = batch.remove(0).stored.send(Err(e));
             }
-            Err(e) => {
+            // Each on its own, so one webhook's failure is its own.
+            Err(_) => {
                 for ingest in batch {
-                    let _ = ingest.stored.send(Err(anyhow::anyhow!("{e:#}")));
+                    let outcome = store(&pool, std::slice::from_ref(&ingest)).await;
+                    let _ = ingest.stored.send(outcome.map(|mut o| o.remove(0)));
                 }
             }
         }
     }
 }
 
-/// Stores a webhook's events, in a unit that holds [`INGEST_LOCK`].
+/// Stores the events of `batch` in one unit that holds [`INGEST_LOCK`]: each webhook's outcomes.
+async fn store(pool: &Pool, batch: &[Ingest]) -> anyhow::Result<Vec<Vec<InsertOutcome>>> {
+    unit!(pool, ReadCommitted, |tx| {
+        exec(&tx, "SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK]).await?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for ingest in batch {
+            outcomes.push(insert(&tx, &ingest.integration, &ingest.events, ingest.now).await?);
+        }
+        Ok(outcomes)
+    })
+}
+
+/// Stores a webhook's events (in a unit that holds [`INGEST_LOCK`]).
 async fn insert(
     c: &impl GenericClient,
     integration: &str,
