@@ -243,3 +243,64 @@ pub async fn retention_deletes_old_events_and_messages_of_long_ended_conversatio
         2
     );
 }
+
+pub async fn conversations_are_counted_by_state_and_queue(store: Arc<dyn Store>) {
+    // (state, queue, count), in the order the store gives them.
+    async fn counts(store: &Arc<dyn Store>) -> Vec<(String, Option<String>, i64)> {
+        let mut counts: Vec<_> = store
+            .count_by_state()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.state, c.queue, c.count))
+            .collect();
+        counts.sort();
+        counts
+    }
+    let count = |state: &str, queue: Option<&str>, n: i64| {
+        (state.to_string(), queue.map(str::to_string), n)
+    };
+    assert!(counts(&store).await.is_empty());
+
+    ended(&store, "ana", "thanks", MIN).await;
+    let ben = queued(&store, "ben", "support", 2 * MIN).await;
+    queued(&store, "cat", "billing", 3 * MIN).await;
+    queued(&store, "dov", "billing", 4 * MIN).await;
+    deliver(&store, message("b-eve", "eve", "hello"), 60 * MIN, 5 * MIN).await;
+    let expected = vec![
+        count("ended", None, 1),
+        count("flow", None, 1),
+        count("queued", Some("billing"), 2),
+        count("queued", Some("support"), 1),
+    ];
+    assert_eq!(counts(&store).await, expected);
+    // Reading again (an engine may fold what it counted meanwhile) changes nothing.
+    assert_eq!(counts(&store).await, expected);
+
+    // Ben's data is erased (his waiting conversation ends), and another conversation starts.
+    store
+        .erase_customer(INTEGRATION, "ben", "admin", 6 * MIN)
+        .await
+        .unwrap()
+        .unwrap();
+    deliver(&store, message("b-fay", "fay", "hi"), 60 * MIN, 7 * MIN).await;
+    let after = counts(&store).await;
+    let in_state = |state: &str| -> i64 {
+        after
+            .iter()
+            .filter(|(s, _, _)| s == state)
+            .map(|(_, _, n)| n)
+            .sum()
+    };
+    assert_eq!(
+        (in_state("flow"), in_state("ended"), in_state("queued")),
+        (2, 2, 2),
+        "{after:?}"
+    );
+    assert!(
+        after.contains(&count("queued", Some("billing"), 2)),
+        "{after:?}"
+    );
+    let waiting = store.conversation(&ben.id).await.unwrap().unwrap();
+    assert_eq!(waiting.state, ConversationState::Ended);
+}

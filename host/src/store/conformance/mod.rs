@@ -59,6 +59,7 @@ macro_rules! store_conformance_tests {
             a_customers_data_is_erased_and_the_erasure_recorded,
             the_audit_log_lists_newest_first_by_pages,
             retention_deletes_old_events_and_messages_of_long_ended_conversations,
+            conversations_are_counted_by_state_and_queue,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

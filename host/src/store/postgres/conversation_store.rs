@@ -241,6 +241,6 @@ impl ConversationStore for PgStore {
     }
 
     async fn count_by_state(&self) -> anyhow::Result<Vec<StateCount>> {
-        count_by_state(&self.pool.get().await?).await
+        count_by_state(&self.pool).await
     }
 }

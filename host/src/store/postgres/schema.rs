@@ -340,6 +340,48 @@ CREATE TABLE stream_tickets (
 ALTER TABLE plugin_kv ADD COLUMN conversation TEXT;
 CREATE INDEX plugin_kv_conversation ON plugin_kv (conversation) WHERE conversation IS NOT NULL;
 "#,
+    r#"
+-- Conversations per state and queue, for the gauges every host refreshes, without scanning the
+-- conversations. Each change of a conversation's state or queue appends its -1 and +1 as rows of
+-- their own (like queue_activity: a shared counter row would make every unit that moves a
+-- conversation wait on every other's commit); reading folds what was appended into the totals
+-- (conversations::count_by_state). Writers are held off while the totals are first counted, so
+-- none is counted twice or missed.
+LOCK TABLE conversations IN SHARE ROW EXCLUSIVE MODE;
+CREATE TABLE conversation_counts (
+    state TEXT NOT NULL,
+    queue TEXT NOT NULL,                    -- '' when none
+    n     BIGINT NOT NULL,
+    PRIMARY KEY (state, queue)
+);
+CREATE TABLE conversation_count_changes (
+    id    BIGSERIAL PRIMARY KEY,
+    state TEXT NOT NULL,
+    queue TEXT NOT NULL,                    -- '' when none
+    n     SMALLINT NOT NULL                 -- +1 or -1
+);
+CREATE FUNCTION conversation_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        INSERT INTO conversation_count_changes (state, queue, n)
+            VALUES (OLD.state, COALESCE(OLD.queue, ''), -1), (NEW.state, COALESCE(NEW.queue, ''), 1);
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO conversation_count_changes (state, queue, n)
+            VALUES (NEW.state, COALESCE(NEW.queue, ''), 1);
+    ELSE
+        INSERT INTO conversation_count_changes (state, queue, n)
+            VALUES (OLD.state, COALESCE(OLD.queue, ''), -1);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER conversations_counted AFTER INSERT OR DELETE ON conversations FOR EACH ROW
+    EXECUTE FUNCTION conversation_counted();
+CREATE TRIGGER conversations_counted_move AFTER UPDATE OF state, queue ON conversations FOR EACH ROW
+    WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.queue IS DISTINCT FROM NEW.queue)
+    EXECUTE FUNCTION conversation_counted();
+INSERT INTO conversation_counts (state, queue, n)
+    SELECT state, COALESCE(queue, ''), COUNT(*) FROM conversations GROUP BY 1, 2;
+"#,
 ];
 
 /// Creates or upgrades the schema.
