@@ -42,6 +42,7 @@ impl Readers {
         conn.pragma_update(None, "cache_size", -1024)?;
         conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
         conn.set_prepared_statement_cache_capacity(super::writer::STATEMENT_CACHE);
+        super::writer::plan_once(&conn)?;
         Ok(conn)
     }
 
