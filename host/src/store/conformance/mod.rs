@@ -11,7 +11,7 @@ mod leases;
 mod lifecycle;
 mod outbox;
 mod supervision;
-mod support;
+pub(crate) mod support;
 
 pub use accounts::*;
 pub use acd::*;

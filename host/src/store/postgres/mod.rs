@@ -97,6 +97,53 @@ mod tests {
     crate::store_conformance_tests!(temp_store().await);
 
     #[tokio::test]
+    async fn a_database_upgraded_to_kept_counts_counts_the_conversations_it_had() {
+        use crate::store::conformance::support::{MIN, deliver, message, queued};
+        let url = TestServer::shared().unwrap().database().unwrap();
+        let pg = PgStore::open(&url, 2).await.unwrap();
+        let pool = pg.pool.clone();
+        let store: Arc<dyn Store> = Arc::new(pg);
+        deliver(&store, message("u-1", "ann", "hi"), 60 * MIN, MIN).await;
+        queued(&store, "bo", "support", 2 * MIN).await;
+        // The database as the release before kept it: no counts, no triggers.
+        pool.get()
+            .await
+            .unwrap()
+            .batch_execute(
+                "DROP TRIGGER conversations_counted ON conversations;
+                 DROP TRIGGER conversations_counted_move ON conversations;
+                 DROP FUNCTION conversation_counted();
+                 DROP TABLE conversation_counts, conversation_count_changes;
+                 UPDATE schema_version SET version = version - 1;",
+            )
+            .await
+            .unwrap();
+        deliver(&store, message("u-2", "cy", "hi"), 60 * MIN, 3 * MIN).await;
+        // A host of this release starts on it.
+        let upgraded: Arc<dyn Store> = Arc::new(PgStore::open(&url, 2).await.unwrap());
+        queued(&upgraded, "di", "billing", 4 * MIN).await;
+        let mut counts: Vec<_> = upgraded
+            .count_by_state()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.state, c.queue, c.count))
+            .collect();
+        counts.sort();
+        let count = |state: &str, queue: Option<&str>, n: i64| {
+            (state.to_string(), queue.map(str::to_string), n)
+        };
+        assert_eq!(
+            counts,
+            vec![
+                count("flow", None, 2),
+                count("queued", Some("billing"), 1),
+                count("queued", Some("support"), 1),
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn the_plugin_store_behaves_like_every_plugin_store() {
         let url = TestServer::shared().unwrap().database().unwrap();
         let store = PgStore::open(&url, 2).await.unwrap();
