@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::support::{INTEGRATION, MIN, deliver, lease_of, message, queued};
+use super::support::{INTEGRATION, MIN, count, counts, deliver, lease_of, message, queued};
 use crate::events::{Author, Profile};
 use crate::model::{ConversationState, NewMessage};
 use crate::store::api::{NewAttachment, Store, TurnRecord};
@@ -245,21 +245,6 @@ pub async fn retention_deletes_old_events_and_messages_of_long_ended_conversatio
 }
 
 pub async fn conversations_are_counted_by_state_and_queue(store: Arc<dyn Store>) {
-    // (state, queue, count), in the order the store gives them.
-    async fn counts(store: &Arc<dyn Store>) -> Vec<(String, Option<String>, i64)> {
-        let mut counts: Vec<_> = store
-            .count_by_state()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.state, c.queue, c.count))
-            .collect();
-        counts.sort();
-        counts
-    }
-    let count = |state: &str, queue: Option<&str>, n: i64| {
-        (state.to_string(), queue.map(str::to_string), n)
-    };
     assert!(counts(&store).await.is_empty());
 
     ended(&store, "ana", "thanks", MIN).await;

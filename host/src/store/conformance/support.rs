@@ -123,3 +123,21 @@ pub fn agent(id: &str, capacity: u32) -> AgentConfig {
         languages: vec![],
     }
 }
+
+/// The store's conversation counts as `(state, queue, count)`, sorted.
+pub async fn counts(store: &Arc<dyn Store>) -> Vec<(String, Option<String>, i64)> {
+    let mut counts: Vec<_> = store
+        .count_by_state()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.state, c.queue, c.count))
+        .collect();
+    counts.sort();
+    counts
+}
+
+/// One entry of [`counts`].
+pub fn count(state: &str, queue: Option<&str>, n: i64) -> (String, Option<String>, i64) {
+    (state.to_string(), queue.map(str::to_string), n)
+}

@@ -98,7 +98,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_database_upgraded_to_kept_counts_counts_the_conversations_it_had() {
-        use crate::store::conformance::support::{MIN, deliver, message, queued};
+        use crate::store::conformance::support::{MIN, count, counts, deliver, message, queued};
         let url = TestServer::shared().unwrap().database().unwrap();
         let pg = PgStore::open(&url, 2).await.unwrap();
         let pool = pg.pool.clone();
@@ -122,19 +122,8 @@ mod tests {
         // A host of this release starts on it.
         let upgraded: Arc<dyn Store> = Arc::new(PgStore::open(&url, 2).await.unwrap());
         queued(&upgraded, "di", "billing", 4 * MIN).await;
-        let mut counts: Vec<_> = upgraded
-            .count_by_state()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.state, c.queue, c.count))
-            .collect();
-        counts.sort();
-        let count = |state: &str, queue: Option<&str>, n: i64| {
-            (state.to_string(), queue.map(str::to_string), n)
-        };
         assert_eq!(
-            counts,
+            counts(&upgraded).await,
             vec![
                 count("flow", None, 2),
                 count("queued", Some("billing"), 1),
