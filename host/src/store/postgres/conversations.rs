@@ -4,7 +4,7 @@
 use deadpool_postgres::{GenericClient, Pool};
 use tokio_postgres::Row;
 
-use super::db::{exec, row, rows, scalar};
+use super::db::{exec, row, rows, scalar, unit};
 use crate::model::{Conversation, ConversationState, Wrapup};
 use crate::store::api::{DueTimeout, StateCount, Superseded};
 
@@ -249,42 +249,43 @@ const COUNT_FOLD_LOCK: i64 = 0x5357_4244_0003;
 /// Conversations per state and queue: the totals, plus the changes appended since they were last
 /// folded in (the schema's `conversation_counts`). Folds them first when no other host is.
 pub async fn count_by_state(pool: &Pool) -> anyhow::Result<Vec<StateCount>> {
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let folding: bool = tx
-        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&COUNT_FOLD_LOCK])
-        .await?
-        .try_get(0)?;
-    if folding {
-        tx.execute(
-            "WITH moved AS (DELETE FROM conversation_count_changes RETURNING state, queue, n)
-             INSERT INTO conversation_counts (state, queue, n)
-                 SELECT state, queue, SUM(n) FROM moved GROUP BY state, queue
-             ON CONFLICT (state, queue) DO UPDATE SET n = conversation_counts.n + excluded.n",
-            &[],
+    unit!(pool, ReadCommitted, |tx| {
+        let folding: bool = scalar(
+            &tx,
+            "SELECT pg_try_advisory_xact_lock($1)",
+            &[&COUNT_FOLD_LOCK],
         )
         .await?;
-    }
-    let counts = rows(
-        &tx,
-        "SELECT state, NULLIF(queue, ''), SUM(n)::BIGINT FROM (
-             SELECT state, queue, n FROM conversation_counts
-             UNION ALL SELECT state, queue, n FROM conversation_count_changes
-         ) c GROUP BY state, queue HAVING SUM(n) <> 0 ORDER BY state, queue",
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(StateCount {
-            state: r.try_get(0)?,
-            queue: r.try_get(1)?,
-            count: r.try_get(2)?,
+        if folding {
+            exec(
+                &tx,
+                "WITH moved AS (DELETE FROM conversation_count_changes RETURNING state, queue, n)
+                 INSERT INTO conversation_counts (state, queue, n)
+                     SELECT state, queue, SUM(n) FROM moved GROUP BY state, queue
+                 ON CONFLICT (state, queue) DO UPDATE SET n = conversation_counts.n + excluded.n",
+                &[],
+            )
+            .await?;
+        }
+        rows(
+            &tx,
+            "SELECT state, NULLIF(queue, ''), SUM(n)::BIGINT FROM (
+                 SELECT state, queue, n FROM conversation_counts
+                 UNION ALL SELECT state, queue, n FROM conversation_count_changes
+             ) c GROUP BY state, queue HAVING SUM(n) <> 0 ORDER BY state, queue",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(StateCount {
+                state: r.try_get(0)?,
+                queue: r.try_get(1)?,
+                count: r.try_get(2)?,
+            })
         })
+        .collect()
     })
-    .collect::<anyhow::Result<_>>()?;
-    tx.commit().await?;
-    Ok(counts)
 }
 
 /// Records the agent's wrap-up code and ends the conversation, only if `agent` holds it.

@@ -41,8 +41,7 @@ impl Readers {
         // a memory map instead of being copied.
         conn.pragma_update(None, "cache_size", -1024)?;
         conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
-        conn.set_prepared_statement_cache_capacity(super::writer::STATEMENT_CACHE);
-        super::writer::plan_once(&conn)?;
+        super::writer::keep_statements(&conn)?;
         Ok(conn)
     }
 

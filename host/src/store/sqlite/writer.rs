@@ -79,16 +79,18 @@ pub struct Writer {
 }
 
 /// Prepared statements kept per connection (the store has about a hundred).
-pub(super) const STATEMENT_CACHE: usize = 256;
+const STATEMENT_CACHE: usize = 256;
 
-/// Makes `conn` plan each prepared statement once. By default SQLite plans some statements for
-/// the values bound to them (a `LIMIT ?` since 3.50, a `LIKE ?` pattern): binding any value to
-/// such a parameter, even the same one, throws the plan away, so every run of a cached
-/// statement with a `LIMIT ?` (claiming sends, events, timeouts) parsed and planned it again,
-/// 9 % of the host's CPU. The store's queries are written for the plans their indexes give
-/// whatever the values, which is what this setting (the query planner stability guarantee)
-/// keeps.
-pub(super) fn plan_once(conn: &Connection) -> rusqlite::Result<()> {
+/// Makes `conn` keep its prepared statements ([`STATEMENT_CACHE`] of them: rusqlite keeps 16 by
+/// default, fewer than the hot path uses, and a miss parses and plans the SQL again) and plan
+/// each once. By default SQLite plans some statements for the values bound to them (a
+/// `LIMIT ?` since 3.50, a `LIKE ?` pattern): binding any value to such a parameter, even the
+/// same one, throws the plan away, so every run of a cached statement with a `LIMIT ?`
+/// (claiming sends, events, timeouts) parsed and planned it again, 9 % of the host's CPU. The
+/// store's queries are written for the plans their indexes give whatever the values, which is
+/// what the query planner stability guarantee keeps.
+pub(super) fn keep_statements(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
@@ -196,10 +198,8 @@ fn open_connection(path: &Path, sync: SyncMode) -> anyhow::Result<Connection> {
     // conversations, inserts land at random places of the customer indexes.
     conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // Every unit of work runs through cached statements; rusqlite keeps 16 by default, fewer
-    // than the hot path uses, and a miss parses and plans the SQL again.
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    plan_once(&conn)?;
+    // Every unit of work runs through cached statements.
+    keep_statements(&conn)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // The checkpoint thread copies the log into the database; the writer does it itself only
     // when the log has grown past this many pages (80 MiB), if that thread falls behind.
