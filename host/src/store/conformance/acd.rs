@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use super::support::{INTEGRATION, MIN, agent, queued};
+use super::support::{INTEGRATION, MIN, agent, deliver, lease_of, message, queued};
 use crate::config::InactivityConfig;
 use crate::events::Author;
 use crate::model::{Canned, ConversationState, FilterRule, Presence};
 use crate::rules::routing::RoutingConfig;
 use crate::store::api::{
-    AcceptRequest, Accepted, InactivityRule, Store, TransferRequest, Transferred,
+    AcceptRequest, Accepted, InactivityRule, Store, TransferRequest, Transferred, TurnRecord,
 };
 
 pub async fn one_of_two_agents_accepting_at_once_wins(store: Arc<dyn Store>) {
@@ -173,6 +173,45 @@ pub async fn routing_offers_one_agent_at_a_time_and_expiry_moves_on(store: Arc<d
     let round = store.route(&config, 5 * MIN).await.unwrap();
     assert_eq!(round.offered.len(), 1);
     assert_eq!(round.offered[0].agent, "bob");
+}
+
+/// What an offer carries is the conversation as stored: the agent's view of it, and what the
+/// sender's reply-window check reads (when the customer last wrote) come from it.
+pub async fn a_routed_offer_carries_the_conversation_as_stored(store: Arc<dyn Store>) {
+    let config = RoutingConfig {
+        agents: vec![agent("alice", 1)],
+        queues: Default::default(),
+        platforms: [(INTEGRATION.to_string(), "x".to_string())].into(),
+    };
+    let mut c = deliver(&store, message("m-una", "una", "hi"), 72 * 60 * MIN, MIN).await;
+    // Queued by a turn an hour after the customer wrote: every time differs from the others.
+    let later = 60 * MIN;
+    c.state = ConversationState::Queued;
+    c.queue = Some("support".into());
+    c.queued_at = Some(later);
+    c.updated_at = later + 1;
+    store
+        .apply_turn(TurnRecord {
+            lease: lease_of(&store, "una", later).await,
+            conversation: c.clone(),
+            replies: vec![],
+            processed: None,
+            now: later,
+        })
+        .await
+        .unwrap();
+    store
+        .set_presence("alice", Presence::Available, later)
+        .await
+        .unwrap();
+    let routed = store.route(&config, later + MIN).await.unwrap();
+    assert_eq!(routed.offered.len(), 1);
+    let stored = store.conversation(&c.id).await.unwrap().unwrap();
+    assert_ne!(stored.last_customer_written_at, stored.updated_at);
+    assert_eq!(
+        serde_json::to_value(&routed.offered[0].conversation).unwrap(),
+        serde_json::to_value(&stored).unwrap()
+    );
 }
 
 pub async fn a_transfer_queues_the_interaction_for_the_agent_named(store: Arc<dyn Store>) {

@@ -40,6 +40,7 @@ macro_rules! store_conformance_tests {
             receipts_only_move_forward_and_failed_wins,
             one_of_two_agents_accepting_at_once_wins,
             routing_offers_one_agent_at_a_time_and_expiry_moves_on,
+            a_routed_offer_carries_the_conversation_as_stored,
             a_transfer_queues_the_interaction_for_the_agent_named,
             supervisors_see_queues_now_today_and_agents_load,
             history_search_and_uploads,

@@ -38,7 +38,7 @@ fn row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Conversation> {
         created_at: r.get(at + 15)?,
         updated_at: r.get(at + 16)?,
         last_customer_at: r.get(at + 17)?,
-        last_customer_written_at: r.get::<_, Option<i64>>(18)?.unwrap_or(r.get(at + 17)?),
+        last_customer_written_at: r.get::<_, Option<i64>>(at + 18)?.unwrap_or(r.get(at + 17)?),
         flow_timeout_at: r.get(at + 19)?,
         language: r.get(at + 20)?,
         preferred_agents: serde_json::from_str(&r.get::<_, String>(at + 21)?).unwrap_or_default(),
