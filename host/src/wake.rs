@@ -29,7 +29,7 @@ pub struct Wakeups {
     pub timeout_due: DueCache,
     /// New inbox events are stored.
     pub inbox: Notify,
-    /// New outbound messages are stored, or a send finished.
+    /// New outbound messages are stored, or a send finished while the sender waited for room.
     pub outbound: Notify,
     /// Routing may have something to do (a new interaction, a freed agent, a decline).
     pub route: Notify,

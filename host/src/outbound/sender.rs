@@ -12,6 +12,7 @@
 //! platform sees is a recorded attempt, and a crash only delays what it interrupted.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -86,10 +87,17 @@ impl Sender {
             ),
             Err(e) => tracing::error!("cannot release unfinished sends: {e:#}"),
         }
+        // Whether the loop waits for senders to finish (too few permits to claim): only then
+        // does a finished send wake it. Waking it after every send made it claim again for
+        // nothing, a store transaction per message at moderate rates, since what a send leaves
+        // behind (its conversation's next message) it claims itself.
+        let starved = Arc::new(AtomicBool::new(false));
         loop {
             let wake = self.wake.outbound.notified();
             tokio::pin!(wake);
             wake.as_mut().enable();
+            // Set before the permits are read: a send that ends after the read sees it.
+            starved.store(true, Ordering::SeqCst);
             let free = permits.available_permits();
             // Claims are batched: with most senders busy, wait until a few are free rather
             // than claiming one message per finished send.
@@ -97,6 +105,7 @@ impl Sender {
                 // Senders that finish wake this loop.
                 None
             } else {
+                starved.store(false, Ordering::SeqCst);
                 // The claim's lease is counted from before it was asked for: an answer that
                 // came late (a slow or cut-off network) leaves less of it, never more.
                 let claimed_at = Instant::now();
@@ -108,6 +117,7 @@ impl Sender {
                                 return;
                             };
                             let sender = self.clone();
+                            let starved = starved.clone();
                             tokio::spawn(async move {
                                 // A send that went out may bring the next message of its
                                 // conversation, already claimed: it goes next, in order.
@@ -117,7 +127,10 @@ impl Sender {
                                     next = sender.send_one(send, claimed_at, kept).await;
                                 }
                                 drop(permit);
-                                sender.wake.wake_outbound();
+                                // Only this host's loop waits for its permits.
+                                if starved.load(Ordering::SeqCst) {
+                                    sender.wake.outbound.notify_one();
+                                }
                             });
                         }
                         if full {
