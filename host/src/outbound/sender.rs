@@ -88,8 +88,9 @@ impl Sender {
             Err(e) => tracing::error!("cannot release unfinished sends: {e:#}"),
         }
         // Whether the loop waits for senders to finish (too few permits to claim): only then
-        // does a finished send wake it. Waking it after every send made it claim again for
-        // nothing, a store transaction per message at moderate rates, since what a send leaves
+        // does a finished send wake it (an attempt that did not go out wakes it in
+        // `store_record`). Waking it after every send made it claim again for nothing, a store
+        // transaction per message at moderate rates, since what a send that went out leaves
         // behind (its conversation's next message) it claims itself.
         let starved = Arc::new(AtomicBool::new(false));
         loop {
@@ -182,7 +183,10 @@ impl Sender {
         }
     }
 
-    /// Records how an attempt ended; a retry's due time counts for the next wake-up at once.
+    /// Records how an attempt ended. A retry's due time counts for the next wake-up at once,
+    /// and an attempt that did not go out wakes the claim loop: its new due time, or the next
+    /// message of its conversation, which a failed one no longer holds back, is for the loop
+    /// to see now (a message that went out brings its successor itself).
     async fn store_record(
         &self,
         id: &str,
@@ -194,9 +198,13 @@ impl Sender {
             SendRecord::Retry { at, .. } => Some(*at),
             _ => None,
         };
+        let sent = matches!(record, SendRecord::Sent { .. });
         self.store.record_send(id, attempt, record, now).await?;
         if let Some(at) = retry_at {
             self.wake.outbound_due.note(at);
+        }
+        if !sent {
+            self.wake.outbound.notify_one();
         }
         Ok(())
     }

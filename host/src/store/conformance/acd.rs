@@ -175,8 +175,8 @@ pub async fn routing_offers_one_agent_at_a_time_and_expiry_moves_on(store: Arc<d
     assert_eq!(round.offered[0].agent, "bob");
 }
 
-/// What an offer carries is the conversation as stored: the agent's view of it, and what the
-/// sender's reply-window check reads (when the customer last wrote) come from it.
+/// What an offer carries is the conversation as stored, column for column (routing reads the
+/// waiting conversations through a query of its own).
 pub async fn a_routed_offer_carries_the_conversation_as_stored(store: Arc<dyn Store>) {
     let config = RoutingConfig {
         agents: vec![agent("alice", 1)],
