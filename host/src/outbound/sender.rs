@@ -183,10 +183,10 @@ impl Sender {
         }
     }
 
-    /// Records how an attempt ended. A retry's due time counts for the next wake-up at once,
-    /// and an attempt that did not go out wakes the claim loop: its new due time, or the next
-    /// message of its conversation, which a failed one no longer holds back, is for the loop
-    /// to see now (a message that went out brings its successor itself).
+    /// Records how an attempt that did not go out ended (one that went out is recorded with its
+    /// successor claimed, by `record_sent_and_claim_next`). A retry's due time counts for the
+    /// next wake-up at once, and the claim loop is woken: the new due time, or the next message
+    /// of the conversation, which a failed one no longer holds back, is for it to see now.
     async fn store_record(
         &self,
         id: &str,
@@ -198,14 +198,11 @@ impl Sender {
             SendRecord::Retry { at, .. } => Some(*at),
             _ => None,
         };
-        let sent = matches!(record, SendRecord::Sent { .. });
         self.store.record_send(id, attempt, record, now).await?;
         if let Some(at) = retry_at {
             self.wake.outbound_due.note(at);
         }
-        if !sent {
-            self.wake.outbound.notify_one();
-        }
+        self.wake.outbound.notify_one();
         Ok(())
     }
 
