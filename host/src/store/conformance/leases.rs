@@ -150,6 +150,45 @@ pub async fn two_holders_claiming_at_once_never_share_a_customer(store: Arc<dyn 
     }
 }
 
+/// A holder that reads a customer's events while another holds the customer moves its cursor
+/// past them; when it takes the customer over later, on a newer event, it gets the earlier ones
+/// first, so the customer's messages are still worked in the order they came.
+pub async fn a_taken_over_customer_s_earlier_events_come_first(store: Arc<dyn Store>) {
+    let ingest = |id: &str, at: i64| {
+        let store = store.clone();
+        let event = InboundEvent::Message(message(id, "dee", "hi"));
+        async move {
+            match store.ingest(INTEGRATION, vec![event], at).await.unwrap()[0] {
+                crate::model::InsertOutcome::Stored(seq) => seq,
+                crate::model::InsertOutcome::Duplicate => unreachable!(),
+            }
+        }
+    };
+    let first = ingest("d-0", 1).await;
+    let taken = store.claim_work("h1", 0, 2, 100, LEASE).await.unwrap();
+    assert_eq!(events(&taken), vec![("h1".to_string(), first)]);
+    // h2 reads dee's next event while h1 holds dee: nothing for h2, but its cursor moves on.
+    let second = ingest("d-1", 3).await;
+    let read = store.claim_work("h2", 0, 4, 100, LEASE).await.unwrap();
+    assert!(read.claimed.is_empty(), "{:?}", events(&read));
+    assert_eq!(read.read_up_to, second);
+    // h1 dies with both events unprocessed; its lease runs out; dee writes again. h2's next
+    // claim reads only the new event, and takes dee over with all three, oldest first.
+    let third = ingest("d-2", 10 + LEASE).await;
+    let next = store
+        .claim_work("h2", read.read_up_to, 11 + LEASE, 100, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        events(&next),
+        vec![
+            ("h2".to_string(), first),
+            ("h2".to_string(), second),
+            ("h2".to_string(), third)
+        ]
+    );
+}
+
 pub async fn a_lease_is_given_back_when_the_work_is_done(store: Arc<dyn Store>) {
     let outcomes = store
         .ingest(

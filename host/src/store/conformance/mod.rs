@@ -54,6 +54,7 @@ macro_rules! store_conformance_tests {
             canned_responses_and_filters,
             a_customer_is_worked_by_one_holder_at_a_time,
             two_holders_claiming_at_once_never_share_a_customer,
+            a_taken_over_customer_s_earlier_events_come_first,
             a_lease_is_given_back_when_the_work_is_done,
             due_timeouts_are_claimed_under_the_customers_lease,
             an_event_is_processed_once_and_a_turn_applies_over_its_own_version,

@@ -43,6 +43,39 @@ pub async fn pending(
     Ok(out)
 }
 
+/// `customer`'s unprocessed events up to `up_to`, oldest first.
+async fn pending_of(
+    c: &impl GenericClient,
+    integration: &str,
+    customer: &str,
+    up_to: i64,
+    limit: usize,
+) -> anyhow::Result<Vec<InboxEvent>> {
+    let limit = limit as i64;
+    let mut out = Vec::new();
+    for r in rows(
+        c,
+        "SELECT seq, event, received_at FROM inbox
+         WHERE integration = $1 AND customer_id = $2 AND processed_at IS NULL AND seq <= $3
+         ORDER BY seq LIMIT $4",
+        &[&integration, &customer, &up_to, &limit],
+    )
+    .await?
+    {
+        let seq: i64 = r.try_get(0)?;
+        let json: String = r.try_get(1)?;
+        let event = serde_json::from_str(&json)
+            .map_err(|e| anyhow::anyhow!("inbox event {seq} is unreadable: {e}"))?;
+        out.push(InboxEvent {
+            seq,
+            integration: integration.to_string(),
+            event,
+            received_at: r.try_get(2)?,
+        });
+    }
+    Ok(out)
+}
+
 /// Claims work for `holder` (see [`InboxStore::claim_work`]).
 async fn claim(
     c: &impl GenericClient,
@@ -56,7 +89,9 @@ async fn claim(
         claimed: Vec::new(),
         read_up_to: after_seq,
     };
-    // Each customer's lease is looked at once per claim.
+    // Each customer's lease is looked at once per claim. A customer leased here gets its
+    // unprocessed events below the cursor first: a claim that read them while another holder
+    // had the customer moved past them, and they come before the ones read now.
     let mut held: HashMap<(String, String), Option<Lease>> = HashMap::new();
     let mut work = Vec::new();
     for event in pending(c, after_seq, limit).await? {
@@ -77,6 +112,16 @@ async fn claim(
             Some(lease) => lease.clone(),
             None => {
                 let lease = leases::acquire(c, holder, &key.0, &key.1, now, lease_ms).await?;
+                if let Some(lease) = &lease
+                    && after_seq > 0
+                {
+                    for event in pending_of(c, &key.0, &key.1, after_seq, limit).await? {
+                        batch.claimed.push(Claimed {
+                            work: Work::Event(event),
+                            lease: lease.clone(),
+                        });
+                    }
+                }
                 held.insert(key, lease.clone());
                 lease
             }

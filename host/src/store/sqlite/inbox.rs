@@ -74,6 +74,41 @@ pub fn pending(conn: &Connection, after_seq: i64, limit: usize) -> anyhow::Resul
     Ok(out)
 }
 
+/// `customer`'s unprocessed events up to `up_to`, oldest first.
+fn pending_of(
+    conn: &Connection,
+    integration: &str,
+    customer: &str,
+    up_to: i64,
+    limit: usize,
+) -> anyhow::Result<Vec<InboxEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, event, received_at FROM inbox
+         WHERE integration = ?1 AND customer_id = ?2 AND processed_at IS NULL AND seq <= ?3
+         ORDER BY seq LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![integration, customer, up_to, limit as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, json, received_at) = row?;
+        let event = serde_json::from_str(&json)
+            .map_err(|e| anyhow::anyhow!("inbox event {seq} is unreadable: {e}"))?;
+        out.push(InboxEvent {
+            seq,
+            integration: integration.to_string(),
+            event,
+            received_at,
+        });
+    }
+    Ok(out)
+}
+
 /// Claims work for `holder` (see [`InboxStore::claim_work`]).
 fn claim(
     conn: &Connection,
@@ -87,20 +122,39 @@ fn claim(
         claimed: Vec::new(),
         read_up_to: after_seq,
     };
-    // Each customer's lease is looked at once per claim.
+    // Each customer's lease is looked at once per claim. A customer leased here gets its
+    // unprocessed events below the cursor first: a claim that read them while another holder
+    // had the customer moved past them, and they come before the ones read now.
     let mut held: HashMap<(String, String), Option<Lease>> = HashMap::new();
-    let mut lease_of = |integration: &str, customer: &str| -> anyhow::Result<Option<Lease>> {
+    let mut lease_of = |integration: &str,
+                        customer: &str,
+                        claimed: &mut Vec<Claimed>|
+     -> anyhow::Result<Option<Lease>> {
         let key = (integration.to_string(), customer.to_string());
         if let Some(lease) = held.get(&key) {
             return Ok(lease.clone());
         }
         let lease = leases::acquire(conn, holder, integration, customer, now, lease_ms)?;
+        if let Some(lease) = &lease
+            && after_seq > 0
+        {
+            for event in pending_of(conn, integration, customer, after_seq, limit)? {
+                claimed.push(Claimed {
+                    work: Work::Event(event),
+                    lease: lease.clone(),
+                });
+            }
+        }
         held.insert(key, lease.clone());
         Ok(lease)
     };
     for event in pending(conn, after_seq, limit)? {
         batch.read_up_to = batch.read_up_to.max(event.seq);
-        if let Some(lease) = lease_of(&event.integration, event.event.customer_id())? {
+        if let Some(lease) = lease_of(
+            &event.integration,
+            event.event.customer_id(),
+            &mut batch.claimed,
+        )? {
             batch.claimed.push(Claimed {
                 work: Work::Event(event),
                 lease,
@@ -108,7 +162,7 @@ fn claim(
         }
     }
     for due in conversations::due_timeouts(conn, now, limit)? {
-        if let Some(lease) = lease_of(&due.integration, &due.customer_id)? {
+        if let Some(lease) = lease_of(&due.integration, &due.customer_id, &mut batch.claimed)? {
             batch.claimed.push(Claimed {
                 work: Work::Timeout(due),
                 lease,
