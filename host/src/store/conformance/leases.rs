@@ -187,6 +187,14 @@ pub async fn a_taken_over_customer_s_earlier_events_come_first(store: Arc<dyn St
             ("h2".to_string(), third)
         ]
     );
+    // Those three are h2's to work now; its next claim, renewing dee's lease, hands out only
+    // what is new.
+    let fourth = ingest("d-3", 12 + LEASE).await;
+    let renewed = store
+        .claim_work("h2", next.read_up_to, 13 + LEASE, 100, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(events(&renewed), vec![("h2".to_string(), fourth)]);
 }
 
 pub async fn a_lease_is_given_back_when_the_work_is_done(store: Arc<dyn Store>) {

@@ -89,9 +89,11 @@ async fn claim(
         claimed: Vec::new(),
         read_up_to: after_seq,
     };
-    // Each customer's lease is looked at once per claim. A customer leased here gets its
-    // unprocessed events below the cursor first: a claim that read them while another holder
-    // had the customer moved past them, and they come before the ones read now.
+    // Each customer's lease is looked at once per claim. A customer whose lease is taken here
+    // (not renewed) gets its unprocessed events below the cursor first: a claim that read them
+    // while another holder had the customer moved past them, and they come before the ones
+    // read now. (A renewed lease was held when the cursor passed its events: they were
+    // claimed then.)
     let mut held: HashMap<(String, String), Option<Lease>> = HashMap::new();
     let mut work = Vec::new();
     for event in pending(c, after_seq, limit).await? {
@@ -111,8 +113,8 @@ async fn claim(
         let lease = match held.get(&key) {
             Some(lease) => lease.clone(),
             None => {
-                let lease = leases::acquire(c, holder, &key.0, &key.1, now, lease_ms).await?;
-                if let Some(lease) = &lease
+                let acquired = leases::acquire(c, holder, &key.0, &key.1, now, lease_ms).await?;
+                if let Some((lease, true)) = &acquired
                     && after_seq > 0
                 {
                     for event in pending_of(c, &key.0, &key.1, after_seq, limit).await? {
@@ -122,6 +124,7 @@ async fn claim(
                         });
                     }
                 }
+                let lease = acquired.map(|(lease, _)| lease);
                 held.insert(key, lease.clone());
                 lease
             }

@@ -9,7 +9,8 @@ use super::db::{exec, row, scalar};
 use crate::store::api::{Lease, LeaseLost};
 
 /// Takes (or renews) the lease of `customer` on `integration` for `holder` until
-/// `now + lease_ms`. `None` when another holder has a live one.
+/// `now + lease_ms`. `None` when another holder has a live one; the flag says the lease was
+/// taken now rather than renewed.
 pub async fn acquire(
     c: &impl GenericClient,
     holder: &str,
@@ -17,7 +18,7 @@ pub async fn acquire(
     customer: &str,
     now: i64,
     lease_ms: i64,
-) -> anyhow::Result<Option<Lease>> {
+) -> anyhow::Result<Option<(Lease, bool)>> {
     let current = row(
         c,
         "SELECT holder, epoch, until FROM customer_leases
@@ -45,7 +46,7 @@ pub async fn acquire(
                 &[&integration, &customer, &until],
             )
             .await?;
-            return Ok(Some(lease(epoch)));
+            return Ok(Some((lease(epoch), false)));
         }
         if held_until > now {
             return Ok(None);
@@ -65,7 +66,7 @@ pub async fn acquire(
         &[&integration, &customer, &holder, &epoch, &until, &now],
     )
     .await?;
-    Ok(taken.map(|_| lease(epoch)))
+    Ok(taken.map(|_| (lease(epoch), true)))
 }
 
 /// Fails with [`LeaseLost`] unless `lease` is still held (a lease that ran out but that nobody

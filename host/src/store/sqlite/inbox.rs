@@ -122,9 +122,11 @@ fn claim(
         claimed: Vec::new(),
         read_up_to: after_seq,
     };
-    // Each customer's lease is looked at once per claim. A customer leased here gets its
-    // unprocessed events below the cursor first: a claim that read them while another holder
-    // had the customer moved past them, and they come before the ones read now.
+    // Each customer's lease is looked at once per claim. A customer whose lease is taken here
+    // (not renewed) gets its unprocessed events below the cursor first: a claim that read them
+    // while another holder had the customer moved past them, and they come before the ones
+    // read now. (A renewed lease was held when the cursor passed its events: they were
+    // claimed then.)
     let mut held: HashMap<(String, String), Option<Lease>> = HashMap::new();
     let mut lease_of = |integration: &str,
                         customer: &str,
@@ -134,8 +136,8 @@ fn claim(
         if let Some(lease) = held.get(&key) {
             return Ok(lease.clone());
         }
-        let lease = leases::acquire(conn, holder, integration, customer, now, lease_ms)?;
-        if let Some(lease) = &lease
+        let acquired = leases::acquire(conn, holder, integration, customer, now, lease_ms)?;
+        if let Some((lease, true)) = &acquired
             && after_seq > 0
         {
             for event in pending_of(conn, integration, customer, after_seq, limit)? {
@@ -145,6 +147,7 @@ fn claim(
                 });
             }
         }
+        let lease = acquired.map(|(lease, _)| lease);
         held.insert(key, lease.clone());
         Ok(lease)
     };

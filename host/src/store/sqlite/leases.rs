@@ -6,7 +6,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::store::api::{Lease, LeaseLost};
 
 /// Takes (or renews) the lease of `customer` on `integration` for `holder` until
-/// `now + lease_ms`. `None` when another holder has a live one.
+/// `now + lease_ms`. `None` when another holder has a live one; the flag says the lease was
+/// taken now rather than renewed.
 pub fn acquire(
     conn: &Connection,
     holder: &str,
@@ -14,7 +15,7 @@ pub fn acquire(
     customer: &str,
     now: i64,
     lease_ms: i64,
-) -> anyhow::Result<Option<Lease>> {
+) -> anyhow::Result<Option<(Lease, bool)>> {
     let current: Option<(String, i64, i64)> = conn
         .prepare_cached(
             "SELECT holder, epoch, until FROM customer_leases WHERE integration = ?1 AND customer = ?2",
@@ -35,7 +36,7 @@ pub fn acquire(
                 "UPDATE customer_leases SET until = ?3 WHERE integration = ?1 AND customer = ?2",
             )?
             .execute(params![integration, customer, now + lease_ms])?;
-            Ok(Some(lease(epoch)))
+            Ok(Some((lease(epoch), false)))
         }
         Some((_, _, until)) if until > now => Ok(None),
         _ => {
@@ -55,7 +56,7 @@ pub fn acquire(
                 epoch,
                 now + lease_ms
             ])?;
-            Ok(Some(lease(epoch)))
+            Ok(Some((lease(epoch), true)))
         }
     }
 }
