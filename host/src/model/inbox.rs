@@ -20,3 +20,22 @@ pub struct InboxEvent {
     pub event: InboundEvent,
     pub received_at: i64,
 }
+
+impl InboxEvent {
+    /// An event as a store keeps it: `event` is its JSON.
+    pub fn stored(
+        seq: i64,
+        integration: String,
+        event: &str,
+        received_at: i64,
+    ) -> anyhow::Result<InboxEvent> {
+        let event = serde_json::from_str(event)
+            .map_err(|e| anyhow::anyhow!("inbox event {seq} is unreadable: {e}"))?;
+        Ok(InboxEvent {
+            seq,
+            integration,
+            event,
+            received_at,
+        })
+    }
+}

@@ -90,7 +90,10 @@ pub trait InboxStore: Send + Sync {
     /// by `now`, of customers no other holder has a live lease on, taking or renewing each
     /// customer's lease until `now + lease_ms`. Only events after `after_seq` are read (0 reads
     /// every unprocessed event: a worker does that now and then, to pick up the customers of a
-    /// holder that died). Work already handed out may come again; the worker skips what it has.
+    /// holder that died), except that a customer whose lease this claim takes (rather than
+    /// renews) comes with its unprocessed events up to `after_seq` first, in order: the holder
+    /// may have read them while another held the customer. Work already handed out may come
+    /// again; the worker skips what it has.
     async fn claim_work(
         &self,
         holder: &str,

@@ -20,27 +20,16 @@ pub async fn pending(
     limit: usize,
 ) -> anyhow::Result<Vec<InboxEvent>> {
     let limit = limit as i64;
-    let mut out = Vec::new();
-    for r in rows(
+    rows(
         c,
         "SELECT seq, integration, event, received_at FROM inbox
          WHERE processed_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2",
         &[&after_seq, &limit],
     )
     .await?
-    {
-        let seq: i64 = r.try_get(0)?;
-        let json: String = r.try_get(2)?;
-        let event = serde_json::from_str(&json)
-            .map_err(|e| anyhow::anyhow!("inbox event {seq} is unreadable: {e}"))?;
-        out.push(InboxEvent {
-            seq,
-            integration: r.try_get(1)?,
-            event,
-            received_at: r.try_get(3)?,
-        });
-    }
-    Ok(out)
+    .iter()
+    .map(event_of)
+    .collect()
 }
 
 /// `customer`'s unprocessed events up to `up_to`, oldest first.
@@ -52,28 +41,23 @@ async fn pending_of(
     limit: usize,
 ) -> anyhow::Result<Vec<InboxEvent>> {
     let limit = limit as i64;
-    let mut out = Vec::new();
-    for r in rows(
+    rows(
         c,
-        "SELECT seq, event, received_at FROM inbox
+        "SELECT seq, integration, event, received_at FROM inbox
          WHERE integration = $1 AND customer_id = $2 AND processed_at IS NULL AND seq <= $3
          ORDER BY seq LIMIT $4",
         &[&integration, &customer, &up_to, &limit],
     )
     .await?
-    {
-        let seq: i64 = r.try_get(0)?;
-        let json: String = r.try_get(1)?;
-        let event = serde_json::from_str(&json)
-            .map_err(|e| anyhow::anyhow!("inbox event {seq} is unreadable: {e}"))?;
-        out.push(InboxEvent {
-            seq,
-            integration: integration.to_string(),
-            event,
-            received_at: r.try_get(2)?,
-        });
-    }
-    Ok(out)
+    .iter()
+    .map(event_of)
+    .collect()
+}
+
+/// An event from a row of `seq, integration, event, received_at`.
+fn event_of(r: &tokio_postgres::Row) -> anyhow::Result<InboxEvent> {
+    let json: String = r.try_get(2)?;
+    InboxEvent::stored(r.try_get(0)?, r.try_get(1)?, &json, r.try_get(3)?)
 }
 
 /// Claims work for `holder` (see [`InboxStore::claim_work`]).

@@ -51,27 +51,7 @@ pub fn pending(conn: &Connection, after_seq: i64, limit: usize) -> anyhow::Resul
         "SELECT seq, integration, event, received_at FROM inbox
          WHERE processed_at IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (seq, integration, json, received_at) = row?;
-        let event = serde_json::from_str(&json)
-            .map_err(|e| anyhow::anyhow!("inbox event {seq} is unreadable: {e}"))?;
-        out.push(InboxEvent {
-            seq,
-            integration,
-            event,
-            received_at,
-        });
-    }
-    Ok(out)
+    read_events(&mut stmt, params![after_seq, limit as i64])
 }
 
 /// `customer`'s unprocessed events up to `up_to`, oldest first.
@@ -83,28 +63,33 @@ fn pending_of(
     limit: usize,
 ) -> anyhow::Result<Vec<InboxEvent>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, event, received_at FROM inbox
+        "SELECT seq, integration, event, received_at FROM inbox
          WHERE integration = ?1 AND customer_id = ?2 AND processed_at IS NULL AND seq <= ?3
          ORDER BY seq LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![integration, customer, up_to, limit as i64], |r| {
+    read_events(
+        &mut stmt,
+        params![integration, customer, up_to, limit as i64],
+    )
+}
+
+/// The events `stmt` selects (`seq, integration, event, received_at`).
+fn read_events(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> anyhow::Result<Vec<InboxEvent>> {
+    let rows = stmt.query_map(params, |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (seq, json, received_at) = row?;
-        let event = serde_json::from_str(&json)
-            .map_err(|e| anyhow::anyhow!("inbox event {seq} is unreadable: {e}"))?;
-        out.push(InboxEvent {
-            seq,
-            integration: integration.to_string(),
-            event,
-            received_at,
-        });
+        let (seq, integration, json, received_at) = row?;
+        out.push(InboxEvent::stored(seq, integration, &json, received_at)?);
     }
     Ok(out)
 }
