@@ -150,6 +150,26 @@ impl HostProcess {
         }
     }
 
+    /// Stops the process (SIGSTOP) until [`HostProcess::resume`]: it does nothing meanwhile,
+    /// and its connections stay open.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused process go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the host is running");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("running `kill`");
+        assert!(status.success(), "`kill {signal} {}`: {status}", child.id());
+    }
+
     /// Sends SIGTERM, as systemd or a deploy does, and waits up to `within` for the process to
     /// exit; returns its status and how long it took, or an error saying it was still running.
     pub async fn terminate(

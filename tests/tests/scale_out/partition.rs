@@ -1,6 +1,7 @@
 //! Host A cut off from the database while it holds customer leases: it runs in a network
 //! namespace of its own, joined to this one by a veth pair, and the test drops the link under
-//! load. The other hosts take over its customers (once its leases run out) and its sends (once
+//! load (in a round written to A while B and C are paused, so that A has work in hand; they
+//! go on right after the cut). The other hosts take over its customers (once its leases run out) and its sends (once
 //! its claims do); every acknowledged message is answered, in order, and no reply is sent twice
 //! except one whose request had reached the platform at the instant of the cut (its result
 //! could not be recorded: delivery is at least once). Then the link comes back: A, whose
@@ -286,13 +287,49 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
     let mut round = 0;
     let mut rounds_cut = 0;
     let mut redelivered = 0;
+    let unanswered =
+        |cluster: &Cluster, acknowledged: &HashMap<String, Vec<String>>| -> Vec<String> {
+            customers
+                .iter()
+                .flat_map(|customer| {
+                    let got = texts(&cluster.delivered_to(customer));
+                    acknowledged[customer]
+                        .iter()
+                        .filter(move |text| !got.contains(&format!("echo: {text}")))
+                        .map(move |text| format!("{customer}/{text}"))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
     while rounds_cut < ROUNDS_CUT {
         assert!(
             cut.is_some() || round <= LAST_CUT_ROUND,
             "host A was not found holding a customer lease in {round} rounds ({blips} blip(s) \
              where it gave back the one seen before the link was down)"
         );
+        // From round ROUNDS_BEFORE on, until the cut, a round goes to A alone while B and C
+        // are paused, once everything before it is answered: A claims the round's work and
+        // holds its customers' leases while it does it (with B and C running, they took the
+        // work of A's webhooks as often as not, and A could go tens of rounds holding none).
+        let watch_round = cut.is_none() && round >= ROUNDS_BEFORE;
+        if watch_round {
+            eventually(
+                "every acknowledged message answered before the watched round",
+                Duration::from_secs(60),
+                || async {
+                    let missing = unanswered(&cluster, &acknowledged);
+                    match missing.is_empty() {
+                        true => Ok(()),
+                        false => Err(format!("{} unanswered: {missing:?}", missing.len())),
+                    }
+                },
+            )
+            .await;
+            cluster.hosts[1].pause();
+            cluster.hosts[2].pause();
+        }
         let targets: Vec<usize> = match cut {
+            None if watch_round => vec![0],
             None => vec![0, 1, 2],
             Some(_) => vec![1, 2],
         };
@@ -307,11 +344,11 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
         });
         let sends = futures_util::future::join_all(sends);
         tokio::pin!(sends);
-        // From round ROUNDS_BEFORE on, the test looks every few milliseconds while this
-        // round's webhooks are in flight, and the link drops the first time A is found holding
-        // a lease (A's work is done in milliseconds: the looks must be frequent and cheap).
+        // In a watched round the test looks every few milliseconds while the webhooks are in
+        // flight and a little after, and the link drops the first time A is found holding a
+        // lease (A's work is done in milliseconds: the looks must be frequent and cheap).
         let results = loop {
-            let watch = cut.is_none() && round >= ROUNDS_BEFORE;
+            let watch = cut.is_none() && watch_round;
             tokio::select! {
                 results = &mut sends => break results,
                 _ = tokio::time::sleep(Duration::from_millis(2)), if watch => {
@@ -319,6 +356,15 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
                 }
             }
         };
+        if watch_round {
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while cut.is_none() && Instant::now() < deadline {
+                cut = watch_a.try_cut(&partition, &mut blips).await;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            cluster.hosts[1].resume();
+            cluster.hosts[2].resume();
+        }
         for (customer, dm, host, status) in results {
             let status = match (status, host) {
                 (200, _) => 200,
@@ -338,33 +384,12 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
         }
         if cut.is_some() {
             rounds_cut += 1;
-        } else if round >= ROUNDS_BEFORE {
-            // The round's work is being claimed now: look a little longer before the next.
-            let deadline = Instant::now() + Duration::from_millis(500);
-            while cut.is_none() && Instant::now() < deadline {
-                cut = watch_a.try_cut(&partition, &mut blips).await;
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
         }
         round += 1;
     }
     let (cut_began, cut_ended, cut_at, leases_at_cut, leases_until) =
         cut.expect("the link was cut");
 
-    let unanswered =
-        |cluster: &Cluster, acknowledged: &HashMap<String, Vec<String>>| -> Vec<String> {
-            customers
-                .iter()
-                .flat_map(|customer| {
-                    let got = texts(&cluster.delivered_to(customer));
-                    acknowledged[customer]
-                        .iter()
-                        .filter(move |text| !got.contains(&format!("echo: {text}")))
-                        .map(move |text| format!("{customer}/{text}"))
-                        .collect::<Vec<_>>()
-                })
-                .collect()
-        };
     // B and C answer everything: A's customers once its leases run out, the sends it had
     // claimed once its claims do.
     eventually(
