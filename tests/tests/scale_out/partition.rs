@@ -209,6 +209,34 @@ fn from_a(delivered: &Delivered, a_sim: &str) -> bool {
         .is_some_and(|h| h.as_bytes() == a_sim.as_bytes())
 }
 
+/// Waits up to `within` for every acknowledged message to have its echo delivered.
+async fn all_answered(
+    cluster: &Cluster,
+    customers: &[String],
+    acknowledged: &HashMap<String, Vec<String>>,
+    what: &str,
+    within: Duration,
+) {
+    eventually(what, within, || async {
+        let missing: Vec<String> = customers
+            .iter()
+            .flat_map(|customer| {
+                let got = texts(&cluster.delivered_to(customer));
+                acknowledged[customer]
+                    .iter()
+                    .filter(move |text| !got.contains(&format!("echo: {text}")))
+                    .map(move |text| format!("{customer}/{text}"))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(format!("{} unanswered: {missing:?}", missing.len())),
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
     let partition = match Partition::create() {
@@ -287,20 +315,6 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
     let mut round = 0;
     let mut rounds_cut = 0;
     let mut redelivered = 0;
-    let unanswered =
-        |cluster: &Cluster, acknowledged: &HashMap<String, Vec<String>>| -> Vec<String> {
-            customers
-                .iter()
-                .flat_map(|customer| {
-                    let got = texts(&cluster.delivered_to(customer));
-                    acknowledged[customer]
-                        .iter()
-                        .filter(move |text| !got.contains(&format!("echo: {text}")))
-                        .map(move |text| format!("{customer}/{text}"))
-                        .collect::<Vec<_>>()
-                })
-                .collect()
-        };
     while rounds_cut < ROUNDS_CUT {
         assert!(
             cut.is_some() || round <= LAST_CUT_ROUND,
@@ -313,16 +327,12 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
         // work of A's webhooks as often as not, and A could go tens of rounds holding none).
         let watch_round = cut.is_none() && round >= ROUNDS_BEFORE;
         if watch_round {
-            eventually(
+            all_answered(
+                &cluster,
+                &customers,
+                &acknowledged,
                 "every acknowledged message answered before the watched round",
                 Duration::from_secs(60),
-                || async {
-                    let missing = unanswered(&cluster, &acknowledged);
-                    match missing.is_empty() {
-                        true => Ok(()),
-                        false => Err(format!("{} unanswered: {missing:?}", missing.len())),
-                    }
-                },
             )
             .await;
             cluster.hosts[1].pause();
@@ -392,16 +402,12 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
 
     // B and C answer everything: A's customers once its leases run out, the sends it had
     // claimed once its claims do.
-    eventually(
+    all_answered(
+        &cluster,
+        &customers,
+        &acknowledged,
         "every acknowledged message answered while A is cut off",
         Duration::from_secs(240),
-        || async {
-            let missing = unanswered(&cluster, &acknowledged);
-            match missing.is_empty() {
-                true => Ok(()),
-                false => Err(format!("{} unanswered: {missing:?}", missing.len())),
-            }
-        },
     )
     .await;
     let taken_over_after = cut_at.elapsed();
@@ -434,16 +440,12 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
             .expect("the customer wrote before")
             .push(text);
     }
-    eventually(
+    all_answered(
+        &cluster,
+        &customers,
+        &acknowledged,
         "every acknowledged message answered after the link came back",
         Duration::from_secs(180),
-        || async {
-            let missing = unanswered(&cluster, &acknowledged);
-            match missing.is_empty() {
-                true => Ok(()),
-                false => Err(format!("{} unanswered: {missing:?}", missing.len())),
-            }
-        },
     )
     .await;
     // A serves again on its own: B and C stop (as a deploy stops them), and one more round
@@ -467,16 +469,12 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
             .expect("the customer wrote before")
             .push(last_round.clone());
     }
-    eventually(
+    all_answered(
+        &cluster,
+        &customers,
+        &acknowledged,
         "host A alone answering the last round",
         Duration::from_secs(180),
-        || async {
-            let missing = unanswered(&cluster, &acknowledged);
-            match missing.is_empty() {
-                true => Ok(()),
-                false => Err(format!("{} unanswered: {missing:?}", missing.len())),
-            }
-        },
     )
     .await;
     // Time for anything stale A still had in hand to come out.
