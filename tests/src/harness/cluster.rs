@@ -2,13 +2,16 @@
 //! tests. The simulator's platforms take every host's sends; a customer's webhook goes to the
 //! host the test names, as a load balancer would send it.
 
-use std::time::SystemTime;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
 
 use super::agent::Agent;
 use super::api::Api;
 use super::config::{TestConfig, X_ACCOUNT_ID, X_CONSUMER_SECRET, X_INTEGRATION, sim_config};
+use super::env::texts;
 use super::paths::TempDir;
 use super::process::HostProcess;
+use super::wait::eventually;
 use crate::fixtures::{UniqueIds, XDm, unix_millis, x_dm};
 use crate::signing::x_signature;
 use crate::sim::{Delivered, PlatformSim};
@@ -87,6 +90,32 @@ impl Cluster {
             )
             .await;
         response.map_or(0, |r| r.status.as_u16())
+    }
+
+    /// Waits up to `within` for the `echo` flow's answer (`echo: TEXT`) to every message of
+    /// `acknowledged` (each customer's texts), whichever host sends it.
+    pub async fn all_echoed(
+        &self,
+        acknowledged: &HashMap<String, Vec<String>>,
+        what: &str,
+        within: Duration,
+    ) {
+        eventually(what, within, || async {
+            let missing: Vec<String> = acknowledged
+                .iter()
+                .flat_map(|(customer, sent)| {
+                    let got = texts(&self.delivered_to(customer));
+                    sent.iter()
+                        .filter(move |text| !got.contains(&format!("echo: {text}")))
+                        .map(move |text| format!("{customer}/{text}"))
+                })
+                .collect();
+            match missing.is_empty() {
+                true => Ok(()),
+                false => Err(format!("{} unanswered: {missing:?}", missing.len())),
+            }
+        })
+        .await;
     }
 
     /// What the platforms delivered to `recipient` so far, in arrival order.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use switchboard_tests::harness::{eventually, texts};
+use switchboard_tests::harness::texts;
 
 use crate::{cluster, query};
 
@@ -46,27 +46,13 @@ async fn a_host_killed_under_load_loses_nothing_and_the_others_resume() {
 
     // Every acknowledged message is answered: A's customers once its leases run out (15 s),
     // sends it had claimed once its claims do (the send timeout and a margin: 40 s here).
-    eventually(
-        "every acknowledged message answered",
-        Duration::from_secs(180),
-        || async {
-            let missing: Vec<String> = customers
-                .iter()
-                .flat_map(|customer| {
-                    let got = texts(&cluster.delivered_to(customer));
-                    acknowledged[customer]
-                        .iter()
-                        .filter(move |text| !got.contains(&format!("echo: {text}")))
-                        .map(move |text| format!("{customer}/{text}"))
-                })
-                .collect();
-            match missing.is_empty() {
-                true => Ok(()),
-                false => Err(format!("{} unanswered: {missing:?}", missing.len())),
-            }
-        },
-    )
-    .await;
+    cluster
+        .all_echoed(
+            &acknowledged,
+            "every acknowledged message answered",
+            Duration::from_secs(180),
+        )
+        .await;
     let resumed_after = killed_at.elapsed();
 
     let mut duplicated = 0;

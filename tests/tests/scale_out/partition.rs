@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use switchboard::store::postgres::testing::TestServer;
 use switchboard_tests::fixtures::{UniqueIds, XDm, unix_millis};
 use switchboard_tests::harness::{
-    Cluster, HostProcess, TempDir, TestConfig, eventually, free_port, sim_config, texts,
+    Cluster, HostProcess, TempDir, TestConfig, eventually, free_port, sim_config,
 };
 use switchboard_tests::sim::{Delivered, PlatformSim, SimConfig};
 
@@ -209,34 +209,6 @@ fn from_a(delivered: &Delivered, a_sim: &str) -> bool {
         .is_some_and(|h| h.as_bytes() == a_sim.as_bytes())
 }
 
-/// Waits up to `within` for every acknowledged message to have its echo delivered.
-async fn all_answered(
-    cluster: &Cluster,
-    customers: &[String],
-    acknowledged: &HashMap<String, Vec<String>>,
-    what: &str,
-    within: Duration,
-) {
-    eventually(what, within, || async {
-        let missing: Vec<String> = customers
-            .iter()
-            .flat_map(|customer| {
-                let got = texts(&cluster.delivered_to(customer));
-                acknowledged[customer]
-                    .iter()
-                    .filter(move |text| !got.contains(&format!("echo: {text}")))
-                    .map(move |text| format!("{customer}/{text}"))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        match missing.is_empty() {
-            true => Ok(()),
-            false => Err(format!("{} unanswered: {missing:?}", missing.len())),
-        }
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
     let partition = match Partition::create() {
@@ -327,14 +299,13 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
         // work of A's webhooks as often as not, and A could go tens of rounds holding none).
         let watch_round = cut.is_none() && round >= ROUNDS_BEFORE;
         if watch_round {
-            all_answered(
-                &cluster,
-                &customers,
-                &acknowledged,
-                "every acknowledged message answered before the watched round",
-                Duration::from_secs(60),
-            )
-            .await;
+            cluster
+                .all_echoed(
+                    &acknowledged,
+                    "every acknowledged message answered before the watched round",
+                    Duration::from_secs(60),
+                )
+                .await;
             cluster.hosts[1].pause();
             cluster.hosts[2].pause();
         }
@@ -402,14 +373,13 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
 
     // B and C answer everything: A's customers once its leases run out, the sends it had
     // claimed once its claims do.
-    all_answered(
-        &cluster,
-        &customers,
-        &acknowledged,
-        "every acknowledged message answered while A is cut off",
-        Duration::from_secs(240),
-    )
-    .await;
+    cluster
+        .all_echoed(
+            &acknowledged,
+            "every acknowledged message answered while A is cut off",
+            Duration::from_secs(240),
+        )
+        .await;
     let taken_over_after = cut_at.elapsed();
     let answered_at = unix_millis(SystemTime::now()) as i64;
     // A's claims have all run out by now, whatever it still believes it holds.
@@ -440,14 +410,13 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
             .expect("the customer wrote before")
             .push(text);
     }
-    all_answered(
-        &cluster,
-        &customers,
-        &acknowledged,
-        "every acknowledged message answered after the link came back",
-        Duration::from_secs(180),
-    )
-    .await;
+    cluster
+        .all_echoed(
+            &acknowledged,
+            "every acknowledged message answered after the link came back",
+            Duration::from_secs(180),
+        )
+        .await;
     // A serves again on its own: B and C stop (as a deploy stops them), and one more round
     // written to A is answered, all of it by A.
     for host in &mut cluster.hosts[1..] {
@@ -469,14 +438,13 @@ async fn a_host_cut_off_from_the_database_stops_and_the_others_take_over() {
             .expect("the customer wrote before")
             .push(last_round.clone());
     }
-    all_answered(
-        &cluster,
-        &customers,
-        &acknowledged,
-        "host A alone answering the last round",
-        Duration::from_secs(180),
-    )
-    .await;
+    cluster
+        .all_echoed(
+            &acknowledged,
+            "host A alone answering the last round",
+            Duration::from_secs(180),
+        )
+        .await;
     // Time for anything stale A still had in hand to come out.
     tokio::time::sleep(Duration::from_secs(5)).await;
 
