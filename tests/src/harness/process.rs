@@ -153,21 +153,26 @@ impl HostProcess {
     /// Stops the process (SIGSTOP) until [`HostProcess::resume`]: it does nothing meanwhile,
     /// and its connections stay open.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        self.signal("-STOP").expect("pausing the host");
     }
 
     /// Lets a paused process go on (SIGCONT).
     pub fn resume(&self) {
-        self.signal("-CONT");
+        self.signal("-CONT").expect("resuming the host");
     }
 
-    fn signal(&self, signal: &str) {
-        let child = self.child.as_ref().expect("the host is running");
+    /// Sends `signal` (`-TERM`, `-STOP`, ...) to the running process.
+    fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let Some(child) = self.child.as_ref() else {
+            bail!("the host is not running");
+        };
         let status = Command::new("kill")
             .args([signal, &child.id().to_string()])
-            .status()
-            .expect("running `kill`");
-        assert!(status.success(), "`kill {signal} {}`: {status}", child.id());
+            .status()?;
+        if !status.success() {
+            bail!("`kill {signal} {}` failed: {status}", child.id());
+        }
+        Ok(())
     }
 
     /// Sends SIGTERM, as systemd or a deploy does, and waits up to `within` for the process to
@@ -176,16 +181,11 @@ impl HostProcess {
         &mut self,
         within: Duration,
     ) -> anyhow::Result<(std::process::ExitStatus, Duration)> {
+        let sent = std::time::Instant::now();
+        self.signal("-TERM")?;
         let Some(child) = self.child.as_mut() else {
             bail!("the host is not running");
         };
-        let sent = std::time::Instant::now();
-        let kill = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()?;
-        if !kill.success() {
-            bail!("`kill -TERM {}` failed: {kill}", child.id());
-        }
         loop {
             if let Some(status) = child.try_wait()? {
                 self.child = None;

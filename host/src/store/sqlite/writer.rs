@@ -153,9 +153,9 @@ impl Pace {
         }
     }
 
-    /// Counts a batch that ran for `busy`, ending at `now`.
-    fn ran(&mut self, busy: Duration, now: Instant) {
-        self.busy += busy;
+    /// Counts a batch that ran from `started` to `now`.
+    fn ran(&mut self, started: Instant, now: Instant) {
+        self.busy += now.saturating_duration_since(started);
         let elapsed = now.saturating_duration_since(self.window_started);
         if elapsed < Pace::WINDOW {
             return;
@@ -345,10 +345,10 @@ fn run_writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
     let mut next: Option<Job> = None;
     let mut pace = Pace::new(Instant::now());
     while let Some(first) = next.take().or_else(|| rx.recv().ok()) {
-        let started = Instant::now();
         if first.alone() {
+            let started = Instant::now();
             run_alone(&conn, first);
-            pace.ran(started.elapsed(), Instant::now());
+            pace.ran(started, Instant::now());
             continue;
         }
         let mut batch = vec![first];
@@ -373,7 +373,7 @@ fn run_writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
         // The linger is idle time, not work.
         let started = Instant::now();
         run_batch(&conn, batch);
-        pace.ran(started.elapsed(), Instant::now());
+        pace.ran(started, Instant::now());
     }
 }
 
@@ -456,12 +456,13 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::{LIGHT_LINGER, LINGER, Pace, Writer};
+    use crate::config::{StoreConfig, SyncMode};
 
     /// Runs `windows` windows of [`Pace::WINDOW`], busy for `share` of each.
     fn windows(pace: &mut Pace, start: Instant, from: u32, windows: u32, share: f64) {
         for w in from..from + windows {
             let end = start + Pace::WINDOW * (w + 1);
-            pace.ran(Pace::WINDOW.mul_f64(share), end);
+            pace.ran(end - Pace::WINDOW.mul_f64(share), end);
         }
     }
 
@@ -484,13 +485,10 @@ mod tests {
         windows(&mut pace, start, 5, 3, 0.5);
         assert_eq!(pace.linger(2), Some(LIGHT_LINGER));
         // A window counts whole: a batch within it does not change the pace yet.
-        pace.ran(
-            Duration::from_millis(90),
-            start + Pace::WINDOW * 8 + Duration::from_millis(95),
-        );
+        let end = start + Pace::WINDOW * 8 + Duration::from_millis(95);
+        pace.ran(end - Duration::from_millis(90), end);
         assert_eq!(pace.linger(2), Some(LIGHT_LINGER));
     }
-    use crate::config::{StoreConfig, SyncMode};
 
     fn count(conn: &rusqlite::Connection) -> anyhow::Result<i64> {
         Ok(conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)
